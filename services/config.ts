@@ -1,0 +1,137 @@
+// The one place that reads the environment. Parsed once, validated, frozen; a wrong value stops
+// start-up with a ConfigError naming the variable and the fix.
+import { randomBytes } from 'node:crypto';
+import { ConfigError } from './errors.ts';
+import { LOG_LEVELS, type LogLevel } from './logger.ts';
+
+export const DEFAULT_GRAPH_API_URL = 'https://graph.facebook.com';
+export const DEFAULT_GRAPH_API_VERSION = 'v24.0';
+
+export interface Config {
+  /** `live` talks to Meta with a Page token; `emulator` runs a local Graph API and chat page. */
+  mode: 'live' | 'emulator';
+  PORT: number;
+  APP_ID: string | undefined;
+  APP_SECRET: string;
+  PAGE_ID: string | undefined;
+  PAGE_ACCESS_TOKEN: string;
+  VERIFY_TOKEN: string;
+  APP_URL: string;
+  IG_ACCOUNT_ID: string | undefined;
+  GRAPH_API_URL: string;
+  GRAPH_API_VERSION: string;
+  LOG_LEVEL: LogLevel;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** Reads the config from an environment object (process.env in app.ts, a literal in tests). */
+export function loadConfig(env: Env): Readonly<Config> {
+  const read = (name: string): string | undefined => {
+    const value = env[name]?.trim();
+    return value === '' ? undefined : value;
+  };
+  const token = read('PAGE_ACCESS_TOKEN');
+  const mode = token === undefined ? 'emulator' : 'live';
+  const PORT = parsePort(read('PORT'));
+  const secrets = mode === 'live' ? requireLiveSecrets(read) : emulatorSecrets();
+  const config: Config = {
+    mode,
+    PORT,
+    APP_ID: numericId('APP_ID', read('APP_ID')) ?? (mode === 'emulator' ? '100000000000001' : undefined),
+    APP_SECRET: secrets.APP_SECRET,
+    PAGE_ID: numericId('PAGE_ID', read('PAGE_ID')) ?? (mode === 'emulator' ? '100000000000002' : undefined),
+    PAGE_ACCESS_TOKEN: token ?? `EMULATOR-${randomBytes(16).toString('hex')}`,
+    VERIFY_TOKEN: secrets.VERIFY_TOKEN,
+    APP_URL: parseAppUrl(read('APP_URL'), PORT),
+    IG_ACCOUNT_ID: numericId('IG_ACCOUNT_ID', read('IG_ACCOUNT_ID')),
+    GRAPH_API_URL: parseGraphUrl(read('GRAPH_API_URL'), mode, PORT),
+    GRAPH_API_VERSION: parseVersion(read('GRAPH_API_VERSION')),
+    LOG_LEVEL: parseLogLevel(read('LOG_LEVEL')),
+  };
+  return Object.freeze(config);
+}
+
+/** The secret values of a config, for the logger to redact wherever they might appear. */
+export function secretsOf(config: Config): string[] {
+  return [config.APP_SECRET, config.PAGE_ACCESS_TOKEN, config.VERIFY_TOKEN];
+}
+
+function requireLiveSecrets(read: (name: string) => string | undefined) {
+  const need = (name: string, where: string): string => {
+    const value = read(name);
+    if (value === undefined) {
+      throw new ConfigError(name, 'is required when PAGE_ACCESS_TOKEN is set', `set ${name} in .env (${where})`);
+    }
+    return value;
+  };
+  return {
+    APP_SECRET: need('APP_SECRET', 'Meta App Dashboard > App settings > Basic > App secret'),
+    VERIFY_TOKEN: need('VERIFY_TOKEN', 'any long random string; give Meta the same one when subscribing'),
+  };
+}
+
+function emulatorSecrets() {
+  // Fresh per run: the emulator signs its own notifications, so nothing needs to be configured.
+  return { APP_SECRET: randomBytes(24).toString('hex'), VERIFY_TOKEN: randomBytes(12).toString('hex') };
+}
+
+function parsePort(raw: string | undefined): number {
+  if (raw === undefined) return 3000;
+  const port = Number(raw);
+  if (!/^\d+$/.test(raw) || port > 65535) {
+    throw new ConfigError('PORT', `"${raw}" is not a port number`, 'use a whole number from 0 to 65535, e.g. PORT=3000');
+  }
+  return port;
+}
+
+function numericId(name: string, raw: string | undefined): string | undefined {
+  if (raw !== undefined && !/^\d+$/.test(raw)) {
+    throw new ConfigError(name, 'must be a numeric ID', `copy the numeric ${name} from Meta's dashboard, without quotes`);
+  }
+  return raw;
+}
+
+function parseUrl(name: string, raw: string, example: string): URL {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(name, `"${raw}" is not a URL`, `use an absolute URL such as ${example}`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new ConfigError(name, `"${url.protocol}" is not http or https`, `use an absolute URL such as ${example}`);
+  }
+  return url;
+}
+
+function parseAppUrl(raw: string | undefined, port: number): string {
+  if (raw === undefined) return `http://localhost:${port}`;
+  return stripSlash(parseUrl('APP_URL', raw, 'https://abc123.ngrok-free.app').toString());
+}
+
+function parseGraphUrl(raw: string | undefined, mode: Config['mode'], port: number): string {
+  if (raw === undefined) return mode === 'emulator' ? `http://127.0.0.1:${port}/emulator/graph` : DEFAULT_GRAPH_API_URL;
+  return stripSlash(parseUrl('GRAPH_API_URL', raw, DEFAULT_GRAPH_API_URL).toString());
+}
+
+function parseVersion(raw: string | undefined): string {
+  if (raw === undefined) return DEFAULT_GRAPH_API_VERSION;
+  if (!/^v\d+\.\d+$/.test(raw)) {
+    throw new ConfigError('GRAPH_API_VERSION', `"${raw}" is not a Graph API version`, `use the form ${DEFAULT_GRAPH_API_VERSION}`);
+  }
+  return raw;
+}
+
+function parseLogLevel(raw: string | undefined): LogLevel {
+  if (raw === undefined) return 'info';
+  const level = raw.toLowerCase();
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) {
+    throw new ConfigError('LOG_LEVEL', `"${raw}" is not a log level`, `use one of ${LOG_LEVELS.join(', ')}`);
+  }
+  return level as LogLevel;
+}
+
+function stripSlash(url: string): string {
+  return url.replace(/\/+$/, '');
+}

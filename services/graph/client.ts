@@ -1,0 +1,104 @@
+// The one Graph API client. Every call goes under GRAPH_API_URL/GRAPH_API_VERSION, carries the
+// token in the Authorization header (never in a URL that could be logged) with `appsecret_proof`,
+// and every failure becomes a GraphApiError that holds no token and no request config.
+import { createHmac } from 'node:crypto';
+import axios, { type AxiosInstance, type Method } from 'axios';
+import { GraphApiError } from '../errors.ts';
+
+export interface GraphClientOptions {
+  baseUrl: string;
+  version: string;
+  /** Default token (the Page token); a call may pass another one, e.g. the app token for setup. */
+  accessToken: string;
+  appSecret: string;
+  timeoutMs?: number;
+  /** Injected for tests; created from baseUrl otherwise. */
+  http?: AxiosInstance;
+}
+
+export interface GraphRequest {
+  method: Method;
+  /** Path below the version, e.g. `me/messages` or `1234/subscriptions`. */
+  path: string;
+  params?: Record<string, string | number | boolean | undefined>;
+  data?: unknown;
+  accessToken?: string;
+}
+
+export interface GraphClient {
+  request<T>(req: GraphRequest): Promise<T>;
+}
+
+export function createGraphClient(options: GraphClientOptions): GraphClient {
+  const http =
+    options.http ??
+    axios.create({
+      baseURL: `${options.baseUrl}/${options.version}/`,
+      timeout: options.timeoutMs ?? 10_000,
+      // Graph errors come back as JSON with a 4xx/5xx status: read them ourselves.
+      validateStatus: () => true,
+    });
+  return {
+    async request<T>(req: GraphRequest): Promise<T> {
+      const token = req.accessToken ?? options.accessToken;
+      const endpoint = `${req.method.toUpperCase()} /${options.version}/${req.path}`;
+      let response;
+      try {
+        response = await http.request({
+          method: req.method,
+          url: req.path,
+          params: { ...req.params, appsecret_proof: appSecretProof(token, options.appSecret) },
+          data: req.data,
+          headers: { Authorization: `Bearer ${token}` },
+        });
+      } catch (err) {
+        throw networkError(err, endpoint);
+      }
+      if (response.status >= 200 && response.status < 300) return response.data as T;
+      throw graphError(response.status, response.data, endpoint);
+    },
+  };
+}
+
+/** HMAC-SHA256 of the access token keyed by the app secret, as Graph expects. */
+export function appSecretProof(accessToken: string, appSecret: string): string {
+  return createHmac('sha256', appSecret).update(accessToken).digest('hex');
+}
+
+interface GraphErrorBody {
+  error?: { message?: unknown; type?: unknown; code?: unknown; error_subcode?: unknown; fbtrace_id?: unknown };
+}
+
+function graphError(status: number, body: unknown, endpoint: string): GraphApiError {
+  const error = (typeof body === 'object' && body !== null ? (body as GraphErrorBody).error : undefined) ?? {};
+  return new GraphApiError({
+    status,
+    code: asNumber(error.code),
+    error_subcode: asNumber(error.error_subcode),
+    type: typeof error.type === 'string' ? error.type : undefined,
+    fbtrace_id: typeof error.fbtrace_id === 'string' ? error.fbtrace_id : undefined,
+    endpoint,
+    graphMessage: typeof error.message === 'string' ? error.message : `HTTP ${status} without a Graph error body`,
+  });
+}
+
+function networkError(err: unknown, endpoint: string): GraphApiError {
+  // Only the code and a fixed text: axios errors hold the request config, headers included.
+  const code = axios.isAxiosError(err) ? (err.code ?? 'ERR_NETWORK') : 'ERR_UNKNOWN';
+  const text = code === 'ECONNABORTED' || code === 'ETIMEDOUT' ? 'request timed out' : `network error ${code}`;
+  return new GraphApiError({
+    status: undefined,
+    code: undefined,
+    error_subcode: undefined,
+    type: code,
+    fbtrace_id: undefined,
+    endpoint,
+    graphMessage: text,
+  });
+}
+
+function asNumber(value: unknown): number | undefined {
+  if (typeof value === 'number') return value;
+  if (typeof value === 'string' && /^\d+$/.test(value)) return Number(value);
+  return undefined;
+}

@@ -1,0 +1,74 @@
+// The Send API client: the only code that turns an outgoing action into a Graph call. Handlers
+// never call it directly; they produce actions, and the delivery step performs them in order.
+import type { Channel } from '../events/types.ts';
+import type { GraphClient } from './client.ts';
+import type { OutgoingMessage, Recipient, SendRequest, SenderAction } from './messages.ts';
+
+/** Page Inbox's app ID: the documented target for handing a conversation to people. */
+export const PAGE_INBOX_APP_ID = '263902037430900';
+
+/** One thing the bot does towards a user. Serializable, so an outbox can store it. */
+export type OutgoingAction =
+  | { type: 'message'; recipient: Recipient; message: OutgoingMessage }
+  | { type: 'sender_action'; recipient: Recipient; sender_action: SenderAction }
+  | { type: 'pass_thread_control'; recipient: Recipient; target_app_id: string; metadata?: string }
+  | { type: 'take_thread_control'; recipient: Recipient; metadata?: string };
+
+export interface SendResult {
+  recipient_id?: string;
+  message_id?: string;
+}
+
+export interface UserProfile {
+  first_name?: string;
+  last_name?: string;
+  name?: string;
+  username?: string;
+  locale?: string;
+  profile_pic?: string;
+}
+
+export interface SendApi {
+  perform(action: OutgoingAction): Promise<SendResult>;
+  getUserProfile(userId: string, channel: Channel): Promise<UserProfile>;
+}
+
+export function createSendApi(graph: GraphClient): SendApi {
+  return {
+    perform: (action) => performAction(graph, action),
+    getUserProfile: (userId, channel) =>
+      graph.request<UserProfile>({
+        method: 'GET',
+        path: encodeURIComponent(userId),
+        // Instagram users have no first name or locale; Messenger's locale needs no extra call.
+        params: { fields: channel === 'instagram' ? 'name,username,profile_pic' : 'first_name,last_name,profile_pic,locale' },
+      }),
+  };
+}
+
+async function performAction(graph: GraphClient, action: OutgoingAction): Promise<SendResult> {
+  switch (action.type) {
+    case 'message':
+      return sendRequest(graph, { recipient: action.recipient, messaging_type: 'RESPONSE', message: action.message });
+    case 'sender_action':
+      return sendRequest(graph, { recipient: action.recipient, sender_action: action.sender_action });
+    case 'pass_thread_control':
+      await graph.request({
+        method: 'POST',
+        path: 'me/pass_thread_control',
+        data: { recipient: action.recipient, target_app_id: action.target_app_id, metadata: action.metadata },
+      });
+      return {};
+    case 'take_thread_control':
+      await graph.request({
+        method: 'POST',
+        path: 'me/take_thread_control',
+        data: { recipient: action.recipient, metadata: action.metadata },
+      });
+      return {};
+  }
+}
+
+function sendRequest(graph: GraphClient, body: SendRequest): Promise<SendResult> {
+  return graph.request<SendResult>({ method: 'POST', path: 'me/messages', data: body });
+}
