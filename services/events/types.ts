@@ -39,6 +39,8 @@ export type AttachmentType =
   | 'ig_reel'
   | 'reel'
   | 'ig_post'
+  | 'post'
+  | 'appointment_booking'
   | 'animated_image_share'
   | (string & {});
 
@@ -61,7 +63,8 @@ export interface Attachment {
   url?: string;
 }
 
-export type ReplyTo = { mid: string } | { story: { url: string; id: string } };
+/** Messenger replies carry `is_self_reply`; Instagram story replies carry the story instead. */
+export type ReplyTo = { mid: string; is_self_reply?: boolean } | { story: { url: string; id: string } };
 
 export interface MessagePayload {
   mid: string;
@@ -149,6 +152,7 @@ export interface GamePlayPayload {
   game_id: string;
   player_id: string;
   context_type: 'SOLO' | 'THREAD' | 'GROUP' | (string & {});
+  locale?: string;
   context_id?: string;
   score?: number;
   payload?: string;
@@ -242,7 +246,7 @@ export interface ChangeEvent extends EventBase {
   field: string;
   /** The `value` object when the subscription includes values; absent for `changed_fields`. */
   value?: unknown;
-  /** `entry[].uid` of `user` notifications sent with `changed_fields`. */
+  /** `entry[].uid` of `user` notifications (sent with `changes` and with `changed_fields`). */
   uid?: string;
 }
 
