@@ -5,7 +5,7 @@ import { decodePayload } from '../payload.ts';
 import { runAction } from './actions.ts';
 import type { EventContext } from './context.ts';
 import { textIntent } from './intents.ts';
-import { sendFallback, sendMenu, sendWelcome } from './menu.ts';
+import { mainMenu, sendFallback, sendMenu, sendWelcome } from './menu.ts';
 import { answerOrderNumber } from './orders.ts';
 
 export function onMessage(ctx: EventContext<EventOf<'message'>>): void {
@@ -46,8 +46,8 @@ function onText(ctx: EventContext, text: string): void {
 function onAttachments(ctx: EventContext, attachments: Attachment[]): void {
   const first = attachments[0];
   if (first && isSticker(first)) return ctx.reply.text(ctx.t('attachment.sticker'));
-  if (first?.type === 'image') return ctx.reply.text(ctx.t('attachment.image'));
-  ctx.reply.text(ctx.t('attachment.other'));
+  if (first?.type === 'image') return ctx.reply.text(ctx.t('attachment.image'), mainMenu(ctx.t));
+  ctx.reply.text(ctx.t('attachment.other'), mainMenu(ctx.t));
 }
 
 function isSticker(attachment: Attachment): boolean {
