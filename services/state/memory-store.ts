@@ -10,7 +10,7 @@ export function createMemoryStore(): StateStore {
   const sent = new Map<string, Map<string, SentMessage>>();
   const sentOf = (key: string): Map<string, SentMessage> => {
     let log = sent.get(key);
-    if (!log) sent.set(key, (log = new Map()));
+    if (!log) sent.set(key, (log = new Map<string, SentMessage>()));
     return log;
   };
   return {

@@ -98,10 +98,11 @@ export function fakeGraph(options: { profiles?: Record<string, Record<string, un
       record('POST', uri, body, this.req.headers);
       const failure = options.failSend?.(body);
       if (failure) return [failure.status, failure.body];
-      counter += 1;
       const recipient = (body as { recipient?: { id?: string } }).recipient?.id;
       const isMessage = typeof body === 'object' && body !== null && 'message' in body;
-      return [200, isMessage ? { recipient_id: recipient, message_id: `m_bot_${counter}` } : { recipient_id: recipient }];
+      if (!isMessage) return [200, { recipient_id: recipient }];
+      counter += 1;
+      return [200, { recipient_id: recipient, message_id: `m_bot_${counter}` }];
     })
     .post(/\/me\/(pass|take)_thread_control$/)
     .query(true)
