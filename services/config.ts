@@ -21,6 +21,12 @@ export interface Config {
   GRAPH_API_URL: string;
   GRAPH_API_VERSION: string;
   LOG_LEVEL: LogLevel;
+  /** Where state, inbox and outbox live: `sqlite:PATH` (default `sqlite:./data/bot.db`) or `memory:`. */
+  DATABASE_URL: string;
+  /** Send API calls per second per Page (Meta allows 300/s for text; default stays below). */
+  SEND_RATE_LIMIT: number;
+  /** Presented as a bearer token to open the live dashboard in live mode; unset = dashboard off. */
+  DASHBOARD_TOKEN: string | undefined;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -48,13 +54,16 @@ export function loadConfig(env: Env): Readonly<Config> {
     GRAPH_API_URL: parseGraphUrl(read('GRAPH_API_URL'), mode, PORT),
     GRAPH_API_VERSION: parseVersion(read('GRAPH_API_VERSION')),
     LOG_LEVEL: parseLogLevel(read('LOG_LEVEL')),
+    DATABASE_URL: parseDatabaseUrl(read('DATABASE_URL')),
+    SEND_RATE_LIMIT: parseRate(read('SEND_RATE_LIMIT')),
+    DASHBOARD_TOKEN: parseDashboardToken(read('DASHBOARD_TOKEN')),
   };
   return Object.freeze(config);
 }
 
 /** The secret values of a config, for the logger to redact wherever they might appear. */
 export function secretsOf(config: Config): string[] {
-  return [config.APP_SECRET, config.PAGE_ACCESS_TOKEN, config.VERIFY_TOKEN];
+  return [config.APP_SECRET, config.PAGE_ACCESS_TOKEN, config.VERIFY_TOKEN, config.DASHBOARD_TOKEN].filter((s): s is string => s !== undefined);
 }
 
 function requireLiveSecrets(read: (name: string) => string | undefined) {
@@ -130,6 +139,28 @@ function parseLogLevel(raw: string | undefined): LogLevel {
     throw new ConfigError('LOG_LEVEL', `"${raw}" is not a log level`, `use one of ${LOG_LEVELS.join(', ')}`);
   }
   return level as LogLevel;
+}
+
+function parseDatabaseUrl(raw: string | undefined): string {
+  if (raw === undefined) return 'sqlite:./data/bot.db';
+  if (raw === 'memory:' || /^sqlite:.+/.test(raw)) return raw;
+  throw new ConfigError('DATABASE_URL', `"${raw}" is not a supported store`, 'use sqlite:PATH (e.g. sqlite:./data/bot.db) or memory:');
+}
+
+function parseRate(raw: string | undefined): number {
+  if (raw === undefined) return 250;
+  const rate = Number(raw);
+  if (!/^\d+$/.test(raw) || rate < 1 || rate > 300) {
+    throw new ConfigError('SEND_RATE_LIMIT', `"${raw}" is not a rate from 1 to 300`, 'use sends per second per Page, e.g. SEND_RATE_LIMIT=250 (Meta allows 300)');
+  }
+  return rate;
+}
+
+function parseDashboardToken(raw: string | undefined): string | undefined {
+  if (raw !== undefined && raw.length < 16) {
+    throw new ConfigError('DASHBOARD_TOKEN', 'is too short to protect user messages', 'use at least 16 random characters, e.g. from `openssl rand -hex 16`');
+  }
+  return raw;
 }
 
 function stripSlash(url: string): string {
