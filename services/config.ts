@@ -40,7 +40,7 @@ export function loadConfig(env: Env): Readonly<Config> {
   const token = read('PAGE_ACCESS_TOKEN');
   const mode = token === undefined ? 'emulator' : 'live';
   const PORT = parsePort(read('PORT'));
-  const secrets = mode === 'live' ? requireLiveSecrets(read) : emulatorSecrets();
+  const secrets = mode === 'live' ? requireLiveSecrets(read) : emulatorSecrets(read);
   const config: Config = {
     mode,
     PORT,
@@ -80,9 +80,13 @@ function requireLiveSecrets(read: (name: string) => string | undefined) {
   };
 }
 
-function emulatorSecrets() {
-  // Fresh per run: the emulator signs its own notifications, so nothing needs to be configured.
-  return { APP_SECRET: randomBytes(24).toString('hex'), VERIFY_TOKEN: randomBytes(12).toString('hex') };
+function emulatorSecrets(read: (name: string) => string | undefined) {
+  // Fresh per run unless pinned (e.g. to sign test events with `npm run send-test-event`): the
+  // emulator signs its own notifications, so nothing needs to be configured.
+  return {
+    APP_SECRET: read('APP_SECRET') ?? randomBytes(24).toString('hex'),
+    VERIFY_TOKEN: read('VERIFY_TOKEN') ?? randomBytes(12).toString('hex'),
+  };
 }
 
 function parsePort(raw: string | undefined): number {

@@ -1,0 +1,47 @@
+// npm run send-test-event -- "hello" [--postback] [--instagram] [--psid ID] [--url URL]
+// Sends one signed message (or postback) event to a running bot, using APP_SECRET from .env.
+import { parseArgs } from 'node:util';
+import dotenv from 'dotenv';
+import { loadConfig } from '../services/config.ts';
+import { ConfigError } from '../services/errors.ts';
+import { buildTestNotification, sendTestEvent } from '../services/test-event.ts';
+
+const USAGE = 'usage: npm run send-test-event -- "hello" [--postback] [--instagram] [--psid ID] [--url http://localhost:3000/webhook]';
+
+async function main(): Promise<number> {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: { postback: { type: 'boolean' }, instagram: { type: 'boolean' }, psid: { type: 'string' }, url: { type: 'string' } },
+  });
+  const text = positionals.join(' ').trim();
+  if (text === '') {
+    process.stderr.write(`${USAGE}\n`);
+    return 2;
+  }
+  dotenv.config({ quiet: true });
+  if (!process.env.APP_SECRET) {
+    process.stderr.write('APP_SECRET is not set: put the same APP_SECRET in .env that the running bot uses, then try again.\n');
+    return 2;
+  }
+  const config = loadConfig(process.env);
+  const channel = values.instagram ? 'instagram' : 'messenger';
+  const accountId = channel === 'instagram' ? config.IG_ACCOUNT_ID : config.PAGE_ID;
+  if (!accountId) {
+    process.stderr.write(`${channel === 'instagram' ? 'IG_ACCOUNT_ID' : 'PAGE_ID'} is not set in .env.\n`);
+    return 2;
+  }
+  const url = values.url ?? `http://localhost:${config.PORT}/webhook`;
+  const notification = buildTestNotification({ text, postback: values.postback === true, channel, accountId, senderId: values.psid ?? '24000000000000001', now: Date.now() });
+  const outcome = await sendTestEvent(url, config.APP_SECRET, notification);
+  process.stdout.write(`${url} answered ${outcome.status} ${outcome.body.slice(0, 200)} in ${outcome.ms} ms\n`);
+  return outcome.status === 200 ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    const message = err instanceof ConfigError ? err.message : err instanceof Error ? `could not send: ${err.message}` : String(err);
+    process.stderr.write(`${message}\n`);
+    process.exit(1);
+  },
+);

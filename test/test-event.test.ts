@@ -1,0 +1,38 @@
+import { describe, expect, it } from '@jest/globals';
+import type { AddressInfo } from 'node:net';
+import { buildTestNotification, sendTestEvent } from '../services/test-event.ts';
+import { normalizeNotification } from '../services/events/normalize.ts';
+import { PAGE_ID, TEST_ENV, createHarness, fakeGraph } from './support/harness.ts';
+
+describe('send-test-event', () => {
+  it('builds a notification the normaliser reads as a message from the given user', () => {
+    const body = buildTestNotification({ text: 'hello', channel: 'messenger', accountId: PAGE_ID, senderId: '42', now: 1763892000000 });
+    const [event] = normalizeNotification(body).events;
+    expect(event).toMatchObject({ kind: 'message', channel: 'messenger', entry_id: PAGE_ID, sender: { id: '42' }, message: { text: 'hello' } });
+  });
+
+  it('builds postbacks and Instagram events', () => {
+    const body = buildTestNotification({ text: 'GET_STARTED', postback: true, channel: 'instagram', accountId: '17841400000000001', senderId: '7', now: 1 });
+    const [event] = normalizeNotification(body).events;
+    expect(event).toMatchObject({ kind: 'postback', channel: 'instagram', postback: { payload: 'GET_STARTED' } });
+  });
+
+  it('is accepted by a running app over real HTTP, and a wrong secret is refused', async () => {
+    const h = createHarness();
+    const graph = fakeGraph({ profiles: { '24000000000000001': { first_name: 'Ana' } } });
+    const server = h.app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/webhook`;
+      const body = buildTestNotification({ text: 'hi äö 🍵', channel: 'messenger', accountId: PAGE_ID, senderId: '24000000000000001', now: Date.now() });
+      const ok = await sendTestEvent(url, TEST_ENV.APP_SECRET as string, body);
+      expect(ok).toMatchObject({ status: 200, body: 'EVENT_RECEIVED' });
+      const refused = await sendTestEvent(url, 'not-the-secret', body);
+      expect(refused.status).toBe(403);
+      await h.bot.idle();
+      expect(graph.sends().length).toBeGreaterThan(1);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
