@@ -1,0 +1,51 @@
+import { describe, it, expect } from '@jest/globals';
+import { readFileSync } from 'node:fs';
+import { createTranslations, nearestLocale, SUPPORTED_LOCALES, type Locale } from '../../services/i18n.ts';
+
+/** `menu.prompt` as written in locales/<locale>.json. */
+function promptIn(locale: Locale): string {
+  const file = JSON.parse(readFileSync(new URL(`../../locales/${locale}.json`, import.meta.url), 'utf8')) as { menu: { prompt: string } };
+  return file.menu.prompt;
+}
+
+describe('nearestLocale', () => {
+  it.each([
+    ['en_US', 'en_US'],
+    ['es_ES', 'es_ES'],
+    ['zh_tw', 'zh_TW'],
+    ['ID_id', 'id_ID'],
+    ['es_MX', 'es_ES'],
+    ['zh_HK', 'zh_TW'],
+    ['zh_CN', 'zh_TW'],
+    ['in_ID', 'id_ID'],
+    ['id', 'id_ID'],
+    ['es-AR', 'es_ES'],
+    ['en-GB', 'en_US'],
+    ['fr_FR', 'en_US'],
+    ['', 'en_US'],
+    [undefined, 'en_US'],
+  ])('%j → %s', (input, expected) => {
+    expect(nearestLocale(input)).toBe(expected);
+  });
+});
+
+describe('createTranslations', () => {
+  const translations = createTranslations();
+
+  it('gives each locale its own menu prompt', () => {
+    const prompts = SUPPORTED_LOCALES.map((l) => translations.fixedT(l)('menu.prompt'));
+    expect(prompts).toEqual(SUPPORTED_LOCALES.map(promptIn));
+    expect(new Set(prompts).size).toBe(SUPPORTED_LOCALES.length);
+  });
+
+  it('keeps two fixed t functions in their own languages when used interleaved', () => {
+    const es = translations.fixedT('es_ES');
+    const zh = translations.fixedT('zh_TW');
+    const first = [es('menu.prompt'), zh('menu.prompt')];
+    const again = [zh('menu.prompt'), es('menu.prompt')];
+    expect(first).toEqual([promptIn('es_ES'), promptIn('zh_TW')]);
+    expect(again).toEqual([promptIn('zh_TW'), promptIn('es_ES')]);
+    expect(translations.fixedT('en_US')('menu.prompt')).toBe(promptIn('en_US'));
+    expect(es('menu.prompt')).toBe(promptIn('es_ES'));
+  });
+});
