@@ -33,7 +33,7 @@ export function createLogger(options: LoggerOptions, bindings: LogFields = {}): 
   const emit = (level: RecordLevel, msg: string, fields?: LogFields): void => {
     if (RANK[level] < RANK[options.level]) return;
     const record = { time: now().toISOString(), level, msg, ...bindings, ...fields };
-    write(redact(JSON.stringify(record, errorReplacer), secrets));
+    write(redact(JSON.stringify(toLoggable(record, 0)), secrets));
   };
   return {
     debug: (msg, fields) => emit('debug', msg, fields),
@@ -49,15 +49,24 @@ export const silentLogger: Logger = createLogger({ level: 'silent' });
 
 function redact(line: string, secrets: readonly string[]): string {
   let out = line;
-  for (const secret of secrets) out = out.split(secret).join('[REDACTED]');
+  for (const secret of secrets) {
+    // The line is JSON: a secret with quotes or backslashes appears there in its escaped form.
+    for (const form of new Set([secret, JSON.stringify(secret).slice(1, -1)])) out = out.split(form).join('[REDACTED]');
+  }
   return out;
 }
 
-/** Errors are logged as name, message and (for our typed errors) their fields; never a request config. */
-function errorReplacer(_key: string, value: unknown): unknown {
+/**
+ * Errors become name, message and (for our typed errors) their fields; never a stack or a request
+ * config. Done before JSON.stringify, because errors with their own toJSON (axios) would skip a replacer.
+ */
+function toLoggable(value: unknown, depth: number): unknown {
   if (value instanceof Error) {
     const withLog = value as Error & { toLog?: () => unknown };
     return { name: value.name, message: value.message, ...(withLog.toLog ? { details: withLog.toLog() } : {}) };
   }
-  return value;
+  if (depth > 6 || value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map((item) => toLoggable(item, depth + 1));
+  if (Object.getPrototypeOf(value) !== Object.prototype) return value;
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, toLoggable(v, depth + 1)]));
 }

@@ -55,7 +55,7 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
         throw networkError(err, endpoint);
       }
       if (response.status >= 200 && response.status < 300) return response.data as T;
-      throw graphError(response.status, response.data, endpoint);
+      throw graphError(response.status, response.data, endpoint, [token, options.appSecret]);
     },
   };
 }
@@ -69,7 +69,7 @@ interface GraphErrorBody {
   error?: { message?: unknown; type?: unknown; code?: unknown; error_subcode?: unknown; fbtrace_id?: unknown };
 }
 
-function graphError(status: number, body: unknown, endpoint: string): GraphApiError {
+function graphError(status: number, body: unknown, endpoint: string, secrets: readonly string[]): GraphApiError {
   const error = (typeof body === 'object' && body !== null ? (body as GraphErrorBody).error : undefined) ?? {};
   return new GraphApiError({
     status,
@@ -78,8 +78,15 @@ function graphError(status: number, body: unknown, endpoint: string): GraphApiEr
     type: typeof error.type === 'string' ? error.type : undefined,
     fbtrace_id: typeof error.fbtrace_id === 'string' ? error.fbtrace_id : undefined,
     endpoint,
-    graphMessage: typeof error.message === 'string' ? error.message : `HTTP ${status} without a Graph error body`,
+    graphMessage: typeof error.message === 'string' ? scrub(error.message, secrets) : `HTTP ${status} without a Graph error body`,
   });
+}
+
+/** Graph echoes a malformed token back in some messages (code 190): never keep it. */
+function scrub(message: string, secrets: readonly string[]): string {
+  let out = message;
+  for (const secret of secrets) if (secret.length >= 4) out = out.split(secret).join('[REDACTED]');
+  return out.replace(/\bEA[A-Za-z0-9]{20,}/g, '[REDACTED]');
 }
 
 function networkError(err: unknown, endpoint: string): GraphApiError {

@@ -68,7 +68,8 @@ export function splitText(text: string, limit: number = LIMITS.text): string[] {
   while ([...rest].length > limit) {
     const window = [...rest].slice(0, limit).join('');
     const cut = bestCut(window);
-    chunks.push(window.slice(0, cut).trimEnd());
+    const chunk = window.slice(0, cut).trimEnd();
+    if (chunk !== '') chunks.push(chunk);
     rest = rest.slice(cut).trimStart();
   }
   if (rest.length > 0 || chunks.length === 0) chunks.push(rest);
