@@ -1,0 +1,89 @@
+// The webhook fields the bot needs, derived from the event kinds it handles. A new kind in the
+// WebhookEvent union fails to compile here until someone decides which field delivers it.
+import type { EventKind } from '../../services/events/types.ts';
+
+export type WebhookObjectName = 'page' | 'instagram';
+
+/** Kinds that arrive as messaging items; `change` and `unknown` have no subscription of their own. */
+type MessagingKind = Exclude<EventKind, 'change' | 'unknown'>;
+
+/** Messenger (`object=page`) field per kind, from Meta's Messenger webhook events reference. */
+const MESSENGER_FIELD: Record<MessagingKind, string> = {
+  message: 'messages',
+  echo: 'message_echoes',
+  message_edit: 'message_edits',
+  postback: 'messaging_postbacks',
+  read: 'message_reads',
+  delivery: 'message_deliveries',
+  reaction: 'message_reactions',
+  referral: 'messaging_referrals',
+  optin: 'messaging_optins',
+  handover: 'messaging_handovers',
+  policy: 'messaging_policy_enforcement',
+  account_linking: 'messaging_account_linking',
+  game_play: 'messaging_game_plays',
+};
+
+/**
+ * Instagram (`object=instagram`) field per kind, or null where Instagram has no such event.
+ * Instagram echoes arrive under `messages` with `is_echo`, so `echo` shares that field.
+ */
+const INSTAGRAM_FIELD: Record<MessagingKind, string | null> = {
+  message: 'messages',
+  echo: 'messages',
+  message_edit: 'message_edit',
+  postback: 'messaging_postbacks',
+  read: 'messaging_seen',
+  delivery: null,
+  reaction: 'message_reactions',
+  referral: 'messaging_referral',
+  optin: null,
+  handover: 'messaging_handover',
+  policy: null,
+  account_linking: null,
+  game_play: null,
+};
+
+/** `standby` is not a kind but a flag on any messaging event (another app owns the thread). */
+const STANDBY = 'standby';
+
+function fieldsOf(table: Record<MessagingKind, string | null>): readonly string[] {
+  const fields = Object.values(table).filter((f): f is string => f !== null);
+  return Object.freeze([...new Set([...fields, STANDBY])]);
+}
+
+/** Fields for `object=page` on the app subscription and for the Page install (`subscribed_fields`). */
+export const MESSENGER_FIELDS = fieldsOf(MESSENGER_FIELD);
+/** Fields for `object=instagram` on the app subscription. */
+export const INSTAGRAM_FIELDS = fieldsOf(INSTAGRAM_FIELD);
+
+export interface NeededObject {
+  object: WebhookObjectName;
+  fields: readonly string[];
+}
+
+/** What the bot needs subscribed: always the Page, and Instagram when IG_ACCOUNT_ID is set. */
+export function neededObjects(igAccountId: string | undefined): NeededObject[] {
+  const needed: NeededObject[] = [{ object: 'page', fields: MESSENGER_FIELDS }];
+  if (igAccountId !== undefined) needed.push({ object: 'instagram', fields: INSTAGRAM_FIELDS });
+  return needed;
+}
+
+export function fieldsFor(object: WebhookObjectName): readonly string[] {
+  return object === 'page' ? MESSENGER_FIELDS : INSTAGRAM_FIELDS;
+}
+
+export interface FieldDiff {
+  missing: string[];
+  extra: string[];
+}
+
+/** Needed fields that are absent, and present fields the bot does not use (harmless but noisy). */
+export function diffFields(needed: readonly string[], present: readonly string[]): FieldDiff {
+  const have = new Set(present);
+  const want = new Set(needed);
+  return {
+    missing: needed.filter((f) => !have.has(f)),
+    extra: present.filter((f) => !want.has(f)).sort(),
+  };
+}
