@@ -2,32 +2,57 @@
 // directly); `main` reads the config, starts the server and handles shutdown, and runs only when
 // this file is executed (`node app.ts`, `npm start`), never on import.
 import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import express, { type ErrorRequestHandler, type Express } from 'express';
+import { dashboardRouter } from './routes/dashboard.ts';
 import { webhookRouter } from './routes/webhook.ts';
 import { createBot, type Bot } from './services/bot.ts';
 import { loadConfig, secretsOf, type Config } from './services/config.ts';
+import { createEmulator, type Emulator } from './services/emulator/index.ts';
+import { createStreamHub, type StreamHub } from './services/emulator/sse.ts';
+import { createTrafficLog, type TrafficLog } from './services/emulator/traffic.ts';
 import { ConfigError } from './services/errors.ts';
+import { createGraphHttp } from './services/graph/client.ts';
 import { createLogger, type Logger } from './services/logger.ts';
 
 export interface AppDeps {
   config: Readonly<Config>;
   log: Logger;
   bot: Bot;
+  /** Emulator mode: the emulator mounted at /emulator (one is made from the config if absent). */
+  emulator?: Emulator;
+  /** Live mode with DASHBOARD_TOKEN: the traffic the dashboard shows (made if absent). */
+  traffic?: TrafficLog;
+  /** Open event streams (chat page, dashboard), ended on shutdown. */
+  streams?: StreamHub;
 }
 
 const PUBLIC_DIR = fileURLToPath(new URL('./public/', import.meta.url));
 
-export function createApp({ config, log, bot }: AppDeps): Express {
+export function createApp({ config, log, bot, ...deps }: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
-  app.use(webhookRouter({ appSecret: config.APP_SECRET, verifyToken: config.VERIFY_TOKEN, log, accept: (n) => bot.accept(n) }));
+  const streams = deps.streams ?? createStreamHub();
+  const traffic = config.mode === 'live' && config.DASHBOARD_TOKEN ? (deps.traffic ?? createTrafficLog()) : undefined;
+  app.use(
+    webhookRouter({ appSecret: config.APP_SECRET, verifyToken: config.VERIFY_TOKEN, log, accept: (n) => bot.accept(n), ...(traffic ? { observe: traffic.observeWebhook } : {}) }),
+  );
+  // The emulator exists in emulator mode only; with credentials set, /emulator/* is not found.
+  if (config.mode === 'emulator') app.use('/emulator', (deps.emulator ?? createEmulator({ config, log, webhookUrl: localWebhookUrl(config), streams })).router);
+  else app.use('/emulator', (_req, res) => void res.status(404).type('text/plain').send('Not found'));
+  if (traffic && config.DASHBOARD_TOKEN) app.use(dashboardRouter({ token: config.DASHBOARD_TOKEN, traffic, streams, log }));
   app.use(express.static(PUBLIC_DIR, { index: 'index.html', maxAge: '1h' }));
   app.use((_req, res) => {
     res.status(404).type('text/plain').send('Not found');
   });
   app.use(errorHandler(log));
   return app;
+}
+
+/** Where the emulator posts notifications: this app's own webhook, over loopback. */
+export function localWebhookUrl(config: Readonly<Config>): string {
+  return `http://127.0.0.1:${config.PORT}/webhook`;
 }
 
 /** The one HTTP error path: a status and a fixed text, never a stack trace or internal message. */
@@ -53,8 +78,12 @@ export interface RunningApp {
 
 /** Starts the bot and its server on config.PORT. */
 export async function start(config: Readonly<Config>, log: Logger): Promise<RunningApp> {
-  const bot = createBot(config, { log });
-  const app = createApp({ config, log, bot });
+  const streams = createStreamHub();
+  // The live dashboard watches the bot's Graph calls through the client's observer.
+  const traffic = config.mode === 'live' && config.DASHBOARD_TOKEN ? createTrafficLog() : undefined;
+  const http = traffic ? createGraphHttp({ baseUrl: config.GRAPH_API_URL, version: config.GRAPH_API_VERSION, observe: traffic.observeGraph }) : undefined;
+  const bot = createBot(config, { log, ...(http ? { http } : {}) });
+  const app = createApp({ config, log, bot, streams, ...(traffic ? { traffic } : {}) });
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(config.PORT, () => resolve(s));
     s.once('error', reject);
@@ -63,7 +92,9 @@ export async function start(config: Readonly<Config>, log: Logger): Promise<Runn
     server,
     bot,
     async close() {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      streams.closeAll();
+      await closed;
       await bot.idle();
     },
   };
@@ -83,6 +114,12 @@ async function main(): Promise<void> {
   const log = createLogger({ level: config.LOG_LEVEL, redact: secretsOf(config) });
   const running = await start(config, log);
   log.info('bot started', { mode: config.mode, port: config.PORT, graph: config.GRAPH_API_URL, webhook: `${config.APP_URL}/webhook` });
+  const port = (running.server.address() as AddressInfo).port;
+  if (config.mode === 'emulator') {
+    process.stdout.write(`\nOpen http://localhost:${port}/ to chat with your bot (emulator mode: no Meta credentials needed)\n\n`);
+  } else if (config.DASHBOARD_TOKEN) {
+    log.info('live dashboard on', { url: `http://localhost:${port}/dashboard`, auth: 'Bearer DASHBOARD_TOKEN' });
+  }
   if (config.mode === 'live' && !config.APP_URL.startsWith('https://')) {
     log.warn('APP_URL is not https: Meta only delivers webhooks to an https URL (start a tunnel and set APP_URL)');
   }

@@ -16,7 +16,19 @@ export interface WebhookDeps {
   accept: (notification: NormalizedNotification) => Promise<void> | void;
   /** Largest accepted body. Meta batches up to 1000 events per request. */
   bodyLimit?: string;
+  /** Told about each POST (the live dashboard); never given headers or the signature. */
+  observe?: WebhookObserver;
 }
+
+export interface ObservedWebhook {
+  status: number;
+  ms: number;
+  bytes: number;
+  /** The parsed notification, only when its signature verified. */
+  body: unknown;
+}
+
+export type WebhookObserver = (notification: ObservedWebhook) => void;
 
 export function webhookRouter(deps: WebhookDeps): Router {
   const router = express.Router();
@@ -48,6 +60,7 @@ function verifySubscription(deps: WebhookDeps, req: Request, res: Response): voi
 
 async function receiveNotification(deps: WebhookDeps, req: Request, res: Response): Promise<void> {
   const rawBody: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+  if (deps.observe) observeAnswer(deps.observe, res, rawBody);
   try {
     verifySignature({ appSecret: deps.appSecret, rawBody, header: req.get(SIGNATURE_HEADER) });
   } catch (err) {
@@ -68,6 +81,26 @@ async function receiveNotification(deps: WebhookDeps, req: Request, res: Respons
   await deps.accept(notification);
   deps.log.debug('webhook accepted', { object: notification.object, events: notification.events.length });
   res.status(200).type('text/plain').send('EVENT_RECEIVED');
+}
+
+/** Reports the answer once it is sent; the body only if the signature verified (status 200/400). */
+function observeAnswer(observe: WebhookObserver, res: Response, rawBody: Buffer): void {
+  const started = performance.now();
+  res.once('finish', () => {
+    let body: unknown;
+    if (res.statusCode !== 403) {
+      try {
+        body = JSON.parse(rawBody.toString('utf8')) as unknown;
+      } catch {
+        body = undefined;
+      }
+    }
+    try {
+      observe({ status: res.statusCode, ms: Math.round((performance.now() - started) * 10) / 10, bytes: rawBody.length, body });
+    } catch {
+      // An observer never breaks the webhook.
+    }
+  });
 }
 
 function parseJson(rawBody: Buffer): unknown {

@@ -2,7 +2,7 @@
 // token in the Authorization header (never in a URL that could be logged) with `appsecret_proof`,
 // and every failure becomes a GraphApiError that holds no token and no request config.
 import { createHmac } from 'node:crypto';
-import axios, { type AxiosInstance, type Method } from 'axios';
+import axios, { type AxiosInstance, type InternalAxiosRequestConfig, type Method } from 'axios';
 import { GraphApiError } from '../errors.ts';
 
 export interface GraphClientOptions {
@@ -15,6 +15,21 @@ export interface GraphClientOptions {
   /** Injected for tests; created from baseUrl otherwise. */
   http?: AxiosInstance;
 }
+
+/** What an observer (the live dashboard) learns of one call: never a header, token or proof. */
+export interface ObservedGraphCall {
+  method: string;
+  /** Path below the version, as the caller gave it. */
+  path: string;
+  query: Record<string, string>;
+  body: unknown;
+  /** Undefined when no response arrived (network error, timeout). */
+  status: number | undefined;
+  response: unknown;
+  ms: number;
+}
+
+export type GraphObserver = (call: ObservedGraphCall) => void;
 
 export interface GraphRequest {
   method: Method;
@@ -29,15 +44,66 @@ export interface GraphClient {
   request<T>(req: GraphRequest): Promise<T>;
 }
 
+/** The HTTP instance the client uses by default; with `observe`, each call is also reported. */
+export function createGraphHttp(options: { baseUrl: string; version: string; timeoutMs?: number; observe?: GraphObserver }): AxiosInstance {
+  const http = axios.create({
+    baseURL: `${options.baseUrl}/${options.version}/`,
+    timeout: options.timeoutMs ?? 10_000,
+    // Graph errors come back as JSON with a 4xx/5xx status: read them ourselves.
+    validateStatus: () => true,
+  });
+  if (options.observe) observeCalls(http, options.observe);
+  return http;
+}
+
+function observeCalls(http: AxiosInstance, observe: GraphObserver): void {
+  const started = new WeakMap<object, number>();
+  const report = (config: InternalAxiosRequestConfig, status: number | undefined, response: unknown) => {
+    const params = (config.params ?? {}) as Record<string, unknown>;
+    const query = Object.fromEntries(Object.entries(params).filter(([key]) => key !== 'appsecret_proof' && key !== 'access_token'));
+    const body = typeof config.data === 'string' ? parseOrKeep(config.data) : (config.data as unknown);
+    const ms = Math.round((performance.now() - (started.get(config) ?? performance.now())) * 10) / 10;
+    try {
+      observe({ method: (config.method ?? 'get').toUpperCase(), path: config.url ?? '', query: stringValues(query), body, status, response, ms });
+    } catch {
+      // An observer never breaks a call.
+    }
+  };
+  http.interceptors.request.use((config) => {
+    started.set(config, performance.now());
+    return config;
+  });
+  http.interceptors.response.use(
+    (response) => {
+      report(response.config, response.status, response.data);
+      return response;
+    },
+    (err: unknown) => {
+      if (axios.isAxiosError(err) && err.config) report(err.config, undefined, undefined);
+      // Rethrown unchanged: the client turns it into a GraphApiError.
+      throw err;
+    },
+  );
+}
+
+function parseOrKeep(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
+function stringValues(params: Record<string, unknown>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(params)) {
+    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') out[key] = String(value);
+  }
+  return out;
+}
+
 export function createGraphClient(options: GraphClientOptions): GraphClient {
-  const http =
-    options.http ??
-    axios.create({
-      baseURL: `${options.baseUrl}/${options.version}/`,
-      timeout: options.timeoutMs ?? 10_000,
-      // Graph errors come back as JSON with a 4xx/5xx status: read them ourselves.
-      validateStatus: () => true,
-    });
+  const http = options.http ?? createGraphHttp(options);
   return {
     async request<T>(req: GraphRequest): Promise<T> {
       const token = req.accessToken ?? options.accessToken;

@@ -1,0 +1,360 @@
+// The local Messenger/Instagram emulator: simulated users, an emulated Graph API, and Meta's side
+// of the webhook. Users' actions become signed notifications POSTed to the app's real /webhook;
+// the bot's Graph calls land in the emulated API and reach the user's page through one stream.
+import { randomBytes } from 'node:crypto';
+import type { Router } from 'express';
+import { emulatorRouter } from '../../routes/emulator.ts';
+import type { Config } from '../config.ts';
+import type { Logger } from '../logger.ts';
+import type { UserAction } from './actions.ts';
+import { createGraphApi, type GraphCall, type GraphReply } from './graph-api.ts';
+import { newMid } from './ids.ts';
+import { createMediaStore, type MediaStore } from './media.ts';
+import { createStreamHub, type StreamHub } from './sse.ts';
+import * as n from './notifications.ts';
+import type { AccountIds, Notification } from './notifications.ts';
+import { createWebhookSender } from './webhook-sender.ts';
+import { createUserRegistry, type NewUser } from './users.ts';
+import type { ChatOutput, GraphCallRecord, InspectorRecord, SimUser, StreamEvent, WebhookRecord } from './types.ts';
+
+export type { UserAction } from './actions.ts';
+export type * from './types.ts';
+
+/** The Instagram professional account the emulator plays when IG_ACCOUNT_ID is not set. */
+export const EMULATED_IG_ACCOUNT_ID = '17841400000000002';
+export const PAGE_NAME = 'Tidewater Tea Co.';
+const PAGE_INBOX_APP_ID = '263902037430900';
+const HISTORY_LIMIT = 300;
+const SHARED_LIMIT = 100;
+
+export interface EmulatorDeps {
+  config: Readonly<Config>;
+  log: Logger;
+  /** The app's own webhook on loopback, e.g. http://127.0.0.1:3000/webhook. */
+  webhookUrl: string;
+  now?: () => number;
+  fetch?: typeof fetch;
+  /** How many simulated users are kept at once (the least active are forgotten). */
+  maxUsers?: number;
+  /** Tracks open page streams so shutdown can end them; one is made when not given. */
+  streams?: StreamHub;
+}
+
+export interface ActOutcome {
+  /** The `mid` of the user's message or postback, when the action has one. */
+  mid: string | undefined;
+  webhook: WebhookRecord;
+}
+
+export interface EmulatorCore {
+  ids: AccountIds;
+  pageName: string;
+  /** Public base URL of the app (APP_URL), for media links inside notifications. */
+  baseUrl: string;
+  createUser(input: NewUser): SimUser;
+  getUser(id: string): SimUser | undefined;
+  /** Performs one user action: builds Meta's notification, signs it and POSTs it to /webhook. */
+  act(user: SimUser, action: UserAction): Promise<ActOutcome>;
+  /** The emulated Graph API, recording the call for the inspector. */
+  graph(call: GraphCall): Promise<GraphReply>;
+  /** Live events for one user's page; returns the unsubscribe function. */
+  subscribe(userId: string, listener: (event: StreamEvent) => void): () => void;
+  /** What a page that (re)connects is shown first: its conversation and records so far. */
+  history(userId: string): StreamEvent[];
+  /** Whether the bot sent this user a message with this mid. */
+  botSent(userId: string, mid: string): boolean;
+  media: MediaStore;
+  /** Every record so far (bounded), oldest first. */
+  records(): InspectorRecord[];
+  /** Resolves once every queued webhook (user actions, receipts) has been answered. */
+  idle(): Promise<void>;
+}
+
+export interface Emulator extends EmulatorCore {
+  /** Mounted at /emulator by app.ts, in emulator mode only. */
+  router: Router;
+}
+
+interface UserLog {
+  events: StreamEvent[];
+  botMids: Set<string>;
+  pendingReceipts: string[];
+  receiptsQueued: boolean;
+}
+
+export function createEmulator(deps: EmulatorDeps): Emulator {
+  const core = createEmulatorCore(deps);
+  return { ...core, router: emulatorRouter(core, { log: deps.log, streams: deps.streams ?? createStreamHub() }) };
+}
+
+function createEmulatorCore(deps: EmulatorDeps): EmulatorCore {
+  const { config, log } = deps;
+  const now = deps.now ?? Date.now;
+  const ids: AccountIds = { pageId: config.PAGE_ID ?? '100000000000002', igAccountId: config.IG_ACCOUNT_ID ?? EMULATED_IG_ACCOUNT_ID };
+  const listeners = new Map<string, Set<(event: StreamEvent) => void>>();
+  const logs = new Map<string, UserLog>();
+  const shared: StreamEvent[] = [];
+  const allRecords: InspectorRecord[] = [];
+  const lanes = new Map<string, Promise<unknown>>();
+  const inFlight = new Set<Promise<unknown>>();
+  let seq = 0;
+
+  const users = createUserRegistry({
+    now,
+    limit: deps.maxUsers ?? 500,
+    onForget: (id) => {
+      logs.delete(id);
+      listeners.delete(id);
+    },
+  });
+  const media = createMediaStore();
+  const postWebhook = createWebhookSender({ url: deps.webhookUrl, appSecret: config.APP_SECRET, fetch: deps.fetch ?? globalThis.fetch });
+
+  const graphApi = createGraphApi({
+    config,
+    ids,
+    users,
+    pageName: PAGE_NAME,
+    profilePic: (user) => `${config.APP_URL}/emulator/avatar.svg#${user.id}`,
+    verifyCallback: (url, token) => verifyCallback(url, token, deps.fetch ?? globalThis.fetch),
+    effects: {
+      messageSent(user, mid, message) {
+        const userLog = logOf(user.id);
+        userLog.botMids.add(mid);
+        emit(user.id, { event: 'chat', data: { type: 'message', mid, at: now(), message } });
+        userLog.pendingReceipts.push(mid);
+        if (!userLog.receiptsQueued) {
+          userLog.receiptsQueued = true;
+          void inLane(user.id, () => sendReceipts(user));
+        }
+      },
+      senderAction(user, action) {
+        if (action === 'typing_on' || action === 'typing_off') emit(user.id, { event: 'chat', data: { type: 'typing', on: action === 'typing_on' } });
+      },
+      threadPassed(user, target, metadata) {
+        user.thread_owner = target === config.APP_ID ? 'app' : 'inbox';
+        emit(user.id, { event: 'chat', data: { type: 'handover', owner: user.thread_owner, app_id: target, ...(metadata ? { metadata } : {}) } });
+      },
+      threadTaken(user, metadata) {
+        user.thread_owner = 'app';
+        emit(user.id, { event: 'chat', data: { type: 'handover', owner: 'app', app_id: config.APP_ID ?? '', ...(metadata ? { metadata } : {}) } });
+      },
+    },
+  });
+
+  function logOf(userId: string): UserLog {
+    let userLog = logs.get(userId);
+    if (!userLog) {
+      userLog = { events: [...shared], botMids: new Set(), pendingReceipts: [], receiptsQueued: false };
+      logs.set(userId, userLog);
+    }
+    return userLog;
+  }
+
+  /** Sends an event to one user's pages, or to every page when it concerns no user. */
+  function emit(userId: string | undefined, event: StreamEvent): void {
+    const histories = userId === undefined ? [shared, ...[...logs.values()].map((l) => l.events)] : [logOf(userId).events];
+    for (const history of histories) {
+      history.push(event);
+      if (history.length > (history === shared ? SHARED_LIMIT : HISTORY_LIMIT)) history.shift();
+    }
+    const targets = userId === undefined ? [...listeners.values()].flatMap((set) => [...set]) : [...(listeners.get(userId) ?? [])];
+    for (const listener of targets) {
+      try {
+        listener(event);
+      } catch (err) {
+        log.warn('emulator stream listener failed', { err });
+      }
+    }
+  }
+
+  function record<R extends InspectorRecord>(entry: Omit<R, 'seq'>): R {
+    seq += 1;
+    const full = { ...entry, seq } as R;
+    allRecords.push(full);
+    if (allRecords.length > 1000) allRecords.shift();
+    emit(full.user_id, { event: 'inspector', data: full });
+    return full;
+  }
+
+  /** One user's webhooks go out strictly in order, each after the previous one was answered. */
+  function inLane<T>(userId: string, job: () => Promise<T>): Promise<T> {
+    const previous = lanes.get(userId) ?? Promise.resolve();
+    const run = previous.then(job, job);
+    const settled = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    lanes.set(userId, settled);
+    inFlight.add(settled);
+    void settled.then(() => {
+      inFlight.delete(settled);
+      if (lanes.get(userId) === settled) lanes.delete(userId);
+    });
+    return run;
+  }
+
+  async function deliver(user: SimUser | undefined, notification: Notification): Promise<WebhookRecord> {
+    const at = now();
+    const outcome = await postWebhook(notification);
+    if (outcome.status !== 200) log.warn('emulator webhook not acknowledged', { status: outcome.status, error: outcome.error });
+    return record<WebhookRecord>({
+      kind: 'webhook',
+      at,
+      user_id: user?.id,
+      event: n.eventName(notification),
+      body: notification,
+      status: outcome.status,
+      ms: outcome.ms,
+      ...(outcome.error ? { error: outcome.error } : {}),
+    });
+  }
+
+  /** Delivery (Messenger only) and read receipts for the bot's messages, batched per user. */
+  async function sendReceipts(user: SimUser): Promise<void> {
+    const userLog = logOf(user.id);
+    userLog.receiptsQueued = false;
+    const mids = userLog.pendingReceipts.splice(0);
+    const last = mids.at(-1);
+    if (last === undefined) return;
+    if (user.channel === 'messenger') {
+      await deliver(user, n.deliveryNotification(user, ids, now(), mids, now()));
+      emit(user.id, { event: 'chat', data: { type: 'status', mids, status: 'delivered' } });
+    }
+    const seen = user.channel === 'messenger' ? { watermark: now() } : { mid: last };
+    await deliver(user, n.readNotification(user, ids, now(), seen));
+    emit(user.id, { event: 'chat', data: { type: 'status', mids, status: 'read' } });
+  }
+
+  function notificationFor(user: SimUser, action: UserAction, mid: string): Notification | undefined {
+    const at = now();
+    switch (action.type) {
+      case 'text':
+        return n.messageNotification(user, ids, at, n.textMessage(mid, action.text));
+      case 'quick_reply':
+        return n.messageNotification(user, ids, at, n.textMessage(mid, action.text, action.payload));
+      case 'postback':
+        return n.postbackNotification(user, ids, at, { mid, title: action.title, payload: action.payload });
+      case 'get_started':
+        return n.postbackNotification(user, ids, at, { mid, title: 'Get Started', payload: 'GET_STARTED' });
+      case 'sticker':
+        return n.messageNotification(user, ids, at, n.stickerMessage(mid, `${config.APP_URL}/emulator/sticker.png`));
+      case 'image':
+        return n.messageNotification(user, ids, at, n.imageMessage(mid, action.url));
+      case 'reaction':
+        return n.reactionNotification(user, ids, at, action.mid, action.action, action.reaction);
+      case 'return_thread':
+        user.thread_owner = 'app';
+        return n.passThreadNotification(user, ids, at, { previous_owner_app_id: PAGE_INBOX_APP_ID, new_owner_app_id: config.APP_ID ?? '', metadata: 'conversation done in the Page Inbox' });
+    }
+  }
+
+  return {
+    ids,
+    pageName: PAGE_NAME,
+    baseUrl: config.APP_URL,
+    createUser: (input) => users.create(input),
+    getUser: (id) => users.get(id),
+    botSent: (userId, mid) => logs.get(userId)?.botMids.has(mid) ?? false,
+    media,
+    records: () => [...allRecords],
+    history: (userId) => [...(logs.get(userId)?.events ?? shared)],
+    act(user, action) {
+      users.touch(user);
+      const hasMid = action.type !== 'reaction' && action.type !== 'return_thread';
+      const mid = hasMid ? newMid(user.channel, n.accountOf(user, ids)) : undefined;
+      const chat: ChatOutput | undefined = chatEchoOf(action, mid, now());
+      if (chat) emit(user.id, { event: 'chat', data: chat });
+      if (action.type === 'return_thread') emit(user.id, { event: 'chat', data: { type: 'handover', owner: 'app', app_id: config.APP_ID ?? '' } });
+      return inLane(user.id, async () => {
+        const notification = notificationFor(user, action, mid ?? '');
+        const webhook = notification ? await deliver(user, notification) : record<WebhookRecord>({ kind: 'webhook', at: now(), user_id: user.id, event: action.type, body: null, status: undefined, ms: 0 });
+        return { mid, webhook };
+      });
+    },
+    async graph(call) {
+      const started = performance.now();
+      const reply = await graphApi(call);
+      record<GraphCallRecord>({
+        kind: 'graph',
+        at: now(),
+        user_id: reply.userId,
+        method: call.method.toUpperCase(),
+        path: `/${call.version}/${call.path}`,
+        query: withoutSecrets(call.query) as Record<string, string>,
+        body: isPlainObject(call.body) ? withoutSecrets(call.body) : call.body,
+        status: reply.status,
+        response: reply.body,
+        ms: Math.round((performance.now() - started) * 10) / 10,
+      });
+      return reply;
+    },
+    subscribe(userId, listener) {
+      let set = listeners.get(userId);
+      if (!set) {
+        set = new Set();
+        listeners.set(userId, set);
+      }
+      set.add(listener);
+      return () => {
+        set.delete(listener);
+      };
+    },
+    async idle() {
+      while (inFlight.size > 0) await Promise.all([...inFlight]);
+    },
+  };
+}
+
+/** What the user's own page shows for the action (their bubble), before the bot sees it. */
+function chatEchoOf(action: UserAction, mid: string | undefined, at: number): ChatOutput | undefined {
+  if (mid === undefined) return undefined;
+  switch (action.type) {
+    case 'text':
+    case 'quick_reply':
+      return { type: 'user', mid, at, text: action.text };
+    case 'postback':
+      return { type: 'user', mid, at, text: action.title };
+    case 'get_started':
+      return { type: 'user', mid, at, text: 'Get Started' };
+    case 'sticker':
+      return { type: 'user', mid, at, sticker: '/emulator/sticker.png' };
+    case 'image':
+      return { type: 'user', mid, at, image: action.url };
+    default:
+      return undefined;
+  }
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function withoutSecrets(params: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(params).filter(([key]) => key !== 'access_token' && key !== 'appsecret_proof'));
+}
+
+/** Meta's GET challenge to a callback URL; only URLs on this machine are reachable from here. */
+async function verifyCallback(callbackUrl: string, verifyToken: string, fetchFn: typeof fetch): Promise<string | undefined> {
+  let url: URL;
+  try {
+    url = new URL(callbackUrl);
+  } catch {
+    return 'callback_url is not a valid URL';
+  }
+  if (!['localhost', '127.0.0.1', '[::1]'].includes(url.hostname)) {
+    return `the emulator only reaches callback URLs on this machine (use http://localhost:PORT/webhook), not ${url.host}`;
+  }
+  const challenge = randomBytes(9).toString('hex');
+  url.searchParams.set('hub.mode', 'subscribe');
+  url.searchParams.set('hub.verify_token', verifyToken);
+  url.searchParams.set('hub.challenge', challenge);
+  try {
+    const response = await fetchFn(url, { signal: AbortSignal.timeout(5000) });
+    const text = (await response.text()).slice(0, 100);
+    if (response.status === 200 && text === challenge) return undefined;
+    return `The URL couldn't be validated. Response does not match challenge, expected value="${challenge}", received="${text}" (HTTP ${response.status})`;
+  } catch {
+    return "The URL couldn't be validated. Callback verification failed: could not connect";
+  }
+}

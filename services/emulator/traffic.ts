@@ -1,0 +1,93 @@
+// The live dashboard's memory in real mode: the last webhook notifications and Graph calls seen
+// through the observer hooks, in the inspector's record shapes, with subscribers for the stream.
+// Held in memory only, bounded, and never written to a log.
+import type { GraphObserver } from '../graph/client.ts';
+import type { WebhookObserver } from '../../routes/webhook.ts';
+import type { GraphCallRecord, InspectorRecord, WebhookRecord } from './types.ts';
+
+export interface TrafficLog {
+  add(record: Omit<WebhookRecord, 'seq'> | Omit<GraphCallRecord, 'seq'>): void;
+  recent(): InspectorRecord[];
+  subscribe(listener: (record: InspectorRecord) => void): () => void;
+  /** For the Graph client's `observe` option. */
+  observeGraph: GraphObserver;
+  /** For the webhook route's `observe` option. */
+  observeWebhook: WebhookObserver;
+}
+
+export function createTrafficLog({ now = Date.now, limit = 200 }: { now?: () => number; limit?: number } = {}): TrafficLog {
+  const records: InspectorRecord[] = [];
+  const listeners = new Set<(record: InspectorRecord) => void>();
+  let seq = 0;
+  const add: TrafficLog['add'] = (entry) => {
+    seq += 1;
+    const record: InspectorRecord = { ...entry, seq };
+    records.push(record);
+    if (records.length > limit) records.shift();
+    for (const listener of listeners) listener(record);
+  };
+  return {
+    add,
+    recent: () => [...records],
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => {
+        listeners.delete(listener);
+      };
+    },
+    observeGraph(call) {
+      add({
+        kind: 'graph',
+        at: now(),
+        user_id: recipientOf(call.body) ?? (/^\d+$/.test(call.path) ? call.path : undefined),
+        method: call.method,
+        path: `/${call.path}`,
+        query: call.query,
+        body: call.body,
+        status: call.status ?? 0,
+        response: call.response,
+        ms: call.ms,
+      });
+    },
+    observeWebhook(notification) {
+      add({
+        kind: 'webhook',
+        at: now(),
+        user_id: senderOf(notification.body),
+        event: notification.body === undefined ? `rejected (${notification.bytes} bytes)` : eventOf(notification.body),
+        body: notification.body ?? null,
+        status: notification.status,
+        ms: notification.ms,
+      });
+    },
+  };
+}
+
+type Json = Record<string, unknown>;
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function recipientOf(body: unknown): string | undefined {
+  return isObject(body) && isObject(body.recipient) && typeof body.recipient.id === 'string' ? body.recipient.id : undefined;
+}
+
+function firstItem(body: unknown): Json | undefined {
+  if (!isObject(body) || !Array.isArray(body.entry)) return undefined;
+  const entry: unknown = body.entry[0];
+  if (!isObject(entry)) return undefined;
+  const items = Array.isArray(entry.messaging) ? entry.messaging : Array.isArray(entry.standby) ? entry.standby : Array.isArray(entry.changes) ? entry.changes : [];
+  const item: unknown = items[0];
+  return isObject(item) ? item : undefined;
+}
+
+function senderOf(body: unknown): string | undefined {
+  const item = firstItem(body);
+  return item && isObject(item.sender) && typeof item.sender.id === 'string' ? item.sender.id : undefined;
+}
+
+function eventOf(body: unknown): string {
+  const item = firstItem(body);
+  if (!item) return isObject(body) && typeof body.object === 'string' ? body.object : 'notification';
+  if (typeof item.field === 'string') return `change ${item.field}`;
+  const kinds = ['message', 'postback', 'reaction', 'delivery', 'read', 'referral', 'optin', 'pass_thread_control', 'take_thread_control', 'request_thread_control'];
+  return kinds.find((k) => k in item) ?? 'messaging';
+}

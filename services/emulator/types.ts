@@ -1,0 +1,67 @@
+// The emulator's own records: simulated users, what the page is shown, and what the inspector
+// lists. Notification and Send API bodies inside them keep Meta's shapes untouched.
+import type { Channel } from '../events/types.ts';
+
+/** One simulated Messenger or Instagram user: one per browser tab. */
+export interface SimUser {
+  /** PSID (Messenger) or IGSID (Instagram), scoped to our Page / IG account like Meta's. */
+  id: string;
+  channel: Channel;
+  first_name: string;
+  last_name: string;
+  /** Instagram handle, derived from the name. */
+  username: string;
+  /** Messenger profile locale (Instagram profiles have none; the bot never sees it there). */
+  locale: string;
+  /** Who owns the thread under the handover protocol: our app, or the Page Inbox (a person). */
+  thread_owner: 'app' | 'inbox';
+  created_at: number;
+  last_active_at: number;
+}
+
+/** One webhook notification the emulator POSTed to the app, and how the app answered. */
+export interface WebhookRecord {
+  kind: 'webhook';
+  seq: number;
+  at: number;
+  user_id: string | undefined;
+  /** The event inside, e.g. `message`, `postback`, `delivery`, for the inspector's summary line. */
+  event: string;
+  body: unknown;
+  /** HTTP status from /webhook; undefined when no answer arrived. */
+  status: number | undefined;
+  /** Milliseconds from sending to the answer. */
+  ms: number | undefined;
+  error?: string;
+}
+
+/** One call the bot (or a script) made to the emulated Graph API. Never headers or tokens. */
+export interface GraphCallRecord {
+  kind: 'graph';
+  seq: number;
+  at: number;
+  user_id: string | undefined;
+  method: string;
+  /** Path with version, e.g. `/v24.0/me/messages`. */
+  path: string;
+  /** Query parameters without `access_token` and `appsecret_proof`. */
+  query: Record<string, string>;
+  body: unknown;
+  status: number;
+  response: unknown;
+  ms?: number;
+}
+
+export type InspectorRecord = WebhookRecord | GraphCallRecord;
+
+/** What the page of one user is told about the bot's side of the conversation. */
+export type ChatOutput =
+  /** The user's own message, as their page shows it. */
+  | { type: 'user'; mid: string; at: number; text?: string; sticker?: string; image?: string }
+  | { type: 'message'; mid: string; at: number; message: unknown }
+  | { type: 'typing'; on: boolean }
+  | { type: 'status'; mids: string[]; status: 'delivered' | 'read' }
+  | { type: 'handover'; owner: 'app' | 'inbox'; app_id: string; metadata?: string };
+
+/** Everything one user's page stream carries. */
+export type StreamEvent = { event: 'chat'; data: ChatOutput } | { event: 'inspector'; data: InspectorRecord };
