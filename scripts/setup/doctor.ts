@@ -57,16 +57,19 @@ export async function doctor(deps: SetupDeps): Promise<ExitCode> {
 
 function configChecks(config: Readonly<Config>): Check[] {
   const https = publicHttpsProblem(config.APP_URL);
-  const ids = [['APP_ID', config.APP_ID], ['PAGE_ID', config.PAGE_ID], ['IG_ACCOUNT_ID', config.IG_ACCOUNT_ID]].filter((pair): pair is [string, string] => pair[1] !== undefined);
-  return [
+  const checks: Check[] = [
     https === undefined
       ? { name: 'APP_URL', ok: true, detail: `${config.APP_URL} (public https)` }
       : { name: 'APP_URL', ok: false, detail: `${config.APP_URL}: ${https}`, fix: [APP_URL_FIX] },
-    // loadConfig has already refused a non-numeric ID, so this is informative.
-    { name: 'IDs', ok: true, detail: `${ids.map(([name, value]) => `${name} ${value}`).join(', ')} (numeric)${config.IG_ACCOUNT_ID === undefined ? '; no IG_ACCOUNT_ID, Instagram skipped' : ''}` },
-    // In emulator mode APP_SECRET and VERIFY_TOKEN may be random per run: nothing to report.
-    ...(config.mode === 'live' ? [{ name: 'Secrets', ok: true, detail: 'APP_SECRET, VERIFY_TOKEN and PAGE_ACCESS_TOKEN set (not shown)' }] : []),
   ];
+  // In emulator mode the IDs and secrets are the emulator's own: nothing to report.
+  if (config.mode !== 'live') return checks;
+  // loadConfig has already refused a non-numeric ID, so these rows are informative.
+  const ids = [['APP_ID', config.APP_ID], ['PAGE_ID', config.PAGE_ID], ['IG_ACCOUNT_ID', config.IG_ACCOUNT_ID]].filter((pair): pair is [string, string] => pair[1] !== undefined);
+  const noIg = config.IG_ACCOUNT_ID === undefined ? '; no IG_ACCOUNT_ID, Instagram skipped' : '';
+  checks.push({ name: 'IDs', ok: true, detail: `${ids.map(([name, value]) => `${name} ${value}`).join(', ')} (numeric)${noIg}` });
+  checks.push({ name: 'Secrets', ok: true, detail: 'APP_SECRET, VERIFY_TOKEN and PAGE_ACCESS_TOKEN set (not shown)' });
+  return checks;
 }
 
 async function tokenChecks(deps: SetupDeps, target: LiveTarget): Promise<Check[]> {
