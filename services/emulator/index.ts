@@ -265,6 +265,10 @@ function createEmulatorCore(deps: EmulatorDeps): EmulatorCore {
       const mid = hasMid ? newMid(user.channel, n.accountOf(user, ids)) : undefined;
       const chat: ChatOutput | undefined = chatEchoOf(action, mid, now());
       if (chat) emit(user.id, { event: 'chat', data: chat });
+      if (action.type === 'reaction') {
+        const react = action.action === 'react';
+        emit(user.id, { event: 'chat', data: { type: 'reaction', mid: action.mid, reaction: react ? action.reaction : undefined, emoji: react ? n.REACTIONS[action.reaction] : undefined } });
+      }
       if (action.type === 'return_thread') emit(user.id, { event: 'chat', data: { type: 'handover', owner: 'app', app_id: config.APP_ID ?? '' } });
       return inLane(user.id, async () => {
         const notification = notificationFor(user, action, mid ?? '');
@@ -330,8 +334,13 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** Tokens and the proof are dropped; a subscription's verify token is shown as redacted. */
 function withoutSecrets(params: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(params).filter(([key]) => key !== 'access_token' && key !== 'appsecret_proof'));
+  return Object.fromEntries(
+    Object.entries(params)
+      .filter(([key]) => key !== 'access_token' && key !== 'appsecret_proof')
+      .map(([key, value]) => [key, key === 'verify_token' ? '[redacted]' : value]),
+  );
 }
 
 /** Meta's GET challenge to a callback URL; only URLs on this machine are reachable from here. */
