@@ -405,7 +405,7 @@ describe('notifications the emulator sends', () => {
 function readStream(url: string, until: (events: { event: string; data: unknown }[]) => boolean, timeoutMs = 8000) {
   return new Promise<{ event: string; data: unknown }[]>((resolve, reject) => {
     const events: { event: string; data: unknown }[] = [];
-    const req = httpGet(url, (res) => {
+    const req = httpGet(url, { agent: false }, (res) => {
       expect(res.headers['content-type']).toMatch(/^text\/event-stream/);
       let buffer = '';
       res.setEncoding('utf8');
