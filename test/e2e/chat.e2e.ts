@@ -1,0 +1,200 @@
+// Real-browser end-to-end tests: a fresh app in emulator mode (no Meta credentials), started as
+// its own process the way `npm start` starts it, and headless Chromium driven by playwright-core.
+// A screenshot of the page is saved to test-results/ when a test fails.
+// Run: npm run test:e2e   (CHROMIUM_PATH overrides /usr/bin/chromium; UPDATE_SCREENSHOT=1 also
+// refreshes docs/screenshot.png for the README).
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type Page } from 'playwright-core';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const RESULTS = `${ROOT}test-results/`;
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+
+let app: ChildProcess | undefined;
+let appOutput = '';
+let base = '';
+let browser: Browser | undefined;
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts `app.ts` like `npm start` on a fresh machine: no credentials, in-memory state. */
+async function startApp(): Promise<string> {
+  const port = await freePort();
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PORT: String(port),
+    DATABASE_URL: 'memory:',
+    LOG_LEVEL: 'warn',
+    // Empty values win over a developer's .env (dotenv never overrides what is set).
+    PAGE_ACCESS_TOKEN: '',
+    APP_SECRET: '',
+    VERIFY_TOKEN: '',
+    APP_URL: '',
+    GRAPH_API_URL: '',
+    DASHBOARD_TOKEN: '',
+  };
+  const child = spawn(process.execPath, ['--import', 'tsx', 'app.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  app = child;
+  const url = `http://localhost:${port}/`;
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the app did not print its URL within 30 s:\n${appOutput}`)), 30_000);
+    const onData = (chunk: Buffer) => {
+      appOutput += chunk.toString('utf8');
+      if (appOutput.includes(`Open ${url} to chat with your bot (emulator mode: no Meta credentials needed)`)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the app exited with ${code}:\n${appOutput}`));
+    });
+  });
+  return url;
+}
+
+before(async () => {
+  assert.ok(existsSync(CHROMIUM), `Chromium not found at ${CHROMIUM}: install it (apt-get install -y chromium) or set CHROMIUM_PATH`);
+  base = await startApp();
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+});
+
+after(async () => {
+  await browser?.close();
+  if (app && app.exitCode === null) {
+    const exited = new Promise((resolve) => app?.once('exit', resolve));
+    app.kill('SIGTERM');
+    await exited;
+  }
+});
+
+/** Runs a scenario in a fresh tab; on failure saves a screenshot and the app's output. */
+async function inNewTab(name: string, viewport: { width: number; height: number }, scenario: (page: Page) => Promise<void>): Promise<void> {
+  assert.ok(browser);
+  const context = await browser.newContext({ viewport });
+  const page = await context.newPage();
+  page.setDefaultTimeout(15_000);
+  const errors: string[] = [];
+  page.on('pageerror', (err) => errors.push(err.message));
+  try {
+    await scenario(page);
+    assert.deepEqual(errors, [], 'the page threw errors');
+  } catch (err) {
+    mkdirSync(RESULTS, { recursive: true });
+    const file = `${RESULTS}${name.replace(/\W+/g, '-')}.png`;
+    await page.screenshot({ path: file, fullPage: true }).catch(() => undefined);
+    process.stderr.write(`\nScreenshot saved to ${file}\nApp output:\n${appOutput}\n`);
+    throw err;
+  } finally {
+    await context.close();
+  }
+}
+
+async function startChat(page: Page, channel: 'Messenger' | 'Instagram', name: string): Promise<void> {
+  await page.goto(base);
+  await page.getByLabel(channel).check();
+  await page.getByLabel('Your name').fill(name);
+  await page.getByRole('button', { name: 'Start chatting' }).click();
+  await page.getByRole('textbox', { name: 'Message' }).waitFor();
+}
+
+async function say(page: Page, text: string): Promise<void> {
+  const box = page.getByRole('textbox', { name: 'Message' });
+  await box.fill(text);
+  await box.press('Enter');
+}
+
+const botSays = (page: Page, text: string) => page.locator('.row.bot', { hasText: text }).last().waitFor();
+
+// node:test's describe/it return promises the runner itself tracks.
+void describe('the emulator page in a real browser', () => {
+  void it('Messenger: hello, welcome by name, quick reply, carousel, postback, reaction, language', async () => {
+    await inNewTab('messenger', { width: 1280, height: 860 }, async (page) => {
+      await startChat(page, 'Messenger', 'Mia');
+      await say(page, 'hello');
+      await botSays(page, 'Hi Mia! Welcome to Tidewater Tea Co.');
+
+      await page.getByRole('button', { name: 'Browse teas' }).click();
+      const cards = page.locator('.carousel .card');
+      await cards.first().waitFor();
+      assert.equal(await cards.count(), 4);
+      // Browser-side code as text: this project compiles without the DOM library.
+      await page.waitForFunction("[...document.querySelectorAll('.carousel .card img')].every((img) => img.complete && img.naturalWidth > 0)");
+      assert.equal(await cards.first().locator('h4').textContent(), 'Morning Sencha');
+      if (process.env.UPDATE_SCREENSHOT) await page.screenshot({ path: `${ROOT}docs/screenshot.png` });
+
+      await cards.nth(3).getByRole('button', { name: 'Details' }).click();
+      await botSays(page, 'Mountain Oolong · $15.75');
+      // The emulator sent delivery and read receipts for the bot's messages.
+      await page.locator('.row.bot .status', { hasText: 'Seen' }).first().waitFor();
+
+      await page.getByRole('button', { name: 'React to this message' }).first().click();
+      await page.getByRole('button', { name: 'React with love' }).click();
+      await botSays(page, 'Thanks for the reaction! 💛');
+      await page.locator('.reaction-badge').first().waitFor();
+
+      await say(page, 'hi');
+      await botSays(page, 'What would you like to do?');
+      await page.getByRole('button', { name: 'Language', exact: true }).click();
+      await page.getByRole('button', { name: 'Español' }).click();
+      await botSays(page, '¡Hecho! A partir de ahora te hablaré en español.');
+      await page.getByRole('button', { name: 'Ver tés' }).waitFor();
+
+      // The inspector showed every webhook with its 200 and the bot's Graph calls, live.
+      const webhooks = page.locator('.record.webhook');
+      assert.ok((await webhooks.count()) >= 8);
+      assert.equal(await page.locator('.record.webhook .code.bad').count(), 0);
+      await page.locator('.record.graph', { hasText: 'POST /v24.0/me/messages' }).first().waitFor();
+      await page.locator('.record.webhook', { hasText: 'reaction' }).first().waitFor();
+    });
+  });
+
+  void it('Instagram at phone width, keyboard only: its own user, welcome, carousel and a one-card details reply', async () => {
+    await inNewTab('instagram', { width: 375, height: 740 }, async (page) => {
+      await page.goto(base);
+      await page.getByLabel('Instagram').check();
+      const name = page.getByLabel('Your name');
+      await name.fill('Maya Putri');
+      await name.press('Enter');
+      await say(page, 'hello');
+      await botSays(page, 'Hi Maya! Welcome to Tidewater Tea Co.');
+      assert.equal(await page.locator('text=Mia').count(), 0, 'another tab’s user leaked into this one');
+      assert.equal(await page.locator('#channel-badge').textContent(), 'Instagram');
+
+      // Keyboard only: Tab to the chip and press Enter.
+      const chip = page.getByRole('button', { name: 'Browse teas' });
+      await chip.focus();
+      await page.keyboard.press('Enter');
+      await page.locator('.carousel .card').first().waitFor();
+      await page.locator('.carousel .card').first().getByRole('button', { name: 'Details' }).press('Enter');
+      // Instagram has no button template: the bot answers with a one-card generic template.
+      await botSays(page, 'Steamed green tea from Shizuoka');
+      assert.equal(await page.locator('.row.bot .carousel').last().locator('.card').count(), 1);
+      // Instagram has no delivery receipts, only "seen".
+      await page.locator('.row.bot .status', { hasText: 'Seen' }).first().waitFor();
+      assert.equal(await page.locator('.row.bot .status', { hasText: 'Delivered' }).count(), 0);
+
+      const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
+      assert.ok(overflow <= 0, `the page scrolls sideways at 375 px by ${overflow}px`);
+      assert.equal(await page.locator('#inspector-panel').getAttribute('open'), null, 'the inspector starts collapsed on a phone');
+    });
+  });
+});
