@@ -139,7 +139,12 @@ void describe('the emulator page in a real browser', () => {
       // Browser-side code as text: this project compiles without the DOM library.
       await page.waitForFunction("[...document.querySelectorAll('.carousel .card img')].every((img) => img.complete && img.naturalWidth > 0)");
       assert.equal(await cards.first().locator('h4').textContent(), 'Morning Sencha');
-      if (process.env.UPDATE_SCREENSHOT) await page.screenshot({ path: `${ROOT}docs/screenshot.png` });
+      if (process.env.UPDATE_SCREENSHOT) {
+        // The README's picture: the carousel beside the Send API call that produced it.
+        await page.locator('.record.graph summary', { hasText: 'POST /v24.0/me/messages' }).last().click();
+        await page.screenshot({ path: `${ROOT}docs/screenshot.png` });
+        await page.locator('.record.graph summary', { hasText: 'POST /v24.0/me/messages' }).last().click();
+      }
 
       await cards.nth(3).getByRole('button', { name: 'Details' }).click();
       await botSays(page, 'Mountain Oolong · $15.75');
