@@ -129,6 +129,7 @@ void describe('the emulator page in a real browser', () => {
   void it('Messenger: hello, welcome by name, quick reply, carousel, postback, reaction, language', async () => {
     await inNewTab('messenger', { width: 1280, height: 860 }, async (page) => {
       await startChat(page, 'Messenger', 'Mia');
+      await page.getByRole('button', { name: 'Get Started', exact: true }).waitFor();
       await say(page, 'hello');
       await botSays(page, 'Hi Mia! Welcome to Tidewater Tea Co.');
 
@@ -163,6 +164,20 @@ void describe('the emulator page in a real browser', () => {
       await botSays(page, '¡Hecho! A partir de ahora te hablaré en español.');
       await page.getByRole('button', { name: 'Ver tés' }).waitFor();
 
+      // A person takes over (handover), the user waits on standby, and the Page Inbox passes the
+      // conversation back to the bot; then a sticker.
+      await page.getByRole('button', { name: 'Hablar con alguien' }).click();
+      await botSays(page, 'Te paso con una persona de nuestro equipo.');
+      await page.locator('.notice', { hasText: 'passed this conversation to a person' }).waitFor();
+      const repliesBefore = await page.locator('.row.bot').count();
+      await say(page, '¿hola?');
+      await page.locator('.record.webhook', { hasText: 'standby message' }).waitFor();
+      await page.getByRole('button', { name: 'Pass back to the bot (as the Page Inbox)' }).click();
+      await botSays(page, '¡Ya estoy de vuelta!');
+      assert.equal(await page.locator('.row.bot').count(), repliesBefore + 1, 'the bot answered while a person owned the thread');
+      await page.getByRole('button', { name: 'Send a thumbs-up sticker' }).click();
+      await botSays(page, '¡Me encanta el sticker! 😄');
+
       // The inspector showed every webhook with its 200 and the bot's Graph calls, live.
       const webhooks = page.locator('.record.webhook');
       assert.ok((await webhooks.count()) >= 8);
@@ -196,6 +211,12 @@ void describe('the emulator page in a real browser', () => {
       // Instagram has no delivery receipts, only "seen".
       await page.locator('.row.bot .status', { hasText: 'Seen' }).first().waitFor();
       assert.equal(await page.locator('.row.bot .status', { hasText: 'Delivered' }).count(), 0);
+
+      // An image from the phone's gallery.
+      const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
+      await page.locator('#image-input').setInputFiles({ name: 'tea.png', mimeType: 'image/png', buffer: png });
+      await page.locator('.row.user img.media').waitFor();
+      await botSays(page, 'What a lovely picture!');
 
       const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
       assert.ok(overflow <= 0, `the page scrolls sideways at 375 px by ${overflow}px`);
