@@ -243,6 +243,7 @@ function togglePicker(mid) {
   entry.content.append(picker);
   entry.reactButton.setAttribute('aria-expanded', 'true');
   state.openPicker = { mid, picker, entry };
+  picker.scrollIntoView({ block: 'nearest' });
   picker.querySelector('button')?.focus();
 }
 
