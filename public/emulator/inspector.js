@@ -53,8 +53,8 @@ function webhookItem(record) {
         el('span', { class: 'ms', text: record.ms === undefined || record.ms === null ? '' : `${record.ms} ms` }),
         timeOf(record.at),
       ),
-      el('h5', { text: 'POST /webhook (signed X-Hub-Signature-256)' }),
-      el('pre', { text: JSON.stringify(record.body, null, 2) }),
+      el('h5', { text: record.body === null ? 'Refused before parsing: the body is not kept' : 'POST /webhook body (signed with X-Hub-Signature-256)' }),
+      record.body === null ? undefined : el('pre', { text: JSON.stringify(record.body, null, 2) }),
     ),
   );
 }
