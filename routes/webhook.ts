@@ -88,7 +88,8 @@ function observeAnswer(observe: WebhookObserver, res: Response, rawBody: Buffer)
   const started = performance.now();
   res.once('finish', () => {
     let body: unknown;
-    if (res.statusCode !== 403) {
+    // 200 and 400 are only ever answered after the signature verified.
+    if (res.statusCode === 200 || res.statusCode === 400) {
       try {
         body = JSON.parse(rawBody.toString('utf8')) as unknown;
       } catch {
