@@ -59,6 +59,8 @@ export type ChatOutput =
   /** The user's own message, as their page shows it. */
   | { type: 'user'; mid: string; at: number; text?: string; sticker?: string; image?: string }
   | { type: 'message'; mid: string; at: number; message: unknown }
+  /** The user's reaction to a bot message (none after unreact). */
+  | { type: 'reaction'; mid: string; reaction: string | undefined; emoji: string | undefined }
   | { type: 'typing'; on: boolean }
   | { type: 'status'; mids: string[]; status: 'delivered' | 'read' }
   | { type: 'handover'; owner: 'app' | 'inbox'; app_id: string; metadata?: string };
