@@ -17,7 +17,7 @@ import { GRAPH, TEST_ENV, VERSION, fakeGraph, postSigned, textFrom } from './sup
 const DASHBOARD_TOKEN = 'dash-0123456789abcdef-secret';
 
 function liveApp(env: Record<string, string> = {}) {
-  const config = loadConfig({ ...TEST_ENV, ...env });
+  const config = loadConfig({ ...TEST_ENV, DATABASE_URL: 'memory:', ...env });
   const lines: string[] = [];
   const log = createLogger({ level: 'debug', redact: secretsOf(config), write: (line) => lines.push(line) });
   const traffic = createTrafficLog();
@@ -38,7 +38,7 @@ describe('live dashboard', () => {
   });
 
   it('is off in emulator mode, where the chat page has its own inspector', async () => {
-    const config = loadConfig({ DASHBOARD_TOKEN, PORT: '3998' });
+    const config = loadConfig({ DASHBOARD_TOKEN, PORT: '3998', DATABASE_URL: 'memory:' });
     const log = createLogger({ level: 'silent' });
     const app = createApp({ config, log, bot: createBot(config, { log }) });
     expect((await request(app).get('/dashboard/api/records').set('Authorization', `Bearer ${DASHBOARD_TOKEN}`)).status).toBe(404);

@@ -287,7 +287,7 @@ describe('emulated Graph API: profiles, messenger_profile, handover, subscriptio
 
 /** An emulator whose webhook POSTs are captured instead of sent, with a fixed clock. */
 function capturingEmulator() {
-  const config = loadConfig({ PORT: '3999', APP_SECRET: 'emulator-test-secret-0123456789' });
+  const config = loadConfig({ PORT: '3999', APP_SECRET: 'emulator-test-secret-0123456789', DATABASE_URL: 'memory:' });
   const posts: { url: string; headers: Headers; raw: string }[] = [];
   const fakeFetch: typeof fetch = (input, init) => {
     posts.push({ url: input instanceof URL ? input.href : (input as string), headers: new Headers(init?.headers), raw: init?.body as string });
@@ -388,7 +388,7 @@ describe('notifications the emulator sends', () => {
   });
 
   it('records the status and time of each webhook, and says so when the app does not answer 200', async () => {
-    const config = loadConfig({ PORT: '3999' });
+    const config = loadConfig({ PORT: '3999', DATABASE_URL: 'memory:' });
     const refusing: typeof fetch = () => Promise.resolve(new Response('Invalid signature', { status: 403 }));
     const emulator = createEmulator({ config, log: createLogger({ level: 'silent' }), webhookUrl: 'http://127.0.0.1:3999/webhook', fetch: refusing });
     const mia = emulator.createUser({ channel: 'messenger', name: 'Mia', locale: 'en_US' });
@@ -573,7 +573,7 @@ describe('the whole loop: page → signed webhook → bot → Send API client �
 
 describe('live mode', () => {
   it('has no emulator: every /emulator path is not found', async () => {
-    const config = loadConfig({ PAGE_ACCESS_TOKEN: 'EAAlive0123456789', APP_SECRET: 'live-secret-0123456789', VERIFY_TOKEN: 'verify-0123456789', GRAPH_API_URL: 'https://graph.test' });
+    const config = loadConfig({ PAGE_ACCESS_TOKEN: 'EAAlive0123456789', APP_SECRET: 'live-secret-0123456789', VERIFY_TOKEN: 'verify-0123456789', GRAPH_API_URL: 'https://graph.test', DATABASE_URL: 'memory:' });
     const log = createLogger({ level: 'silent' });
     const app = createApp({ config, log, bot: createBot(config, { log }) });
     for (const path of ['/emulator/info', '/emulator/users', '/emulator/app.js', '/emulator/', '/emulator/graph/v24.0/me/messages']) {
