@@ -48,7 +48,7 @@ function webhookItem(record) {
         'summary',
         {},
         el('span', { class: 'dir', text: '→ webhook' }),
-        el('span', { class: 'what', text: record.event }),
+        el('span', { class: 'what', text: withPreview(record.event, webhookPreview(record.body)) }),
         el('span', { class: `code ${ok ? 'ok' : 'bad'}`, text: String(status), title: ok ? 'Acknowledged' : record.error ?? 'Not acknowledged' }),
         el('span', { class: 'ms', text: record.ms === undefined || record.ms === null ? '' : `${record.ms} ms` }),
         timeOf(record.at),
@@ -72,7 +72,7 @@ function graphItem(record) {
         'summary',
         {},
         el('span', { class: 'dir', text: '← Graph API' }),
-        el('span', { class: 'what', text: `${record.method} ${record.path}${query ? `?${query}` : ''}` }),
+        el('span', { class: 'what', text: withPreview(`${record.method} ${record.path}${query ? `?${query}` : ''}`, graphPreview(record.body)) }),
         el('span', { class: `code ${ok ? 'ok' : 'bad'}`, text: String(record.status || 'failed') }),
         el('span', { class: 'ms', text: record.ms === undefined ? '' : `${record.ms} ms` }),
         timeOf(record.at),
@@ -83,6 +83,36 @@ function graphItem(record) {
       el('pre', { text: JSON.stringify(record.response, null, 2) }),
     ),
   );
+}
+
+/** A short hint of what is inside: the text, payload or action, so the list reads like the chat. */
+function webhookPreview(body) {
+  const entry = body?.entry?.[0];
+  const item = entry?.messaging?.[0] ?? entry?.standby?.[0] ?? entry?.changes?.[0];
+  if (!item) return undefined;
+  if (item.message?.quick_reply) return item.message.quick_reply.payload;
+  if (typeof item.message?.text === 'string') return `“${item.message.text}”`;
+  if (item.message?.attachments) return item.message.attachments.map((a) => (a.payload?.sticker_id ? 'sticker' : a.type)).join(', ');
+  if (item.postback) return item.postback.payload;
+  if (item.reaction) return `${item.reaction.action} ${item.reaction.emoji ?? ''}`.trim();
+  if (item.delivery) return `${item.delivery.mids?.length ?? 0} message(s)`;
+  return undefined;
+}
+
+function graphPreview(body) {
+  if (!body || typeof body !== 'object') return undefined;
+  if (body.sender_action) return body.sender_action;
+  const message = body.message;
+  if (typeof message?.text === 'string') return `“${message.text.length > 60 ? `${message.text.slice(0, 60)}…` : message.text}”`;
+  const payload = message?.attachment?.payload;
+  if (payload?.template_type) return `${payload.template_type} template`;
+  if (message?.attachment?.type) return message.attachment.type;
+  if (body.target_app_id) return `to app ${body.target_app_id}`;
+  return undefined;
+}
+
+function withPreview(text, preview) {
+  return preview ? `${text}  ${preview}` : text;
 }
 
 function timeOf(at) {
