@@ -1,39 +1,56 @@
-// Wires the services together from a config: Graph client, Send API, state, translations, the
-// processor and the queue. No HTTP here; app.ts puts a server in front of it.
+// Wires the services together from a config: Graph client, Send API, the store, the inbox that
+// handles events, and the outbox that delivers replies. No HTTP here; app.ts puts a server in front.
 import type { AxiosInstance } from 'axios';
 import type { Config } from './config.ts';
 import type { NormalizedNotification } from './events/types.ts';
-import { createEventQueue, type EventQueue } from './event-queue.ts';
 import { createGraphClient, type GraphClient } from './graph/client.ts';
 import { createSendApi, type SendApi } from './graph/send-api.ts';
 import { createTranslations } from './i18n.ts';
+import { createInbox, type Inbox } from './inbox/inbox.ts';
 import type { Logger } from './logger.ts';
-import { createProcessor } from './processor.ts';
+import { createRateLimiter, realTimers, type Timers } from './outbox/rate-limiter.ts';
+import { createOutboxSender, type OutboxSender, type RetryPolicy } from './outbox/sender.ts';
+import { handle } from './processor.ts';
 import { loadCatalog } from './shop/catalog.ts';
-import { createMemoryStore } from './state/memory-store.ts';
-import type { StateStore } from './state/store.ts';
+import { openStore } from './state/open-store.ts';
+import type { Backlog, BotStore } from './state/store.ts';
+
+export interface Health {
+  ok: boolean;
+  store: 'ok' | 'unreachable';
+  token: 'ok' | 'invalid';
+  backlog: Backlog | undefined;
+}
 
 export interface Bot {
-  /** Hands the events of an authentic notification to the queue. */
-  accept(notification: NormalizedNotification): void;
-  /** Resolves when every accepted event has been handled and its replies delivered. */
+  /** Stores the events of an authentic notification; resolves once they are safe (before the 200). */
+  accept(notification: NormalizedNotification): Promise<void>;
+  /** Picks up what a previous run left: unhandled events and unsent replies. */
+  recover(): Promise<void>;
+  /** Resolves when every accepted event has been handled and every reply delivered or given up. */
   idle(): Promise<void>;
+  health(): Promise<Health>;
+  /** Stops taking work, lets in-flight work finish (up to `graceMs`), closes the store. */
+  close(graceMs?: number): Promise<void>;
   graph: GraphClient;
   sendApi: SendApi;
-  store: StateStore;
-  queue: EventQueue;
+  store: BotStore;
 }
 
 export interface BotOptions {
   log: Logger;
-  now?: () => number;
-  store?: StateStore;
+  timers?: Timers;
+  store?: BotStore;
   http?: AxiosInstance;
+  retry?: RetryPolicy;
 }
+
+const PRUNE_EVERY_MS = 60 * 60 * 1000;
 
 export function createBot(config: Readonly<Config>, options: BotOptions): Bot {
   const { log } = options;
-  const now = options.now ?? Date.now;
+  const timers = options.timers ?? realTimers;
+  const now = () => timers.now();
   const graph = createGraphClient({
     baseUrl: config.GRAPH_API_URL,
     version: config.GRAPH_API_VERSION,
@@ -42,16 +59,50 @@ export function createBot(config: Readonly<Config>, options: BotOptions): Bot {
     ...(options.http ? { http: options.http } : {}),
   });
   const sendApi = createSendApi(graph);
-  const store = options.store ?? createMemoryStore();
+  const store = options.store ?? openStore(config.DATABASE_URL);
   const settings = { catalog: loadCatalog(), appUrl: config.APP_URL, appId: config.APP_ID, translations: createTranslations() };
-  const process = createProcessor({ store, sendApi, settings, log, now });
-  const queue = createEventQueue({ process, log });
+  const outbox: OutboxSender = createOutboxSender({
+    store,
+    sendApi,
+    log,
+    timers,
+    limiter: createRateLimiter(config.SEND_RATE_LIMIT, timers),
+    mediaLimiter: createRateLimiter(10, timers),
+    ...(options.retry ? { retry: options.retry } : {}),
+  });
+  const inbox: Inbox = createInbox({ store, outbox, log, now, handle: (event) => handle(event, { store, sendApi, settings, log, now }) });
+  const pruner = setInterval(() => {
+    store.prune(now()).catch((err: unknown) => log.error('pruning the store failed', { err }));
+  }, PRUNE_EVERY_MS);
+  pruner.unref();
+
   return {
-    accept: (notification) => queue.enqueue(notification.events),
-    idle: () => queue.onIdle(),
+    async accept(notification) {
+      await inbox.accept(notification.events);
+    },
+    async recover() {
+      const left = await inbox.recover();
+      if (left.events + left.replies > 0) log.info('resuming work left by the previous run', left);
+    },
+    async idle() {
+      // Handling queues replies and nothing else queues events, so inbox then outbox is enough.
+      await inbox.idle();
+      await outbox.idle();
+    },
+    async health() {
+      const backlog = await store.backlog().catch(() => undefined);
+      const token = outbox.tokenValid() ? 'ok' : 'invalid';
+      return { ok: backlog !== undefined && token === 'ok', store: backlog ? 'ok' : 'unreachable', token, backlog };
+    },
+    async close(graceMs = 10_000) {
+      clearInterval(pruner);
+      const finished = Promise.all([inbox.stop(), outbox.stop()]).then(() => true);
+      const inTime = await Promise.race([finished, new Promise<false>((resolve) => setTimeout(() => resolve(false), graceMs).unref())]);
+      if (!inTime) log.warn('shutdown grace period over; unfinished work resumes on the next start', { grace_ms: graceMs });
+      await store.close();
+    },
     graph,
     sendApi,
     store,
-    queue,
   };
 }

@@ -1,77 +1,97 @@
-// Runs events after the webhook has answered: one user's events strictly one after another, in
-// arrival order, and different users side by side up to a concurrency bound. Every task is
-// tracked, so shutdown and tests can wait for the queue to go idle.
+// Runs work in lanes: one lane's items strictly one after another, in the order given, and
+// different lanes side by side up to a concurrency bound. Every item is tracked, so shutdown and
+// tests can wait for the queue to go idle, and a stopped queue starts nothing new.
 import type { WebhookEvent } from './events/types.ts';
 import type { Logger } from './logger.ts';
 
-export interface EventQueue {
-  enqueue(events: readonly WebhookEvent[]): void;
-  /** Resolves once every event enqueued so far has been handled. */
+export interface LaneQueue<T> {
+  enqueue(items: readonly T[]): void;
+  /** Resolves once every item enqueued so far has been processed (or the queue was stopped and drained). */
   onIdle(): Promise<void>;
+  /** Starts nothing new; items already running finish. */
+  stop(): void;
   readonly pending: number;
 }
 
-export interface EventQueueOptions {
-  process: (event: WebhookEvent) => Promise<void>;
+export interface LaneQueueOptions<T> {
+  process: (item: T) => Promise<void>;
+  laneOf: (item: T) => string;
   log: Logger;
   concurrency?: number;
 }
 
-export function createEventQueue({ process, log, concurrency = 16 }: EventQueueOptions): EventQueue {
-  const lanes = new Map<string, WebhookEvent[]>();
+export function createLaneQueue<T>({ process, laneOf, log, concurrency = 16 }: LaneQueueOptions<T>): LaneQueue<T> {
+  const lanes = new Map<string, T[]>();
   const waiting: string[] = [];
   let running = 0;
   let pending = 0;
+  let stopped = false;
   let idleWaiters: (() => void)[] = [];
 
+  const settle = (): void => {
+    if (pending > 0 && !(stopped && running === 0)) return;
+    const waiters = idleWaiters;
+    idleWaiters = [];
+    waiters.forEach((resolve) => resolve());
+  };
+
   const startNext = (): void => {
-    while (running < concurrency && waiting.length > 0) {
+    while (!stopped && running < concurrency && waiting.length > 0) {
       const lane = waiting.shift() as string;
       running += 1;
       void runLane(lane);
     }
-    if (pending === 0) {
-      const waiters = idleWaiters;
-      idleWaiters = [];
-      waiters.forEach((resolve) => resolve());
-    }
+    settle();
   };
 
-  // Drains one user's lane; the lane stays registered while running so new events join its tail.
+  // Drains one lane; the lane stays registered while running so new items join its tail.
   const runLane = async (lane: string): Promise<void> => {
     const queue = lanes.get(lane) ?? [];
-    for (let event = queue.shift(); event; event = queue.shift()) {
+    for (let item = queue.shift(); item !== undefined && !stopped; item = queue.shift()) {
       try {
-        await process(event);
+        await process(item);
       } catch (err) {
-        log.error('event processing failed', { err, kind: event.kind });
+        log.error('queued work failed', { err, lane });
       }
       pending -= 1;
     }
-    lanes.delete(lane);
+    if (queue.length === 0) lanes.delete(lane);
+    else waiting.push(lane); // stopped with work left: it stays pending for a later run
     running -= 1;
     startNext();
   };
 
   return {
-    enqueue(events) {
-      for (const event of events) {
-        const lane = laneOf(event);
+    enqueue(items) {
+      for (const item of items) {
+        const lane = laneOf(item);
         const queue = lanes.get(lane);
         pending += 1;
-        if (queue) queue.push(event);
+        if (queue) queue.push(item);
         else {
-          lanes.set(lane, [event]);
+          lanes.set(lane, [item]);
           waiting.push(lane);
         }
       }
       startNext();
     },
-    onIdle: () => (pending === 0 ? Promise.resolve() : new Promise<void>((resolve) => idleWaiters.push(resolve))),
+    onIdle: () => new Promise<void>((resolve) => {
+      idleWaiters.push(resolve);
+      settle();
+    }),
+    stop() {
+      stopped = true;
+      settle();
+    },
     get pending() {
       return pending;
     },
   };
+}
+
+/** A lane queue of webhook events, one lane per sender. */
+export function createEventQueue(options: Omit<LaneQueueOptions<WebhookEvent>, 'laneOf'>): LaneQueue<WebhookEvent> {
+  return createLaneQueue({ ...options, laneOf });
 }
 
 /** Events of one sender share a lane; sender-less events share one per entry. */

@@ -3,7 +3,6 @@
 import type { EventContext, BotSettings } from './conversation/context.ts';
 import { createReplies } from './conversation/context.ts';
 import type { WebhookEvent } from './events/types.ts';
-import { classifyFailure } from './graph/error-policy.ts';
 import type { Recipient } from './graph/messages.ts';
 import { textMessage } from './graph/messages.ts';
 import type { OutgoingAction, SendApi } from './graph/send-api.ts';
@@ -11,7 +10,7 @@ import { DEFAULT_LOCALE, nearestLocale, type Locale } from './i18n.ts';
 import type { Logger } from './logger.ts';
 import { loadProfile } from './profile-cache.ts';
 import { handleEvent } from './receive.ts';
-import type { StateStore, UserState } from './state/store.ts';
+import type { EventOutcome, StateStore, UserState } from './state/store.ts';
 import { userKey } from './state/store.ts';
 
 export interface ProcessorDeps {
@@ -22,25 +21,11 @@ export interface ProcessorDeps {
   now: () => number;
 }
 
-/** The replies one event produced, ready to deliver (and, later, to store in an outbox). */
-export interface HandlingResult {
-  userKey: string | undefined;
-  actions: OutgoingAction[];
-  /** A localised apology for this user, sent if a reply cannot be delivered. */
-  apology: OutgoingAction | undefined;
-}
-
-export type EventProcessor = (event: WebhookEvent) => Promise<void>;
-
-export function createProcessor(deps: ProcessorDeps): EventProcessor {
-  return async (event) => {
-    const result = await handle(event, deps);
-    await deliver(result, deps, deps.log.child({ user: result.userKey }));
-  };
-}
-
-/** Runs the handler for one event and returns its replies. Never throws for handler bugs. */
-export async function handle(event: WebhookEvent, deps: ProcessorDeps): Promise<HandlingResult> {
+/**
+ * Runs the handler for one event and returns what it produced: the user's new state and the
+ * replies, for the caller to store atomically. Handler bugs become an apology, never a throw.
+ */
+export async function handle(event: WebhookEvent, deps: ProcessorDeps): Promise<EventOutcome> {
   const senderId = replyTarget(event);
   const key = senderId === undefined ? undefined : userKey(event.channel, senderId);
   const log = deps.log.child({ kind: event.kind, channel: event.channel, user: key });
@@ -69,31 +54,13 @@ export async function handle(event: WebhookEvent, deps: ProcessorDeps): Promise<
     actions.length = 0;
     if (recipient && !event.standby) actions.push(apology(ctx, recipient));
   }
-  if (key) {
-    if (isInbound(event)) user.last_inbound_at = event.timestamp;
-    await deps.store.putUser(key, user);
-  }
-  const sorry = recipient && !event.standby ? apology(ctx, recipient) : undefined;
-  return { userKey: key, actions: withTyping(event, actions, recipient), apology: sorry };
-}
-
-/** Performs the actions in order; the first failure stops the rest, so replies never arrive out of order. */
-export async function deliver(result: HandlingResult, deps: ProcessorDeps, log: Logger): Promise<void> {
-  for (const action of result.actions) {
-    try {
-      const sent = await deps.sendApi.perform(action);
-      if (result.userKey && sent.message_id) await deps.store.recordSent(result.userKey, sent.message_id, deps.now());
-    } catch (err) {
-      const failure = classifyFailure(err);
-      log.error('send failed', { err, action: action.type, failure });
-      // The rest is dropped so nothing arrives out of order; the user learns something went wrong
-      // unless they cannot be reached at all (blocked, outside the window, token invalid).
-      if (result.apology && action !== result.apology && (failure === 'permanent' || failure === 'transient')) {
-        await deliver({ ...result, actions: [result.apology], apology: undefined }, deps, log);
-      }
-      return;
-    }
-  }
+  if (key && isInbound(event)) user.last_inbound_at = event.timestamp;
+  return {
+    userKey: key,
+    user: key ? user : undefined,
+    actions: withTyping(event, actions, recipient),
+    apology: recipient && !event.standby ? apology(ctx, recipient) : undefined,
+  };
 }
 
 /** Who a reply would go to: the sender, unless it is the Page or IG account itself (echoes). */

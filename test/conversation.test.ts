@@ -197,10 +197,10 @@ describe('Talk to a person', () => {
     expect(handoff[2]?.body).toEqual({ recipient: { id: ANA }, target_app_id: PAGE_INBOX_APP_ID, metadata: 'customer asked for a person' });
 
     const before = graph.calls.length;
-    await say(h, { object: 'page', entry: [{ id: PAGE_ID, time: 1, standby: [{ sender: { id: ANA }, recipient: { id: PAGE_ID }, timestamp: 1763892100000, message: { mid: 'm_sb', text: 'hello?' } }] }] });
+    await say(h, { object: 'page', entry: [{ id: PAGE_ID, time: 1, standby: [{ sender: { id: ANA }, recipient: { id: PAGE_ID }, timestamp: Date.now(), message: { mid: 'm_sb', text: 'hello?' } }] }] });
     expect(graph.calls.length).toBe(before);
 
-    await say(h, notification('page', { sender: { id: ANA }, recipient: { id: PAGE_ID }, timestamp: 1763892200000, pass_thread_control: { previous_owner_app_id: PAGE_INBOX_APP_ID, new_owner_app_id: APP_ID, metadata: 'done' } }));
+    await say(h, notification('page', { sender: { id: ANA }, recipient: { id: PAGE_ID }, timestamp: Date.now() + 0, pass_thread_control: { previous_owner_app_id: PAGE_INBOX_APP_ID, new_owner_app_id: APP_ID, metadata: 'done' } }));
     expect(graph.sends().at(-1)).toEqual(text(ANA, "I'm back! Our team has finished helping you. What would you like to do next?", MENU_EN));
   });
 
@@ -246,22 +246,22 @@ describe('Reactions, reads and deliveries', () => {
     const key = `messenger:${ANA}`;
     expect((await h.bot.store.getSent(key, 'm_bot_1'))?.status).toBe('sent');
 
-    await say(h, notification('page', { sender: { id: ANA }, recipient: { id: PAGE_ID }, timestamp: 1763892300000, delivery: { mids: ['m_bot_1'], watermark: 0 } }));
+    await say(h, notification('page', { sender: { id: ANA }, recipient: { id: PAGE_ID }, timestamp: Date.now() + 0, delivery: { mids: ['m_bot_1'], watermark: 0 } }));
     expect((await h.bot.store.getSent(key, 'm_bot_1'))?.status).toBe('delivered');
     expect((await h.bot.store.getSent(key, 'm_bot_2'))?.status).toBe('sent');
 
-    await say(h, notification('page', { sender: { id: ANA }, recipient: { id: PAGE_ID }, timestamp: 1763892300001, read: { watermark: Date.parse('2026-11-23T10:00:00Z') } }));
+    await say(h, notification('page', { sender: { id: ANA }, recipient: { id: PAGE_ID }, timestamp: Date.now() + 1, read: { watermark: Date.now() + 1000 } }));
     expect((await h.bot.store.getSent(key, 'm_bot_2'))?.status).toBe('read');
     // A late delivery never moves a read message back.
-    await say(h, notification('page', { sender: { id: ANA }, recipient: { id: PAGE_ID }, timestamp: 1763892300002, delivery: { mids: ['m_bot_2'], watermark: 0 } }));
+    await say(h, notification('page', { sender: { id: ANA }, recipient: { id: PAGE_ID }, timestamp: Date.now() + 2, delivery: { mids: ['m_bot_2'], watermark: 0 } }));
     expect((await h.bot.store.getSent(key, 'm_bot_2'))?.status).toBe('read');
     const sendsBefore = graph.sends().length;
 
     const react = (action: 'react' | 'unreact', ts: number) =>
       notification('page', { sender: { id: ANA }, recipient: { id: PAGE_ID }, timestamp: ts, reaction: { mid: 'm_bot_1', action, reaction: 'love', emoji: '❤' } });
-    await say(h, react('react', 1763892400000));
-    await say(h, react('unreact', 1763892400001));
-    await say(h, react('react', 1763892400002));
+    await say(h, react('react', Date.now()));
+    await say(h, react('unreact', Date.now() + 1));
+    await say(h, react('react', Date.now() + 2));
     expect(graph.sends().slice(sendsBefore)).toEqual([text(ANA, 'Thanks for the reaction! 💛')]);
     expect((await h.bot.store.getSent(key, 'm_bot_1'))?.reaction).toBe('❤');
   });
@@ -269,7 +269,7 @@ describe('Reactions, reads and deliveries', () => {
   it('does not answer reactions to messages the bot did not send', async () => {
     const h = createHarness();
     const graph = fakeGraph({ profiles: { [ANA]: { first_name: 'Ana' } } });
-    await say(h, notification('page', { sender: { id: ANA }, recipient: { id: PAGE_ID }, timestamp: 1, reaction: { mid: 'm_someone_else', action: 'react', reaction: 'smile', emoji: '😆' } }));
+    await say(h, notification('page', { sender: { id: ANA }, recipient: { id: PAGE_ID }, timestamp: Date.now(), reaction: { mid: 'm_someone_else', action: 'react', reaction: 'smile', emoji: '😆' } }));
     expect(graph.sends()).toEqual([]);
   });
 });
@@ -278,8 +278,8 @@ describe('Attachments and unknown input', () => {
   it('answers a sticker, an image and unknown text', async () => {
     const h = createHarness();
     const graph = fakeGraph({ profiles: { [ANA]: { first_name: 'Ana', locale: 'en_US' } } });
-    await say(h, notification('page', { sender: { id: ANA }, recipient: { id: PAGE_ID }, timestamp: 1, message: { mid: 'm_s', attachments: [{ type: 'image', payload: { url: 'https://scontent.example/sticker.png', sticker_id: 369239263222822 } }] } }));
-    await say(h, notification('page', { sender: { id: ANA }, recipient: { id: PAGE_ID }, timestamp: 2, message: { mid: 'm_i', attachments: [{ type: 'image', payload: { url: 'https://scontent.example/cat.jpg' } }] } }));
+    await say(h, notification('page', { sender: { id: ANA }, recipient: { id: PAGE_ID }, timestamp: Date.now(), message: { mid: 'm_s', attachments: [{ type: 'image', payload: { url: 'https://scontent.example/sticker.png', sticker_id: 369239263222822 } }] } }));
+    await say(h, notification('page', { sender: { id: ANA }, recipient: { id: PAGE_ID }, timestamp: Date.now(), message: { mid: 'm_i', attachments: [{ type: 'image', payload: { url: 'https://scontent.example/cat.jpg' } }] } }));
     await say(h, textFrom(ANA, 'do you sell coffee'));
     const replies = graph.sends().filter((b) => !('sender_action' in (b as object)));
     expect(replies).toEqual([
@@ -304,7 +304,7 @@ describe('Events that never trigger a send', () => {
   it('sender-less opt-ins (checkbox plugin user_ref) send nothing', async () => {
     const h = createHarness();
     const graph = fakeGraph({ profiles: {} });
-    await say(h, notification('page', { recipient: { id: PAGE_ID }, timestamp: 1, optin: { ref: 'checkout', user_ref: 'uref_1' } }));
+    await say(h, notification('page', { recipient: { id: PAGE_ID }, timestamp: Date.now(), optin: { ref: 'checkout', user_ref: 'uref_1' } }));
     expect(graph.calls).toEqual([]);
   });
 });
@@ -330,7 +330,7 @@ describe('Instagram', () => {
   it('never answers an Instagram echo even though it arrives under messages', async () => {
     const h = createHarness();
     const graph = fakeGraph({ profiles: {} });
-    await say(h, notification('instagram', { sender: { id: IG_ID }, recipient: { id: IG_USER }, timestamp: 1, message: { mid: 'm_e', text: 'Hi Maya!', is_echo: true } }));
+    await say(h, notification('instagram', { sender: { id: IG_ID }, recipient: { id: IG_USER }, timestamp: Date.now(), message: { mid: 'm_e', text: 'Hi Maya!', is_echo: true } }));
     expect(graph.calls).toEqual([]);
   });
 });
@@ -373,7 +373,7 @@ describe('Errors', () => {
     const last = graph.sends().at(-1) as { message: { text: string } };
     expect(last.message.text).not.toMatch(/Invalid parameter|#100|OAuthException/);
     expect(last.message.text).not.toBe('Sorry, something went wrong on our side. Please try again in a moment.');
-    const failure = h.logs.find((l) => l.msg === 'send failed') as { err: { details: Record<string, unknown> } } | undefined;
+    const failure = h.logs.find((l) => l.msg === 'send failed permanently, not retried') as { err: { details: Record<string, unknown> } } | undefined;
     expect(failure?.err.details).toMatchObject({ code: 100, fbtrace_id: 'AxYz123', status: 400, endpoint: 'POST /v24.0/me/messages' });
   });
 

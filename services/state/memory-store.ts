@@ -1,43 +1,136 @@
-// The in-memory StateStore: for tests, the emulator and throwaway runs. Bounded per user so a
-// long conversation cannot grow memory without limit.
-import type { MessageStatus, SentMessage, StateStore, StatusUpdate, UserState } from './store.ts';
-import { isStatusAdvance } from './store.ts';
+// The in-memory BotStore: for tests, the emulator and throwaway runs (`DATABASE_URL=memory:`).
+// Same semantics as the SQLite store, nothing survives a restart.
+import type { WebhookEvent } from '../events/types.ts';
+import type { BotStore, InboxRow, MessageStatus, OutboxRow, SentMessage, StatusUpdate, UserState } from './store.ts';
+import { DEDUP_RETENTION_MS, SENT_RETENTION_MS, isStatusAdvance } from './store.ts';
 
-const MAX_SENT_PER_USER = 200;
+interface InboxEntry extends InboxRow {
+  timestamp: number;
+  event: WebhookEvent;
+}
 
-export function createMemoryStore(): StateStore {
+export function createMemoryStore(): BotStore {
   const users = new Map<string, UserState>();
   const sent = new Map<string, Map<string, SentMessage>>();
+  const seen = new Map<string, number>();
+  const inbox = new Map<number, InboxEntry>();
+  const outbox = new Map<number, OutboxRow>();
+  // Per-lane ids in insertion (= id) order, so the head of a lane is found without a scan.
+  const outboxLanes = new Map<string, Set<number>>();
+  const removeOutbox = (row: OutboxRow): void => {
+    outbox.delete(row.id);
+    const ids = outboxLanes.get(row.lane);
+    ids?.delete(row.id);
+    if (ids?.size === 0) outboxLanes.delete(row.lane);
+  };
+  let failed = 0;
+  let nextInboxId = 1;
+  let nextOutboxId = 1;
   const sentOf = (key: string): Map<string, SentMessage> => {
     let log = sent.get(key);
     if (!log) sent.set(key, (log = new Map<string, SentMessage>()));
     return log;
   };
+  const recordSent = (key: string, mid: string, at: number): void => {
+    sentOf(key).set(mid, { mid, sent_at: at, status: 'sent', thanked: false });
+  };
+  const resolved = <T>(value: T): Promise<T> => Promise.resolve(value);
+
   return {
-    getUser: (key) => Promise.resolve(structuredClone(users.get(key) ?? {})),
-    putUser: (key, state) => {
-      users.set(key, structuredClone(state));
-      return Promise.resolve();
-    },
-    recordSent: (key, mid, sentAt) => {
-      const log = sentOf(key);
-      log.set(mid, { mid, sent_at: sentAt, status: 'sent', thanked: false });
-      if (log.size > MAX_SENT_PER_USER) log.delete(log.keys().next().value as string);
-      return Promise.resolve();
-    },
-    getSent: (key, mid) => Promise.resolve(cloneOrUndefined(sent.get(key)?.get(mid))),
-    updateStatus: (key, update, status) => Promise.resolve(advance(sentOf(key), update, status)),
+    getUser: (key) => resolved(structuredClone(users.get(key) ?? {})),
+    putUser: (key, state) => resolved(void users.set(key, structuredClone(state))),
+    recordSent: (key, mid, at) => resolved(recordSent(key, mid, at)),
+    getSent: (key, mid) => resolved(clone(sent.get(key)?.get(mid))),
+    updateStatus: (key, update, status) => resolved(advance(sentOf(key), update, status)),
     setReaction: (key, mid, reaction) => {
       const message = sent.get(key)?.get(mid);
       if (message) message.reaction = reaction;
-      return Promise.resolve();
+      return resolved(undefined);
     },
     claimThanks: (key, mid) => {
       const message = sent.get(key)?.get(mid);
-      if (!message || message.thanked) return Promise.resolve(false);
+      if (!message || message.thanked) return resolved(false);
       message.thanked = true;
-      return Promise.resolve(true);
+      return resolved(true);
     },
+
+    addToInbox(events, now) {
+      const stored: InboxRow[] = [];
+      for (const e of events) {
+        if (seen.has(e.key)) continue;
+        seen.set(e.key, now);
+        const row = { id: nextInboxId++, lane: e.lane, timestamp: e.timestamp, event: structuredClone(e.event) };
+        inbox.set(row.id, row);
+        stored.push({ id: row.id, lane: row.lane });
+      }
+      return resolved(stored);
+    },
+    pendingInbox: () =>
+      resolved([...inbox.values()].sort((a, b) => a.timestamp - b.timestamp || a.id - b.id).map(({ id, lane }) => ({ id, lane }))),
+    inboxEvent: (id) => resolved(clone(inbox.get(id)?.event)),
+    completeEvent(id, outcome, now) {
+      inbox.delete(id);
+      if (outcome.userKey && outcome.user) users.set(outcome.userKey, structuredClone(outcome.user));
+      const rows = outcome.actions.map((action) => {
+        const row: OutboxRow = {
+          id: nextOutboxId++,
+          lane: outcome.userKey ?? `recipient:${action.recipient.id ?? action.recipient.user_ref ?? '?'}`,
+          user_key: outcome.userKey,
+          event_id: id,
+          action: structuredClone(action),
+          apology: clone(outcome.apology),
+          attempts: 0,
+          next_attempt_at: now,
+        };
+        outbox.set(row.id, row);
+        const ids = outboxLanes.get(row.lane) ?? new Set<number>();
+        outboxLanes.set(row.lane, ids.add(row.id));
+        return structuredClone(row);
+      });
+      return resolved(rows);
+    },
+    pendingOutbox: () => resolved([...outbox.values()].sort((a, b) => a.id - b.id).map((r) => structuredClone(r))),
+    outboxHead(lane) {
+      const first = outboxLanes.get(lane)?.values().next();
+      return resolved(first && !first.done ? clone(outbox.get(first.value)) : undefined);
+    },
+    outboxSent(id, { userKey, mid }, now) {
+      const row = outbox.get(id);
+      if (row) removeOutbox(row);
+      if (userKey && mid) recordSent(userKey, mid, now);
+      return resolved(undefined);
+    },
+    outboxRetry(id, attempts, nextAttemptAt) {
+      const row = outbox.get(id);
+      if (row) Object.assign(row, { attempts, next_attempt_at: nextAttemptAt });
+      return resolved(undefined);
+    },
+    outboxFail(id, failure) {
+      const row = outbox.get(id);
+      if (!row) return resolved(0);
+      let dropped = 0;
+      if (failure.dropRest) {
+        for (const otherId of [...(outboxLanes.get(row.lane) ?? [])]) {
+          const other = outbox.get(otherId);
+          if (other && other.id !== id && other.event_id === row.event_id) {
+            removeOutbox(other);
+            dropped += 1;
+          }
+        }
+      }
+      failed += 1 + dropped;
+      if (failure.apologise && row.apology) Object.assign(row, { action: row.apology, apology: undefined, attempts: 0 });
+      else removeOutbox(row);
+      return resolved(dropped);
+    },
+    backlog: () => resolved({ inbox: inbox.size, outbox: outbox.size, failed }),
+    prune(now) {
+      for (const [key, at] of seen) if (at < now - DEDUP_RETENTION_MS) seen.delete(key);
+      for (const log of sent.values()) for (const [mid, m] of log) if (m.sent_at < now - SENT_RETENTION_MS) log.delete(mid);
+      return resolved(undefined);
+    },
+    ping: () => resolved(undefined),
+    close: () => resolved(undefined),
   };
 }
 
@@ -54,6 +147,6 @@ function advance(log: Map<string, SentMessage>, update: StatusUpdate, status: Me
   return changed;
 }
 
-function cloneOrUndefined<T>(value: T | undefined): T | undefined {
+function clone<T>(value: T | undefined): T | undefined {
   return value === undefined ? undefined : structuredClone(value);
 }

@@ -1,5 +1,7 @@
 // What the bot remembers, behind one small interface so the in-memory store can be swapped for
 // a durable or shared one without touching handlers. Users are keyed `<channel>:<sender id>`.
+import type { WebhookEvent } from '../events/types.ts';
+import type { OutgoingAction } from '../graph/send-api.ts';
 import type { Locale } from '../i18n.ts';
 
 export type ConversationStep = 'awaiting_order_number';
@@ -62,3 +64,79 @@ const RANK: Record<MessageStatus, number> = { sent: 0, delivered: 1, read: 2 };
 export function isStatusAdvance(current: MessageStatus, next: MessageStatus): boolean {
   return RANK[next] > RANK[current];
 }
+
+/** An event waiting in the durable inbox. */
+export interface InboxRow {
+  id: number;
+  lane: string;
+}
+
+export interface NewInboxEvent {
+  /** Dedup key (see inbox/event-key.ts). */
+  key: string;
+  lane: string;
+  timestamp: number;
+  event: WebhookEvent;
+}
+
+/** What handling one event produced: stored atomically with removing the event from the inbox. */
+export interface EventOutcome {
+  userKey: string | undefined;
+  user: UserState | undefined;
+  actions: OutgoingAction[];
+  /** Sent in place of a reply that fails permanently. */
+  apology: OutgoingAction | undefined;
+}
+
+export interface OutboxRow {
+  id: number;
+  /** Replies to one recipient are sent strictly in id order. */
+  lane: string;
+  user_key: string | undefined;
+  event_id: number;
+  action: OutgoingAction;
+  apology: OutgoingAction | undefined;
+  attempts: number;
+  next_attempt_at: number;
+}
+
+export interface Backlog {
+  inbox: number;
+  outbox: number;
+  failed: number;
+}
+
+/**
+ * Everything the bot keeps: user state, the inbox of received events (with dedup keys) and the
+ * outbox of replies. Implementations: memory (tests, throwaway runs) and SQLite (default).
+ */
+export interface BotStore extends StateStore {
+  /** In one transaction: drops events whose key was seen before, stores the rest. Returns those stored. */
+  addToInbox(events: readonly NewInboxEvent[], now: number): Promise<InboxRow[]>;
+  /** Every waiting event, oldest first within each lane (for recovery at start-up). */
+  pendingInbox(): Promise<InboxRow[]>;
+  inboxEvent(id: number): Promise<WebhookEvent | undefined>;
+  /** In one transaction: removes the event, saves the user's state, queues the replies. */
+  completeEvent(id: number, outcome: EventOutcome, now: number): Promise<OutboxRow[]>;
+  /** Every queued reply (for recovery at start-up), in id order. */
+  pendingOutbox(): Promise<OutboxRow[]>;
+  outboxHead(lane: string): Promise<OutboxRow | undefined>;
+  /** In one transaction: removes the reply and records the sent message id for status tracking. */
+  outboxSent(id: number, sent: { userKey: string | undefined; mid: string | undefined }, now: number): Promise<void>;
+  outboxRetry(id: number, attempts: number, nextAttemptAt: number, error: string): Promise<void>;
+  /**
+   * Gives a reply up, recording the reason. `dropRest`: the later replies to the same event go too
+   * (they would make no sense alone). `apologise`: the reply's apology takes its place at the head
+   * of the lane. Returns how many later replies were dropped.
+   */
+  outboxFail(id: number, failure: { reason: string; dropRest: boolean; apologise: boolean }, now: number): Promise<number>;
+  backlog(): Promise<Backlog>;
+  /** Forgets dedup keys and message statuses older than the retention. */
+  prune(now: number): Promise<void>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Meta redelivers for up to 36 hours; keys are kept longer than that. */
+export const DEDUP_RETENTION_MS = 48 * 60 * 60 * 1000;
+export const SENT_RETENTION_MS = 30 * 24 * 60 * 60 * 1000;

@@ -5,7 +5,7 @@ import nock from 'nock';
 import request from 'supertest';
 import type { Express } from 'express';
 import { createApp } from '../../app.ts';
-import { createBot, type Bot } from '../../services/bot.ts';
+import { createBot, type Bot, type BotOptions } from '../../services/bot.ts';
 import { loadConfig, secretsOf, type Config } from '../../services/config.ts';
 import { createLogger } from '../../services/logger.ts';
 import { signatureFor, toMetaJson } from '../../services/signature.ts';
@@ -39,11 +39,11 @@ export interface Harness {
   logText(): string;
 }
 
-export function createHarness(env: Record<string, string> = {}, now: () => number = () => Date.parse('2026-11-23T10:00:00Z')): Harness {
-  const config = loadConfig({ ...TEST_ENV, ...env });
+export function createHarness(env: Record<string, string> = {}, options: Omit<BotOptions, 'log'> = {}): Harness {
+  const config = loadConfig({ DATABASE_URL: 'memory:', ...TEST_ENV, ...env });
   const lines: string[] = [];
   const log = createLogger({ level: 'debug', redact: secretsOf(config), write: (line) => lines.push(line) });
-  const bot = createBot(config, { log, now });
+  const bot = createBot(config, { log, ...options });
   const app = createApp({ config, log, bot });
   return {
     app,
@@ -131,7 +131,8 @@ export function notification(object: 'page' | 'instagram', item: Record<string, 
   return { object, entry: [{ id: entryId, time: 1763892000000, messaging: [item] }] };
 }
 
-let clock = 1763892000000;
+// Event times start just before now: replies must fall inside Meta's 24-hour messaging window.
+let clock = Date.now() - 60_000;
 /** A Messenger/Instagram text message from `sender`. */
 export function textFrom(sender: string, text: string, object: 'page' | 'instagram' = 'page') {
   clock += 1000;

@@ -1,0 +1,198 @@
+// The durable BotStore on SQLite (better-sqlite3): WAL journal, so a committed transaction
+// survives the process being killed at any instant; one transaction per webhook request.
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import type { WebhookEvent } from '../events/types.ts';
+import type { OutgoingAction } from '../graph/send-api.ts';
+import type { BotStore, InboxRow, MessageStatus, OutboxRow, SentMessage, StatusUpdate, UserState } from './store.ts';
+import { DEDUP_RETENTION_MS, SENT_RETENTION_MS } from './store.ts';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS dedup (key TEXT PRIMARY KEY, seen_at INTEGER NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS dedup_seen ON dedup(seen_at);
+CREATE TABLE IF NOT EXISTS inbox (id INTEGER PRIMARY KEY AUTOINCREMENT, lane TEXT NOT NULL, ts INTEGER NOT NULL, event TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS outbox (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, lane TEXT NOT NULL, user_key TEXT, event_id INTEGER NOT NULL,
+  action TEXT NOT NULL, apology TEXT, attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at INTEGER NOT NULL,
+  last_error TEXT);
+CREATE INDEX IF NOT EXISTS outbox_lane ON outbox(lane, id);
+CREATE TABLE IF NOT EXISTS failed_sends (id INTEGER PRIMARY KEY, lane TEXT NOT NULL, user_key TEXT, action TEXT NOT NULL, reason TEXT NOT NULL, failed_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS users (key TEXT PRIMARY KEY, state TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS sent_messages (
+  user_key TEXT NOT NULL, mid TEXT NOT NULL, sent_at INTEGER NOT NULL, status TEXT NOT NULL,
+  reaction TEXT, thanked INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (user_key, mid)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS sent_by_time ON sent_messages(sent_at);
+`;
+
+interface OutboxRecord {
+  id: number;
+  lane: string;
+  user_key: string | null;
+  event_id: number;
+  action: string;
+  apology: string | null;
+  attempts: number;
+  next_attempt_at: number;
+}
+
+interface SentRecord {
+  mid: string;
+  sent_at: number;
+  status: MessageStatus;
+  reaction: string | null;
+  thanked: number;
+}
+
+/** Opens (and creates on first use) the database file at `path`. */
+export function createSqliteStore(path: string): BotStore {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  // NORMAL in WAL mode: commits survive a process crash (kill -9); only power loss can drop the last ones.
+  db.pragma('synchronous = NORMAL');
+  db.pragma('busy_timeout = 5000');
+  db.exec(SCHEMA);
+  const q = prepare(db);
+
+  const addToInbox = db.transaction((events: Parameters<BotStore['addToInbox']>[0], now: number): InboxRow[] => {
+    const stored: InboxRow[] = [];
+    for (const e of events) {
+      if (q.markSeen.run(e.key, now).changes === 0) continue;
+      const id = Number(q.insertInbox.run(e.lane, e.timestamp, JSON.stringify(e.event)).lastInsertRowid);
+      stored.push({ id, lane: e.lane });
+    }
+    return stored;
+  });
+  const completeEvent = db.transaction((id: number, outcome: Parameters<BotStore['completeEvent']>[1], now: number): OutboxRow[] => {
+    q.deleteInbox.run(id);
+    if (outcome.userKey && outcome.user) q.putUser.run(outcome.userKey, JSON.stringify(outcome.user));
+    return outcome.actions.map((action) => {
+      const lane = outcome.userKey ?? `recipient:${action.recipient.id ?? action.recipient.user_ref ?? '?'}`;
+      const apology = outcome.apology ? JSON.stringify(outcome.apology) : null;
+      const rowId = Number(q.insertOutbox.run(lane, outcome.userKey ?? null, id, JSON.stringify(action), apology, now).lastInsertRowid);
+      return { id: rowId, lane, user_key: outcome.userKey, event_id: id, action, apology: outcome.apology, attempts: 0, next_attempt_at: now };
+    });
+  });
+  const outboxSent = db.transaction((id: number, userKey: string | undefined, mid: string | undefined, now: number) => {
+    q.deleteOutbox.run(id);
+    if (userKey && mid) q.recordSent.run(userKey, mid, now);
+  });
+  const outboxFail = db.transaction((id: number, failure: Parameters<BotStore['outboxFail']>[1], now: number): number => {
+    const row = q.outboxById.get(id) as OutboxRecord | undefined;
+    if (!row) return 0;
+    const rest = failure.dropRest ? (q.outboxOfEvent.all(row.lane, row.event_id) as OutboxRecord[]).filter((r) => r.id !== id) : [];
+    q.insertFailed.run(row.id, row.lane, row.user_key, row.action, failure.reason, now);
+    for (const r of rest) {
+      q.insertFailed.run(r.id, r.lane, r.user_key, r.action, `skipped after ${failure.reason}`, now);
+      q.deleteOutbox.run(r.id);
+    }
+    if (failure.apologise && row.apology !== null) q.replaceWithApology.run(id);
+    else q.deleteOutbox.run(id);
+    return rest.length;
+  });
+  const updateStatus = db.transaction((key: string, update: StatusUpdate, status: MessageStatus): number => {
+    const below = statusesBelow(status);
+    let changed = 0;
+    for (const mid of update.mids ?? []) changed += q.advanceMid.run(status, key, mid, ...below).changes;
+    if (update.watermark !== undefined) changed += q.advanceWatermark.run(status, key, update.watermark, ...below).changes;
+    return changed;
+  });
+
+  const resolved = <T>(fn: () => T): Promise<T> => {
+    try {
+      return Promise.resolve(fn());
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+  };
+
+  return {
+    getUser: (key) => resolved(() => parse<UserState>((q.getUser.get(key) as { state: string } | undefined)?.state) ?? {}),
+    putUser: (key, state) => resolved(() => void q.putUser.run(key, JSON.stringify(state))),
+    recordSent: (key, mid, at) => resolved(() => void q.recordSent.run(key, mid, at)),
+    getSent: (key, mid) => resolved(() => toSent(q.getSent.get(key, mid) as SentRecord | undefined)),
+    updateStatus: (key, update, status) => resolved(() => updateStatus(key, update, status)),
+    setReaction: (key, mid, reaction) => resolved(() => void q.setReaction.run(reaction ?? null, key, mid)),
+    claimThanks: (key, mid) => resolved(() => q.claimThanks.run(key, mid).changes === 1),
+    addToInbox: (events, now) => resolved(() => addToInbox(events, now)),
+    pendingInbox: () => resolved(() => q.pendingInbox.all() as InboxRow[]),
+    inboxEvent: (id) => resolved(() => parse<WebhookEvent>((q.inboxEvent.get(id) as { event: string } | undefined)?.event)),
+    completeEvent: (id, outcome, now) => resolved(() => completeEvent(id, outcome, now)),
+    pendingOutbox: () => resolved(() => (q.pendingOutbox.all() as OutboxRecord[]).map(toOutboxRow)),
+    outboxHead: (lane) => resolved(() => {
+      const row = q.outboxHead.get(lane) as OutboxRecord | undefined;
+      return row ? toOutboxRow(row) : undefined;
+    }),
+    outboxSent: (id, sent, now) => resolved(() => outboxSent(id, sent.userKey, sent.mid, now)),
+    outboxRetry: (id, attempts, nextAt, error) => resolved(() => void q.retryOutbox.run(attempts, nextAt, error, id)),
+    outboxFail: (id, failure, now) => resolved(() => outboxFail(id, failure, now)),
+    backlog: () => resolved(() => q.backlog.get() as { inbox: number; outbox: number; failed: number }),
+    prune: (now) => resolved(() => {
+      q.pruneDedup.run(now - DEDUP_RETENTION_MS);
+      q.pruneSent.run(now - SENT_RETENTION_MS);
+    }),
+    ping: () => resolved(() => void q.ping.get()),
+    close: () => resolved(() => void db.close()),
+  };
+}
+
+function prepare(db: Database.Database) {
+  return {
+    markSeen: db.prepare('INSERT OR IGNORE INTO dedup (key, seen_at) VALUES (?, ?)'),
+    insertInbox: db.prepare('INSERT INTO inbox (lane, ts, event) VALUES (?, ?, ?)'),
+    deleteInbox: db.prepare('DELETE FROM inbox WHERE id = ?'),
+    pendingInbox: db.prepare('SELECT id, lane FROM inbox ORDER BY ts, id'),
+    inboxEvent: db.prepare('SELECT event FROM inbox WHERE id = ?'),
+    getUser: db.prepare('SELECT state FROM users WHERE key = ?'),
+    putUser: db.prepare('INSERT INTO users (key, state) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET state = excluded.state'),
+    insertOutbox: db.prepare('INSERT INTO outbox (lane, user_key, event_id, action, apology, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?)'),
+    deleteOutbox: db.prepare('DELETE FROM outbox WHERE id = ?'),
+    outboxById: db.prepare('SELECT * FROM outbox WHERE id = ?'),
+    outboxOfEvent: db.prepare('SELECT * FROM outbox WHERE lane = ? AND event_id = ? ORDER BY id'),
+    outboxHead: db.prepare('SELECT * FROM outbox WHERE lane = ? ORDER BY id LIMIT 1'),
+    pendingOutbox: db.prepare('SELECT * FROM outbox ORDER BY id'),
+    retryOutbox: db.prepare('UPDATE outbox SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ?'),
+    replaceWithApology: db.prepare('UPDATE outbox SET action = apology, apology = NULL, attempts = 0, last_error = NULL WHERE id = ?'),
+    insertFailed: db.prepare('INSERT OR REPLACE INTO failed_sends (id, lane, user_key, action, reason, failed_at) VALUES (?, ?, ?, ?, ?, ?)'),
+    recordSent: db.prepare("INSERT OR IGNORE INTO sent_messages (user_key, mid, sent_at, status) VALUES (?, ?, ?, 'sent')"),
+    getSent: db.prepare('SELECT mid, sent_at, status, reaction, thanked FROM sent_messages WHERE user_key = ? AND mid = ?'),
+    advanceMid: db.prepare('UPDATE sent_messages SET status = ? WHERE user_key = ? AND mid = ? AND status IN (?, ?)'),
+    advanceWatermark: db.prepare('UPDATE sent_messages SET status = ? WHERE user_key = ? AND sent_at <= ? AND status IN (?, ?)'),
+    setReaction: db.prepare('UPDATE sent_messages SET reaction = ? WHERE user_key = ? AND mid = ?'),
+    claimThanks: db.prepare('UPDATE sent_messages SET thanked = 1 WHERE user_key = ? AND mid = ? AND thanked = 0'),
+    backlog: db.prepare('SELECT (SELECT count(*) FROM inbox) AS inbox, (SELECT count(*) FROM outbox) AS outbox, (SELECT count(*) FROM failed_sends) AS failed'),
+    pruneDedup: db.prepare('DELETE FROM dedup WHERE seen_at < ?'),
+    pruneSent: db.prepare('DELETE FROM sent_messages WHERE sent_at < ?'),
+    ping: db.prepare('SELECT 1'),
+  };
+}
+
+/** The statuses a message may advance from to reach `status` (padded to two for the statement). */
+function statusesBelow(status: MessageStatus): [string, string] {
+  if (status === 'read') return ['sent', 'delivered'];
+  if (status === 'delivered') return ['sent', 'sent'];
+  return ['', ''];
+}
+
+function parse<T>(json: string | undefined): T | undefined {
+  return json === undefined ? undefined : (JSON.parse(json) as T);
+}
+
+function toSent(row: SentRecord | undefined): SentMessage | undefined {
+  if (!row) return undefined;
+  return { mid: row.mid, sent_at: row.sent_at, status: row.status, thanked: row.thanked === 1, ...(row.reaction === null ? {} : { reaction: row.reaction }) };
+}
+
+function toOutboxRow(row: OutboxRecord): OutboxRow {
+  return {
+    id: row.id,
+    lane: row.lane,
+    user_key: row.user_key ?? undefined,
+    event_id: row.event_id,
+    action: JSON.parse(row.action) as OutgoingAction,
+    apology: parse<OutgoingAction>(row.apology ?? undefined),
+    attempts: row.attempts,
+    next_attempt_at: row.next_attempt_at,
+  };
+}
