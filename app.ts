@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import express, { type ErrorRequestHandler, type Express } from 'express';
 import { dashboardRouter } from './routes/dashboard.ts';
+import { healthRouter } from './routes/health.ts';
 import { webhookRouter } from './routes/webhook.ts';
 import { createBot, type Bot } from './services/bot.ts';
 import { loadConfig, secretsOf, type Config } from './services/config.ts';
@@ -35,6 +36,7 @@ export function createApp({ config, log, bot, ...deps }: AppDeps): Express {
   app.disable('x-powered-by');
   const streams = deps.streams ?? createStreamHub();
   const traffic = config.mode === 'live' && config.DASHBOARD_TOKEN ? (deps.traffic ?? createTrafficLog()) : undefined;
+  app.use(healthRouter(() => bot.health()));
   app.use(
     webhookRouter({ appSecret: config.APP_SECRET, verifyToken: config.VERIFY_TOKEN, log, accept: (n) => bot.accept(n), ...(traffic ? { observe: traffic.observeWebhook } : {}) }),
   );
@@ -73,7 +75,8 @@ function httpStatusOf(err: unknown): number {
 export interface RunningApp {
   server: Server;
   bot: Bot;
-  close(): Promise<void>;
+  /** Graceful stop: no new requests, in-flight work gets `graceMs`, then the store closes. */
+  close(graceMs?: number): Promise<void>;
 }
 
 /** Starts the bot and its server on config.PORT. */
@@ -88,14 +91,19 @@ export async function start(config: Readonly<Config>, log: Logger): Promise<Runn
     const s = app.listen(config.PORT, () => resolve(s));
     s.once('error', reject);
   });
+  // After listening: in emulator mode the Graph API that recovered replies go to is this server.
+  await bot.recover();
   return {
     server,
     bot,
-    async close() {
+    async close(graceMs = 10_000) {
+      // Stop accepting first; events already stored are safe and finish (or resume next start).
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
       streams.closeAll();
+      await bot.close(graceMs);
+      server.closeAllConnections();
       await closed;
-      await bot.idle();
     },
   };
 }

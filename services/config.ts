@@ -21,7 +21,7 @@ export interface Config {
   GRAPH_API_URL: string;
   GRAPH_API_VERSION: string;
   LOG_LEVEL: LogLevel;
-  /** Where state, inbox and outbox live: `sqlite:PATH` (default `sqlite:./data/bot.db`) or `memory:`. */
+  /** Where state, inbox and outbox live: `sqlite:PATH` (live default `sqlite:./data/bot.db`) or `memory:` (emulator default). */
   DATABASE_URL: string;
   /** Send API calls per second per Page (Meta allows 300/s for text; default stays below). */
   SEND_RATE_LIMIT: number;
@@ -54,7 +54,7 @@ export function loadConfig(env: Env): Readonly<Config> {
     GRAPH_API_URL: parseGraphUrl(read('GRAPH_API_URL'), mode, PORT),
     GRAPH_API_VERSION: parseVersion(read('GRAPH_API_VERSION')),
     LOG_LEVEL: parseLogLevel(read('LOG_LEVEL')),
-    DATABASE_URL: parseDatabaseUrl(read('DATABASE_URL')),
+    DATABASE_URL: parseDatabaseUrl(read('DATABASE_URL'), mode),
     SEND_RATE_LIMIT: parseRate(read('SEND_RATE_LIMIT')),
     DASHBOARD_TOKEN: parseDashboardToken(read('DASHBOARD_TOKEN')),
   };
@@ -145,8 +145,9 @@ function parseLogLevel(raw: string | undefined): LogLevel {
   return level as LogLevel;
 }
 
-function parseDatabaseUrl(raw: string | undefined): string {
-  if (raw === undefined) return 'sqlite:./data/bot.db';
+function parseDatabaseUrl(raw: string | undefined, mode: Config['mode']): string {
+  // The emulator's users live for one run, so its default store does too.
+  if (raw === undefined) return mode === 'emulator' ? 'memory:' : 'sqlite:./data/bot.db';
   if (raw === 'memory:' || /^sqlite:.+/.test(raw)) return raw;
   throw new ConfigError('DATABASE_URL', `"${raw}" is not a supported store`, 'use sqlite:PATH (e.g. sqlite:./data/bot.db) or memory:');
 }

@@ -1,0 +1,13 @@
+// GET /healthz: 200 when the store answers and the Page token is not known to be invalid, 503
+// otherwise, with the backlog so an operator can see work piling up.
+import express, { type Router } from 'express';
+import type { Health } from '../services/bot.ts';
+
+export function healthRouter(health: () => Promise<Health>): Router {
+  const router = express.Router();
+  router.get('/healthz', async (_req, res) => {
+    const h = await health();
+    res.status(h.ok ? 200 : 503).set('Cache-Control', 'no-store').json({ status: h.ok ? 'ok' : 'degraded', store: h.store, token: h.token, backlog: h.backlog ?? null });
+  });
+  return router;
+}
