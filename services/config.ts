@@ -1,6 +1,6 @@
 // The one place that reads the environment. Parsed once, validated, frozen; a wrong value stops
 // start-up with a ConfigError naming the variable and the fix.
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { ConfigError } from './errors.ts';
 import { LOG_LEVELS, type LogLevel } from './logger.ts';
 
@@ -10,6 +10,11 @@ export const DEFAULT_GRAPH_API_VERSION = 'v24.0';
 export interface Config {
   /** `live` talks to Meta with a Page token; `emulator` runs a local Graph API and chat page. */
   mode: 'live' | 'emulator';
+  /**
+   * Emulator mode with APP_SECRET set in the environment: the secrets (and the emulator's Page token,
+   * derived from APP_SECRET) are the same in every process, so scripts can talk to a running emulator.
+   */
+  emulatorPinned: boolean;
   PORT: number;
   APP_ID: string | undefined;
   APP_SECRET: string;
@@ -41,13 +46,15 @@ export function loadConfig(env: Env): Readonly<Config> {
   const mode = token === undefined ? 'emulator' : 'live';
   const PORT = parsePort(read('PORT'));
   const secrets = mode === 'live' ? requireLiveSecrets(read) : emulatorSecrets(read);
+  const pinned = mode === 'emulator' && read('APP_SECRET') !== undefined;
   const config: Config = {
     mode,
+    emulatorPinned: pinned,
     PORT,
     APP_ID: numericId('APP_ID', read('APP_ID')) ?? (mode === 'emulator' ? '100000000000001' : undefined),
     APP_SECRET: secrets.APP_SECRET,
     PAGE_ID: numericId('PAGE_ID', read('PAGE_ID')) ?? (mode === 'emulator' ? '100000000000002' : undefined),
-    PAGE_ACCESS_TOKEN: token ?? `EMULATOR-${randomBytes(16).toString('hex')}`,
+    PAGE_ACCESS_TOKEN: token ?? emulatorPageToken(pinned ? secrets.APP_SECRET : undefined),
     VERIFY_TOKEN: secrets.VERIFY_TOKEN,
     APP_URL: parseAppUrl(read('APP_URL'), PORT),
     IG_ACCOUNT_ID: numericId('IG_ACCOUNT_ID', read('IG_ACCOUNT_ID')),
@@ -87,6 +94,12 @@ function emulatorSecrets(read: (name: string) => string | undefined) {
     APP_SECRET: read('APP_SECRET') ?? randomBytes(24).toString('hex'),
     VERIFY_TOKEN: read('VERIFY_TOKEN') ?? randomBytes(12).toString('hex'),
   };
+}
+
+/** Random per run, or derived from a pinned APP_SECRET so another process can compute it too. */
+function emulatorPageToken(pinnedSecret: string | undefined): string {
+  const material = pinnedSecret ? createHmac('sha256', pinnedSecret).update('emulator page token').digest('hex') : randomBytes(16).toString('hex');
+  return `EMULATOR-${material.slice(0, 32)}`;
 }
 
 function parsePort(raw: string | undefined): number {

@@ -262,6 +262,17 @@ describe('emulated Graph API: profiles, messenger_profile, handover, subscriptio
     expect(errorOf(await graphPost(r, `${r.config.PAGE_ID}/subscribed_apps`, { subscribed_fields: 'everything' }))).toMatchObject({ code: 100 });
   });
 
+  it('answers debug_token for the app token, describing its own Page token (so setup doctor works locally)', async () => {
+    const r = await startEmulatorApp();
+    const appToken = `${r.config.APP_ID}|${r.config.APP_SECRET}`;
+    const good = await graphGet(r, 'debug_token', { input_token: r.config.PAGE_ACCESS_TOKEN }, appToken);
+    expect(good.body).toMatchObject({ data: { is_valid: true, type: 'PAGE', app_id: r.config.APP_ID, profile_id: r.config.PAGE_ID } });
+    const bad = await graphGet(r, 'debug_token', { input_token: 'EAAnot-the-token' }, appToken);
+    expect(bad.body).toMatchObject({ data: { is_valid: false } });
+    // With the Page token instead of the app token, Meta refuses.
+    expect(errorOf(await graphGet(r, 'debug_token', { input_token: r.config.PAGE_ACCESS_TOKEN }))).toMatchObject({ code: 15 });
+  });
+
   it('passes the thread to the Page Inbox: the user then reaches the bot only as standby, until the inbox passes it back', async () => {
     const r = await startEmulatorApp();
     const mia = r.emulator.createUser({ channel: 'messenger', name: 'Mia', locale: 'en_US' });

@@ -195,7 +195,7 @@ describe('npm run setup (child process against a mock Graph API)', () => {
   }, 30_000);
 
   it('emulator mode (no PAGE_ACCESS_TOKEN) names the variable and exits 2', async () => {
-    const { code, stdout } = await runSetup(['subscribe'], { PAGE_ACCESS_TOKEN: '' });
+    const { code, stdout } = await runSetup(['subscribe'], { PAGE_ACCESS_TOKEN: '', APP_SECRET: '' });
     expect(code).toBe(2);
     expect(stdout).toContain('PAGE_ACCESS_TOKEN: set it in .env');
     expect(received).toEqual([]);

@@ -262,7 +262,7 @@ describe('doctor: each failing check', () => {
 
 describe('doctor: configuration it cannot work without', () => {
   it('names PAGE_ACCESS_TOKEN in emulator mode, sends nothing and exits 2', async () => {
-    const { deps, text } = setup({ PAGE_ACCESS_TOKEN: '' });
+    const { deps, text } = setup({ PAGE_ACCESS_TOKEN: '', APP_SECRET: '' });
     await expect(doctor(deps)).resolves.toBe(2);
     expect(text()).toMatch(/✖\s+PAGE_ACCESS_TOKEN\s+not set/);
     expect(text()).toContain('The other checks need these settings');

@@ -213,8 +213,23 @@ describe('subscribe', () => {
     expect(nock.pendingMocks()).toEqual([]);
   });
 
+  it('runs against the emulator when APP_SECRET is pinned, with its derived Page token and a local callback', async () => {
+    const { deps } = setup({ PAGE_ACCESS_TOKEN: '', APP_ID: '', PAGE_ID: '', APP_URL: 'http://localhost:3000' });
+    expect(deps.config).toMatchObject({ mode: 'emulator', emulatorPinned: true });
+    // The token is derived from APP_SECRET, so the running emulator (another process) knows it too.
+    expect(deps.config.PAGE_ACCESS_TOKEN).toBe(loadConfig({ APP_SECRET: ENV.APP_SECRET }).PAGE_ACCESS_TOKEN);
+    const emulatorApp = deps.config.APP_ID as string;
+    const emulatorPage = deps.config.PAGE_ID as string;
+    const graph = graphMock();
+    graph.on('POST', `${emulatorApp}/subscriptions`, 200, { success: true });
+    graph.on('POST', `${emulatorPage}/subscribed_apps`, 200, { success: true });
+    await expect(subscribe(deps)).resolves.toBe(0);
+    expect(form(graph.calls[0]).callback_url).toBe('http://localhost:3000/webhook');
+    expect(graph.calls[1]?.authorization).toBe(`Bearer ${deps.config.PAGE_ACCESS_TOKEN}`);
+  });
+
   it('refuses to run without live credentials, naming each missing variable (exit 2)', async () => {
-    const { deps, text } = setup({ PAGE_ACCESS_TOKEN: '', APP_ID: '', PAGE_ID: '' });
+    const { deps, text } = setup({ PAGE_ACCESS_TOKEN: '', APP_SECRET: '', APP_ID: '', PAGE_ID: '' });
     await expect(subscribe(deps)).resolves.toBe(2);
     expect(text()).toContain('PAGE_ACCESS_TOKEN:');
     expect(text()).not.toContain('APP_ID:'); // the emulator fills in its own IDs

@@ -46,10 +46,12 @@ export interface MissingSetting {
 /** Settings the setup commands cannot work without, each with where to find it. */
 export function missingSettings(config: Readonly<Config>): MissingSetting[] {
   const missing: MissingSetting[] = [];
-  if (config.mode !== 'live') {
+  if (config.mode !== 'live' && !config.emulatorPinned) {
     missing.push({
       variable: 'PAGE_ACCESS_TOKEN',
-      fix: 'set it in .env to a Page token (App Dashboard > Messenger > Messenger API Settings > Generate token); without it the bot runs in emulator mode',
+      fix:
+        'set it in .env to a Page token (App Dashboard > Messenger > Messenger API Settings > Generate token); ' +
+        'or, to try the commands against the emulator, set APP_SECRET and VERIFY_TOKEN in .env and restart npm start',
     });
   }
   if (config.APP_ID === undefined) {
@@ -68,14 +70,15 @@ export function requireLive(deps: Pick<SetupDeps, 'config' | 'out'>): LiveTarget
   if (missing.length > 0 || config.APP_ID === undefined || config.PAGE_ID === undefined) {
     out.line('The setup commands need a real Meta app and Page, and .env is missing:');
     for (const m of missing) out.line(`  ${m.variable}: ${m.fix}.`);
-    out.line('Nothing was sent. See docs/connect-your-page.md.');
+    out.line('Nothing was sent. See "Connect your Page" in the README.');
     return undefined;
   }
   return { appId: config.APP_ID, pageId: config.PAGE_ID, appToken: `${config.APP_ID}|${config.APP_SECRET}` };
 }
 
-/** Meta only calls (and Messenger only allow-lists) https URLs that it can reach. */
-export function publicHttpsProblem(appUrl: string): string | undefined {
+/** Meta only calls (and Messenger only allow-lists) https URLs that it can reach; the emulator calls localhost. */
+export function publicHttpsProblem(appUrl: string, mode: Config['mode'] = 'live'): string | undefined {
+  if (mode === 'emulator') return undefined;
   const url = new URL(appUrl);
   if (url.protocol !== 'https:') return `APP_URL is ${url.protocol.replace(':', '')}, and Meta only calls https URLs`;
   if (['localhost', '127.0.0.1', '[::1]'].includes(url.hostname)) return 'APP_URL points at this machine, which Meta cannot reach';

@@ -56,10 +56,10 @@ export async function doctor(deps: SetupDeps): Promise<ExitCode> {
 }
 
 function configChecks(config: Readonly<Config>): Check[] {
-  const https = publicHttpsProblem(config.APP_URL);
+  const https = publicHttpsProblem(config.APP_URL, config.mode);
   const checks: Check[] = [
     https === undefined
-      ? { name: 'APP_URL', ok: true, detail: `${config.APP_URL} (public https)` }
+      ? { name: 'APP_URL', ok: true, detail: `${config.APP_URL} (${config.mode === 'emulator' ? 'the emulator calls it locally' : 'public https'})` }
       : { name: 'APP_URL', ok: false, detail: `${config.APP_URL}: ${https}`, fix: [APP_URL_FIX] },
   ];
   // In emulator mode the IDs and secrets are the emulator's own: nothing to report.

@@ -54,7 +54,7 @@ export async function profile(deps: SetupDeps, options: ProfileOptions = {}): Pr
   const { config, graph, out } = deps;
   const target = requireLive(deps);
   if (target === undefined) return EXIT.USAGE;
-  const problem = publicHttpsProblem(config.APP_URL);
+  const problem = publicHttpsProblem(config.APP_URL, config.mode);
   if (problem !== undefined) {
     out.line(`${problem}: the persistent menu links to ${config.APP_URL}/shop.html and Messenger allow-lists only https domains.`);
     out.line(`Fix: ${APP_URL_FIX}. Nothing was sent.`);

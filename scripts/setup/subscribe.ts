@@ -11,7 +11,7 @@ export async function subscribe(deps: SetupDeps): Promise<ExitCode> {
   const { config, graph, out } = deps;
   const target = requireLive(deps);
   if (target === undefined) return EXIT.USAGE;
-  const problem = publicHttpsProblem(config.APP_URL);
+  const problem = publicHttpsProblem(config.APP_URL, config.mode);
   if (problem !== undefined) {
     out.line(`${problem}. Fix: ${APP_URL_FIX}. Nothing was sent.`);
     return EXIT.USAGE;

@@ -108,7 +108,8 @@ export function createGraphApi(deps: GraphApiDeps): GraphApi {
     const segments = call.path.split('/').filter((s) => s !== '');
     const params: Json = { ...call.query, ...(isObject(call.body) ? call.body : {}) };
     const node = segments[0] ?? '';
-    const appNode = node === config.APP_ID;
+    // debug_token, like the app node, takes the app token (APP_ID|APP_SECRET).
+    const appNode = node === config.APP_ID || node === 'debug_token';
     const auth = authenticate(call, params, appNode);
     if (auth) return auth;
     const method = call.method.toUpperCase();
@@ -116,6 +117,7 @@ export function createGraphApi(deps: GraphApiDeps): GraphApi {
     const pageNode = node === 'me' || node === config.PAGE_ID;
     try {
       if (segments.length > 2) return unsupported(method, call.path);
+      if (node === 'debug_token' && method === 'GET' && edge === '') return debugToken(params);
       if (appNode) return edge === 'subscriptions' ? await appSubscriptions(method, params) : unsupported(method, node);
       if (pageNode) return pageEdge(method, edge, params);
       const user = users.get(node);
@@ -177,6 +179,25 @@ export function createGraphApi(deps: GraphApiDeps): GraphApi {
       default:
         return unsupported(method, edge === '' ? 'me' : `me/${edge}`);
     }
+  }
+
+  /** What Meta says about the emulator's Page token, so `npm run setup -- doctor` can be tried locally. */
+  function debugToken(params: Json): GraphReply {
+    const input = stringParam(params, 'input_token');
+    if (input === undefined || !sameSecret(input, config.PAGE_ACCESS_TOKEN)) {
+      return ok({ data: { is_valid: false, error: { code: 190, message: 'Invalid OAuth access token.' } } });
+    }
+    return ok({
+      data: {
+        app_id: config.APP_ID,
+        type: 'PAGE',
+        application: `${deps.pageName} bot`,
+        profile_id: config.PAGE_ID,
+        is_valid: true,
+        expires_at: 0,
+        scopes: ['pages_messaging', 'pages_manage_metadata', 'pages_show_list', 'instagram_basic', 'instagram_manage_messages'],
+      },
+    });
   }
 
   function sendMessage(params: Json): GraphReply {
