@@ -133,7 +133,13 @@ async function main(): Promise<void> {
   }
   const stop = (signal: string) => {
     log.info('shutting down', { signal });
-    void running.close().then(() => process.exit(0));
+    running.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log.error('shutdown failed', { err });
+        process.exit(1);
+      },
+    );
   };
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));

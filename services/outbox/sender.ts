@@ -90,6 +90,8 @@ export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
       schedule(lane);
       pump();
     }, Math.max(0, until - deps.timers.now()));
+    // A parked lane must not keep the process alive on its own; its rows are safe in the store.
+    timer.unref();
     parked.set(lane, timer);
     if (until <= authPausedUntil) parkedForAuth.add(lane);
   };
