@@ -1,0 +1,107 @@
+// Shared pieces of the reliability suite: Meta-shaped notifications for many users, the texts the
+// bot answers with, and polling. Inputs are typed while the bot waits for an order number, so
+// every reply echoes its input ("u3-17" → "\"u3-17\" doesn't look like an order number...").
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { messageText, recipientOf, type GraphCall } from '../support/mock-graph-server.ts';
+
+export const PAGE = '1234567890';
+export const ASK_ORDER = 'Sure! Please type your order number. It looks like TW-10231 and is in your confirmation email.';
+export const APOLOGY_EN = 'Sorry, something went wrong on our side. Please try again in a moment.';
+
+export const invalidOrder = (text: string): string =>
+  `"${text.slice(0, 40)}" doesn't look like an order number. It should be TW- followed by five digits, like TW-10231. Please try again, or tap Cancel.`;
+
+/** The input a reply echoes, or undefined for other texts. */
+export function echoed(text: string | undefined): string | undefined {
+  return text === undefined ? undefined : /^"(.*)" doesn't look like an order number/.exec(text)?.[1];
+}
+
+/** A numeric PSID for user number `i`. */
+export const psid = (i: number): string => `2400000${String(i).padStart(10, '0')}`;
+
+export interface MessagingItem {
+  sender: { id: string };
+  recipient: { id: string };
+  timestamp: number;
+  message?: { mid: string; text: string; quick_reply?: { payload: string } };
+  postback?: { mid: string; title: string; payload: string };
+  reaction?: { mid: string; action: 'react' | 'unreact'; reaction?: string; emoji?: string };
+}
+
+export function textItem(user: string, text: string, timestamp: number, mid = `m_${user}_${timestamp}`): MessagingItem {
+  return { sender: { id: user }, recipient: { id: PAGE }, timestamp, message: { mid, text } };
+}
+
+export function orderStatusItem(user: string, timestamp: number): MessagingItem {
+  return { sender: { id: user }, recipient: { id: PAGE }, timestamp, message: { mid: `m_${user}_${timestamp}_qr`, text: 'Order status', quick_reply: { payload: 'ORDER_STATUS' } } };
+}
+
+export function postbackItem(user: string, payload: string, timestamp: number): MessagingItem {
+  return { sender: { id: user }, recipient: { id: PAGE }, timestamp, postback: { mid: `m_${user}_${timestamp}_pb`, title: 'Tap', payload } };
+}
+
+/** A reaction to the message `mid` (react carries the emoji, unreact does not). */
+export function reactionItem(user: string, mid: string, action: 'react' | 'unreact', timestamp: number): MessagingItem {
+  const reaction = action === 'react' ? { mid, action, reaction: 'love', emoji: '❤️' } : { mid, action };
+  return { sender: { id: user }, recipient: { id: PAGE }, timestamp, reaction };
+}
+
+/** One notification; Meta batches several messaging items (of one or many users) per entry. */
+export function pageNotification(items: readonly MessagingItem[], entryTime = Date.now()): { object: 'page'; entry: { id: string; time: number; messaging: MessagingItem[] }[] } {
+  return { object: 'page', entry: [{ id: PAGE, time: entryTime, messaging: [...items] }] };
+}
+
+/** What one user's stream of sends should look like: a typing indicator before each answer. */
+export function expectedStream(inputs: readonly string[]): string[] {
+  return [ASK_ORDER, ...inputs.map(invalidOrder)].flatMap((text) => ['typing_on', text]);
+}
+
+/** A send as a short label: `typing_on` or the message text. */
+export function label(call: GraphCall): string {
+  const action = (call.body as { sender_action?: unknown } | undefined)?.sender_action;
+  return typeof action === 'string' ? action : (messageText(call) ?? JSON.stringify(call.body));
+}
+
+/** Every user's sends in arrival order, as labels. */
+export function streamsByUser(sends: readonly GraphCall[]): Map<string, string[]> {
+  const byUser = new Map<string, string[]>();
+  for (const call of sends) {
+    const user = recipientOf(call) ?? '?';
+    const list = byUser.get(user) ?? [];
+    list.push(label(call));
+    byUser.set(user, list);
+  }
+  return byUser;
+}
+
+/** Drops a send identical to the one just before it (a resend of what was in flight). */
+export function collapseRepeats(stream: readonly string[]): { collapsed: string[]; repeats: number } {
+  const collapsed: string[] = [];
+  for (const item of stream) if (collapsed[collapsed.length - 1] !== item) collapsed.push(item);
+  return { collapsed, repeats: stream.length - collapsed.length };
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Polls every `everyMs` until `check` is true; throws with `describe()` after `timeoutMs`. */
+export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs: number, describe: () => string = () => '', everyMs = 25): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!(await check())) {
+    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms ${describe()}`);
+    await sleep(everyMs);
+  }
+}
+
+export function tempDir(prefix: string): { path: string; remove: () => void } {
+  const path = mkdtempSync(join(tmpdir(), `${prefix}-`));
+  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+/** A promise with its resolve exposed. */
+export function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => void } {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
+}
