@@ -1,4 +1,4 @@
-// A token bucket per kind of send, so the bot stays under Meta's Send API limits for a Page
+// Rate limiters per kind of send, so the bot stays under Meta's Send API limits for a Page
 // (300 calls/s for text and templates, 10/s for audio and video). Clock and timers are injected.
 
 export interface RateLimiter {
@@ -16,23 +16,35 @@ export const realTimers: Timers = {
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
 };
 
-/** Allows `perSecond` calls per second on average, with bursts of at most `burst` (default: one tenth of a second's worth). */
+/**
+ * Allows `perSecond` calls per second: a token bucket spreads them out (bursts of at most `burst`,
+ * default a tenth of a second's worth), and a sliding window of the last `perSecond` grants makes
+ * sure no 1-second window ever holds more than `perSecond` calls, which is what Meta counts.
+ */
 export function createRateLimiter(perSecond: number, timers: Timers = realTimers, burst = Math.max(1, Math.ceil(perSecond / 10))): RateLimiter {
   let tokens = burst;
   let last = timers.now();
+  const granted: number[] = []; // ring buffer of the last `perSecond` grant times
+  let grants = 0;
   let chain: Promise<void> = Promise.resolve();
   const refill = (): void => {
     const now = timers.now();
     tokens = Math.min(burst, tokens + ((now - last) * perSecond) / 1000);
     last = now;
   };
-  const takeOne = async (): Promise<void> => {
+  /** How long to wait before the next grant keeps both rules; 0 when it may go now. */
+  const waitMs = (): number => {
     refill();
-    while (tokens < 1) {
-      await timers.sleep(Math.ceil(((1 - tokens) * 1000) / perSecond));
-      refill();
-    }
+    const bucketWait = tokens >= 1 ? 0 : Math.ceil(((1 - tokens) * 1000) / perSecond);
+    const oldest = grants >= perSecond ? granted[grants % perSecond] : undefined;
+    const windowWait = oldest === undefined ? 0 : Math.max(0, oldest + 1000 - timers.now());
+    return Math.max(bucketWait, windowWait);
+  };
+  const takeOne = async (): Promise<void> => {
+    for (let wait = waitMs(); wait > 0; wait = waitMs()) await timers.sleep(wait);
     tokens -= 1;
+    granted[grants % perSecond] = timers.now();
+    grants += 1;
   };
   return {
     acquire() {
