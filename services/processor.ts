@@ -42,6 +42,7 @@ export async function handle(event: WebhookEvent, deps: ProcessorDeps): Promise<
     t: deps.settings.translations.fixedT(locale),
     firstName: profile?.first_name,
     reply: createReplies(recipient, actions),
+    sentUpdates: [],
     store: deps.store,
     settings: deps.settings,
     log,
@@ -52,12 +53,14 @@ export async function handle(event: WebhookEvent, deps: ProcessorDeps): Promise<
   } catch (err) {
     log.error('handler failed', { err });
     actions.length = 0;
+    ctx.sentUpdates.length = 0;
     if (recipient && !event.standby) actions.push(apology(ctx, recipient));
   }
   if (key && isInbound(event)) user.last_inbound_at = event.timestamp;
   return {
     userKey: key,
     user: key ? user : undefined,
+    sentUpdates: ctx.sentUpdates,
     actions: withTyping(event, actions, recipient),
     apology: recipient && !event.standby ? apology(ctx, recipient) : undefined,
   };

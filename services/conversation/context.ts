@@ -5,7 +5,7 @@ import type { WebhookEvent } from '../events/types.ts';
 import type { Locale, Translate, Translations } from '../i18n.ts';
 import type { Logger } from '../logger.ts';
 import type { Catalog } from '../shop/catalog.ts';
-import type { StateStore, UserState } from '../state/store.ts';
+import type { SentUpdate, StateStore, UserState } from '../state/store.ts';
 import type { OutgoingMessage, QuickReply, Recipient } from '../graph/messages.ts';
 import { splitText, textMessage } from '../graph/messages.ts';
 import type { OutgoingAction } from '../graph/send-api.ts';
@@ -37,6 +37,8 @@ export interface EventContext<E extends WebhookEvent = WebhookEvent> {
   /** First name from the profile, when known. */
   firstName: string | undefined;
   reply: Replies;
+  /** Changes to the bot's sent messages, stored atomically with the event's outcome. */
+  sentUpdates: SentUpdate[];
   store: StateStore;
   settings: BotSettings;
   log: Logger;

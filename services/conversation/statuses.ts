@@ -26,9 +26,10 @@ export async function onReaction(ctx: EventContext<EventOf<'reaction'>>, key: st
     return;
   }
   if (action === 'unreact') {
-    await ctx.store.setReaction(key, mid, undefined);
+    ctx.sentUpdates.push({ mid, reaction: null });
     return;
   }
-  await ctx.store.setReaction(key, mid, emoji ?? reaction ?? 'reaction');
-  if (await ctx.store.claimThanks(key, mid)) ctx.reply.text(ctx.t('reaction.thanks'));
+  // Stored with the event's outcome: a crash before that commit replays the whole decision.
+  ctx.sentUpdates.push({ mid, reaction: emoji ?? reaction ?? 'reaction', ...(sent.thanked ? {} : { thanked: true as const }) });
+  if (!sent.thanked) ctx.reply.text(ctx.t('reaction.thanks'));
 }

@@ -153,6 +153,12 @@ export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
       log.error('PAGE_ACCESS_TOKEN_INVALID: Graph rejected the Page token (code 190). Sending is paused; replace PAGE_ACCESS_TOKEN and restart.', { err });
       return 'park';
     }
+    if (row.action.type === 'sender_action') {
+      // A typing indicator is worth nothing late and must never cost the reply behind it.
+      log.warn('sender action not sent, skipped', { err, failure: kind });
+      await deps.store.outboxFail(row.id, { reason: `${kind}: ${describe(err)}`, dropRest: false, apologise: false }, now);
+      return 'done';
+    }
     if (kind === 'transient') {
       const attempts = row.attempts + 1;
       if (attempts < retry.maxAttempts) {

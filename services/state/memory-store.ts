@@ -42,17 +42,6 @@ export function createMemoryStore(): BotStore {
     recordSent: (key, mid, at) => resolved(recordSent(key, mid, at)),
     getSent: (key, mid) => resolved(clone(sent.get(key)?.get(mid))),
     updateStatus: (key, update, status) => resolved(advance(sentOf(key), update, status)),
-    setReaction: (key, mid, reaction) => {
-      const message = sent.get(key)?.get(mid);
-      if (message) message.reaction = reaction;
-      return resolved(undefined);
-    },
-    claimThanks: (key, mid) => {
-      const message = sent.get(key)?.get(mid);
-      if (!message || message.thanked) return resolved(false);
-      message.thanked = true;
-      return resolved(true);
-    },
 
     addToInbox(events, now) {
       const stored: InboxRow[] = [];
@@ -71,6 +60,12 @@ export function createMemoryStore(): BotStore {
     completeEvent(id, outcome, now) {
       inbox.delete(id);
       if (outcome.userKey && outcome.user) users.set(outcome.userKey, structuredClone(outcome.user));
+      for (const update of outcome.sentUpdates) {
+        const message = outcome.userKey ? sent.get(outcome.userKey)?.get(update.mid) : undefined;
+        if (!message) continue;
+        if (update.reaction !== undefined) message.reaction = update.reaction ?? undefined;
+        if (update.thanked) message.thanked = true;
+      }
       const rows = outcome.actions.map((action) => {
         const row: OutboxRow = {
           id: nextOutboxId++,

@@ -67,6 +67,10 @@ export function createSqliteStore(path: string): BotStore {
   const completeEvent = db.transaction((id: number, outcome: Parameters<BotStore['completeEvent']>[1], now: number): OutboxRow[] => {
     q.deleteInbox.run(id);
     if (outcome.userKey && outcome.user) q.putUser.run(outcome.userKey, JSON.stringify(outcome.user));
+    for (const update of outcome.userKey ? outcome.sentUpdates : []) {
+      if (update.reaction !== undefined) q.setReaction.run(update.reaction, outcome.userKey, update.mid);
+      if (update.thanked) q.markThanked.run(outcome.userKey, update.mid);
+    }
     return outcome.actions.map((action) => {
       const lane = outcome.userKey ?? `recipient:${action.recipient.id ?? action.recipient.user_ref ?? '?'}`;
       const apology = outcome.apology ? JSON.stringify(outcome.apology) : null;
@@ -113,8 +117,6 @@ export function createSqliteStore(path: string): BotStore {
     recordSent: (key, mid, at) => resolved(() => void q.recordSent.run(key, mid, at)),
     getSent: (key, mid) => resolved(() => toSent(q.getSent.get(key, mid) as SentRecord | undefined)),
     updateStatus: (key, update, status) => resolved(() => updateStatus(key, update, status)),
-    setReaction: (key, mid, reaction) => resolved(() => void q.setReaction.run(reaction ?? null, key, mid)),
-    claimThanks: (key, mid) => resolved(() => q.claimThanks.run(key, mid).changes === 1),
     addToInbox: (events, now) => resolved(() => addToInbox(events, now)),
     pendingInbox: () => resolved(() => q.pendingInbox.all() as InboxRow[]),
     inboxEvent: (id) => resolved(() => parse<WebhookEvent>((q.inboxEvent.get(id) as { event: string } | undefined)?.event)),
@@ -160,7 +162,7 @@ function prepare(db: Database.Database) {
     advanceMid: db.prepare('UPDATE sent_messages SET status = ? WHERE user_key = ? AND mid = ? AND status IN (?, ?)'),
     advanceWatermark: db.prepare('UPDATE sent_messages SET status = ? WHERE user_key = ? AND sent_at <= ? AND status IN (?, ?)'),
     setReaction: db.prepare('UPDATE sent_messages SET reaction = ? WHERE user_key = ? AND mid = ?'),
-    claimThanks: db.prepare('UPDATE sent_messages SET thanked = 1 WHERE user_key = ? AND mid = ? AND thanked = 0'),
+    markThanked: db.prepare('UPDATE sent_messages SET thanked = 1 WHERE user_key = ? AND mid = ?'),
     backlog: db.prepare('SELECT (SELECT count(*) FROM inbox) AS inbox, (SELECT count(*) FROM outbox) AS outbox, (SELECT count(*) FROM failed_sends) AS failed'),
     pruneDedup: db.prepare('DELETE FROM dedup WHERE seen_at < ?'),
     pruneSent: db.prepare('DELETE FROM sent_messages WHERE sent_at < ?'),

@@ -49,9 +49,6 @@ export interface StateStore {
   getSent(userKey: string, mid: string): Promise<SentMessage | undefined>;
   /** Moves statuses forward only (sent → delivered → read); returns how many changed. */
   updateStatus(userKey: string, update: StatusUpdate, status: MessageStatus): Promise<number>;
-  setReaction(userKey: string, mid: string, reaction: string | undefined): Promise<void>;
-  /** Marks a sent message thanked; true only the first time, so thanks go out once per message. */
-  claimThanks(userKey: string, mid: string): Promise<boolean>;
 }
 
 export function userKey(channel: string, senderId: string): string {
@@ -79,10 +76,21 @@ export interface NewInboxEvent {
   event: WebhookEvent;
 }
 
+/** A change to one of the bot's sent messages, decided by a handler (reactions). */
+export interface SentUpdate {
+  mid: string;
+  /** The user's reaction now; null when they removed it. */
+  reaction?: string | null;
+  /** The bot thanked the user for reacting to this message (so it never does twice). */
+  thanked?: true;
+}
+
 /** What handling one event produced: stored atomically with removing the event from the inbox. */
 export interface EventOutcome {
   userKey: string | undefined;
   user: UserState | undefined;
+  /** Applied in the same transaction, so a crash can neither lose nor repeat them. */
+  sentUpdates: SentUpdate[];
   actions: OutgoingAction[];
   /** Sent in place of a reply that fails permanently. */
   apology: OutgoingAction | undefined;

@@ -119,7 +119,7 @@ describe('replies stored atomically with the event being handled', () => {
     const id = (row as { id: number }).id;
     const reply: OutgoingAction = { type: 'message', recipient: { id: A }, message: { text: 'hello' } };
     const poisoned = { ...reply, message: { text: 'x', poison: 1n } } as unknown as OutgoingAction;
-    const outcome = { userKey: `messenger:${A}`, user: { step: 'awaiting_order_number' as const }, apology: undefined };
+    const outcome = { userKey: `messenger:${A}`, user: { step: 'awaiting_order_number' as const }, sentUpdates: [], apology: undefined };
 
     await expect(store.completeEvent(id, { ...outcome, actions: [reply, poisoned] }, Date.now())).rejects.toThrow();
     expect(await store.backlog()).toEqual({ inbox: 1, outbox: 0, failed: 0 });
@@ -131,13 +131,8 @@ describe('replies stored atomically with the event being handled', () => {
     expect(await store.getUser(`messenger:${A}`)).toEqual({ step: 'awaiting_order_number' });
   });
 
-  // BUG (services/conversation/statuses.ts onReaction, lines 32-33): the reaction handler writes
-  // to the store directly (setReaction, claimThanks) instead of through the event's outcome, so
-  // those writes are not part of the completeEvent transaction. If the process dies after
-  // claimThanks but before the outcome is stored, the event is handled again after the restart,
-  // claimThanks now answers false, and the thanks is never sent. Expected: one "Thanks for the
-  // reaction" after recovery. Actual: none.
-  it.failing('a reaction whose handling was cut short by a crash is thanked once after the restart', async () => {
+  // Regression: the thanks decision is stored with the event's outcome, so a crash replays it whole.
+  it('a reaction whose handling was cut short by a crash is thanked once after the restart', async () => {
     const path = sqliteFile('inbox-crash');
     const mock = await startMockGraph();
     cleanups.push(() => mock.close());

@@ -66,20 +66,29 @@ describe('createMemoryStore message statuses', () => {
   });
 });
 
-describe('createMemoryStore claimThanks', () => {
-  it('is true once per message, then false', async () => {
+describe('createMemoryStore sent-message updates (applied with completeEvent)', () => {
+  async function storeWithEvent() {
     const store = createMemoryStore();
     await store.recordSent(USER, 'm1', 1000);
-    await store.recordSent(USER, 'm2', 2000);
-    expect(await store.claimThanks(USER, 'm1')).toBe(true);
-    expect(await store.claimThanks(USER, 'm1')).toBe(false);
-    expect(await store.claimThanks(USER, 'm2')).toBe(true);
+    const [row] = await store.addToInbox([{ key: 'k1', lane: USER, timestamp: 1, event: { kind: 'unknown', channel: 'messenger', object: 'page', entry_id: '1', entry_time: 1, standby: false, reason: 'test', raw: {} } }], 1);
+    return { store, id: (row as { id: number }).id };
+  }
+
+  it('records the reaction and the thanks, and clears the reaction on null', async () => {
+    const { store, id } = await storeWithEvent();
+    await store.completeEvent(id, { userKey: USER, user: {}, sentUpdates: [{ mid: 'm1', reaction: '❤', thanked: true }], actions: [], apology: undefined }, 2);
+    expect(await store.getSent(USER, 'm1')).toMatchObject({ reaction: '❤', thanked: true });
+    const [again] = await store.addToInbox([{ key: 'k2', lane: USER, timestamp: 2, event: { kind: 'unknown', channel: 'messenger', object: 'page', entry_id: '1', entry_time: 2, standby: false, reason: 'test', raw: {} } }], 3);
+    await store.completeEvent((again as { id: number }).id, { userKey: USER, user: {}, sentUpdates: [{ mid: 'm1', reaction: null }], actions: [], apology: undefined }, 4);
+    const sent = await store.getSent(USER, 'm1');
+    expect(sent?.reaction).toBeUndefined();
+    expect(sent?.thanked).toBe(true);
   });
 
-  it('is false for an unknown mid or user', async () => {
-    const store = createMemoryStore();
-    await store.recordSent(USER, 'm1', 1000);
-    expect(await store.claimThanks(USER, 'unknown')).toBe(false);
-    expect(await store.claimThanks('instagram:42', 'm1')).toBe(false);
+  it('ignores updates for unknown mids or users', async () => {
+    const { store, id } = await storeWithEvent();
+    await store.completeEvent(id, { userKey: 'instagram:42', user: {}, sentUpdates: [{ mid: 'm1', thanked: true }, { mid: 'nope', reaction: 'x' }], actions: [], apology: undefined }, 2);
+    expect(await store.getSent(USER, 'm1')).toMatchObject({ thanked: false });
+    expect(await store.getSent('instagram:42', 'm1')).toBeUndefined();
   });
 });
