@@ -1,0 +1,639 @@
+// npm run bench [-- --duration 10 --connections 50 --quick --cpu-prof DIR ...]
+//
+// Throughput of the webhook: signed Messenger notifications (single events and batches) posted
+// with autocannon to the app with its durable SQLite inbox, and in the same run to two ceilings
+// (a bare node:http server and a bare express app that only drain the body and answer 200).
+// Every server is a child process with its own event loop; replies go to a local mock Graph API,
+// also a child. Prints req/s and latency per target, the app's ratio to each ceiling, events
+// persisted/s, replies/s reaching the mock, and the app's memory. See docs/benchmark.md.
+import { randomBytes } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import Database from 'better-sqlite3';
+import ts from 'typescript';
+import { assertPortFree, BenchError, freePort, REPO_ROOT, sleep, spawnNode, StartError, stopAll, stopChild, waitForHttp, waitForReady, type Child, type ProbeSample } from './children.ts';
+import { runLoad, type LoadResult } from './load.ts';
+import type { MockStats } from './mock-graph.ts';
+import { createPayloadFactory } from './payloads.ts';
+import { memOf, openCpuWindow, watchMemory } from './proc.ts';
+import { summarizeProfile } from './profile-summary.ts';
+import { int, mb, ms, pct, table } from './report.ts';
+
+const USAGE = `usage: npm run bench -- [options]
+  --duration S       seconds of load per scenario (default 10)
+  --connections N    concurrent connections (default 50)
+  --warmup S         seconds of unmeasured load before each scenario (default 2)
+  --batch N          events per request in the batch scenario (default 100)
+  --senders N        distinct senders (PSIDs) the events come from (default 2000)
+  --send-rate N      the app's SEND_RATE_LIMIT, sends/s (default 250)
+  --drain S          seconds to watch replies after the load stops (default 5)
+  --soak N           events for the memory check, in steps of 100k (default 300000; 0 = skip)
+  --only KIND        single | batch | soak: run one part only
+  --graph-latency MS delay of the mock Graph API's answers (default 0)
+  --app-port N       port for the app (default: a free one)
+  --cpu-prof DIR     write a V8 CPU profile of each app run to DIR and summarise it
+  --app-dir DIR      run the app from another checkout (e.g. a git worktree with a change to try)
+  --json FILE        also write the results as JSON
+  --quick            --duration 3 --warmup 1 --drain 2 --soak 100000
+  --keep             keep the temporary directory (databases) for inspection`;
+
+interface Options {
+  duration: number;
+  connections: number;
+  warmup: number;
+  batch: number;
+  senders: number;
+  sendRate: number;
+  drain: number;
+  soak: number;
+  only: 'single' | 'batch' | 'soak' | undefined;
+  graphLatency: number;
+  appPort: number | undefined;
+  cpuProf: string | undefined;
+  appDir: string;
+  json: string | undefined;
+  keep: boolean;
+}
+
+function options(): Options {
+  const { values } = parseArgs({
+    options: {
+      duration: { type: 'string' },
+      connections: { type: 'string' },
+      warmup: { type: 'string' },
+      batch: { type: 'string' },
+      senders: { type: 'string' },
+      'send-rate': { type: 'string' },
+      drain: { type: 'string' },
+      soak: { type: 'string' },
+      only: { type: 'string' },
+      'graph-latency': { type: 'string' },
+      'app-port': { type: 'string' },
+      'cpu-prof': { type: 'string' },
+      'app-dir': { type: 'string' },
+      json: { type: 'string' },
+      quick: { type: 'boolean' },
+      keep: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
+  }
+  const quick = values.quick === true;
+  const num = (name: string, raw: string | undefined, fallback: number, min = 0): number => {
+    if (raw === undefined) return fallback;
+    const n = Number(raw);
+    if (!Number.isFinite(n) || n < min) throw new UsageError(`--${name} ${raw}: expected a number ≥ ${min}`);
+    return n;
+  };
+  const only = values.only;
+  if (only !== undefined && only !== 'single' && only !== 'batch' && only !== 'soak') throw new UsageError(`--only ${only}: expected single, batch or soak`);
+  const sendRate = num('send-rate', values['send-rate'], 250, 1);
+  if (sendRate > 300) throw new UsageError('--send-rate: the app accepts 1 to 300 (Meta allows 300/s)');
+  return {
+    duration: num('duration', values.duration, quick ? 3 : 10, 1),
+    connections: num('connections', values.connections, 50, 1),
+    warmup: num('warmup', values.warmup, quick ? 1 : 2),
+    batch: num('batch', values.batch, 100, 2),
+    senders: num('senders', values.senders, 2000, 1),
+    sendRate,
+    drain: num('drain', values.drain, quick ? 2 : 5),
+    soak: num('soak', values.soak, quick ? 100_000 : 300_000),
+    only,
+    graphLatency: num('graph-latency', values['graph-latency'], 0),
+    appPort: values['app-port'] === undefined ? undefined : num('app-port', values['app-port'], 0, 1),
+    cpuProf: values['cpu-prof'] === undefined ? undefined : resolve(values['cpu-prof']),
+    appDir: values['app-dir'] === undefined ? REPO_ROOT : resolve(values['app-dir']),
+    json: values.json,
+    keep: values.keep === true,
+  };
+}
+
+class UsageError extends Error {}
+
+const out = (text = '') => process.stdout.write(`${text}\n`);
+const note = (text: string) => process.stderr.write(`${text}\n`);
+
+const APP_SECRET = randomBytes(24).toString('hex');
+const PAGE_ID = '1234567890';
+const RUN_ID = randomBytes(4).toString('hex');
+
+interface Kind {
+  name: 'single' | 'batch';
+  label: string;
+  events: number;
+}
+
+interface Measured {
+  kind: Kind['name'];
+  target: 'node:http' | 'express' | 'app';
+  load: LoadResult;
+  /** Cores busy during the measured load (1 = one core): the server, the load generator (this process), everything else. */
+  cpu: { server: number | undefined; loadGen: number; others: number | undefined };
+}
+
+interface AppRun extends Measured {
+  target: 'app';
+  /** Events the app stored (dedup keys in its database) after warm-up + load. */
+  storedEvents: number;
+  /** Events handled (replies produced) per second during the load. */
+  handledPerSec: number;
+  inboxBacklog: number;
+  outboxBacklog: number;
+  sendsPerSecLoad: number;
+  sendsPerSecDrain: number;
+  repliesPerSecLoad: number;
+  repliesPerSecDrain: number;
+  profileGets: number;
+  rssStartMb: number;
+  rssEndMb: number;
+  peakRssMb: number;
+  dbMb: number;
+  logLevels: Record<string, number>;
+  logMessages: Record<string, number>;
+  /** How long the graceful stop (SIGTERM) took, and whether it had to be killed. */
+  stop: { ms: number; killed: boolean } | undefined;
+  /** Event loop during the load (from app-probe.ts): mean utilisation, worst p99 and max delay, ms. */
+  loop: LoopStats | undefined;
+}
+
+interface LoopStats {
+  elu: number;
+  p99: number;
+  max: number;
+  heapMb: number;
+}
+
+interface SoakStep {
+  events: number;
+  rssMb: number;
+  /** V8 heap in use (from app-probe.ts), MB. */
+  heapMb: number | undefined;
+  inbox: number;
+  outbox: number;
+}
+
+interface Ports {
+  http: number;
+  express: number;
+  mock: number;
+}
+
+let tmp = '';
+let keepTmp = false;
+let cleaning: Promise<void> | undefined;
+function cleanup(): Promise<void> {
+  cleaning ??= (async () => {
+    await stopAll(3000);
+    if (tmp && !keepTmp) rmSync(tmp, { recursive: true, force: true });
+    else if (tmp) note(`kept ${tmp}`);
+  })();
+  return cleaning;
+}
+
+async function main(): Promise<number> {
+  const o = options();
+  keepTmp = o.keep;
+  tmp = mkdtempSync(join(tmpdir(), 'shopbot-bench-'));
+  if (o.cpuProf) mkdirSync(o.cpuProf, { recursive: true });
+  if (o.appPort !== undefined) await assertPortFree(o.appPort, '--app-port');
+
+  const ports: Ports = { http: await freePort(), express: await freePort(), mock: await freePort() };
+  note(`starting: node:http ceiling :${ports.http}, express ceiling :${ports.express}, mock Graph API :${ports.mock}`);
+  const httpCeiling = spawnNode({ name: 'node:http ceiling', script: 'scripts/bench/ceiling-http.ts', env: { PORT: String(ports.http) } });
+  const expressCeiling = spawnNode({ name: 'express ceiling', script: 'scripts/bench/ceiling-express.ts', env: { PORT: String(ports.express) } });
+  const mock = spawnNode({ name: 'mock Graph API', script: 'scripts/bench/mock-graph.ts', env: { PORT: String(ports.mock), MOCK_LATENCY_MS: String(o.graphLatency) } });
+  await Promise.all([waitForReady(httpCeiling), waitForReady(expressCeiling), waitForReady(mock)]);
+
+  out(`# Webhook benchmark — ${new Date().toISOString()}`);
+  out(`node ${process.version}, ${(await import('node:os')).cpus().length} CPUs; ${o.connections} connections, ${o.duration} s per scenario (+${o.warmup} s warm-up), ` +
+    `${o.senders} senders, SEND_RATE_LIMIT=${o.sendRate}, mock Graph latency ${o.graphLatency} ms`);
+  out();
+
+  const kinds: Kind[] = [
+    { name: 'single', label: 'single event', events: 1 },
+    { name: 'batch', label: `${o.batch}-event batch`, events: o.batch },
+  ].filter((k) => o.only === undefined || o.only === k.name) as Kind[];
+
+  const results: Measured[] = [];
+  const appRuns: AppRun[] = [];
+  for (const kind of kinds) {
+    note(`\n== ${kind.label} ==`);
+    results.push(await measureServer(o, kind, 'node:http', httpCeiling, `http://127.0.0.1:${ports.http}`));
+    results.push(await measureServer(o, kind, 'express', expressCeiling, `http://127.0.0.1:${ports.express}`));
+    const app = await measureApp(o, kind, ports, mock);
+    results.push(app);
+    appRuns.push(app);
+  }
+  const soak = o.soak > 0 && (o.only === undefined || o.only === 'soak') ? await soakApp(o, ports) : undefined;
+
+  printReport(o, kinds, results, appRuns, soak);
+  if (o.cpuProf) printProfiles(o.cpuProf);
+  if (o.json) writeFileSync(o.json, JSON.stringify({ options: o, results: results.map(({ load, ...r }) => ({ ...r, load: { ...load, raw: undefined } })), soak }, null, 2));
+  return 0;
+}
+
+async function measureServer(o: Options, kind: Kind, target: 'node:http' | 'express', child: Child, url: string): Promise<Measured> {
+  note(`${target} ceiling: warm-up ${o.warmup} s, load ${o.duration} s`);
+  const next = createPayloadFactory({ appSecret: APP_SECRET, pageId: PAGE_ID, events: kind.events, senders: o.senders, runId: `${RUN_ID}${kind.name}${target}` });
+  if (o.warmup > 0) await runLoad({ url, connections: o.connections, duration: o.warmup, next });
+  const cpu = openCpuWindow([child.pid]);
+  const load = await runLoad({ url, connections: o.connections, duration: o.duration, next });
+  return { kind: kind.name, target, load, cpu: cpu.close() };
+}
+
+interface AppInstance {
+  child: Child;
+  url: string;
+  dbPath: string;
+}
+
+async function startApp(o: Options, name: string, ports: Ports): Promise<AppInstance> {
+  const port = o.appPort ?? (await freePort());
+  const dbPath = join(tmp, `${name}.db`);
+  // Profiled runs use the tsc build (see buildForProfiling); one directory per run, as node
+  // writes a profile per thread.
+  const build = o.cpuProf ? buildForProfiling(o.appDir) : undefined;
+  const child = spawnNode({
+    name: `app (${name})`,
+    cwd: o.appDir,
+    script: build ? join(build, 'app.js') : 'app.ts',
+    tsx: build === undefined,
+    nodeArgs: o.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${join(o.cpuProf, name)}`] : [],
+    preload: [pathToFileURL(build ? join(build, 'bench-app-probe.mjs') : join(REPO_ROOT, 'scripts/bench/app-probe.ts')).href],
+    env: {
+      PORT: String(port),
+      PAGE_ACCESS_TOKEN: `EAABench${randomBytes(16).toString('hex')}`,
+      APP_SECRET,
+      VERIFY_TOKEN: randomBytes(12).toString('hex'),
+      APP_ID: '100000000000001',
+      PAGE_ID,
+      IG_ACCOUNT_ID: '',
+      APP_URL: 'https://shopbot-bench.invalid',
+      GRAPH_API_URL: `http://127.0.0.1:${ports.mock}`,
+      DATABASE_URL: `sqlite:${dbPath}`,
+      LOG_LEVEL: 'warn',
+      SEND_RATE_LIMIT: String(o.sendRate),
+      DASHBOARD_TOKEN: '',
+    },
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await waitForHttp(child, `${url}/healthz`);
+  return { child, url, dbPath };
+}
+
+let built: string | undefined;
+/**
+ * For --cpu-prof: the app compiled by tsc (same code, plain JavaScript) so that profile frames
+ * carry real line numbers; tsx's whitespace-minified output puts every function on line 1.
+ */
+function buildForProfiling(appDir: string): string {
+  if (built) return built;
+  const dir = join(tmp, 'build');
+  note('--cpu-prof: compiling the app with tsc for readable profiles…');
+  try {
+    execFileSync(process.execPath, [join(REPO_ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json', '--noEmit', 'false', '--outDir', dir], { cwd: appDir, stdio: 'pipe' });
+  } catch (err) {
+    // Type errors still emit; only a missing app.js is fatal.
+    if (!existsSync(join(dir, 'app.js'))) throw new BenchError(`tsc could not build the app: ${String((err as { stdout?: Buffer }).stdout ?? err)}`);
+  }
+  for (const shared of ['node_modules', 'locales', 'data', 'public']) {
+    if (existsSync(join(appDir, shared))) symlinkSync(join(appDir, shared), join(dir, shared));
+  }
+  const probe = readFileSync(join(REPO_ROOT, 'scripts/bench/app-probe.ts'), 'utf8');
+  writeFileSync(join(dir, 'bench-app-probe.mjs'), ts.transpileModule(probe, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText);
+  built = dir;
+  return dir;
+}
+
+function loopStats(probes: ProbeSample[], from: number, to: number): LoopStats | undefined {
+  const during = probes.filter((p) => p.at > from && p.at <= to + 250);
+  if (during.length === 0) return undefined;
+  return {
+    elu: during.reduce((sum, p) => sum + p.elu, 0) / during.length,
+    p99: Math.max(...during.map((p) => p.p99)),
+    max: Math.max(...during.map((p) => p.max)),
+    heapMb: during.at(-1)?.heapMb ?? 0,
+  };
+}
+
+async function stopApp(o: Options, app: AppInstance): Promise<{ ms: number; killed: boolean }> {
+  // A graceful stop (SIGTERM) lets a profiled app write its CPU profile. The app's own grace period is 10 s.
+  return stopChild(app.child, o.cpuProf ? 60_000 : 15_000);
+}
+
+async function measureApp(o: Options, kind: Kind, ports: Ports, mock: Child): Promise<AppRun> {
+  note(`app (durable inbox): start, warm-up ${o.warmup} s, load ${o.duration} s, drain ${o.drain} s`);
+  const app = await startApp(o, `app-${kind.name}`, ports);
+  const memory = watchMemory(app.child.pid);
+  try {
+    const rssStartMb = memory.lastMb();
+    const next = createPayloadFactory({ appSecret: APP_SECRET, pageId: PAGE_ID, events: kind.events, senders: o.senders, runId: `${RUN_ID}${kind.name}app` });
+    if (o.warmup > 0) await runLoad({ url: app.url, connections: o.connections, duration: o.warmup, next });
+    const before = { mock: await mockStats(ports.mock, mock), handled: await handled(app) };
+    const cpuWindow = openCpuWindow([app.child.pid], [mock.pid]);
+    const loadStart = Date.now();
+    const load = await runLoad({ url: app.url, connections: o.connections, duration: o.duration, next });
+    const cpu = cpuWindow.close();
+    const loop = loopStats(app.child.probes, loadStart, Date.now());
+    const after = { mock: await mockStats(ports.mock, mock), handled: await handled(app) };
+    const rssEndMb = memory.lastMb();
+    await sleep(o.drain * 1000);
+    const drained = await mockStats(ports.mock, mock);
+    const loadSeconds = (after.mock.at - before.mock.at) / 1000;
+    const drainSeconds = (drained.at - after.mock.at) / 1000;
+    const backlog = await health(app);
+    const stored = countStored(app.dbPath);
+    if (load.non2xx > 0 || load.errors > 0) {
+      note(`app answered ${int(load.non2xx)} non-2xx (${JSON.stringify(load.statusCodes)}) and had ${int(load.errors)} errors; its output:\n${app.child.output().slice(-4000)}`);
+    }
+    const sends = (s: MockStats) => s.messages + s.senderActions;
+    const run: AppRun = {
+      kind: kind.name,
+      target: 'app',
+      load,
+      cpu,
+      storedEvents: stored,
+      handledPerSec: (after.handled.count - before.handled.count) / ((after.handled.at - before.handled.at) / 1000),
+      inboxBacklog: backlog.inbox,
+      outboxBacklog: backlog.outbox,
+      sendsPerSecLoad: (sends(after.mock) - sends(before.mock)) / loadSeconds,
+      sendsPerSecDrain: drainSeconds > 0 ? (sends(drained) - sends(after.mock)) / drainSeconds : 0,
+      repliesPerSecLoad: (after.mock.messages - before.mock.messages) / loadSeconds,
+      repliesPerSecDrain: drainSeconds > 0 ? (drained.messages - after.mock.messages) / drainSeconds : 0,
+      profileGets: drained.profiles - before.mock.profiles,
+      rssStartMb,
+      rssEndMb,
+      peakRssMb: memory.peakMb(),
+      dbMb: fileMb(app.dbPath),
+      logLevels: { ...app.child.logLevels },
+      logMessages: app.child.logMessages,
+      stop: undefined,
+      loop,
+    };
+    memory.stop();
+    run.stop = await stopApp(o, app);
+    run.logLevels = { ...app.child.logLevels };
+    return run;
+  } catch (err) {
+    if (app.child.hasExited()) throw new StartError(app.child, `exited during the benchmark (${await app.child.exited})`);
+    throw err;
+  } finally {
+    memory.stop();
+    await stopApp(o, app);
+  }
+}
+
+/** Memory over many events: RSS after a warm-up, then after every 100k events. */
+async function soakApp(o: Options, ports: Ports): Promise<SoakStep[]> {
+  const step = 100_000;
+  note(`\n== memory: ${int(o.soak)} events in ${o.batch}-event batches ==`);
+  const app = await startApp(o, 'app-soak', ports);
+  try {
+    const next = createPayloadFactory({ appSecret: APP_SECRET, pageId: PAGE_ID, events: o.batch, senders: o.senders, runId: `${RUN_ID}soak` });
+    const steps: SoakStep[] = [];
+    // `events`: stored in the app's database (requests that timed out on the client may still have been stored).
+    const sample = async () => {
+      await sleep(1000);
+      const b = await health(app);
+      const events = countStored(app.dbPath);
+      steps.push({ events, rssMb: memOf(app.child.pid)?.rssMb ?? 0, heapMb: app.child.probes.at(-1)?.heapMb, inbox: b.inbox, outbox: b.outbox });
+    };
+    await sample();
+    // Warm-up: 10k events, so the baseline includes compiled code and SQLite's page cache.
+    const warm = Math.ceil(10_000 / o.batch);
+    await runLoad({ url: app.url, connections: o.connections, amount: warm, next });
+    await sample();
+    for (let done = 0; done < o.soak; done += step) {
+      const amount = Math.ceil(Math.min(step, o.soak - done) / o.batch);
+      const load = await runLoad({ url: app.url, connections: o.connections, amount, next });
+      if (load.non2xx > 0 || load.errors > 0) note(`soak: ${int(load.non2xx)} non-2xx, ${int(load.errors)} errors (timeouts count as errors)`);
+      await sample();
+      note(`  ${int(steps.at(-1)?.events ?? 0)} events stored: RSS ${mb(steps.at(-1)?.rssMb)}`);
+    }
+    return steps;
+  } finally {
+    await stopApp(o, app);
+  }
+}
+
+async function mockStats(port: number, mock: Child): Promise<MockStats & { at: number }> {
+  if (mock.hasExited()) throw new StartError(mock, 'exited');
+  const res = await fetch(`http://127.0.0.1:${port}/__bench/stats`);
+  const stats = (await res.json()) as MockStats;
+  return { ...stats, at: Date.now() };
+}
+
+async function health(app: AppInstance): Promise<{ inbox: number; outbox: number }> {
+  const res = await fetch(`${app.url}/healthz`);
+  const body = (await res.json()) as { backlog: { inbox: number; outbox: number } | null };
+  return { inbox: body.backlog?.inbox ?? 0, outbox: body.backlog?.outbox ?? 0 };
+}
+
+/** Events handled so far: stored (dedup keys) minus those still waiting in the inbox. */
+async function handled(app: AppInstance): Promise<{ count: number; at: number }> {
+  const { inbox } = await health(app);
+  return { count: countStored(app.dbPath) - inbox, at: Date.now() };
+}
+
+/** Events the app has stored: its dedup keys (one per event taken into the inbox). 0 if the schema has none. */
+let countWarned = false;
+function countStored(dbPath: string): number {
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(dbPath, { readonly: true, fileMustExist: true });
+    return (db.prepare('SELECT count(*) AS n FROM dedup').get() as { n: number }).n;
+  } catch (err) {
+    if (!countWarned) note(`could not count the app's stored events in ${dbPath}: ${err instanceof Error ? err.message : String(err)}`);
+    countWarned = true;
+    return 0;
+  } finally {
+    db?.close();
+  }
+}
+
+function fileMb(path: string): number {
+  let bytes = 0;
+  for (const suffix of ['', '-wal', '-shm']) {
+    try {
+      bytes += statSync(path + suffix).size;
+    } catch {
+      // absent
+    }
+  }
+  return bytes / 1024 / 1024;
+}
+
+function printReport(o: Options, kinds: Kind[], results: Measured[], appRuns: AppRun[], soak: SoakStep[] | undefined): void {
+  const rows: (string | number)[][] = [];
+  for (const kind of kinds) {
+    const of = (t: Measured['target']) => results.find((r) => r.kind === kind.name && r.target === t);
+    const http = of('node:http');
+    const express = of('express');
+    for (const r of [http, express, of('app')]) {
+      if (!r) continue;
+      const label = r.target === 'app' ? 'app (durable inbox)' : `${r.target} ceiling`;
+      // autocannon counts timeouts among its errors.
+      const errors = r.load.non2xx + r.load.errors;
+      rows.push([
+        kind.events === 1 ? 'single event' : `batch of ${kind.events}`,
+        label,
+        int(r.load.rps),
+        r.load.ok === 0 ? 'none' : ms(r.load.p50),
+        r.load.ok === 0 ? 'none' : ms(r.load.p99),
+        r.target === 'app' && http ? pct(r.load.rps / http.load.rps) : '',
+        r.target === 'app' && express ? pct(r.load.rps / express.load.rps) : '',
+        int(r.load.rps * kind.events),
+        cores(r.cpu.server),
+        r.cpu.server === undefined || r.load.rps === 0 ? '?' : ms((r.cpu.server * 1000) / r.load.rps),
+        cores(r.cpu.loadGen),
+        cores(r.cpu.others),
+        errors === 0 ? '0' : `${int(errors)}${r.load.timeouts > 0 ? ` (${int(r.load.timeouts)} timeouts)` : ''} ${JSON.stringify(r.load.statusCodes)}`,
+      ]);
+    }
+  }
+  if (rows.length > 0) printLatency(o, rows, results);
+
+  if (appRuns.length > 0) {
+    out();
+    out(`## The app behind the 200 (SEND_RATE_LIMIT=${o.sendRate}/s, mock Graph latency ${o.graphLatency} ms)`);
+    out();
+    out(
+      table(
+        ['payload', 'events stored', 'handled/s', 'sends/s (load)', 'sends/s (drain)', 'replies/s (drain)', 'inbox left', 'outbox left', 'loop busy', 'loop delay p99/max', 'heap end', 'RSS start', 'RSS end', 'peak RSS', 'db', 'stop', 'log warn/error'],
+        appRuns.map((r) => [
+          r.kind === 'single' ? 'single event' : `batch of ${o.batch}`,
+          int(r.storedEvents),
+          int(r.handledPerSec),
+          int(r.sendsPerSecLoad),
+          int(r.sendsPerSecDrain),
+          int(r.repliesPerSecDrain),
+          int(r.inboxBacklog),
+          int(r.outboxBacklog),
+          r.loop ? pct(r.loop.elu) : '?',
+          r.loop ? `${ms(r.loop.p99)}/${ms(r.loop.max)} ms` : '?',
+          mb(r.loop?.heapMb),
+          mb(r.rssStartMb),
+          mb(r.rssEndMb),
+          mb(r.peakRssMb),
+          mb(r.dbMb),
+          r.stop ? `${(r.stop.ms / 1000).toFixed(1)} s${r.stop.killed ? ' KILLED' : ''}` : '?',
+          `${r.logLevels.warn ?? 0}/${r.logLevels.error ?? 0}`,
+        ]),
+      ),
+    );
+    for (const r of appRuns) {
+      const top = Object.entries(r.logMessages).sort((a, b) => b[1] - a[1]).slice(0, 3);
+      if (top.length > 0) out(`${r.kind}: the app logged ${top.map(([msg, n]) => `${int(n)}× "${msg}"`).join(', ')}`);
+    }
+    out('sends = Send API calls reaching the mock (replies + typing indicators); replies = calls carrying a message.');
+  }
+
+  if (soak && soak.length > 0) {
+    out();
+    out(`## Memory over ${int(o.soak)} events (${o.batch}-event batches, RSS 1 s after each step)`);
+    out();
+    out(table(['events stored', 'RSS', 'V8 heap used', 'inbox backlog', 'outbox backlog'], soak.map((s) => [int(s.events), mb(s.rssMb), mb(s.heapMb), int(s.inbox), int(s.outbox)])));
+  }
+
+  out();
+  out('## Against the targets');
+  out();
+  const checks: [string, string, boolean | undefined][] = [];
+  const find = (kind: Kind['name'], t: Measured['target']) => results.find((r) => r.kind === kind && r.target === t);
+  const single = find('single', 'app');
+  const singleExpress = find('single', 'express');
+  if (single && singleExpress) {
+    const ratio = single.load.rps / singleExpress.load.rps;
+    checks.push([`single events: ≥ 75% of the bare express app's req/s`, `${pct(ratio)} (${int(single.load.rps)} vs ${int(singleExpress.load.rps)})`, ratio >= 0.75]);
+    checks.push([`single events: p99 time-to-200 < 25 ms at ${o.connections} connections`, single.load.ok === 0 ? 'no request answered' : `${ms(single.load.p99)} ms`, single.load.ok > 0 && single.load.p99 < 25]);
+  }
+  const batch = find('batch', 'app');
+  if (batch) {
+    checks.push([`batches of ${o.batch}: ≥ 1,000 req/s (≥ 100,000 events/s persisted)`, `${int(batch.load.rps)} req/s = ${int(batch.load.rps * o.batch)} events/s`, batch.load.rps >= 1000]);
+  }
+  for (const r of appRuns) {
+    const rate = Math.max(r.sendsPerSecDrain, r.sendsPerSecLoad);
+    checks.push([`${r.kind}: sends limited only by SEND_RATE_LIMIT (≥ 90% of ${o.sendRate}/s)`, `${int(r.sendsPerSecLoad)}/s under load, ${int(r.sendsPerSecDrain)}/s after`, rate >= 0.9 * o.sendRate]);
+  }
+  if (soak && soak.length >= 3) {
+    const base = soak[1] as SoakStep;
+    const last = soak.at(-1) as SoakStep;
+    const per100k = ((last.rssMb - base.rssMb) / Math.max(1, last.events - base.events)) * 100_000;
+    checks.push([`memory flat over ${int(last.events - base.events)} events (< 10 MB per 100k)`, `${mb(base.rssMb)} → ${mb(last.rssMb)} (${per100k.toFixed(1)} MB per 100k)`, per100k < 10]);
+  }
+  out(table(['target', 'measured', 'met'], checks.map(([what, got, ok]) => [what, got, ok === undefined ? '?' : ok ? 'yes' : 'NO']), 2));
+}
+
+function printLatency(o: Options, rows: (string | number)[][], results: Measured[]): void {
+  out();
+  out(`## Time to 200 (${o.connections} connections, ${o.duration} s each)`);
+  out();
+  out(table(['payload', 'server', 'req/s', 'p50 ms', 'p99 ms', 'vs node:http', 'vs express', 'events/s', 'CPU server', 'CPU ms/req', 'CPU autocannon', 'CPU other', 'errors'], rows, 2));
+  out('CPU columns: cores busy during the load (2 = both). "CPU ms/req" is the server\'s CPU time per answered request (for the app it');
+  out('includes handling events and sending replies in the background), the figure least disturbed by other load on the machine.');
+  out('"autocannon" is this process generating and signing the requests;');
+  out('"other" is everything else on the machine (the mock Graph API excluded).');
+  const noisy = results.filter((r) => (r.cpu.others ?? 0) > 0.3);
+  if (noisy.length > 0) {
+    out(`WARNING: other processes used more than 0.3 cores during ${noisy.length} of ${results.length} measurements: numbers are low and noisy; rerun on an idle machine.`);
+  }
+}
+
+function cores(n: number | undefined): string {
+  return n === undefined ? '?' : n.toFixed(2);
+}
+
+/** The main thread's profile of each app run (thread id 0 in node's file name CPU.date.time.pid.tid.seq). */
+function printProfiles(dir: string): void {
+  const runs = readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory());
+  const files = runs.flatMap((run) =>
+    readdirSync(join(dir, run.name))
+      .filter((f) => /^CPU\.\d+\.\d+\.\d+\.0\.\d+\.cpuprofile$/.test(f))
+      .map((f) => join(run.name, f)),
+  );
+  for (const file of files) {
+    out();
+    out(`## CPU profile: ${join(dir, file)}`);
+    out();
+    out(summarizeProfile(join(dir, file), { top: 25 }));
+  }
+}
+
+let interrupted = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    note(`\n${signal}: stopping the servers and removing temporary files…`);
+    void cleanup().then(() => process.exit(130));
+  });
+}
+
+void main()
+  .catch((err: unknown) => {
+    if (err instanceof UsageError || (err instanceof Error && String((err as Error & { code?: unknown }).code).startsWith('ERR_PARSE_ARGS'))) {
+      note(`${err.message}\n${USAGE}`);
+      return 2;
+    }
+    if (err instanceof BenchError) {
+      note(`\n${err.message}`);
+      return 1;
+    }
+    if (err instanceof StartError) {
+      note(`\n${err.message}. Its output:\n${err.child.output().trim() || '(nothing)'}`);
+      return 1;
+    }
+    note(`\nbenchmark failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    return 1;
+  })
+  .then(async (code) => {
+    await cleanup();
+    process.exit(code);
+  });
