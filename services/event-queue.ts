@@ -18,9 +18,11 @@ export interface LaneQueueOptions<T> {
   laneOf: (item: T) => string;
   log: Logger;
   concurrency?: number;
+  /** Items a lane may run in a row while other lanes wait for a slot. */
+  quantum?: number;
 }
 
-export function createLaneQueue<T>({ process, laneOf, log, concurrency = 16 }: LaneQueueOptions<T>): LaneQueue<T> {
+export function createLaneQueue<T>({ process, laneOf, log, concurrency = 16, quantum = 8 }: LaneQueueOptions<T>): LaneQueue<T> {
   const lanes = new Map<string, T[]>();
   const waiting: string[] = [];
   let running = 0;
@@ -44,19 +46,23 @@ export function createLaneQueue<T>({ process, laneOf, log, concurrency = 16 }: L
     settle();
   };
 
-  // Drains one lane; the lane stays registered while running so new items join its tail.
+  // Runs one lane; the lane stays registered while running so new items join its tail. After a
+  // quantum of items it yields its slot to waiting lanes, so a long backlog cannot starve others.
   const runLane = async (lane: string): Promise<void> => {
     const queue = lanes.get(lane) ?? [];
-    for (let item = queue.shift(); item !== undefined && !stopped; item = queue.shift()) {
+    let served = 0;
+    while (!stopped && queue.length > 0 && !(served >= quantum && waiting.length > 0)) {
+      const item = queue.shift() as T;
       try {
         await process(item);
       } catch (err) {
         log.error('queued work failed', { err, lane });
       }
       pending -= 1;
+      served += 1;
     }
     if (queue.length === 0) lanes.delete(lane);
-    else waiting.push(lane); // stopped with work left: it stays pending for a later run
+    else waiting.push(lane); // back of the line (or, when stopped, left for a later run)
     running -= 1;
     startNext();
   };

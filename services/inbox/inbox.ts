@@ -33,20 +33,28 @@ export function createInbox(deps: InboxDeps): Inbox {
     concurrency: deps.concurrency ?? 16,
     process: (row) => processRow(deps, row),
   });
+  // Events accepted while recovery is still reading the store queue up behind what it finds, so a
+  // user's older events always go first. (One found by both is handled once: see processRow.)
+  let recovered: Promise<unknown> = Promise.resolve();
   return {
     async accept(events) {
       if (events.length === 0) return 0;
       const rows = await deps.store.addToInbox(toInboxEvents(events), deps.now());
       if (rows.length < events.length) deps.log.info('redelivered events ignored', { duplicates: events.length - rows.length });
+      await recovered;
       queue.enqueue(rows);
       return rows.length;
     },
-    async recover() {
-      const rows = await deps.store.pendingInbox();
-      const replies = await deps.store.pendingOutbox();
-      queue.enqueue(rows);
-      deps.outbox.notify(new Set(replies.map((r) => r.lane)));
-      return { events: rows.length, replies: replies.length };
+    recover() {
+      const run = (async () => {
+        const rows = await deps.store.pendingInbox();
+        const replies = await deps.store.pendingOutbox();
+        queue.enqueue(rows);
+        deps.outbox.notify(new Set(replies.map((r) => r.lane)));
+        return { events: rows.length, replies: replies.length };
+      })();
+      recovered = run.catch(() => undefined);
+      return run;
     },
     idle: () => queue.onIdle(),
     async stop() {

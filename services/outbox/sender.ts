@@ -19,6 +19,8 @@ export const DEFAULT_RETRY: RetryPolicy = { baseMs: 1000, maxMs: 5 * 60_000, max
 /** Meta allows RESPONSE messages within 24 hours of the user's last message. */
 export const MESSAGING_WINDOW_MS = 24 * 60 * 60 * 1000;
 const AUTH_PAUSE_MS = 5 * 60_000;
+/** Sends a recipient's lane may make in a row while other lanes wait for a slot. */
+const QUANTUM = 2;
 
 export interface OutboxSenderDeps {
   store: BotStore;
@@ -97,10 +99,17 @@ export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
   };
 
   const runLane = async (lane: string): Promise<void> => {
+    let sent = 0;
     try {
       for (;;) {
         again.delete(lane);
         if (stopped) break;
+        if (sent >= QUANTUM && ready.length > 0) {
+          // Yield the slot: back of the line, so one long backlog cannot starve other recipients.
+          again.add(lane);
+          break;
+        }
+        sent += 1;
         const head = await deps.store.outboxHead(lane);
         if (!head) break;
         const now = deps.timers.now();
