@@ -60,6 +60,9 @@ export function createLaneQueue<T>({ process, laneOf, log, concurrency = 16, qua
       }
       pending -= 1;
       served += 1;
+      // Let I/O run between items: with a synchronous store, a lane would otherwise hold the
+      // event loop and the webhook's 200s would wait behind handling.
+      await new Promise<void>((resolve) => setImmediate(resolve));
     }
     if (queue.length === 0) lanes.delete(lane);
     else waiting.push(lane); // back of the line (or, when stopped, left for a later run)

@@ -55,7 +55,7 @@ export function createSqliteStore(path: string): BotStore {
   db.exec(SCHEMA);
   const q = prepare(db);
 
-  const addToInbox = db.transaction((events: Parameters<BotStore['addToInbox']>[0], now: number): InboxRow[] => {
+  const insertEvents = (events: Parameters<BotStore['addToInbox']>[0], now: number): InboxRow[] => {
     const stored: InboxRow[] = [];
     for (const e of events) {
       if (q.markSeen.run(e.key, now).changes === 0) continue;
@@ -63,7 +63,10 @@ export function createSqliteStore(path: string): BotStore {
       stored.push({ id, lane: e.lane });
     }
     return stored;
-  });
+  };
+  // Group commit: every request that arrives in the same event-loop turn shares one transaction;
+  // each still resolves only after that commit, so nothing is acknowledged before it is safe.
+  const groupCommit = createGroupCommit(db.transaction((batch: PendingInbox[]) => batch.map((p) => insertEvents(p.events, p.now))));
   const completeEvent = db.transaction((id: number, outcome: Parameters<BotStore['completeEvent']>[1], now: number): OutboxRow[] => {
     q.deleteInbox.run(id);
     if (outcome.userKey && outcome.user) q.putUser.run(outcome.userKey, JSON.stringify(outcome.user));
@@ -117,7 +120,7 @@ export function createSqliteStore(path: string): BotStore {
     recordSent: (key, mid, at) => resolved(() => void q.recordSent.run(key, mid, at)),
     getSent: (key, mid) => resolved(() => toSent(q.getSent.get(key, mid) as SentRecord | undefined)),
     updateStatus: (key, update, status) => resolved(() => updateStatus(key, update, status)),
-    addToInbox: (events, now) => resolved(() => addToInbox(events, now)),
+    addToInbox: (events, now) => groupCommit(events, now),
     pendingInbox: () => resolved(() => q.pendingInbox.all() as InboxRow[]),
     inboxEvent: (id) => resolved(() => parse<WebhookEvent>((q.inboxEvent.get(id) as { event: string } | undefined)?.event)),
     completeEvent: (id, outcome, now) => resolved(() => completeEvent(id, outcome, now)),
@@ -137,6 +140,41 @@ export function createSqliteStore(path: string): BotStore {
     ping: () => resolved(() => void q.ping.get()),
     close: () => resolved(() => void db.close()),
   };
+}
+
+interface PendingInbox {
+  events: Parameters<BotStore['addToInbox']>[0];
+  now: number;
+  resolve: (rows: InboxRow[]) => void;
+  reject: (err: Error) => void;
+}
+
+/** Collects addToInbox calls until the next turn of the event loop, then commits them together. */
+function createGroupCommit(commit: (batch: PendingInbox[]) => InboxRow[][]) {
+  let batch: PendingInbox[] = [];
+  const flush = (): void => {
+    const current = batch;
+    batch = [];
+    try {
+      const results = commit(current);
+      current.forEach((p, i) => p.resolve(results[i] ?? []));
+    } catch {
+      // The shared transaction rolled back: retry each request alone, so one bad request (or a
+      // busy database) fails only itself.
+      for (const p of current) {
+        try {
+          p.resolve(commit([p])[0] ?? []);
+        } catch (err) {
+          p.reject(err instanceof Error ? err : new Error(String(err)));
+        }
+      }
+    }
+  };
+  return (events: PendingInbox['events'], now: number): Promise<InboxRow[]> =>
+    new Promise((resolve, reject) => {
+      if (batch.length === 0) setImmediate(flush);
+      batch.push({ events, now, resolve, reject });
+    });
 }
 
 function prepare(db: Database.Database) {

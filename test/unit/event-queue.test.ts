@@ -44,6 +44,8 @@ function gatedQueue(concurrency?: number, fail: (mid: string) => boolean = () =>
     const gate = gates.get(mid);
     if (!gate) throw new Error(`${mid} has not started`);
     gate();
+    // The queue yields to I/O (one setImmediate) between items: two turns reach the next start.
+    await flush();
     await flush();
   };
   return { queue, started, finished, max, release, lines };
