@@ -1,30 +1,18 @@
 // GET /healthz: 200 while the store answers and the Page token is not known to be invalid, with
 // the backlog; 503 ("degraded") when the store is closed or unreachable, or after a 190.
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import request from 'supertest';
 import { createMemoryStore } from '../../services/state/memory-store.ts';
 import type { BotStore } from '../../services/state/store.ts';
 import { messageText, recipientOf } from '../support/mock-graph-server.ts';
 import { ASK_ORDER, orderStatusItem, psid, tempDir } from './helpers.ts';
-import { createRig, stamp, type Rig } from './in-process.ts';
+import { stamp, useRigs, type Rig } from './in-process.ts';
 
 const A = psid(1001);
 const B = psid(1002);
 
-let rigs: Rig[] = [];
-const cleanups: (() => void)[] = [];
-afterEach(async () => {
-  for (const rig of rigs) await rig.close();
-  rigs = [];
-  for (const cleanup of cleanups.splice(0)) cleanup();
-});
-
-async function rig(options: Parameters<typeof createRig>[0] = {}): Promise<Rig> {
-  const r = await createRig(options);
-  rigs.push(r);
-  return r;
-}
+const { rig, cleanups } = useRigs();
 
 const healthz = (r: Rig) => request(r.h.app).get('/healthz');
 

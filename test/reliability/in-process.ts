@@ -1,6 +1,7 @@
 // The real express app and bot in this process (test/support/harness.ts), talking over real HTTP
 // to the mock Graph server. The Graph client timeout can be shortened so "hangs" time out quickly;
 // by default it is long, because a timed-out call that did reach Graph is (rightly) sent again.
+import { afterEach } from '@jest/globals';
 import type { Response } from 'supertest';
 import { createGraphHttp } from '../../services/graph/client.ts';
 import type { BotOptions } from '../../services/bot.ts';
@@ -63,4 +64,26 @@ let counter = 0;
 export function stamp(agoMs = 60_000): number {
   counter += 1;
   return Date.now() - agoMs + counter;
+}
+
+/**
+ * One rig factory per test file: every rig it makes, and every cleanup registered, is closed after
+ * each test (rigs first, then cleanups in order).
+ */
+export function useRigs(): { rig: (options?: RigOptions) => Promise<Rig>; cleanups: (() => void | Promise<void>)[] } {
+  let rigs: Rig[] = [];
+  const cleanups: (() => void | Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const r of rigs) await r.close();
+    rigs = [];
+    for (const cleanup of cleanups.splice(0)) await cleanup();
+  });
+  return {
+    cleanups,
+    async rig(options: RigOptions = {}) {
+      const r = await createRig(options);
+      rigs.push(r);
+      return r;
+    },
+  };
 }

@@ -2,7 +2,7 @@
 // answers 200; a store that cannot take them means no 200 (Meta redelivers); completing an event
 // stores the user's state and its replies atomically with removing it from the inbox.
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { laneOf } from '../../services/event-queue.ts';
 import { normalizeNotification } from '../../services/events/normalize.ts';
 import type { OutgoingAction } from '../../services/graph/send-api.ts';
@@ -13,24 +13,12 @@ import type { BotStore, NewInboxEvent } from '../../services/state/store.ts';
 import { postSigned } from '../support/harness.ts';
 import { messageText, recipientOf, startMockGraph } from '../support/mock-graph-server.ts';
 import { expectedStream, label, orderStatusItem, pageNotification, psid, reactionItem, sleep, tempDir, textItem } from './helpers.ts';
-import { createRig, stamp, type Rig } from './in-process.ts';
+import { stamp, useRigs } from './in-process.ts';
 
 const A = psid(901);
 const THANKS = 'Thanks for the reaction! 💛';
 
-let rigs: Rig[] = [];
-const cleanups: (() => void | Promise<void>)[] = [];
-afterEach(async () => {
-  for (const rig of rigs) await rig.close();
-  rigs = [];
-  for (const cleanup of cleanups.splice(0)) await cleanup();
-});
-
-async function rig(options: Parameters<typeof createRig>[0] = {}): Promise<Rig> {
-  const r = await createRig(options);
-  rigs.push(r);
-  return r;
-}
+const { rig, cleanups } = useRigs();
 
 function sqliteFile(prefix: string): string {
   const dir = tempDir(prefix);

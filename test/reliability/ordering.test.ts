@@ -2,7 +2,7 @@
 // different users side by side, with bounded concurrency. Proven from the outside: a store
 // wrapper that sees when handling starts and ends, and the mock Graph server's call log.
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { laneOf } from '../../services/event-queue.ts';
 import { createMemoryStore } from '../../services/state/memory-store.ts';
 import { createSqliteStore } from '../../services/state/sqlite-store.ts';
@@ -12,26 +12,14 @@ import { normalizeNotification } from '../../services/events/normalize.ts';
 import { postSigned } from '../support/harness.ts';
 import { recipientOf } from '../support/mock-graph-server.ts';
 import { PAGE, expectedStream, orderStatusItem, pageNotification, psid, sleep, streamsByUser, tempDir, textItem, type MessagingItem } from './helpers.ts';
-import { createRig, stamp, type Rig } from './in-process.ts';
+import { stamp, useRigs } from './in-process.ts';
 
 /** The inbox's default number of users handled at once. */
 const INBOX_CONCURRENCY = 16;
 /** The outbox's default number of recipients sent to at once. */
 const OUTBOX_CONCURRENCY = 32;
 
-let rigs: Rig[] = [];
-const cleanups: (() => void)[] = [];
-afterEach(async () => {
-  for (const rig of rigs) await rig.close();
-  rigs = [];
-  for (const cleanup of cleanups.splice(0)) cleanup();
-});
-
-async function rig(options: Parameters<typeof createRig>[0] = {}): Promise<Rig> {
-  const r = await createRig(options);
-  rigs.push(r);
-  return r;
-}
+const { rig, cleanups } = useRigs();
 
 /** Wraps a store to see each event's handling window: from reading it out of the inbox to completing it. */
 function watchHandling(base: BotStore) {

@@ -2,12 +2,12 @@
 // order while other users carry on, permanent ones recorded and not retried, 190 pausing all
 // sending without losing replies, and the 24-hour window enforced before anything is sent.
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import request from 'supertest';
 import { backoff, type RetryPolicy } from '../../services/outbox/sender.ts';
 import { messageText, recipientOf, startMockGraph, type Fault, type GraphCall } from '../support/mock-graph-server.ts';
 import { APOLOGY_EN, ASK_ORDER, expectedStream, invalidOrder, label, orderStatusItem, postbackItem, psid, tempDir, textItem } from './helpers.ts';
-import { createRig, stamp, type Rig } from './in-process.ts';
+import { stamp, useRigs } from './in-process.ts';
 
 const A = psid(101);
 const B = psid(102);
@@ -17,19 +17,7 @@ const RETRY: RetryPolicy = { baseMs: 5, maxMs: 50, maxAttempts: 20, random: () =
 const APOLOGY_ES = 'Lo sentimos, algo ha fallado por nuestra parte. Vuelve a intentarlo en un momento.';
 const MENU_PROMPTS = ['What would you like to do?', '¿Qué te gustaría hacer?'];
 
-let rigs: Rig[] = [];
-const cleanups: (() => void | Promise<void>)[] = [];
-afterEach(async () => {
-  for (const rig of rigs) await rig.close();
-  rigs = [];
-  for (const cleanup of cleanups.splice(0)) await cleanup();
-});
-
-async function rig(options: Parameters<typeof createRig>[0]): Promise<Rig> {
-  const r = await createRig(options);
-  rigs.push(r);
-  return r;
-}
+const { rig, cleanups } = useRigs();
 
 const callsTo = (calls: readonly GraphCall[], user: string) => calls.filter((c) => recipientOf(c) === user);
 const ok = (c: GraphCall) => c.status === 200;

@@ -2,7 +2,7 @@
 // Each event has a stable key; a key seen before is dropped before handling, across restarts of
 // the SQLite store, and keys are only forgotten after the retention.
 import { join } from 'node:path';
-import { afterEach, describe, expect, it, jest } from '@jest/globals';
+import { describe, expect, it, jest } from '@jest/globals';
 import { createBot } from '../../services/bot.ts';
 import { loadConfig } from '../../services/config.ts';
 import { silentLogger } from '../../services/logger.ts';
@@ -15,26 +15,14 @@ import { DEDUP_RETENTION_MS, type BotStore, type NewInboxEvent } from '../../ser
 import { TEST_ENV, postSigned } from '../support/harness.ts';
 import { messageText, recipientOf, startMockGraph } from '../support/mock-graph-server.ts';
 import { expectedStream, invalidOrder, label, orderStatusItem, pageNotification, psid, reactionItem, tempDir, textItem } from './helpers.ts';
-import { createRig, stamp, type Rig } from './in-process.ts';
+import { stamp, useRigs, type Rig } from './in-process.ts';
 
 const A = psid(201);
 const B = psid(202);
 const HOUR = 60 * 60 * 1000;
 const THANKS = 'Thanks for the reaction! 💛';
 
-let rigs: Rig[] = [];
-const cleanups: (() => void | Promise<void>)[] = [];
-afterEach(async () => {
-  for (const rig of rigs) await rig.close();
-  rigs = [];
-  for (const cleanup of cleanups.splice(0)) await cleanup();
-});
-
-async function rig(options: Parameters<typeof createRig>[0] = {}): Promise<Rig> {
-  const r = await createRig(options);
-  rigs.push(r);
-  return r;
-}
+const { rig, cleanups } = useRigs();
 
 const sendsTo = (r: Rig, user: string) => r.mock.sends().filter((c) => recipientOf(c) === user);
 
