@@ -9,11 +9,10 @@ import { dashboardRouter } from './routes/dashboard.ts';
 import { healthRouter } from './routes/health.ts';
 import { webhookRouter } from './routes/webhook.ts';
 import { createBot, type Bot } from './services/bot.ts';
-import { loadConfig, secretsOf, type Config } from './services/config.ts';
+import { configFromEnvironment, secretsOf, type Config } from './services/config.ts';
 import { createEmulator, type Emulator } from './services/emulator/index.ts';
 import { createStreamHub, type StreamHub } from './services/emulator/sse.ts';
 import { createTrafficLog, type TrafficLog } from './services/emulator/traffic.ts';
-import { ConfigError } from './services/errors.ts';
 import { createGraphHttp } from './services/graph/client.ts';
 import { createLogger, type Logger } from './services/logger.ts';
 
@@ -109,16 +108,8 @@ export async function start(config: Readonly<Config>, log: Logger): Promise<Runn
 }
 
 async function main(): Promise<void> {
-  const dotenv = await import('dotenv');
-  dotenv.config({ quiet: true });
-  let config: Readonly<Config>;
-  try {
-    config = loadConfig(process.env);
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    process.stderr.write(`Configuration error: ${err.message}\n`);
-    process.exit(1);
-  }
+  const config = configFromEnvironment();
+  if (!config) process.exit(1);
   const log = createLogger({ level: config.LOG_LEVEL, redact: secretsOf(config) });
   const running = await start(config, log);
   log.info('bot started', { mode: config.mode, port: config.PORT, graph: config.GRAPH_API_URL, webhook: `${config.APP_URL}/webhook` });

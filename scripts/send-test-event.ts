@@ -1,9 +1,7 @@
 // npm run send-test-event -- "hello" [--postback] [--instagram] [--psid ID] [--url URL]
 // Sends one signed message (or postback) event to a running bot, using APP_SECRET from .env.
 import { parseArgs } from 'node:util';
-import dotenv from 'dotenv';
-import { loadConfig } from '../services/config.ts';
-import { ConfigError } from '../services/errors.ts';
+import { configFromEnvironment } from '../services/config.ts';
 import { buildTestNotification, sendTestEvent } from '../services/test-event.ts';
 
 const USAGE = 'usage: npm run send-test-event -- "hello" [--postback] [--instagram] [--psid ID] [--url http://localhost:3000/webhook]';
@@ -18,12 +16,12 @@ async function main(): Promise<number> {
     process.stderr.write(`${USAGE}\n`);
     return 2;
   }
-  dotenv.config({ quiet: true });
-  if (!process.env.APP_SECRET) {
+  const config = configFromEnvironment();
+  if (!config) return 2;
+  if (config.mode === 'emulator' && !config.emulatorPinned) {
     process.stderr.write('APP_SECRET is not set: put the same APP_SECRET in .env that the running bot uses, then try again.\n');
     return 2;
   }
-  const config = loadConfig(process.env);
   const channel = values.instagram ? 'instagram' : 'messenger';
   const accountId = channel === 'instagram' ? config.IG_ACCOUNT_ID : config.PAGE_ID;
   if (!accountId) {
@@ -40,7 +38,7 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (err: unknown) => {
-    const message = err instanceof ConfigError ? err.message : err instanceof Error ? `could not send: ${err.message}` : String(err);
+    const message = err instanceof Error ? `could not send: ${err.message}` : String(err);
     process.stderr.write(`${message}\n`);
     process.exit(1);
   },

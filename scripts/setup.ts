@@ -1,9 +1,7 @@
 // npm run setup -- <doctor|subscribe|status|unsubscribe|profile> [options]
 // Connects the bot to a real Page. A thin main: parse the command line, load .env and the config,
 // build the one Graph client, run the tested command function, exit with its code.
-import dotenv from 'dotenv';
-import { loadConfig, secretsOf, type Config } from '../services/config.ts';
-import { ConfigError } from '../services/errors.ts';
+import { configFromEnvironment, secretsOf } from '../services/config.ts';
 import { createGraphClient } from '../services/graph/client.ts';
 import { USAGE, parseCommand, runCommand } from './setup/cli.ts';
 import { EXIT } from './setup/context.ts';
@@ -19,15 +17,8 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return EXIT.OK;
   }
-  dotenv.config({ quiet: true });
-  let config: Readonly<Config>;
-  try {
-    config = loadConfig(process.env);
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    process.stderr.write(`Configuration error: ${err.message}\n`);
-    return EXIT.USAGE;
-  }
+  const config = configFromEnvironment();
+  if (!config) return EXIT.USAGE;
   const graph = createGraphClient({
     baseUrl: config.GRAPH_API_URL,
     version: config.GRAPH_API_VERSION,

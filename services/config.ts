@@ -1,6 +1,7 @@
 // The one place that reads the environment. Parsed once, validated, frozen; a wrong value stops
 // start-up with a ConfigError naming the variable and the fix.
 import { createHmac, randomBytes } from 'node:crypto';
+import dotenv from 'dotenv';
 import { ConfigError } from './errors.ts';
 import { LOG_LEVELS, type LogLevel } from './logger.ts';
 
@@ -66,6 +67,21 @@ export function loadConfig(env: Env): Readonly<Config> {
     DASHBOARD_TOKEN: parseDashboardToken(read('DASHBOARD_TOKEN')),
   };
   return Object.freeze(config);
+}
+
+/**
+ * For entry points (app.ts, scripts) only, never on import: `.env` (if present) into the
+ * environment, then the config. Returns undefined after printing which variable is wrong and the fix.
+ */
+export function configFromEnvironment(report: (line: string) => void = (line) => process.stderr.write(line)): Readonly<Config> | undefined {
+  dotenv.config({ quiet: true });
+  try {
+    return loadConfig(process.env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    report(`Configuration error: ${err.message}\n`);
+    return undefined;
+  }
 }
 
 /** The secret values of a config, for the logger to redact wherever they might appear. */
