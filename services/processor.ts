@@ -56,7 +56,7 @@ export async function handle(event: WebhookEvent, deps: ProcessorDeps): Promise<
     ctx.sentUpdates.length = 0;
     if (recipient && !event.standby) actions.push(apology(ctx, recipient));
   }
-  if (key && isInbound(event)) user.last_inbound_at = event.timestamp;
+  if (key && isInbound(event)) user.last_inbound_at = inboundTime(event.timestamp, deps.now());
   return {
     userKey: key,
     user: key ? user : undefined,
@@ -87,6 +87,18 @@ function chooseLocale(event: WebhookEvent, user: UserState): Locale {
 
 function isInbound(event: WebhookEvent): event is Extract<WebhookEvent, { timestamp: number }> {
   return event.kind === 'message' || event.kind === 'postback' || event.kind === 'reaction' || event.kind === 'referral';
+}
+
+/** Meta redelivers for up to 36 hours; an older timestamp is not a real delivery time. */
+const REDELIVERY_HORIZON_MS = 36 * 60 * 60 * 1000;
+
+/**
+ * When the user last wrote, for the 24-hour window: Meta's timestamp, so a late redelivery counts
+ * from the real message; our clock when the timestamp is in the future or older than any
+ * redelivery could be (clock skew, replayed example payloads).
+ */
+function inboundTime(timestamp: number, now: number): number {
+  return timestamp > now || now - timestamp > REDELIVERY_HORIZON_MS ? now : timestamp;
 }
 
 function apology(ctx: EventContext, recipient: Recipient): OutgoingAction {

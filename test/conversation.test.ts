@@ -290,6 +290,15 @@ describe('Attachments and unknown input', () => {
   });
 });
 
+describe('Timestamps', () => {
+  it("answers a message whose timestamp is years old (Meta's documented example payloads): older than any redelivery, it counts as received now", async () => {
+    const h = createHarness();
+    const graph = fakeGraph({ profiles: { [ANA]: { first_name: 'Ana', locale: 'en_US' } } });
+    await say(h, notification('page', { sender: { id: ANA }, recipient: { id: PAGE_ID }, timestamp: 1458692752478, message: { mid: 'mid.1457764197618:41d102a3e1ae206a38', text: 'hello' } }));
+    expect(graph.sends()).toEqual([typing(ANA), text(ANA, `Hi Ana! ${WELCOME_TAIL}`), text(ANA, 'What would you like to do?', MENU_EN)]);
+  });
+});
+
 describe('Events that never trigger a send', () => {
   it.each(['messenger-echo', 'instagram-echo', 'messenger-standby', 'instagram-standby', 'messenger-policy-enforcement', 'messenger-read', 'messenger-delivery', 'page-feed', 'instagram-unsend', 'messenger-message-edit', 'messenger-game-play'])(
     '%s',
