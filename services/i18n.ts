@@ -33,7 +33,9 @@ export function createTranslations(dir: string = LOCALES_DIR): Translations {
     interpolation: { escapeValue: false },
     returnNull: false,
   });
-  return { fixedT: (locale) => instance.getFixedT(locale) };
+  // A fixed t is immutable, so one per locale serves every event (getFixedT is not free on a hot path).
+  const fixed = new Map(SUPPORTED_LOCALES.map((locale) => [locale, instance.getFixedT(locale)]));
+  return { fixedT: (locale) => fixed.get(locale) ?? instance.getFixedT(locale) };
 }
 
 function readLocaleFile(dir: string, locale: Locale): Record<string, unknown> {
