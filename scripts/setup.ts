@@ -2,7 +2,7 @@
 // Connects the bot to a real Page. A thin main: parse the command line, load .env and the config,
 // build the one Graph client, run the tested command function, exit with its code.
 import { configFromEnvironment, secretsOf } from '../services/config.ts';
-import { createGraphClient } from '../services/graph/client.ts';
+import { graphClientFor } from '../services/graph/client.ts';
 import { USAGE, parseCommand, runCommand } from './setup/cli.ts';
 import { EXIT } from './setup/context.ts';
 import { createStreamOutput } from './setup/output.ts';
@@ -19,12 +19,7 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const config = configFromEnvironment();
   if (!config) return EXIT.USAGE;
-  const graph = createGraphClient({
-    baseUrl: config.GRAPH_API_URL,
-    version: config.GRAPH_API_VERSION,
-    accessToken: config.PAGE_ACCESS_TOKEN,
-    appSecret: config.APP_SECRET,
-  });
+  const graph = graphClientFor(config);
   const out = createStreamOutput(process.stdout, [...secretsOf(config), `${config.APP_ID ?? ''}|${config.APP_SECRET}`]);
   return runCommand(parsed.value, { config, graph, out });
 }

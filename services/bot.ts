@@ -3,7 +3,7 @@
 import type { AxiosInstance } from 'axios';
 import type { Config } from './config.ts';
 import type { NormalizedNotification } from './events/types.ts';
-import { createGraphClient, type GraphClient } from './graph/client.ts';
+import { graphClientFor, type GraphClient } from './graph/client.ts';
 import { createSendApi, type SendApi } from './graph/send-api.ts';
 import { createTranslations } from './i18n.ts';
 import { createInbox, type Inbox } from './inbox/inbox.ts';
@@ -51,13 +51,7 @@ export function createBot(config: Readonly<Config>, options: BotOptions): Bot {
   const { log } = options;
   const timers = options.timers ?? realTimers;
   const now = () => timers.now();
-  const graph = createGraphClient({
-    baseUrl: config.GRAPH_API_URL,
-    version: config.GRAPH_API_VERSION,
-    accessToken: config.PAGE_ACCESS_TOKEN,
-    appSecret: config.APP_SECRET,
-    ...(options.http ? { http: options.http } : {}),
-  });
+  const graph = graphClientFor(config, options.http);
   const sendApi = createSendApi(graph);
   const store = options.store ?? openStore(config.DATABASE_URL);
   const settings = { catalog: loadCatalog(), appUrl: config.APP_URL, appId: config.APP_ID, translations: createTranslations() };

@@ -1,11 +1,10 @@
 // `doctor`: every check with ✔/✖ and a fix, exit 0 only when all pass. The Graph API and the
 // public webhook URL are both faked with nock; each failing check is made to fail on its own.
 import { describe, expect, it } from '@jest/globals';
+import { setupDeps, setupEnv } from './support/setup-deps.ts';
 import nock from 'nock';
-import { loadConfig } from '../services/config.ts';
-import { appSecretProof, createGraphClient } from '../services/graph/client.ts';
+import { appSecretProof } from '../services/graph/client.ts';
 import { createTranslations } from '../services/i18n.ts';
-import type { SetupDeps } from '../scripts/setup/context.ts';
 import { doctor } from '../scripts/setup/doctor.ts';
 import { INSTAGRAM_FIELDS, MESSENGER_FIELDS } from '../scripts/setup/fields.ts';
 import { desiredInstagramProfile, desiredMessengerProfile } from '../scripts/setup/profile-model.ts';
@@ -16,16 +15,7 @@ const APP = '222222222222222';
 const PAGE = '3333333333';
 const IG = '17841400000000009';
 const APP_URL = 'https://bot.example.test';
-const ENV = {
-  PAGE_ACCESS_TOKEN: 'EAAdoctorPageToken0123456789',
-  APP_SECRET: 'doctor-app-secret-0123456789',
-  VERIFY_TOKEN: 'doctor-verify-token-0123456789',
-  APP_ID: APP,
-  PAGE_ID: PAGE,
-  APP_URL,
-  GRAPH_API_URL: GRAPH,
-  GRAPH_API_VERSION: V,
-};
+const ENV = setupEnv('doctor');
 const APP_TOKEN = `${APP}|${ENV.APP_SECRET}`;
 const NOW = Date.parse('2026-11-23T10:00:00Z');
 const CHALLENGE = '4815162342';
@@ -55,11 +45,7 @@ function recorder() {
 }
 
 function setup(env: Record<string, string> = {}) {
-  const config = loadConfig({ ...ENV, ...env });
-  const graph = createGraphClient({ baseUrl: config.GRAPH_API_URL, version: config.GRAPH_API_VERSION, accessToken: config.PAGE_ACCESS_TOKEN, appSecret: config.APP_SECRET });
-  const lines: string[] = [];
-  const deps: SetupDeps = { config, graph, out: { isTTY: false, line: (text = '') => lines.push(text) }, translations, challenge: () => CHALLENGE, now: () => NOW };
-  return { deps, text: () => lines.join('\n') };
+  return setupDeps({ ...ENV, ...env }, { translations, challenge: () => CHALLENGE, now: () => NOW });
 }
 
 interface Overrides {

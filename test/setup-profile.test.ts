@@ -1,27 +1,17 @@
 // `profile`: the Messenger Profile and Instagram ice breakers from locales/, read first and changed
 // only where they differ; --dry-run sends nothing. Also the Messenger limits on the new strings.
 import { describe, expect, it } from '@jest/globals';
+import { setupDeps, setupEnv } from './support/setup-deps.ts';
 import nock from 'nock';
-import { loadConfig } from '../services/config.ts';
-import { appSecretProof, createGraphClient } from '../services/graph/client.ts';
+import { appSecretProof } from '../services/graph/client.ts';
 import { SUPPORTED_LOCALES, createTranslations } from '../services/i18n.ts';
 import { decodePayload } from '../services/payload.ts';
-import type { SetupDeps } from '../scripts/setup/context.ts';
 import { profile } from '../scripts/setup/profile.ts';
 import { desiredInstagramProfile, desiredMessengerProfile } from '../scripts/setup/profile-model.ts';
 
 const GRAPH = 'https://graph.test';
 const V = 'v24.0';
-const ENV = {
-  PAGE_ACCESS_TOKEN: 'EAAprofilePageToken0123456789',
-  APP_SECRET: 'profile-app-secret-0123456789',
-  VERIFY_TOKEN: 'profile-verify-token-0123456789',
-  APP_ID: '222222222222222',
-  PAGE_ID: '3333333333',
-  APP_URL: 'https://bot.example.test',
-  GRAPH_API_URL: GRAPH,
-  GRAPH_API_VERSION: V,
-};
+const ENV = setupEnv('profile');
 const IG = '17841400000000009';
 const translations = createTranslations();
 
@@ -49,11 +39,7 @@ function graphMock() {
 }
 
 function setup(env: Record<string, string> = {}) {
-  const config = loadConfig({ ...ENV, ...env });
-  const graph = createGraphClient({ baseUrl: config.GRAPH_API_URL, version: config.GRAPH_API_VERSION, accessToken: config.PAGE_ACCESS_TOKEN, appSecret: config.APP_SECRET });
-  const lines: string[] = [];
-  const deps: SetupDeps = { config, graph, out: { isTTY: false, line: (text = '') => lines.push(text) }, translations };
-  return { deps, lines, text: () => lines.join('\n') };
+  return setupDeps({ ...ENV, ...env }, { translations });
 }
 
 const PROOF = appSecretProof(ENV.PAGE_ACCESS_TOKEN, ENV.APP_SECRET);

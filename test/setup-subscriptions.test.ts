@@ -1,10 +1,10 @@
 // `subscribe`, `status` and `unsubscribe` against a nock Graph API: the exact requests (method,
 // path, query, body, which token), the output, and each error path with its hint.
 import { describe, expect, it } from '@jest/globals';
+import { setupDeps, setupEnv } from './support/setup-deps.ts';
 import nock from 'nock';
 import { loadConfig } from '../services/config.ts';
-import { appSecretProof, createGraphClient } from '../services/graph/client.ts';
-import type { SetupDeps } from '../scripts/setup/context.ts';
+import { appSecretProof } from '../services/graph/client.ts';
 import { INSTAGRAM_FIELDS, MESSENGER_FIELDS } from '../scripts/setup/fields.ts';
 import { status } from '../scripts/setup/status.ts';
 import { subscribe } from '../scripts/setup/subscribe.ts';
@@ -15,16 +15,7 @@ const V = 'v24.0';
 const APP = '222222222222222';
 const PAGE = '3333333333';
 const IG = '17841400000000009';
-const ENV = {
-  PAGE_ACCESS_TOKEN: 'EAAsetupPageToken0123456789',
-  APP_SECRET: 'setup-app-secret-0123456789',
-  VERIFY_TOKEN: 'setup-verify-token-0123456789',
-  APP_ID: APP,
-  PAGE_ID: PAGE,
-  APP_URL: 'https://bot.example.test',
-  GRAPH_API_URL: GRAPH,
-  GRAPH_API_VERSION: V,
-};
+const ENV = setupEnv('setup');
 const APP_TOKEN = `${APP}|${ENV.APP_SECRET}`;
 const SECRETS = [ENV.PAGE_ACCESS_TOKEN, ENV.APP_SECRET, ENV.VERIFY_TOKEN];
 
@@ -58,11 +49,7 @@ function graphMock() {
 }
 
 function setup(env: Record<string, string> = {}) {
-  const config = loadConfig({ ...ENV, ...env });
-  const graph = createGraphClient({ baseUrl: config.GRAPH_API_URL, version: config.GRAPH_API_VERSION, accessToken: config.PAGE_ACCESS_TOKEN, appSecret: config.APP_SECRET });
-  const lines: string[] = [];
-  const deps: SetupDeps = { config, graph, out: { isTTY: false, line: (text = '') => lines.push(text) } };
-  return { deps, lines, text: () => lines.join('\n') };
+  return setupDeps({ ...ENV, ...env });
 }
 
 /** The form body as an object, checking it really was sent as a form. */

@@ -126,6 +126,20 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
   };
 }
 
+/** The Graph client a config describes: its base URL, version, Page token and app secret. */
+export function graphClientFor(
+  config: { GRAPH_API_URL: string; GRAPH_API_VERSION: string; PAGE_ACCESS_TOKEN: string; APP_SECRET: string },
+  http?: AxiosInstance,
+): GraphClient {
+  return createGraphClient({
+    baseUrl: config.GRAPH_API_URL,
+    version: config.GRAPH_API_VERSION,
+    accessToken: config.PAGE_ACCESS_TOKEN,
+    appSecret: config.APP_SECRET,
+    ...(http ? { http } : {}),
+  });
+}
+
 /** HMAC-SHA256 of the access token keyed by the app secret, as Graph expects. */
 export function appSecretProof(accessToken: string, appSecret: string): string {
   return createHmac('sha256', appSecret).update(accessToken).digest('hex');
