@@ -1,13 +1,13 @@
 // The composition root. `createApp` builds the express app from its dependencies (tests use it
 // directly); `main` reads the config, starts the server and handles shutdown, and runs only when
 // this file is executed (`node app.ts`, `npm start`), never on import.
-import type { Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import express, { type ErrorRequestHandler, type Express } from 'express';
+import express, { type ErrorRequestHandler } from 'express';
 import { dashboardRouter } from './routes/dashboard.ts';
 import { healthRouter } from './routes/health.ts';
-import { webhookRouter } from './routes/webhook.ts';
+import { webhookRoute } from './routes/webhook.ts';
 import { createBot, type Bot } from './services/bot.ts';
 import { configFromEnvironment, secretsOf, type Config } from './services/config.ts';
 import { createEmulator, type Emulator } from './services/emulator/index.ts';
@@ -15,6 +15,7 @@ import { createStreamHub, type StreamHub } from './services/emulator/sse.ts';
 import { createTrafficLog, type TrafficLog } from './services/emulator/traffic.ts';
 import { createGraphHttp } from './services/graph/client.ts';
 import { createLogger, type Logger } from './services/logger.ts';
+import { createThreadedBot } from './services/worker/threaded-bot.ts';
 
 export interface AppDeps {
   config: Readonly<Config>;
@@ -30,15 +31,23 @@ export interface AppDeps {
 
 const PUBLIC_DIR = fileURLToPath(new URL('./public/', import.meta.url));
 
-export function createApp({ config, log, bot, ...deps }: AppDeps): Express {
-  const app = express();
-  app.disable('x-powered-by');
+/** The app as a node:http request listener (give it to `createServer`, or to supertest in tests). */
+export type App = (req: IncomingMessage, res: ServerResponse) => void;
+
+/** /webhook on node:http (the hot path, see routes/webhook.ts); everything else through express. */
+export function createApp({ config, log, bot, ...deps }: AppDeps): App {
   const streams = deps.streams ?? createStreamHub();
   const traffic = config.mode === 'live' && config.DASHBOARD_TOKEN ? (deps.traffic ?? createTrafficLog()) : undefined;
+  const webhook = webhookRoute({
+    appSecret: config.APP_SECRET,
+    verifyToken: config.VERIFY_TOKEN,
+    log,
+    accept: (body) => bot.accept(body),
+    ...(traffic ? { observe: traffic.observeWebhook } : {}),
+  });
+  const app = express();
+  app.disable('x-powered-by');
   app.use(healthRouter(() => bot.health()));
-  app.use(
-    webhookRouter({ appSecret: config.APP_SECRET, verifyToken: config.VERIFY_TOKEN, log, accept: (n) => bot.accept(n), ...(traffic ? { observe: traffic.observeWebhook } : {}) }),
-  );
   // The emulator exists in emulator mode only; with credentials set, /emulator/* is not found.
   if (config.mode === 'emulator') app.use('/emulator', (deps.emulator ?? createEmulator({ config, log, webhookUrl: localWebhookUrl(config), streams })).router);
   else app.use('/emulator', (_req, res) => void res.status(404).type('text/plain').send('Not found'));
@@ -48,7 +57,9 @@ export function createApp({ config, log, bot, ...deps }: AppDeps): Express {
     res.status(404).type('text/plain').send('Not found');
   });
   app.use(errorHandler(log));
-  return app;
+  return (req, res) => {
+    if (!webhook(req, res)) app(req, res);
+  };
 }
 
 /** Where the emulator posts notifications: this app's own webhook, over loopback. */
@@ -78,17 +89,29 @@ export interface RunningApp {
   close(graceMs?: number): Promise<void>;
 }
 
+/**
+ * With a SQLite file, handling and sending run on a worker thread, so the webhook's thread only
+ * verifies, stores and answers; `memory:` (tests, the emulator) keeps everything on this thread.
+ */
+function botFor(config: Readonly<Config>, log: Logger, traffic: TrafficLog | undefined): Bot {
+  if (config.DATABASE_URL.startsWith('sqlite:') && config.DATABASE_URL !== 'sqlite::memory:') {
+    return createThreadedBot(config, { log, ...(traffic ? { observeGraph: traffic.observeGraph } : {}) });
+  }
+  // The live dashboard watches the bot's Graph calls through the client's observer.
+  const http = traffic ? createGraphHttp({ baseUrl: config.GRAPH_API_URL, version: config.GRAPH_API_VERSION, observe: traffic.observeGraph }) : undefined;
+  return createBot(config, { log, ...(http ? { http } : {}) });
+}
+
 /** Starts the bot and its server on config.PORT. */
 export async function start(config: Readonly<Config>, log: Logger): Promise<RunningApp> {
   const streams = createStreamHub();
-  // The live dashboard watches the bot's Graph calls through the client's observer.
   const traffic = config.mode === 'live' && config.DASHBOARD_TOKEN ? createTrafficLog() : undefined;
-  const http = traffic ? createGraphHttp({ baseUrl: config.GRAPH_API_URL, version: config.GRAPH_API_VERSION, observe: traffic.observeGraph }) : undefined;
-  const bot = createBot(config, { log, ...(http ? { http } : {}) });
+  const bot = botFor(config, log, traffic);
   const app = createApp({ config, log, bot, streams, ...(traffic ? { traffic } : {}) });
   const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(config.PORT, () => resolve(s));
+    const s = createServer(app);
     s.once('error', reject);
+    s.listen(config.PORT, () => resolve(s));
   });
   // After listening: in emulator mode the Graph API that recovered replies go to is this server.
   await bot.recover();

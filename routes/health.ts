@@ -7,7 +7,7 @@ export function healthRouter(health: () => Promise<Health>): Router {
   const router = express.Router();
   router.get('/healthz', async (_req, res) => {
     const h = await health();
-    res.status(h.ok ? 200 : 503).set('Cache-Control', 'no-store').json({ status: h.ok ? 'ok' : 'degraded', store: h.store, token: h.token, backlog: h.backlog ?? null });
+    res.status(h.ok ? 200 : 503).set('Cache-Control', 'no-store').json({ status: h.ok ? 'ok' : 'degraded', store: h.store, token: h.token, handling: h.handling, backlog: h.backlog ?? null });
   });
   return router;
 }

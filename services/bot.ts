@@ -2,9 +2,8 @@
 // handles events, and the outbox that delivers replies. No HTTP here; app.ts puts a server in front.
 import type { AxiosInstance } from 'axios';
 import type { Config } from './config.ts';
-import type { NormalizedNotification } from './events/types.ts';
-import { graphClientFor, type GraphClient } from './graph/client.ts';
-import { createSendApi, type SendApi } from './graph/send-api.ts';
+import { graphClientFor } from './graph/client.ts';
+import { createSendApi } from './graph/send-api.ts';
 import { createTranslations } from './i18n.ts';
 import { createInbox, type Inbox } from './inbox/inbox.ts';
 import type { Logger } from './logger.ts';
@@ -19,22 +18,30 @@ export interface Health {
   ok: boolean;
   store: 'ok' | 'unreachable';
   token: 'ok' | 'invalid';
+  /** `stalled`: the thread that handles events did not answer (threaded mode only). */
+  handling: 'ok' | 'stalled';
   backlog: Backlog | undefined;
 }
 
 export interface Bot {
-  /** Stores the events of an authentic notification; resolves once they are safe (before the 200). */
-  accept(notification: NormalizedNotification): Promise<void>;
-  /** Picks up what a previous run left: unhandled events and unsent replies. */
+  /** Stores the raw bytes of an authentic notification; resolves once they are safe (before the 200). */
+  accept(body: Buffer): Promise<void>;
+  /** Picks up what a previous run left: unexpanded notifications, unhandled events and unsent replies. */
   recover(): Promise<void>;
   /** Resolves when every accepted event has been handled and every reply delivered or given up. */
   idle(): Promise<void>;
   health(): Promise<Health>;
   /** Stops taking work, lets in-flight work finish (up to `graceMs`), closes the store. */
   close(graceMs?: number): Promise<void>;
-  graph: GraphClient;
-  sendApi: SendApi;
+  /** The store as this thread sees it (tests read user state and the backlog through it). */
   store: BotStore;
+}
+
+/** A bot that handles in this thread; `wake` tells it that another thread stored new notifications. */
+export interface LocalBot extends Bot {
+  wake(): void;
+  /** False while the Page token is known to be invalid. */
+  tokenValid(): boolean;
 }
 
 export interface BotOptions {
@@ -47,7 +54,8 @@ export interface BotOptions {
 
 const PRUNE_EVERY_MS = 60 * 60 * 1000;
 
-export function createBot(config: Readonly<Config>, options: BotOptions): Bot {
+/** Stores, handles and sends in this thread (tests, the emulator, `memory:`; and the bot worker). */
+export function createBot(config: Readonly<Config>, options: BotOptions): LocalBot {
   const { log } = options;
   const timers = options.timers ?? realTimers;
   const now = () => timers.now();
@@ -71,12 +79,12 @@ export function createBot(config: Readonly<Config>, options: BotOptions): Bot {
   pruner.unref();
 
   return {
-    async accept(notification) {
-      await inbox.accept(notification.events);
-    },
+    accept: (body) => inbox.accept(body),
+    wake: () => inbox.wake(),
+    tokenValid: () => outbox.tokenValid(),
     async recover() {
       const left = await inbox.recover();
-      if (left.events + left.replies > 0) log.info('resuming work left by the previous run', left);
+      if (left.received + left.events + left.replies > 0) log.info('resuming work left by the previous run', left);
     },
     async idle() {
       // Handling queues replies and nothing else queues events, so inbox then outbox is enough.
@@ -86,7 +94,7 @@ export function createBot(config: Readonly<Config>, options: BotOptions): Bot {
     async health() {
       const backlog = await store.backlog().catch(() => undefined);
       const token = outbox.tokenValid() ? 'ok' : 'invalid';
-      return { ok: backlog !== undefined && token === 'ok', store: backlog ? 'ok' : 'unreachable', token, backlog };
+      return { ok: backlog !== undefined && token === 'ok', store: backlog ? 'ok' : 'unreachable', token, handling: 'ok', backlog };
     },
     async close(graceMs = 10_000) {
       clearInterval(pruner);
@@ -95,8 +103,6 @@ export function createBot(config: Readonly<Config>, options: BotOptions): Bot {
       if (!inTime) log.warn('shutdown grace period over; unfinished work resumes on the next start', { grace_ms: graceMs });
       await store.close();
     },
-    graph,
-    sendApi,
     store,
   };
 }

@@ -1,3 +1,4 @@
+import { createServer } from 'node:http';
 import { describe, expect, it } from '@jest/globals';
 import type { AddressInfo } from 'node:net';
 import { buildTestNotification, sendTestEvent } from '../services/test-event.ts';
@@ -20,7 +21,7 @@ describe('send-test-event', () => {
   it('is accepted by a running app over real HTTP, and a wrong secret is refused', async () => {
     const h = createHarness();
     const graph = fakeGraph({ profiles: { '24000000000000001': { first_name: 'Ana' } } });
-    const server = h.app.listen(0, '127.0.0.1');
+    const server = createServer(h.app).listen(0, '127.0.0.1');
     await new Promise((resolve) => server.once('listening', resolve));
     try {
       const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/webhook`;

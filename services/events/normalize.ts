@@ -49,12 +49,21 @@ function normalizeEntry(entry: unknown, object: string, channel: Channel): Webho
   return present.flatMap((source) => normalizeSource(entry, source, base));
 }
 
-/** Throws `PayloadError` only when the body is not a notification: no object, `object` or `entry`. */
-export function normalizeNotification(body: unknown): NormalizedNotification {
+/**
+ * The part of a notification the webhook checks before its 200: a JSON object with a string
+ * `object` and an `entry` array. Throws `PayloadError` otherwise; everything inside is normalised later.
+ */
+export function readEnvelope(body: unknown): { object: string; entry: unknown[] } {
   if (!isObject(body)) throw new PayloadError('webhook body is not a JSON object');
   const { object, entry } = body;
   if (!isString(object)) throw new PayloadError('webhook body has no string "object"');
   if (!isUnknownArray(entry)) throw new PayloadError('webhook body has no "entry" array');
+  return { object, entry };
+}
+
+/** Throws `PayloadError` only when the body is not a notification (see `readEnvelope`). */
+export function normalizeNotification(body: unknown): NormalizedNotification {
+  const { object, entry } = readEnvelope(body);
   const channel = channelOf(object);
   return { object, events: entry.flatMap((item) => normalizeEntry(item, object, channel)) };
 }

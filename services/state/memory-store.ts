@@ -1,7 +1,7 @@
 // The in-memory BotStore: for tests, the emulator and throwaway runs (`DATABASE_URL=memory:`).
 // Same semantics as the SQLite store, nothing survives a restart.
 import type { WebhookEvent } from '../events/types.ts';
-import type { BotStore, InboxRow, MessageStatus, OutboxRow, SentMessage, StatusUpdate, UserState } from './store.ts';
+import type { BotStore, ExpandResult, InboxRow, MessageStatus, NewInboxEvent, OutboxRow, SentMessage, StatusUpdate, UserState } from './store.ts';
 import { DEDUP_RETENTION_MS, SENT_RETENTION_MS, isStatusAdvance } from './store.ts';
 
 interface InboxEntry extends InboxRow {
@@ -13,6 +13,8 @@ export function createMemoryStore(): BotStore {
   const users = new Map<string, UserState>();
   const sent = new Map<string, Map<string, SentMessage>>();
   const seen = new Map<string, number>();
+  const notifications = new Map<number, Uint8Array>();
+  let nextNotificationId = 1;
   const inbox = new Map<number, InboxEntry>();
   const outbox = new Map<number, OutboxRow>();
   // Per-lane ids in insertion (= id) order, so the head of a lane is found without a scan.
@@ -35,6 +37,17 @@ export function createMemoryStore(): BotStore {
     sentOf(key).set(mid, { mid, sent_at: at, status: 'sent', thanked: false });
   };
   const resolved = <T>(value: T): Promise<T> => Promise.resolve(value);
+  const addToInbox = (events: readonly NewInboxEvent[], now: number): InboxRow[] => {
+    const stored: InboxRow[] = [];
+    for (const e of events) {
+      if (seen.has(e.key)) continue;
+      seen.set(e.key, now);
+      const row = { id: nextInboxId++, lane: e.lane, timestamp: e.timestamp, event: structuredClone(e.event) };
+      inbox.set(row.id, row);
+      stored.push({ id: row.id, lane: row.lane });
+    }
+    return stored;
+  };
 
   return {
     getUser: (key) => resolved(structuredClone(users.get(key) ?? {})),
@@ -43,19 +56,39 @@ export function createMemoryStore(): BotStore {
     getSent: (key, mid) => resolved(clone(sent.get(key)?.get(mid))),
     updateStatus: (key, update, status) => resolved(advance(sentOf(key), update, status)),
 
-    addToInbox(events, now) {
-      const stored: InboxRow[] = [];
-      for (const e of events) {
-        if (seen.has(e.key)) continue;
-        seen.set(e.key, now);
-        const row = { id: nextInboxId++, lane: e.lane, timestamp: e.timestamp, event: structuredClone(e.event) };
-        inbox.set(row.id, row);
-        stored.push({ id: row.id, lane: row.lane });
-      }
-      return resolved(stored);
+    addNotification({ body }) {
+      notifications.set(nextNotificationId++, Uint8Array.prototype.slice.call(body));
+      return resolved(undefined);
     },
-    pendingInbox: () =>
-      resolved([...inbox.values()].sort((a, b) => a.timestamp - b.timestamp || a.id - b.id).map(({ id, lane }) => ({ id, lane }))),
+    expandNotifications(maxEvents, expand, now) {
+      const result: ExpandResult = { notifications: 0, stored: 0, duplicates: 0, unreadable: [] };
+      for (const [id, body] of notifications) {
+        if (result.notifications > 0 && result.stored + result.duplicates >= maxEvents) break;
+        notifications.delete(id);
+        result.notifications += 1;
+        let events: NewInboxEvent[];
+        try {
+          events = expand(body);
+        } catch (err) {
+          result.unreadable.push({ id, reason: err instanceof Error ? err.message : String(err) });
+          continue;
+        }
+        const stored = addToInbox(events, now).length;
+        result.stored += stored;
+        result.duplicates += events.length - stored;
+      }
+      return resolved(result);
+    },
+    addToInbox: (events, now) => resolved(addToInbox(events, now)),
+    inboxAfter(afterId, limit) {
+      const rows: InboxRow[] = [];
+      // Map order is insertion order, which is id order.
+      for (const { id, lane } of inbox.values()) {
+        if (rows.length >= limit) break;
+        if (id > afterId) rows.push({ id, lane });
+      }
+      return resolved(rows);
+    },
     inboxEvent: (id) => resolved(clone(inbox.get(id)?.event)),
     completeEvent(id, outcome, now) {
       inbox.delete(id);
@@ -85,6 +118,7 @@ export function createMemoryStore(): BotStore {
       return resolved(rows);
     },
     pendingOutbox: () => resolved([...outbox.values()].sort((a, b) => a.id - b.id).map((r) => structuredClone(r))),
+    outboxLanes: () => resolved([...outboxLanes.keys()]),
     outboxHead(lane) {
       const first = outboxLanes.get(lane)?.values().next();
       return resolved(first && !first.done ? clone(outbox.get(first.value)) : undefined);
@@ -118,7 +152,7 @@ export function createMemoryStore(): BotStore {
       else removeOutbox(row);
       return resolved(dropped);
     },
-    backlog: () => resolved({ inbox: inbox.size, outbox: outbox.size, failed }),
+    backlog: () => resolved({ received: notifications.size, inbox: inbox.size, outbox: outbox.size, failed }),
     prune(now) {
       for (const [key, at] of seen) if (at < now - DEDUP_RETENTION_MS) seen.delete(key);
       for (const log of sent.values()) for (const [mid, m] of log) if (m.sent_at < now - SENT_RETENTION_MS) log.delete(mid);

@@ -5,12 +5,13 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { WebhookEvent } from '../events/types.ts';
 import type { OutgoingAction } from '../graph/send-api.ts';
-import type { BotStore, InboxRow, MessageStatus, OutboxRow, SentMessage, StatusUpdate, UserState } from './store.ts';
+import type { Backlog, BotStore, ExpandResult, InboxRow, MessageStatus, NewInboxEvent, NotificationExpander, OutboxRow, SentMessage, StatusUpdate, UserState } from './store.ts';
 import { DEDUP_RETENTION_MS, SENT_RETENTION_MS } from './store.ts';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS dedup (key TEXT PRIMARY KEY, seen_at INTEGER NOT NULL) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS dedup_seen ON dedup(seen_at);
+CREATE TABLE IF NOT EXISTS notifications (id INTEGER PRIMARY KEY AUTOINCREMENT, received_at INTEGER NOT NULL, body BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS inbox (id INTEGER PRIMARY KEY AUTOINCREMENT, lane TEXT NOT NULL, ts INTEGER NOT NULL, event TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS outbox (
   id INTEGER PRIMARY KEY AUTOINCREMENT, lane TEXT NOT NULL, user_key TEXT, event_id INTEGER NOT NULL,
@@ -44,18 +45,27 @@ interface SentRecord {
   thanked: number;
 }
 
+export interface SqliteStoreOptions {
+  /**
+   * False for a connection that must never stall on a WAL checkpoint (the webhook's, when another
+   * connection in the process does the handling and checkpoints as it commits).
+   */
+  checkpoint?: boolean;
+}
+
 /** Opens (and creates on first use) the database file at `path`. */
-export function createSqliteStore(path: string): BotStore {
+export function createSqliteStore(path: string, options: SqliteStoreOptions = {}): BotStore {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
   // NORMAL in WAL mode: commits survive a process crash (kill -9); only power loss can drop the last ones.
   db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 5000');
+  if (options.checkpoint === false) db.pragma('wal_autocheckpoint = 0');
   db.exec(SCHEMA);
   const q = prepare(db);
 
-  const insertEvents = (events: Parameters<BotStore['addToInbox']>[0], now: number): InboxRow[] => {
+  const insertEvents = (events: readonly NewInboxEvent[], now: number): InboxRow[] => {
     const stored: InboxRow[] = [];
     for (const e of events) {
       if (q.markSeen.run(e.key, now).changes === 0) continue;
@@ -66,7 +76,33 @@ export function createSqliteStore(path: string): BotStore {
   };
   // Group commit: every request that arrives in the same event-loop turn shares one transaction;
   // each still resolves only after that commit, so nothing is acknowledged before it is safe.
-  const groupCommit = createGroupCommit(db.transaction((batch: PendingInbox[]) => batch.map((p) => insertEvents(p.events, p.now))));
+  const groupCommit = createGroupCommit(
+    db.transaction((batch: PendingNotification[]) => {
+      for (const p of batch) q.insertNotification.run(p.now, p.body);
+    }),
+  );
+  const addToInbox = db.transaction(insertEvents);
+  const expandNotifications = db.transaction((maxEvents: number, expand: NotificationExpander, now: number): ExpandResult => {
+    const result: ExpandResult = { notifications: 0, stored: 0, duplicates: 0, unreadable: [] };
+    // One row at a time: a 1,000-event body is large, and the budget may stop after the first.
+    while (result.notifications === 0 || result.stored + result.duplicates < maxEvents) {
+      const row = q.oldestNotification.get() as { id: number; body: Buffer } | undefined;
+      if (!row) break;
+      result.notifications += 1;
+      let events: NewInboxEvent[];
+      try {
+        events = expand(row.body);
+      } catch (err) {
+        result.unreadable.push({ id: row.id, reason: err instanceof Error ? err.message : String(err) });
+        events = [];
+      }
+      const stored = insertEvents(events, now).length;
+      result.stored += stored;
+      result.duplicates += events.length - stored;
+      q.deleteNotification.run(row.id);
+    }
+    return result;
+  });
   const completeEvent = db.transaction((id: number, outcome: Parameters<BotStore['completeEvent']>[1], now: number): OutboxRow[] => {
     q.deleteInbox.run(id);
     if (outcome.userKey && outcome.user) q.putUser.run(outcome.userKey, JSON.stringify(outcome.user));
@@ -120,11 +156,14 @@ export function createSqliteStore(path: string): BotStore {
     recordSent: (key, mid, at) => resolved(() => void q.recordSent.run(key, mid, at)),
     getSent: (key, mid) => resolved(() => toSent(q.getSent.get(key, mid) as SentRecord | undefined)),
     updateStatus: (key, update, status) => resolved(() => updateStatus(key, update, status)),
-    addToInbox: (events, now) => groupCommit(events, now),
-    pendingInbox: () => resolved(() => q.pendingInbox.all() as InboxRow[]),
+    addNotification: ({ body }, now) => groupCommit(body, now),
+    expandNotifications: (maxEvents, expand, now) => resolved(() => expandNotifications(maxEvents, expand, now)),
+    addToInbox: (events, now) => resolved(() => addToInbox(events, now)),
+    inboxAfter: (afterId, limit) => resolved(() => q.inboxAfter.all(afterId, limit) as InboxRow[]),
     inboxEvent: (id) => resolved(() => parse<WebhookEvent>((q.inboxEvent.get(id) as { event: string } | undefined)?.event)),
     completeEvent: (id, outcome, now) => resolved(() => completeEvent(id, outcome, now)),
     pendingOutbox: () => resolved(() => (q.pendingOutbox.all() as OutboxRecord[]).map(toOutboxRow)),
+    outboxLanes: () => resolved(() => (q.outboxLanes.all() as { lane: string }[]).map((r) => r.lane)),
     outboxHead: (lane) => resolved(() => {
       const row = q.outboxHead.get(lane) as OutboxRecord | undefined;
       return row ? toOutboxRow(row) : undefined;
@@ -132,7 +171,7 @@ export function createSqliteStore(path: string): BotStore {
     outboxSent: (id, sent, now) => resolved(() => outboxSent(id, sent.userKey, sent.mid, now)),
     outboxRetry: (id, attempts, nextAt, error) => resolved(() => void q.retryOutbox.run(attempts, nextAt, error, id)),
     outboxFail: (id, failure, now) => resolved(() => outboxFail(id, failure, now)),
-    backlog: () => resolved(() => q.backlog.get() as { inbox: number; outbox: number; failed: number }),
+    backlog: () => resolved(() => q.backlog.get() as Backlog),
     prune: (now) => resolved(() => {
       q.pruneDedup.run(now - DEDUP_RETENTION_MS);
       q.pruneSent.run(now - SENT_RETENTION_MS);
@@ -142,38 +181,39 @@ export function createSqliteStore(path: string): BotStore {
   };
 }
 
-interface PendingInbox {
-  events: Parameters<BotStore['addToInbox']>[0];
+interface PendingNotification {
+  body: Uint8Array;
   now: number;
-  resolve: (rows: InboxRow[]) => void;
+  resolve: () => void;
   reject: (err: Error) => void;
 }
 
-/** Collects addToInbox calls until the next turn of the event loop, then commits them together. */
-function createGroupCommit(commit: (batch: PendingInbox[]) => InboxRow[][]) {
-  let batch: PendingInbox[] = [];
+/** Collects addNotification calls until the next turn of the event loop, then commits them together. */
+function createGroupCommit(commit: (batch: PendingNotification[]) => void) {
+  let batch: PendingNotification[] = [];
   const flush = (): void => {
     const current = batch;
     batch = [];
     try {
-      const results = commit(current);
-      current.forEach((p, i) => p.resolve(results[i] ?? []));
+      commit(current);
+      current.forEach((p) => p.resolve());
     } catch {
       // The shared transaction rolled back: retry each request alone, so one bad request (or a
       // busy database) fails only itself.
       for (const p of current) {
         try {
-          p.resolve(commit([p])[0] ?? []);
+          commit([p]);
+          p.resolve();
         } catch (err) {
           p.reject(err instanceof Error ? err : new Error(String(err)));
         }
       }
     }
   };
-  return (events: PendingInbox['events'], now: number): Promise<InboxRow[]> =>
+  return (body: Uint8Array, now: number): Promise<void> =>
     new Promise((resolve, reject) => {
       if (batch.length === 0) setImmediate(flush);
-      batch.push({ events, now, resolve, reject });
+      batch.push({ body, now, resolve, reject });
     });
 }
 
@@ -182,7 +222,10 @@ function prepare(db: Database.Database) {
     markSeen: db.prepare('INSERT OR IGNORE INTO dedup (key, seen_at) VALUES (?, ?)'),
     insertInbox: db.prepare('INSERT INTO inbox (lane, ts, event) VALUES (?, ?, ?)'),
     deleteInbox: db.prepare('DELETE FROM inbox WHERE id = ?'),
-    pendingInbox: db.prepare('SELECT id, lane FROM inbox ORDER BY ts, id'),
+    insertNotification: db.prepare('INSERT INTO notifications (received_at, body) VALUES (?, ?)'),
+    oldestNotification: db.prepare('SELECT id, body FROM notifications ORDER BY id LIMIT 1'),
+    deleteNotification: db.prepare('DELETE FROM notifications WHERE id = ?'),
+    inboxAfter: db.prepare('SELECT id, lane FROM inbox WHERE id > ? ORDER BY id LIMIT ?'),
     inboxEvent: db.prepare('SELECT event FROM inbox WHERE id = ?'),
     getUser: db.prepare('SELECT state FROM users WHERE key = ?'),
     putUser: db.prepare('INSERT INTO users (key, state) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET state = excluded.state'),
@@ -192,6 +235,7 @@ function prepare(db: Database.Database) {
     outboxOfEvent: db.prepare('SELECT * FROM outbox WHERE lane = ? AND event_id = ? ORDER BY id'),
     outboxHead: db.prepare('SELECT * FROM outbox WHERE lane = ? ORDER BY id LIMIT 1'),
     pendingOutbox: db.prepare('SELECT * FROM outbox ORDER BY id'),
+    outboxLanes: db.prepare('SELECT DISTINCT lane FROM outbox'),
     retryOutbox: db.prepare('UPDATE outbox SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ?'),
     replaceWithApology: db.prepare('UPDATE outbox SET action = apology, apology = NULL, attempts = 0, last_error = NULL WHERE id = ?'),
     insertFailed: db.prepare('INSERT OR REPLACE INTO failed_sends (id, lane, user_key, action, reason, failed_at) VALUES (?, ?, ?, ?, ?, ?)'),
@@ -201,7 +245,7 @@ function prepare(db: Database.Database) {
     advanceWatermark: db.prepare('UPDATE sent_messages SET status = ? WHERE user_key = ? AND sent_at <= ? AND status IN (?, ?)'),
     setReaction: db.prepare('UPDATE sent_messages SET reaction = ? WHERE user_key = ? AND mid = ?'),
     markThanked: db.prepare('UPDATE sent_messages SET thanked = 1 WHERE user_key = ? AND mid = ?'),
-    backlog: db.prepare('SELECT (SELECT count(*) FROM inbox) AS inbox, (SELECT count(*) FROM outbox) AS outbox, (SELECT count(*) FROM failed_sends) AS failed'),
+    backlog: db.prepare('SELECT (SELECT count(*) FROM notifications) AS received, (SELECT count(*) FROM inbox) AS inbox, (SELECT count(*) FROM outbox) AS outbox, (SELECT count(*) FROM failed_sends) AS failed'),
     pruneDedup: db.prepare('DELETE FROM dedup WHERE seen_at < ?'),
     pruneSent: db.prepare('DELETE FROM sent_messages WHERE sent_at < ?'),
     ping: db.prepare('SELECT 1'),

@@ -62,6 +62,24 @@ export function isStatusAdvance(current: MessageStatus, next: MessageStatus): bo
   return RANK[next] > RANK[current];
 }
 
+/** A verified webhook body as it arrived, stored before the 200 and expanded into events later. */
+export interface NewNotification {
+  body: Uint8Array;
+}
+
+/** Turns one stored body into its events (with keys and lanes); throws if it cannot be read. */
+export type NotificationExpander = (body: Uint8Array) => NewInboxEvent[];
+
+export interface ExpandResult {
+  /** Notifications taken from the store (expanded, or dropped as unreadable). */
+  notifications: number;
+  /** Events stored in the inbox; the others were redeliveries. */
+  stored: number;
+  duplicates: number;
+  /** Notifications that could not be expanded: id and reason, for the log. */
+  unreadable: { id: number; reason: string }[];
+}
+
 /** An event waiting in the durable inbox. */
 export interface InboxRow {
   id: number;
@@ -109,6 +127,8 @@ export interface OutboxRow {
 }
 
 export interface Backlog {
+  /** Notifications stored but not yet expanded into events. */
+  received: number;
   inbox: number;
   outbox: number;
   failed: number;
@@ -119,15 +139,25 @@ export interface Backlog {
  * outbox of replies. Implementations: memory (tests, throwaway runs) and SQLite (default).
  */
 export interface BotStore extends StateStore {
+  /** Stores one verified webhook body; resolves once it is durable (the webhook answers 200 after). */
+  addNotification(notification: NewNotification, now: number): Promise<void>;
+  /**
+   * In one transaction: takes stored notifications oldest first until they held `maxEvents` events
+   * (at least one notification), expands each with `expand` and stores its events as `addToInbox`
+   * does. A body `expand` throws on is dropped and reported, so one unreadable body cannot block the rest.
+   */
+  expandNotifications(maxEvents: number, expand: NotificationExpander, now: number): Promise<ExpandResult>;
   /** In one transaction: drops events whose key was seen before, stores the rest. Returns those stored. */
   addToInbox(events: readonly NewInboxEvent[], now: number): Promise<InboxRow[]>;
-  /** Every waiting event, oldest first within each lane (for recovery at start-up). */
-  pendingInbox(): Promise<InboxRow[]>;
+  /** Up to `limit` waiting events with an id above `afterId`, in id (arrival) order. */
+  inboxAfter(afterId: number, limit: number): Promise<InboxRow[]>;
   inboxEvent(id: number): Promise<WebhookEvent | undefined>;
   /** In one transaction: removes the event, saves the user's state, queues the replies. */
   completeEvent(id: number, outcome: EventOutcome, now: number): Promise<OutboxRow[]>;
   /** Every queued reply (for recovery at start-up), in id order. */
   pendingOutbox(): Promise<OutboxRow[]>;
+  /** The lanes with queued replies (for recovery at start-up, without loading the replies). */
+  outboxLanes(): Promise<string[]>;
   outboxHead(lane: string): Promise<OutboxRow | undefined>;
   /** In one transaction: removes the reply and records the sent message id for status tracking. */
   outboxSent(id: number, sent: { userKey: string | undefined; mid: string | undefined }, now: number): Promise<void>;

@@ -36,16 +36,15 @@ function inboxEvents(items: Parameters<typeof pageNotification>[0]): NewInboxEve
 }
 
 describe('inbox before the 200', () => {
-  it('answers 200 only once the events are stored; at that moment they wait in the inbox', async () => {
+  it('answers 200 only once the notification is stored; at that moment its event waits in the inbox', async () => {
     const base = createMemoryStore();
     let storedAt = 0;
     const slowStore: BotStore = {
       ...base,
-      addToInbox: async (events, now) => {
+      addNotification: async (notification, now) => {
         await sleep(100);
-        const rows = await base.addToInbox(events, now);
+        await base.addNotification(notification, now);
         storedAt = performance.now();
-        return rows;
       },
     };
     // A slow profile call keeps the event in handling for a while after it was stored.
@@ -57,18 +56,20 @@ describe('inbox before the 200', () => {
     expect(res.status).toBe(200);
     expect(storedAt).toBeGreaterThan(0);
     expect(answeredAt).toBeGreaterThanOrEqual(storedAt);
-    expect(backlog).toEqual({ inbox: 1, outbox: 0, failed: 0 });
+    // Still the stored body, or already expanded into its event; either way not yet answered.
+    expect(backlog.received + backlog.inbox).toBe(1);
+    expect(backlog.outbox).toBe(0);
     await r.h.bot.idle();
     expect(r.mock.sends().map(label)).toEqual(expectedStream([]));
   });
 
-  it('does not answer 200 when the store cannot take the events; the redelivery is then answered once', async () => {
+  it('does not answer 200 when the store cannot take the notification; the redelivery is then answered once', async () => {
     const base = createMemoryStore();
     let failNext = true;
     const flakyStore: BotStore = {
       ...base,
-      addToInbox: (events, now) => {
-        if (!failNext) return base.addToInbox(events, now);
+      addNotification: (notification, now) => {
+        if (!failNext) return base.addNotification(notification, now);
         failNext = false;
         return Promise.reject(new Error('SQLITE_FULL: database or disk is full'));
       },
@@ -93,7 +94,7 @@ describe('inbox before the 200', () => {
     // A third event that cannot be serialised makes the transaction fail after the first two rows.
     const broken = { ...(events[1] as NewInboxEvent), key: 'broken', event: { ...(events[1] as NewInboxEvent).event, poison: 1n } as unknown as NewInboxEvent['event'] };
     await expect(store.addToInbox([...events, broken], Date.now())).rejects.toThrow();
-    expect(await store.backlog()).toEqual({ inbox: 0, outbox: 0, failed: 0 });
+    expect(await store.backlog()).toEqual({ received: 0, inbox: 0, outbox: 0, failed: 0 });
     // Their dedup keys were rolled back too: the redelivery is stored.
     expect(await store.addToInbox(events, Date.now())).toHaveLength(2);
   });
@@ -110,12 +111,12 @@ describe('replies stored atomically with the event being handled', () => {
     const outcome = { userKey: `messenger:${A}`, user: { step: 'awaiting_order_number' as const }, sentUpdates: [], apology: undefined };
 
     await expect(store.completeEvent(id, { ...outcome, actions: [reply, poisoned] }, Date.now())).rejects.toThrow();
-    expect(await store.backlog()).toEqual({ inbox: 1, outbox: 0, failed: 0 });
+    expect(await store.backlog()).toEqual({ received: 0, inbox: 1, outbox: 0, failed: 0 });
     expect(await store.getUser(`messenger:${A}`)).toEqual({});
     expect(await store.inboxEvent(id)).toBeDefined();
 
     await store.completeEvent(id, { ...outcome, actions: [reply, reply] }, Date.now());
-    expect(await store.backlog()).toEqual({ inbox: 0, outbox: 2, failed: 0 });
+    expect(await store.backlog()).toEqual({ received: 0, inbox: 0, outbox: 2, failed: 0 });
     expect(await store.getUser(`messenger:${A}`)).toEqual({ step: 'awaiting_order_number' });
   });
 
@@ -147,7 +148,7 @@ describe('replies stored atomically with the event being handled', () => {
     const second = await rig({ sharedMock: mock, env: { DATABASE_URL: `sqlite:${path}` } });
     await second.h.bot.recover();
     await second.h.bot.idle();
-    expect(await second.h.bot.store.backlog()).toEqual({ inbox: 0, outbox: 0, failed: 0 });
+    expect(await second.h.bot.store.backlog()).toEqual({ received: 0, inbox: 0, outbox: 0, failed: 0 });
     expect(mock.sends().filter((c) => recipientOf(c) === A && messageText(c) === THANKS)).toHaveLength(1);
   });
 });

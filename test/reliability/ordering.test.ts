@@ -172,7 +172,7 @@ describe('per-user order', () => {
     await previous.close();
 
     const base = createSqliteStore(path);
-    const slowReads: BotStore = { ...base, pendingInbox: async () => (await sleep(50), base.pendingInbox()) };
+    const slowReads: BotStore = { ...base, inboxAfter: async (afterId, limit) => (await sleep(50), base.inboxAfter(afterId, limit)) };
     const r = await rig({ bot: { store: slowReads } });
     const recovering = r.h.bot.recover();
     await r.post(a3);

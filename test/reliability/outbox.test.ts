@@ -72,7 +72,7 @@ describe('transient failures', () => {
     const bLast = callsTo(r.mock.sends(), B).find((c) => messageText(c) === invalidOrder('b-2') && ok(c)) as GraphCall;
     expect(callsTo(r.mock.sends(), B).filter(ok).map(label)).toEqual(expectedStream(['b-1', 'b-2']));
     expect(bLast.at).toBeLessThan((asks[asks.length - 1] as GraphCall).at);
-    expect(await r.h.bot.store.backlog()).toEqual({ inbox: 0, outbox: 0, failed: 0 });
+    expect(await r.h.bot.store.backlog()).toEqual({ received: 0, inbox: 0, outbox: 0, failed: 0 });
     expect(r.h.logs.filter((l) => l.msg === 'send failed, will retry')).toHaveLength(failures);
   });
 
@@ -96,7 +96,7 @@ describe('transient failures', () => {
     await r.h.bot.idle();
 
     expect(callsTo(r.mock.sends(), A).map(label)).toEqual(['typing_on', ...Array<string>(5).fill(ASK_ORDER), 'typing_on', invalidOrder('a-1')]);
-    expect(await r.h.bot.store.backlog()).toEqual({ inbox: 0, outbox: 0, failed: failedBefore });
+    expect(await r.h.bot.store.backlog()).toEqual({ received: 0, inbox: 0, outbox: 0, failed: failedBefore });
     expect(r.h.logs.filter((l) => l.msg === 'send given up after retries')).toHaveLength(1);
   });
 });
@@ -115,7 +115,7 @@ describe('permanent failures', () => {
     expect(toA.map(label)).toEqual(['typing_on', expect.stringContaining('Tidewater'), APOLOGY_ES, 'typing_on', expect.any(String)]);
     expect(toA.some((c) => MENU_PROMPTS.includes(messageText(c) ?? ''))).toBe(false);
     // The failed welcome and the dropped menu are recorded.
-    expect(await r.h.bot.store.backlog()).toEqual({ inbox: 0, outbox: 0, failed: 2 });
+    expect(await r.h.bot.store.backlog()).toEqual({ received: 0, inbox: 0, outbox: 0, failed: 2 });
     expect(r.h.logs.filter((l) => l.msg === 'send failed, will retry')).toEqual([]);
   });
 
@@ -132,7 +132,7 @@ describe('permanent failures', () => {
 
     expect(callsTo(r.mock.sends(), A).map(label)).toEqual(['typing_on', expect.stringContaining('Tidewater'), 'typing_on', ASK_ORDER]);
     expect(r.mock.sends().some((c) => messageText(c) === APOLOGY_EN)).toBe(false);
-    expect(await r.h.bot.store.backlog()).toEqual({ inbox: 0, outbox: 0, failed: 2 });
+    expect(await r.h.bot.store.backlog()).toEqual({ received: 0, inbox: 0, outbox: 0, failed: 2 });
     expect(r.h.logs.find((l) => l.msg === 'send failed permanently, not retried')).toMatchObject({ failure: 'recipient', apologise: false });
   });
 });
@@ -167,7 +167,7 @@ describe('invalid Page token (190)', () => {
     expect(mock.sends().map((c) => [recipientOf(c), c.status])).toEqual([[A, 400]]);
     const health = await request(first.h.app).get('/healthz');
     expect(health.status).toBe(503);
-    expect(health.body).toEqual({ status: 'degraded', store: 'ok', token: 'invalid', backlog: { inbox: 0, outbox: 4, failed: 0 } });
+    expect(health.body).toEqual({ status: 'degraded', store: 'ok', token: 'invalid', handling: 'ok', backlog: { received: 0, inbox: 0, outbox: 4, failed: 0 } });
     expect(first.h.logText()).toContain('PAGE_ACCESS_TOKEN_INVALID');
     await first.close();
 
@@ -178,7 +178,7 @@ describe('invalid Page token (190)', () => {
     await second.h.bot.idle();
     expect(callsTo(mock.sends(), A).filter(ok).map(label)).toEqual(expectedStream([]));
     expect(callsTo(mock.sends(), B).filter(ok).map(label)).toEqual(expectedStream([]));
-    expect(await second.h.bot.store.backlog()).toEqual({ inbox: 0, outbox: 0, failed: 0 });
+    expect(await second.h.bot.store.backlog()).toEqual({ received: 0, inbox: 0, outbox: 0, failed: 0 });
     expect((await request(second.h.app).get('/healthz')).status).toBe(200);
   });
 });
@@ -193,7 +193,7 @@ describe('the 24-hour messaging window', () => {
 
     expect(callsTo(r.mock.sends(), A)).toEqual([]);
     expect(callsTo(r.mock.sends(), B).map(label)).toEqual(expectedStream([]));
-    expect(await r.h.bot.store.backlog()).toEqual({ inbox: 0, outbox: 0, failed: 2 });
+    expect(await r.h.bot.store.backlog()).toEqual({ received: 0, inbox: 0, outbox: 0, failed: 2 });
     expect(r.h.logs.filter((l) => l.msg === 'reply not sent: outside the 24-hour messaging window')).toHaveLength(1);
   });
 });

@@ -3,8 +3,7 @@
 import { readFileSync } from 'node:fs';
 import nock from 'nock';
 import request from 'supertest';
-import type { Express } from 'express';
-import { createApp } from '../../app.ts';
+import { createApp, type App } from '../../app.ts';
 import { createBot, type Bot, type BotOptions } from '../../services/bot.ts';
 import { loadConfig, secretsOf, type Config } from '../../services/config.ts';
 import { createLogger } from '../../services/logger.ts';
@@ -30,7 +29,7 @@ export const TEST_ENV: Record<string, string> = {
 };
 
 export interface Harness {
-  app: Express;
+  app: App;
   bot: Bot;
   config: Readonly<Config>;
   /** Every log line the app wrote, as parsed JSON. */
@@ -61,7 +60,7 @@ export function fixture(name: string): Record<string, unknown> {
 }
 
 /** POSTs a body to /webhook signed like Meta signs it (escaped-unicode JSON, HMAC-SHA256). */
-export function postSigned(app: Express, body: unknown, secret = TEST_ENV.APP_SECRET as string) {
+export function postSigned(app: App, body: unknown, secret = TEST_ENV.APP_SECRET as string) {
   const raw = typeof body === 'string' ? body : toMetaJson(body);
   return request(app)
     .post('/webhook')

@@ -1,0 +1,134 @@
+// The bot with handling on a worker thread (the default with a SQLite file). This thread keeps
+// only what the webhook needs: storing each verified body with a group commit on its own
+// connection, then waking the worker, which expands, handles and sends from the same database.
+import { Worker } from 'node:worker_threads';
+import type { Bot, Health } from '../bot.ts';
+import type { Config } from '../config.ts';
+import type { GraphObserver } from '../graph/client.ts';
+import type { Logger } from '../logger.ts';
+import { createSqliteStore } from '../state/sqlite-store.ts';
+import type { FromWorker, RequestBody, ToWorker, WorkerInit } from './protocol.ts';
+
+export interface ThreadedBotOptions {
+  log: Logger;
+  /** Told about every Graph call the worker makes (the live dashboard). */
+  observeGraph?: GraphObserver;
+}
+
+/** How long /healthz waits for the worker before calling it stalled. */
+const HEALTH_TIMEOUT_MS = 2000;
+const RESTART_DELAY_MS = 1000;
+
+// Under tsx or Node's type stripping this file is .ts; compiled by tsc it is .js, and so is the worker.
+const RUNNING_TS = import.meta.url.endsWith('.ts');
+const WORKER_URL = new URL(RUNNING_TS ? './bot-worker.ts' : './bot-worker.js', import.meta.url);
+// A worker does not inherit tsx's loader (Node 20 runs .ts only through it): this bootstrap
+// registers it in the worker first when Node cannot strip types itself, then loads the entry.
+const BOOTSTRAP = `const { workerData } = require('node:worker_threads');
+(workerData.tsx ? import(workerData.tsx).then((api) => api.register()) : Promise.resolve()).then(() => import(workerData.entry));`;
+
+function workerOptions(init: WorkerInit): { eval: true; workerData: WorkerInit & { entry: string; tsx: string | undefined } } {
+  const stripsTypes = Boolean((process.features as { typescript?: unknown }).typescript);
+  const tsx = RUNNING_TS && !stripsTypes ? import.meta.resolve('tsx/esm/api') : undefined;
+  return { eval: true, workerData: { ...init, entry: WORKER_URL.href, tsx } };
+}
+
+type Pending = { resolve: (value: boolean | undefined) => void; reject: (err: Error) => void };
+
+export function createThreadedBot(config: Readonly<Config>, options: ThreadedBotOptions): Bot {
+  const { log } = options;
+  // `checkpoint: false`: the worker's connection checkpoints the WAL, so a commit here never waits for one.
+  const store = createSqliteStore(config.DATABASE_URL.slice('sqlite:'.length), { checkpoint: false });
+  const pending = new Map<number, Pending>();
+  let nextId = 1;
+  let closing = false;
+  let wakeQueued = false;
+  let alive = false;
+  let worker = startWorker();
+
+  function startWorker(): Worker {
+    const init: WorkerInit = { config, observeGraph: options.observeGraph !== undefined };
+    const w = new Worker(BOOTSTRAP, workerOptions(init));
+    alive = true;
+    w.on('message', (message: FromWorker) => {
+      if (message.type === 'graph') options.observeGraph?.(message.call);
+      else settle(message.id, message.error === undefined ? { value: message.value } : { error: new Error(message.error) });
+    });
+    w.on('error', (err) => log.error('bot worker crashed', { err }));
+    w.on('exit', (code) => {
+      alive = false;
+      for (const id of [...pending.keys()]) settle(id, { error: new Error(`the bot worker exited (code ${code})`) });
+      if (closing) return;
+      // Nothing is lost: the notifications are in the store. A new worker resumes from there.
+      log.error('bot worker stopped; restarting it', { code, restart_in_ms: RESTART_DELAY_MS });
+      setTimeout(() => {
+        if (closing) return;
+        worker = startWorker();
+        request({ type: 'recover' }).catch((err: unknown) => log.error('bot worker recovery failed', { err }));
+      }, RESTART_DELAY_MS).unref();
+    });
+    return w;
+  }
+
+  function settle(id: number, result: { value?: boolean | undefined; error?: Error }): void {
+    const p = pending.get(id);
+    if (!p) return;
+    pending.delete(id);
+    if (result.error) p.reject(result.error);
+    else p.resolve(result.value);
+  }
+
+  function request(body: RequestBody, timeoutMs?: number): Promise<boolean | undefined> {
+    if (!alive) return Promise.reject(new Error('the bot worker is restarting'));
+    const id = nextId++;
+    return new Promise((resolve, reject) => {
+      pending.set(id, { resolve, reject });
+      worker.postMessage({ ...body, id } satisfies ToWorker);
+      if (timeoutMs !== undefined) setTimeout(() => settle(id, { error: new Error('the bot worker did not answer in time') }), timeoutMs).unref();
+    });
+  }
+
+  return {
+    async accept(body) {
+      await store.addNotification({ body }, Date.now());
+      // One wake per turn of the event loop, however many bodies that turn's commit stored.
+      if (wakeQueued) return;
+      wakeQueued = true;
+      setImmediate(() => {
+        wakeQueued = false;
+        if (alive) worker.postMessage({ type: 'wake' } satisfies ToWorker);
+      });
+    },
+    async recover() {
+      await request({ type: 'recover' });
+    },
+    async idle() {
+      await request({ type: 'idle' });
+    },
+    async health(): Promise<Health> {
+      const [backlog, token] = await Promise.all([
+        store.backlog().catch(() => undefined),
+        request({ type: 'token' }, HEALTH_TIMEOUT_MS).then(
+          (valid) => (valid === false ? 'invalid' : 'ok'),
+          () => 'stalled' as const,
+        ),
+      ]);
+      const handling = token === 'stalled' ? 'stalled' : 'ok';
+      return {
+        ok: backlog !== undefined && token === 'ok',
+        store: backlog ? 'ok' : 'unreachable',
+        token: token === 'invalid' ? 'invalid' : 'ok',
+        handling,
+        backlog,
+      };
+    },
+    async close(graceMs = 10_000) {
+      closing = true;
+      // The worker bounds its own wait by graceMs; the extra second covers closing its store.
+      await request({ type: 'close', graceMs }, graceMs + 1000).catch((err: unknown) => log.warn('bot worker did not stop in time', { err }));
+      await worker.terminate();
+      await store.close();
+    },
+    store,
+  };
+}
