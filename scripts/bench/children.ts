@@ -18,6 +18,8 @@ export interface Child {
   /** Counts of log lines by level (the app logs JSON lines), and by "level: msg". */
   logLevels: Record<string, number>;
   logMessages: Record<string, number>;
+  /** The first full line of each error message, to show what went wrong. */
+  errorSamples: Record<string, string>;
   /** Samples written by app-probe.ts, when it is preloaded. */
   probes: ProbeSample[];
 }
@@ -61,6 +63,7 @@ export function spawnNode({ name, script, env, nodeArgs = [], tsx = true, preloa
   let tail = '';
   const logLevels: Record<string, number> = {};
   const logMessages: Record<string, number> = {};
+  const errorSamples: Record<string, string> = {};
   const probes: ProbeSample[] = [];
   // One reader per stream, each with its own partial line.
   const reader = () => {
@@ -79,6 +82,7 @@ export function spawnNode({ name, script, env, nodeArgs = [], tsx = true, preloa
           logLevels[level] = (logLevels[level] ?? 0) + 1;
           const key = `${level}: ${/"msg":"([^"]*)"/.exec(line)?.[1] ?? '?'}`;
           logMessages[key] = (logMessages[key] ?? 0) + 1;
+          if (level === 'error') errorSamples[key] ??= line.slice(0, 600);
         }
       }
     };
@@ -93,7 +97,7 @@ export function spawnNode({ name, script, env, nodeArgs = [], tsx = true, preloa
       resolve(signal ? `signal ${signal}` : `code ${String(code)}`);
     });
   });
-  const child: Child = { name, pid: proc.pid, proc, output: () => tail, exited, hasExited: () => done, logLevels, logMessages, probes };
+  const child: Child = { name, pid: proc.pid, proc, output: () => tail, exited, hasExited: () => done, logLevels, logMessages, errorSamples, probes };
   live.add(child);
   return child;
 }

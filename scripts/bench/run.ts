@@ -157,6 +157,7 @@ interface AppRun extends Measured {
   dbMb: number;
   logLevels: Record<string, number>;
   logMessages: Record<string, number>;
+  errorSamples: Record<string, string>;
   /** How long the graceful stop (SIGTERM) took, and whether it had to be killed. */
   stop: { ms: number; killed: boolean } | undefined;
   /** Event loop during the load (from app-probe.ts): mean utilisation, worst p99 and max delay, ms. */
@@ -336,20 +337,20 @@ async function measureApp(o: Options, kind: Kind, ports: Ports, mock: Child): Pr
     const rssStartMb = memory.lastMb();
     const next = createPayloadFactory({ appSecret: APP_SECRET, pageId: PAGE_ID, events: kind.events, senders: o.senders, runId: `${RUN_ID}${kind.name}app` });
     if (o.warmup > 0) await runLoad({ url: app.url, connections: o.connections, duration: o.warmup, next });
-    const before = { mock: await mockStats(ports.mock, mock), handled: await handled(app) };
+    const before = { mock: await mockStats(ports.mock, mock), handled: await handled(app, kind.events) };
     const cpuWindow = openCpuWindow([app.child.pid], [mock.pid]);
     const loadStart = Date.now();
     const load = await runLoad({ url: app.url, connections: o.connections, duration: o.duration, next });
     const cpu = cpuWindow.close();
     const loop = loopStats(app.child.probes, loadStart, Date.now());
-    const after = { mock: await mockStats(ports.mock, mock), handled: await handled(app) };
+    const after = { mock: await mockStats(ports.mock, mock), handled: await handled(app, kind.events) };
     const rssEndMb = memory.lastMb();
     await sleep(o.drain * 1000);
     const drained = await mockStats(ports.mock, mock);
     const loadSeconds = (after.mock.at - before.mock.at) / 1000;
     const drainSeconds = (drained.at - after.mock.at) / 1000;
-    const backlog = await health(app);
-    const stored = countStored(app.dbPath);
+    const backlog = await health(app, kind.events);
+    const stored = countStored(app.dbPath, kind.events);
     if (load.non2xx > 0 || load.errors > 0) {
       note(`app answered ${int(load.non2xx)} non-2xx (${JSON.stringify(load.statusCodes)}) and had ${int(load.errors)} errors; its output:\n${app.child.output().slice(-4000)}`);
     }
@@ -374,6 +375,7 @@ async function measureApp(o: Options, kind: Kind, ports: Ports, mock: Child): Pr
       dbMb: fileMb(app.dbPath),
       logLevels: { ...app.child.logLevels },
       logMessages: app.child.logMessages,
+      errorSamples: app.child.errorSamples,
       stop: undefined,
       loop,
     };
@@ -401,8 +403,8 @@ async function soakApp(o: Options, ports: Ports): Promise<SoakStep[]> {
     // `events`: stored in the app's database (requests that timed out on the client may still have been stored).
     const sample = async () => {
       await sleep(1000);
-      const b = await health(app);
-      const events = countStored(app.dbPath);
+      const b = await health(app, o.batch);
+      const events = countStored(app.dbPath, o.batch);
       steps.push({ events, rssMb: memOf(app.child.pid)?.rssMb ?? 0, heapMb: app.child.probes.at(-1)?.heapMb, inbox: b.inbox, outbox: b.outbox });
     };
     await sample();
@@ -430,25 +432,36 @@ async function mockStats(port: number, mock: Child): Promise<MockStats & { at: n
   return { ...stats, at: Date.now() };
 }
 
-async function health(app: AppInstance): Promise<{ inbox: number; outbox: number }> {
+/**
+ * The app's backlog in events: `inbox` counts events waiting, whether still inside a stored
+ * notification (`received`, `perBody` events each: every bench request holds the same number) or
+ * already expanded into the inbox.
+ */
+async function health(app: AppInstance, perBody: number): Promise<{ inbox: number; outbox: number }> {
   const res = await fetch(`${app.url}/healthz`);
-  const body = (await res.json()) as { backlog: { inbox: number; outbox: number } | null };
-  return { inbox: body.backlog?.inbox ?? 0, outbox: body.backlog?.outbox ?? 0 };
+  const body = (await res.json()) as { backlog: { received?: number; inbox: number; outbox: number } | null };
+  return { inbox: (body.backlog?.received ?? 0) * perBody + (body.backlog?.inbox ?? 0), outbox: body.backlog?.outbox ?? 0 };
 }
 
-/** Events handled so far: stored (dedup keys) minus those still waiting in the inbox. */
-async function handled(app: AppInstance): Promise<{ count: number; at: number }> {
-  const { inbox } = await health(app);
-  return { count: countStored(app.dbPath) - inbox, at: Date.now() };
+/** Events handled so far: stored minus those still waiting. */
+async function handled(app: AppInstance, perBody: number): Promise<{ count: number; at: number }> {
+  const { inbox } = await health(app, perBody);
+  return { count: countStored(app.dbPath, perBody) - inbox, at: Date.now() };
 }
 
-/** Events the app has stored: its dedup keys (one per event taken into the inbox). 0 if the schema has none. */
+/**
+ * Events the app has stored: its dedup keys (one per event expanded into the inbox) plus the
+ * events of notifications stored but not yet expanded (`perBody` each). 0 if the schema has none.
+ */
 let countWarned = false;
-function countStored(dbPath: string): number {
+function countStored(dbPath: string, perBody: number): number {
   let db: Database.Database | undefined;
   try {
     db = new Database(dbPath, { readonly: true, fileMustExist: true });
-    return (db.prepare('SELECT count(*) AS n FROM dedup').get() as { n: number }).n;
+    const keys = (db.prepare('SELECT count(*) AS n FROM dedup').get() as { n: number }).n;
+    const hasBodies = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'notifications'").get() !== undefined;
+    const bodies = hasBodies ? (db.prepare('SELECT count(*) AS n FROM notifications').get() as { n: number }).n : 0;
+    return keys + bodies * perBody;
   } catch (err) {
     if (!countWarned) note(`could not count the app's stored events in ${dbPath}: ${err instanceof Error ? err.message : String(err)}`);
     countWarned = true;
@@ -531,6 +544,7 @@ function printReport(o: Options, kinds: Kind[], results: Measured[], appRuns: Ap
     for (const r of appRuns) {
       const top = Object.entries(r.logMessages).sort((a, b) => b[1] - a[1]).slice(0, 3);
       if (top.length > 0) out(`${r.kind}: the app logged ${top.map(([msg, n]) => `${int(n)}× "${msg}"`).join(', ')}`);
+      for (const sample of Object.values(r.errorSamples)) out(`  first: ${sample}`);
     }
     out('sends = Send API calls reaching the mock (replies + typing indicators); replies = calls carrying a message.');
   }

@@ -157,7 +157,9 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
     getSent: (key, mid) => resolved(() => toSent(q.getSent.get(key, mid) as SentRecord | undefined)),
     updateStatus: (key, update, status) => resolved(() => updateStatus(key, update, status)),
     addNotification: ({ body }, now) => groupCommit(body, now),
-    expandNotifications: (maxEvents, expand, now) => resolved(() => expandNotifications(maxEvents, expand, now)),
+    // IMMEDIATE: these read before they write. A deferred transaction would fail at once with
+    // "database is locked" if another connection (the webhook's) committed in between.
+    expandNotifications: (maxEvents, expand, now) => resolved(() => expandNotifications.immediate(maxEvents, expand, now)),
     addToInbox: (events, now) => resolved(() => addToInbox(events, now)),
     inboxAfter: (afterId, limit) => resolved(() => q.inboxAfter.all(afterId, limit) as InboxRow[]),
     inboxEvent: (id) => resolved(() => parse<WebhookEvent>((q.inboxEvent.get(id) as { event: string } | undefined)?.event)),
@@ -170,7 +172,7 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
     }),
     outboxSent: (id, sent, now) => resolved(() => outboxSent(id, sent.userKey, sent.mid, now)),
     outboxRetry: (id, attempts, nextAt, error) => resolved(() => void q.retryOutbox.run(attempts, nextAt, error, id)),
-    outboxFail: (id, failure, now) => resolved(() => outboxFail(id, failure, now)),
+    outboxFail: (id, failure, now) => resolved(() => outboxFail.immediate(id, failure, now)),
     backlog: () => resolved(() => q.backlog.get() as Backlog),
     prune: (now) => resolved(() => {
       q.pruneDedup.run(now - DEDUP_RETENTION_MS);
