@@ -1,5 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { createHmac } from 'node:crypto';
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { signatureFor } from '../services/signature.ts';
 import { PAGE_ID, TEST_ENV, createHarness, fakeGraph, fixture, postSigned, textFrom } from './support/harness.ts';
@@ -190,6 +192,52 @@ describe('POST /webhook (bodies)', () => {
     const res = await postSigned(h.app, 'x'.repeat(11 * 1024 * 1024));
     expect(res.status).toBe(413);
     expect(res.text).toBe('Payload too large');
+  });
+
+  it('answers a chunked body that grows past the limit with 413, without storing anything', async () => {
+    const h = createHarness();
+    const server = createServer(h.app).listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      // No Content-Length: the limit has to be enforced while reading.
+      const answer = await new Promise<{ status: number | undefined; text: string }>((resolve, reject) => {
+        const req = httpRequest({ host: '127.0.0.1', port, method: 'POST', path: '/webhook', headers: { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' } }, (res) => {
+          let text = '';
+          res.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+          res.on('end', () => resolve({ status: res.statusCode, text }));
+        });
+        req.on('error', reject);
+        const chunk = 'x'.repeat(1024 * 1024);
+        for (let i = 0; i < 11; i++) req.write(chunk);
+        req.end();
+      });
+      expect(answer).toEqual({ status: 413, text: 'Payload too large' });
+      expect(await h.bot.store.backlog()).toMatchObject({ received: 0, inbox: 0 });
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+
+  it('refuses a compressed body with 415: Meta never compresses, and the signature covers the bytes as sent', async () => {
+    const h = createHarness();
+    const body = JSON.stringify(textFrom('24000000000000001', 'hi'));
+    const res = await request(h.app)
+      .post('/webhook')
+      .set('Content-Type', 'application/json')
+      .set('Content-Encoding', 'gzip')
+      .set('X-Hub-Signature-256', signatureFor(SECRET, body))
+      .send(body);
+    expect(res.status).toBe(415);
+    expect(res.text).toBe('Unsupported content encoding');
+  });
+
+  it('serves /webhook/ and /WEBHOOK like express routing did, and passes other methods on (404)', async () => {
+    const h = createHarness();
+    fakeGraph({ profiles: { '24000000000000001': { first_name: 'Ana' } } });
+    expect((await request(h.app).get('/WEBHOOK/').query({ 'hub.mode': 'subscribe', 'hub.verify_token': VERIFY, 'hub.challenge': '7' })).text).toBe('7');
+    expect((await request(h.app).put('/webhook').send('{}')).status).toBe(404);
   });
 
   it('answers unknown paths with a plain 404', async () => {

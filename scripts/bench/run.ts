@@ -31,7 +31,8 @@ const USAGE = `usage: npm run bench -- [options]
   --senders N        distinct senders (PSIDs) the events come from (default 2000)
   --send-rate N      the app's SEND_RATE_LIMIT, sends/s (default 250)
   --drain S          seconds to watch replies after the load stops (default 5)
-  --soak N           events for the memory check, in steps of 100k (default 300000; 0 = skip)
+  --soak N           events for the memory check (default 300000; 0 = skip)
+  --soak-step N      events between two memory samples (default 20000)
   --only KIND        single | batch | soak: run one part only
   --graph-latency MS delay of the mock Graph API's answers (default 0)
   --app-port N       port for the app (default: a free one)
@@ -50,6 +51,7 @@ interface Options {
   sendRate: number;
   drain: number;
   soak: number;
+  soakStep: number;
   only: 'single' | 'batch' | 'soak' | undefined;
   graphLatency: number;
   appPort: number | undefined;
@@ -70,6 +72,7 @@ function options(): Options {
       'send-rate': { type: 'string' },
       drain: { type: 'string' },
       soak: { type: 'string' },
+      'soak-step': { type: 'string' },
       only: { type: 'string' },
       'graph-latency': { type: 'string' },
       'app-port': { type: 'string' },
@@ -105,6 +108,7 @@ function options(): Options {
     sendRate,
     drain: num('drain', values.drain, quick ? 2 : 5),
     soak: num('soak', values.soak, quick ? 100_000 : 300_000),
+    soakStep: num('soak-step', values['soak-step'], 20_000, 1),
     only,
     graphLatency: num('graph-latency', values['graph-latency'], 0),
     appPort: values['app-port'] === undefined ? undefined : num('app-port', values['app-port'], 0, 1),
@@ -394,7 +398,7 @@ async function measureApp(o: Options, kind: Kind, ports: Ports, mock: Child): Pr
 
 /** Memory over many events: RSS after a warm-up, then after every 100k events. */
 async function soakApp(o: Options, ports: Ports): Promise<SoakStep[]> {
-  const step = 100_000;
+  const step = Math.max(o.batch, o.soakStep);
   note(`\n== memory: ${int(o.soak)} events in ${o.batch}-event batches ==`);
   const app = await startApp(o, 'app-soak', ports);
   try {

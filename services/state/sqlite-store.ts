@@ -51,7 +51,12 @@ export interface SqliteStoreOptions {
    * connection in the process does the handling and checkpoints as it commits).
    */
   checkpoint?: boolean;
+  /** SQLite's page cache for this connection, MB (a fixed ceiling: memory stays flat as the database grows). */
+  cacheMb?: number;
 }
+
+/** better-sqlite3's default is 16 MB per connection; the handling connection does well with less. */
+const DEFAULT_CACHE_MB = 8;
 
 /** Opens (and creates on first use) the database file at `path`. */
 export function createSqliteStore(path: string, options: SqliteStoreOptions = {}): BotStore {
@@ -62,6 +67,7 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
   db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 5000');
   if (options.checkpoint === false) db.pragma('wal_autocheckpoint = 0');
+  db.pragma(`cache_size = -${Math.round((options.cacheMb ?? DEFAULT_CACHE_MB) * 1024)}`);
   db.exec(SCHEMA);
   const q = prepare(db);
 
