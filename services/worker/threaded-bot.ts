@@ -92,10 +92,11 @@ export function createThreadedBot(config: Readonly<Config>, options: ThreadedBot
   return {
     async accept(body) {
       await store.addNotification({ body }, Date.now());
-      // One wake per turn of the event loop, however many bodies that turn's commit stored.
+      // One wake per group commit, however many bodies it stored; posted before the 200 goes out,
+      // so anything a client asks the worker after seeing its 200 (idle, in tests) comes after the wake.
       if (wakeQueued) return;
       wakeQueued = true;
-      setImmediate(() => {
+      queueMicrotask(() => {
         wakeQueued = false;
         if (alive) worker.postMessage({ type: 'wake' } satisfies ToWorker);
       });

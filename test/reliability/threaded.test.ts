@@ -1,0 +1,118 @@
+// The bot as `npm start` runs it with a SQLite file: the webhook on this thread stores bodies on
+// its own connection, a worker thread expands, handles and sends (services/worker/). Real worker,
+// real database, real HTTP to the mock Graph server.
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { join } from 'node:path';
+import request from 'supertest';
+import { createApp, type App } from '../../app.ts';
+import type { Bot } from '../../services/bot.ts';
+import { loadConfig, type Config } from '../../services/config.ts';
+import type { ObservedGraphCall } from '../../services/graph/client.ts';
+import { createLogger } from '../../services/logger.ts';
+import { createThreadedBot } from '../../services/worker/threaded-bot.ts';
+import { TEST_ENV, postSigned } from '../support/harness.ts';
+import { startMockGraph, type MockGraph } from '../support/mock-graph-server.ts';
+import { expectedStream, orderStatusItem, pageNotification, psid, streamsByUser, tempDir, textItem, waitFor } from './helpers.ts';
+import { stamp } from './in-process.ts';
+
+interface Threaded {
+  app: App;
+  bot: Bot;
+  config: Readonly<Config>;
+}
+
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0)) await cleanup();
+});
+
+async function mockGraph(): Promise<MockGraph> {
+  const mock = await startMockGraph();
+  cleanups.push(() => mock.close());
+  return mock;
+}
+
+function databaseUrl(): string {
+  const dir = tempDir('threaded');
+  cleanups.push(dir.remove);
+  return `sqlite:${join(dir.path, 'bot.db')}`;
+}
+
+/** A threaded bot and the app in front of it; closed after the test (before the mock and the files). */
+function threaded(mock: MockGraph, url: string, observeGraph?: (call: ObservedGraphCall) => void): Threaded {
+  // The worker logs to this process's stdout, not to a test's logger: keep it quiet.
+  const config = loadConfig({ ...TEST_ENV, LOG_LEVEL: 'silent', GRAPH_API_URL: mock.url, DATABASE_URL: url });
+  const log = createLogger({ level: 'error' });
+  const bot = createThreadedBot(config, { log, ...(observeGraph ? { observeGraph } : {}) });
+  cleanups.unshift(() => bot.close(1000));
+  return { app: createApp({ config, log, bot }), bot, config };
+}
+
+const post = async (t: Threaded, items: Parameters<typeof pageNotification>[0]) => {
+  const res = await postSigned(t.app, pageNotification(items));
+  expect(res.status).toBe(200);
+};
+
+describe('handling on a worker thread (SQLite file)', () => {
+  it('answers every user in order, a redelivery once, and drains the backlog', async () => {
+    const mock = await mockGraph();
+    const t = threaded(mock, databaseUrl());
+    await t.bot.recover();
+    const users = [1, 2, 3, 4, 5].map((i) => psid(700 + i));
+    await post(t, users.map((u) => orderStatusItem(u, stamp())));
+    const later = users.flatMap((u) => [textItem(u, `${u}-1`, stamp()), textItem(u, `${u}-2`, stamp())]);
+    await post(t, later);
+    await post(t, later); // Meta redelivers the same notification
+    await t.bot.idle();
+
+    const streams = streamsByUser(mock.sends());
+    for (const u of users) expect(streams.get(u)).toEqual(expectedStream([`${u}-1`, `${u}-2`]));
+    expect(await t.bot.store.backlog()).toEqual({ received: 0, inbox: 0, outbox: 0, failed: 0 });
+    const health = await request(t.app).get('/healthz');
+    expect(health.body).toEqual({ status: 'ok', store: 'ok', token: 'ok', handling: 'ok', backlog: { received: 0, inbox: 0, outbox: 0, failed: 0 } });
+  });
+
+  it('reports the worker’s view of the Page token: 503 "invalid" after Graph answers 190', async () => {
+    const mock = await mockGraph();
+    mock.setFault(() => ({ kind: 'graph', code: 190, status: 401 }));
+    const t = threaded(mock, databaseUrl());
+    await post(t, [orderStatusItem(psid(711), stamp())]);
+    await waitFor(async () => (await request(t.app).get('/healthz')).status === 503, 5000);
+    const res = await request(t.app).get('/healthz');
+    expect(res.body).toMatchObject({ status: 'degraded', store: 'ok', token: 'invalid', handling: 'ok' });
+    expect(res.body).toMatchObject({ backlog: { outbox: 2 } });
+  });
+
+  it('tells the observer (the live dashboard) about each Graph call the worker makes', async () => {
+    const mock = await mockGraph();
+    const observed: ObservedGraphCall[] = [];
+    const t = threaded(mock, databaseUrl(), (call) => observed.push(call));
+    await post(t, [orderStatusItem(psid(721), stamp())]);
+    await t.bot.idle();
+    const sends = observed.filter((c) => c.method === 'POST' && c.path === 'me/messages');
+    expect(sends).toHaveLength(2);
+    expect(sends[1]).toMatchObject({ status: 200, body: { recipient: { id: psid(721) }, messaging_type: 'RESPONSE' } });
+    expect(JSON.stringify(observed)).not.toContain(TEST_ENV.PAGE_ACCESS_TOKEN);
+  });
+
+  it('a notification stored when the bot stops is handled by the next start, exactly once', async () => {
+    const mock = await mockGraph();
+    const url = databaseUrl();
+    const A = psid(731);
+    const first = threaded(mock, url);
+    // Stop sending: every reply waits on a very slow Graph API, so the stop leaves work behind.
+    mock.setLatency(60_000);
+    await post(first, [orderStatusItem(A, stamp()), textItem(A, 'a-1', stamp())]);
+    await waitFor(() => mock.calls.length > 0, 5000);
+    await first.bot.close(200);
+    mock.setLatency(0);
+
+    const second = threaded(mock, url);
+    await second.bot.recover();
+    await second.bot.idle();
+    const replies = streamsByUser(mock.sends()).get(A) ?? [];
+    // The call in flight at the stop may have reached Graph; everything else is sent exactly once.
+    expect(replies.filter((r) => r !== 'typing_on')).toEqual(expectedStream(['a-1']).filter((r) => r !== 'typing_on'));
+    expect(await second.bot.store.backlog()).toMatchObject({ received: 0, inbox: 0, outbox: 0 });
+  });
+});
