@@ -13,6 +13,8 @@ export interface ThreadedBotOptions {
   log: Logger;
   /** Told about every Graph call the worker makes (the live dashboard). */
   observeGraph?: GraphObserver;
+  /** The worker's entry module; tests substitute one that dies or hangs. */
+  workerEntry?: URL;
 }
 
 /** How long /healthz waits for the worker before calling it stalled. */
@@ -20,17 +22,16 @@ const HEALTH_TIMEOUT_MS = 2000;
 const RESTART_DELAY_MS = 1000;
 
 // Under tsx or Node's type stripping this file is .ts; compiled by tsc it is .js, and so is the worker.
-const RUNNING_TS = import.meta.url.endsWith('.ts');
-const WORKER_URL = new URL(RUNNING_TS ? './bot-worker.ts' : './bot-worker.js', import.meta.url);
+const WORKER_URL = new URL(import.meta.url.endsWith('.ts') ? './bot-worker.ts' : './bot-worker.js', import.meta.url);
 // A worker does not inherit tsx's loader (Node 20 runs .ts only through it): this bootstrap
 // registers it in the worker first when Node cannot strip types itself, then loads the entry.
 const BOOTSTRAP = `const { workerData } = require('node:worker_threads');
 (workerData.tsx ? import(workerData.tsx).then((api) => api.register()) : Promise.resolve()).then(() => import(workerData.entry));`;
 
-function workerOptions(init: WorkerInit): { eval: true; workerData: WorkerInit & { entry: string; tsx: string | undefined } } {
+function workerOptions(init: WorkerInit, entry: URL): { eval: true; workerData: WorkerInit & { entry: string; tsx: string | undefined } } {
   const stripsTypes = Boolean((process.features as { typescript?: unknown }).typescript);
-  const tsx = RUNNING_TS && !stripsTypes ? import.meta.resolve('tsx/esm/api') : undefined;
-  return { eval: true, workerData: { ...init, entry: WORKER_URL.href, tsx } };
+  const tsx = entry.pathname.endsWith('.ts') && !stripsTypes ? import.meta.resolve('tsx/esm/api') : undefined;
+  return { eval: true, workerData: { ...init, entry: entry.href, tsx } };
 }
 
 type Pending = { resolve: (value: boolean | undefined) => void; reject: (err: Error) => void };
@@ -49,7 +50,7 @@ export function createThreadedBot(config: Readonly<Config>, options: ThreadedBot
 
   function startWorker(): Worker {
     const init: WorkerInit = { config, observeGraph: options.observeGraph !== undefined };
-    const w = new Worker(BOOTSTRAP, workerOptions(init));
+    const w = new Worker(BOOTSTRAP, workerOptions(init, options.workerEntry ?? WORKER_URL));
     alive = true;
     w.on('message', (message: FromWorker) => {
       if (message.type === 'graph') options.observeGraph?.(message.call);

@@ -2,6 +2,7 @@
 // its own connection, a worker thread expands, handles and sends (services/worker/). Real worker,
 // real database, real HTTP to the mock Graph server.
 import { afterEach, describe, expect, it } from '@jest/globals';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
 import { createApp, type App } from '../../app.ts';
@@ -21,6 +22,12 @@ interface Threaded {
   config: Readonly<Config>;
 }
 
+const faultyWorker = (mode: string): URL => {
+  const url = new URL('../support/faulty-worker.ts', import.meta.url);
+  url.searchParams.set('mode', mode);
+  return url;
+};
+
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0)) await cleanup();
@@ -39,11 +46,11 @@ function databaseUrl(): string {
 }
 
 /** A threaded bot and the app in front of it; closed after the test (before the mock and the files). */
-function threaded(mock: MockGraph, url: string, observeGraph?: (call: ObservedGraphCall) => void): Threaded {
+function threaded(mock: MockGraph, url: string, options: { observeGraph?: (call: ObservedGraphCall) => void; workerEntry?: URL } = {}): Threaded {
   // The worker logs to this process's stdout, not to a test's logger: keep it quiet.
   const config = loadConfig({ ...TEST_ENV, LOG_LEVEL: 'silent', GRAPH_API_URL: mock.url, DATABASE_URL: url });
   const log = createLogger({ level: 'error' });
-  const bot = createThreadedBot(config, { log, ...(observeGraph ? { observeGraph } : {}) });
+  const bot = createThreadedBot(config, { log, ...options });
   cleanups.unshift(() => bot.close(1000));
   return { app: createApp({ config, log, bot }), bot, config };
 }
@@ -86,7 +93,7 @@ describe('handling on a worker thread (SQLite file)', () => {
   it('tells the observer (the live dashboard) about each Graph call the worker makes', async () => {
     const mock = await mockGraph();
     const observed: ObservedGraphCall[] = [];
-    const t = threaded(mock, databaseUrl(), (call) => observed.push(call));
+    const t = threaded(mock, databaseUrl(), { observeGraph: (call) => observed.push(call) });
     await post(t, [orderStatusItem(psid(721), stamp())]);
     await t.bot.idle();
     const sends = observed.filter((c) => c.method === 'POST' && c.path === 'me/messages');
@@ -114,5 +121,36 @@ describe('handling on a worker thread (SQLite file)', () => {
     // The call in flight at the stop may have reached Graph; everything else is sent exactly once.
     expect(replies.filter((r) => r !== 'typing_on')).toEqual(expectedStream(['a-1']).filter((r) => r !== 'typing_on'));
     expect(await second.bot.store.backlog()).toMatchObject({ received: 0, inbox: 0, outbox: 0 });
+  });
+
+  it('restarts a worker that dies; the notification it was given is answered once', async () => {
+    const mock = await mockGraph();
+    const url = databaseUrl();
+    const dir = tempDir('faulty-worker');
+    cleanups.push(dir.remove);
+    const marker = join(dir.path, 'died');
+    const t = threaded(mock, url, { workerEntry: faultyWorker(`die-once:${marker}`) });
+    const A = psid(741);
+    await post(t, [orderStatusItem(A, stamp()), textItem(A, 'a-1', stamp())]);
+    await waitFor(() => existsSync(marker), 5000, () => 'the first worker did not die');
+    await waitFor(() => (streamsByUser(mock.sends()).get(A) ?? []).length >= 4, 10_000, () => `sends: ${mock.sends().length}`);
+    await t.bot.idle();
+    expect(streamsByUser(mock.sends()).get(A)).toEqual(expectedStream(['a-1']));
+    expect((await request(t.app).get('/healthz')).body).toMatchObject({ status: 'ok', handling: 'ok' });
+  });
+
+  it('reports a worker that stops answering: /healthz 503 with handling "stalled", and the stop is still bounded', async () => {
+    const mock = await mockGraph();
+    const config = loadConfig({ ...TEST_ENV, LOG_LEVEL: 'silent', GRAPH_API_URL: mock.url, DATABASE_URL: databaseUrl() });
+    const bot = createThreadedBot(config, { log: createLogger({ level: 'silent' }), workerEntry: faultyWorker('hang') });
+    const app = createApp({ config, log: createLogger({ level: 'silent' }), bot });
+    // Stored and acknowledged all the same: the webhook does not depend on the worker.
+    await post({ app, bot, config }, [orderStatusItem(psid(751), stamp())]);
+    const res = await request(app).get('/healthz');
+    expect(res.status).toBe(503);
+    expect(res.body).toMatchObject({ status: 'degraded', store: 'ok', handling: 'stalled', backlog: { received: 1 } });
+    const started = Date.now();
+    await bot.close(200);
+    expect(Date.now() - started).toBeLessThan(3000);
   });
 });
