@@ -53,7 +53,17 @@ export interface SqliteStoreOptions {
   checkpoint?: boolean;
   /** SQLite's page cache for this connection, MB (a fixed ceiling: memory stays flat as the database grows). */
   cacheMb?: number;
+  /**
+   * When another connection holds the write lock, `block` (the default) sleeps in SQLite's busy
+   * handler; `yield` retries the webhook's group commit from the event loop instead, so the thread
+   * that answers Meta keeps serving requests while it waits.
+   */
+  onLocked?: 'block' | 'yield';
+  /** How long a commit may wait for the write lock before it fails (the webhook then answers 500). */
+  lockWaitMs?: number;
 }
+
+const DEFAULT_LOCK_WAIT_MS = 5000;
 
 /** better-sqlite3's default is 16 MB per connection; the handling connection does well with less. */
 const DEFAULT_CACHE_MB = 8;
@@ -65,7 +75,8 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
   db.pragma('journal_mode = WAL');
   // NORMAL in WAL mode: commits survive a process crash (kill -9); only power loss can drop the last ones.
   db.pragma('synchronous = NORMAL');
-  db.pragma('busy_timeout = 5000');
+  const lockWaitMs = options.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS;
+  db.pragma(`busy_timeout = ${options.onLocked === 'yield' ? 0 : lockWaitMs}`);
   if (options.checkpoint === false) db.pragma('wal_autocheckpoint = 0');
   db.pragma(`cache_size = -${Math.round((options.cacheMb ?? DEFAULT_CACHE_MB) * 1024)}`);
   db.exec(SCHEMA);
@@ -86,6 +97,7 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
     db.transaction((batch: PendingNotification[]) => {
       for (const p of batch) q.insertNotification.run(p.now, p.body);
     }),
+    options.onLocked === 'yield' ? lockWaitMs : undefined,
   );
   const addToInbox = db.transaction(insertEvents);
   const expandNotifications = db.transaction((maxEvents: number, expand: NotificationExpander, now: number): ExpandResult => {
@@ -196,16 +208,29 @@ interface PendingNotification {
   reject: (err: Error) => void;
 }
 
-/** Collects addNotification calls until the next turn of the event loop, then commits them together. */
-function createGroupCommit(commit: (batch: PendingNotification[]) => void) {
+/**
+ * Collects addNotification calls until the next turn of the event loop, then commits them together.
+ * With `retryLockedMs`, a commit that finds the write lock taken is retried a millisecond later
+ * (calls arriving meanwhile join it) rather than sleeping in SQLite, for up to that long.
+ */
+function createGroupCommit(commit: (batch: PendingNotification[]) => void, retryLockedMs: number | undefined) {
   let batch: PendingNotification[] = [];
+  let lockedSince: number | undefined;
   const flush = (): void => {
     const current = batch;
     batch = [];
     try {
       commit(current);
+      lockedSince = undefined;
       current.forEach((p) => p.resolve());
-    } catch {
+    } catch (err) {
+      const now = performance.now();
+      if (retryLockedMs !== undefined && isLocked(err) && now - (lockedSince ??= now) < retryLockedMs) {
+        batch = current.concat(batch);
+        setTimeout(flush, 1);
+        return;
+      }
+      lockedSince = undefined;
       // The shared transaction rolled back: retry each request alone, so one bad request (or a
       // busy database) fails only itself.
       for (const p of current) {
@@ -223,6 +248,11 @@ function createGroupCommit(commit: (batch: PendingNotification[]) => void) {
       if (batch.length === 0) setImmediate(flush);
       batch.push({ body, now, resolve, reject });
     });
+}
+
+function isLocked(err: unknown): boolean {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
 }
 
 function prepare(db: Database.Database) {

@@ -39,8 +39,9 @@ type Pending = { resolve: (value: boolean | undefined) => void; reject: (err: Er
 export function createThreadedBot(config: Readonly<Config>, options: ThreadedBotOptions): Bot {
   const { log } = options;
   // `checkpoint: false`: the worker's connection checkpoints the WAL, so a commit here never waits
-  // for one. A small cache: this connection only appends notifications and counts the backlog.
-  const store = createSqliteStore(config.DATABASE_URL.slice('sqlite:'.length), { checkpoint: false, cacheMb: 2 });
+  // for one; `yield`: waiting for the worker's write lock never blocks this thread. A small cache:
+  // this connection only appends notifications and counts the backlog.
+  const store = createSqliteStore(config.DATABASE_URL.slice('sqlite:'.length), { checkpoint: false, cacheMb: 2, onLocked: 'yield' });
   const pending = new Map<number, Pending>();
   let nextId = 1;
   let closing = false;

@@ -10,7 +10,8 @@ import { createMemoryStore } from '../../services/state/memory-store.ts';
 import { createSqliteStore } from '../../services/state/sqlite-store.ts';
 import type { BotStore, EventOutcome, NewInboxEvent } from '../../services/state/store.ts';
 import { toMetaJson } from '../../services/signature.ts';
-import { pageNotification, psid, tempDir, textItem } from './helpers.ts';
+import Database from 'better-sqlite3';
+import { pageNotification, psid, sleep, tempDir, textItem } from './helpers.ts';
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
@@ -125,6 +126,36 @@ describe('SQLite store: stored notifications are durable and expanded atomically
     await expect(store.expandNotifications(100, poisoned, T0)).rejects.toThrow();
     expect(await store.backlog()).toEqual({ received: 1, inbox: 0, outbox: 0, failed: 0 });
     expect(await store.expandNotifications(100, expandBody, T0)).toMatchObject({ notifications: 1, stored: 2, duplicates: 0 });
+  });
+});
+
+describe('SQLite store: the webhook’s connection waits for the write lock without blocking its thread', () => {
+  it('keeps the event loop running while another connection holds the lock, commits once it is free, and gives up after lockWaitMs', async () => {
+    const path = sqlitePath();
+    const webhook = createSqliteStore(path, { onLocked: 'yield', lockWaitMs: 300 });
+    cleanups.unshift(() => webhook.close());
+    const other = new Database(path);
+    other.pragma('busy_timeout = 0');
+    cleanups.unshift(() => other.close());
+
+    other.exec('BEGIN IMMEDIATE');
+    let ticks = 0;
+    const ticker = setInterval(() => (ticks += 1), 5);
+    const stored = webhook.addNotification({ body: body([psid(1), 'a', T0 + 1]) }, T0);
+    await sleep(100);
+    other.exec('COMMIT');
+    await stored;
+    clearInterval(ticker);
+    // A blocking wait (SQLite's busy handler) would have frozen the timers for the whole 100 ms.
+    expect(ticks).toBeGreaterThanOrEqual(5);
+    expect(await webhook.backlog()).toMatchObject({ received: 1 });
+
+    other.exec('BEGIN IMMEDIATE');
+    const started = performance.now();
+    await expect(webhook.addNotification({ body: body([psid(1), 'b', T0 + 2]) }, T0)).rejects.toThrow(/locked|busy/i);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(250);
+    other.exec('ROLLBACK');
+    expect(await webhook.backlog()).toMatchObject({ received: 1 });
   });
 });
 
