@@ -105,7 +105,7 @@ export function summarizeProfile(file: string, { top }: SummaryOptions): string 
   const share = (t: number) => `${((t / busy) * 100).toFixed(1)}%`;
   const sorted = (m: Map<string, number>) => [...m.entries()].sort((a, b) => b[1] - a[1]);
   const lines = [
-    `sampled ${(total / 1000).toFixed(1)} s, busy ${(busy / 1000).toFixed(1)} s (${((busy / Math.max(total, 1)) * 100).toFixed(0)}% of the main thread); shares below are of busy time`,
+    `sampled ${(total / 1000).toFixed(1)} s, busy ${(busy / 1000).toFixed(1)} s (${((busy / Math.max(total, 1)) * 100).toFixed(0)}% of the thread); shares below are of busy time`,
     '',
     table(['area (leaf frame, or nearest caller that has one)', 'ms', 'share'], sorted(areaTime).map(([k, t]) => [k, Math.round(t), share(t)])),
     '',

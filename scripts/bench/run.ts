@@ -627,17 +627,21 @@ function cores(n: number | undefined): string {
   return n === undefined ? '?' : n.toFixed(2);
 }
 
-/** The main thread's profile of each app run (thread id 0 in node's file name CPU.date.time.pid.tid.seq). */
+/**
+ * Every thread's profile of each app run: thread id 0 in node's file name (CPU.date.time.pid.tid.seq)
+ * is the webhook's thread, others are the bot worker (handling and sending, with a SQLite file).
+ */
 function printProfiles(dir: string): void {
   const runs = readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory());
   const files = runs.flatMap((run) =>
     readdirSync(join(dir, run.name))
-      .filter((f) => /^CPU\.\d+\.\d+\.\d+\.0\.\d+\.cpuprofile$/.test(f))
+      .filter((f) => /^CPU\.\d+\.\d+\.\d+\.\d+\.\d+\.cpuprofile$/.test(f))
       .map((f) => join(run.name, f)),
   );
   for (const file of files) {
+    const thread = /\.(\d+)\.\d+\.cpuprofile$/.exec(file)?.[1] === '0' ? 'webhook thread' : 'bot worker thread';
     out();
-    out(`## CPU profile: ${join(dir, file)}`);
+    out(`## CPU profile (${thread}): ${join(dir, file)}`);
     out();
     out(summarizeProfile(join(dir, file), { top: 25 }));
   }
