@@ -34,8 +34,29 @@ export function createTranslations(dir: string = LOCALES_DIR): Translations {
     returnNull: false,
   });
   // A fixed t is immutable, so one per locale serves every event (getFixedT is not free on a hot path).
-  const fixed = new Map(SUPPORTED_LOCALES.map((locale) => [locale, instance.getFixedT(locale)]));
+  const fixed = new Map(SUPPORTED_LOCALES.map((locale) => [locale, memoized(instance.getFixedT(locale))]));
   return { fixedT: (locale) => fixed.get(locale) ?? instance.getFixedT(locale) };
+}
+
+/**
+ * A fixed t that remembers what it returned for a bare key (menu labels, prompts: most calls). A
+ * call with options (interpolation, plurals) always goes to i18next. The memo holds at most one
+ * string per key in the locale files, and the resources never change after loading.
+ */
+function memoized(t: Translate): Translate {
+  const memo = new Map<string, string>();
+  const call = t as unknown as (...args: unknown[]) => unknown;
+  const wrapped = (...args: unknown[]): unknown => {
+    const [key] = args;
+    if (args.length !== 1 || typeof key !== 'string') return call(...args);
+    let text = memo.get(key);
+    if (text === undefined) {
+      text = t(key);
+      memo.set(key, text);
+    }
+    return text;
+  };
+  return Object.assign(wrapped, t);
 }
 
 function readLocaleFile(dir: string, locale: Locale): Record<string, unknown> {

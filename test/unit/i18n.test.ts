@@ -48,4 +48,18 @@ describe('createTranslations', () => {
     expect(translations.fixedT('en_US')('menu.prompt')).toBe(promptIn('en_US'));
     expect(es('menu.prompt')).toBe(promptIn('es_ES'));
   });
+
+  it('remembering bare keys keeps every answer the same, and calls with options are still interpolated', () => {
+    const es = translations.fixedT('es_ES');
+    expect(es('menu.prompt')).toBe(es('menu.prompt'));
+    expect(es('menu.prompt')).toBe(promptIn('es_ES'));
+    const ana = es('welcome.named', { name: 'Ana' });
+    const eva = es('welcome.named', { name: 'Eva' });
+    expect(ana).toContain('Ana');
+    expect(eva).toContain('Eva');
+    expect(eva).not.toContain('Ana');
+    // A missing key comes back as the key (i18next's behaviour), remembered or not.
+    expect(es('no.such.key')).toBe('no.such.key');
+    expect(es('no.such.key')).toBe('no.such.key');
+  });
 });
