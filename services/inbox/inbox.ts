@@ -68,7 +68,7 @@ export function createInbox(deps: InboxDeps): Inbox {
       const expanded = await deps.store.expandNotifications(EXPAND_EVENTS, expandBody, deps.now());
       if (expanded.notifications === 0) return;
       if (expanded.duplicates > 0) deps.log.info('redelivered events ignored', { duplicates: expanded.duplicates });
-      for (const { id, reason } of expanded.unreadable) deps.log.error('stored notification could not be read; dropped', { notification_id: id, reason });
+      for (const { id, reason } of expanded.unreadable) deps.log.error('stored notification could not be read; set aside in unreadable_notifications', { notification_id: id, reason });
       await nextTurn(); // let I/O (and the webhook, when it shares this thread) run between chunks
     }
   };

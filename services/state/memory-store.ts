@@ -70,6 +70,7 @@ export function createMemoryStore(): BotStore {
         try {
           events = expand(body);
         } catch (err) {
+          // Reported, not kept: nothing in this store outlives the process anyway.
           result.unreadable.push({ id, reason: err instanceof Error ? err.message : String(err) });
           continue;
         }

@@ -12,6 +12,7 @@ const SCHEMA = `
 CREATE TABLE IF NOT EXISTS dedup (key TEXT PRIMARY KEY, seen_at INTEGER NOT NULL) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS dedup_seen ON dedup(seen_at);
 CREATE TABLE IF NOT EXISTS notifications (id INTEGER PRIMARY KEY AUTOINCREMENT, received_at INTEGER NOT NULL, body BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS unreadable_notifications (id INTEGER PRIMARY KEY, received_at INTEGER NOT NULL, body BLOB NOT NULL, reason TEXT NOT NULL, failed_at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS inbox (id INTEGER PRIMARY KEY AUTOINCREMENT, lane TEXT NOT NULL, ts INTEGER NOT NULL, event TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS outbox (
   id INTEGER PRIMARY KEY AUTOINCREMENT, lane TEXT NOT NULL, user_key TEXT, event_id INTEGER NOT NULL,
@@ -111,7 +112,9 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
       try {
         events = expand(row.body);
       } catch (err) {
-        result.unreadable.push({ id: row.id, reason: err instanceof Error ? err.message : String(err) });
+        const reason = err instanceof Error ? err.message : String(err);
+        result.unreadable.push({ id: row.id, reason });
+        q.setAsideNotification.run(reason, now, row.id);
         events = [];
       }
       const stored = insertEvents(events, now).length;
@@ -262,6 +265,9 @@ function prepare(db: Database.Database) {
     deleteInbox: db.prepare('DELETE FROM inbox WHERE id = ?'),
     insertNotification: db.prepare('INSERT INTO notifications (received_at, body) VALUES (?, ?)'),
     oldestNotification: db.prepare('SELECT id, body FROM notifications ORDER BY id LIMIT 1'),
+    setAsideNotification: db.prepare(
+      'INSERT OR REPLACE INTO unreadable_notifications (id, received_at, body, reason, failed_at) SELECT id, received_at, body, ?, ? FROM notifications WHERE id = ?',
+    ),
     deleteNotification: db.prepare('DELETE FROM notifications WHERE id = ?'),
     inboxAfter: db.prepare('SELECT id, lane FROM inbox WHERE id > ? ORDER BY id LIMIT ?'),
     inboxEvent: db.prepare('SELECT event FROM inbox WHERE id = ?'),

@@ -71,7 +71,7 @@ export interface NewNotification {
 export type NotificationExpander = (body: Uint8Array) => NewInboxEvent[];
 
 export interface ExpandResult {
-  /** Notifications taken from the store (expanded, or dropped as unreadable). */
+  /** Notifications taken from the inbox (expanded, or set aside as unreadable). */
   notifications: number;
   /** Events stored in the inbox; the others were redeliveries. */
   stored: number;
@@ -144,7 +144,8 @@ export interface BotStore extends StateStore {
   /**
    * In one transaction: takes stored notifications oldest first until they held `maxEvents` events
    * (at least one notification), expands each with `expand` and stores its events as `addToInbox`
-   * does. A body `expand` throws on is dropped and reported, so one unreadable body cannot block the rest.
+   * does. A body `expand` throws on is set aside (kept with the reason, never expanded again) and
+   * reported, so one unreadable body cannot block the rest.
    */
   expandNotifications(maxEvents: number, expand: NotificationExpander, now: number): Promise<ExpandResult>;
   /** In one transaction: drops events whose key was seen before, stores the rest. Returns those stored. */

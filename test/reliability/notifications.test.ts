@@ -69,7 +69,7 @@ describe.each(stores)('%s store: stored notifications', (_name, open) => {
     expect(await store.backlog()).toMatchObject({ received: 0, inbox: 2 });
   });
 
-  it('reports and drops a body that cannot be expanded, and expands the others', async () => {
+  it('reports a body that cannot be expanded, takes it out of the way, and expands the others', async () => {
     const store = open();
     await store.addNotification({ body: Buffer.from('{"object":"page","entry":[') }, T0);
     await store.addNotification({ body: body([psid(1), 'a', T0 + 1]) }, T0);
@@ -105,6 +105,20 @@ describe.each(stores)('%s store: stored notifications', (_name, open) => {
 });
 
 describe('SQLite store: stored notifications are durable and expanded atomically', () => {
+  it('keeps a body that cannot be expanded, with the reason, for a person to look at', async () => {
+    const path = sqlitePath();
+    const store = createSqliteStore(path);
+    cleanups.unshift(() => store.close());
+    const broken = Buffer.from('{"object":"page","entry":[');
+    await store.addNotification({ body: broken }, T0);
+    const [aside] = (await store.expandNotifications(100, expandBody, T0 + 5)).unreadable;
+    const db = new Database(path, { readonly: true });
+    cleanups.unshift(() => db.close());
+    const row = db.prepare('SELECT id, received_at, body, reason, failed_at FROM unreadable_notifications').get() as Record<string, unknown>;
+    expect(row).toEqual({ id: aside?.id, received_at: T0, body: broken, reason: aside?.reason, failed_at: T0 + 5 });
+    expect(await store.backlog()).toMatchObject({ received: 0, inbox: 0 });
+  });
+
   it('a body stored before a restart is expanded after it', async () => {
     const path = sqlitePath();
     const before = createSqliteStore(path);
