@@ -1,6 +1,7 @@
-// The composition root. `createApp` builds the express app from its dependencies (tests use it
-// directly); `main` reads the config, starts the server and handles shutdown, and runs only when
-// this file is executed (`node app.ts`, `npm start`), never on import.
+// The composition root. `createApp` builds the app from its dependencies (a request listener:
+// /webhook on node:http, the rest on express; tests use it directly); `main` reads the config,
+// starts the server and handles shutdown, and runs only when this file is executed (`node app.ts`,
+// `npm start`), never on import.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath, pathToFileURL } from 'node:url';

@@ -85,9 +85,11 @@ export function createThreadedBot(config: Readonly<Config>, options: ThreadedBot
     if (!alive) return Promise.reject(new Error('the bot worker is restarting'));
     const id = nextId++;
     return new Promise((resolve, reject) => {
-      pending.set(id, { resolve, reject });
+      const timer = timeoutMs === undefined ? undefined : setTimeout(() => settle(id, { error: new Error('the bot worker did not answer in time') }), timeoutMs);
+      timer?.unref();
+      const done = () => clearTimeout(timer);
+      pending.set(id, { resolve: (value) => (done(), resolve(value)), reject: (err) => (done(), reject(err)) });
       worker.postMessage({ ...body, id } satisfies ToWorker);
-      if (timeoutMs !== undefined) setTimeout(() => settle(id, { error: new Error('the bot worker did not answer in time') }), timeoutMs).unref();
     });
   }
 
@@ -110,21 +112,13 @@ export function createThreadedBot(config: Readonly<Config>, options: ThreadedBot
       await request({ type: 'idle' });
     },
     async health(): Promise<Health> {
-      const [backlog, token] = await Promise.all([
+      const [backlog, tokenValid] = await Promise.all([
         store.backlog().catch(() => undefined),
-        request({ type: 'token' }, HEALTH_TIMEOUT_MS).then(
-          (valid) => (valid === false ? 'invalid' : 'ok'),
-          () => 'stalled' as const,
-        ),
+        request({ type: 'token' }, HEALTH_TIMEOUT_MS).catch(() => 'no answer' as const),
       ]);
-      const handling = token === 'stalled' ? 'stalled' : 'ok';
-      return {
-        ok: backlog !== undefined && token === 'ok',
-        store: backlog ? 'ok' : 'unreachable',
-        token: token === 'invalid' ? 'invalid' : 'ok',
-        handling,
-        backlog,
-      };
+      const handling = tokenValid === 'no answer' ? 'stalled' : 'ok';
+      const token = tokenValid === false ? 'invalid' : 'ok';
+      return { ok: backlog !== undefined && token === 'ok' && handling === 'ok', store: backlog ? 'ok' : 'unreachable', token, handling, backlog };
     },
     async close(graceMs = 10_000) {
       closing = true;
