@@ -35,6 +35,11 @@ export interface Inbox {
 }
 
 const DEFAULT_WINDOW = 2000;
+/**
+ * Users handled at once. Handling waits on Graph for a new user's profile (~100–300 ms from Meta),
+ * so 64 lanes keep up with a few hundred events per second.
+ */
+const DEFAULT_CONCURRENCY = 64;
 /** Events expanded per transaction: short, so a writer on another connection never waits long. */
 const EXPAND_EVENTS = 100;
 
@@ -49,7 +54,7 @@ export function createInbox(deps: InboxDeps): Inbox {
   const queue = createLaneQueue<InboxRow>({
     log: deps.log,
     laneOf: (row) => row.lane,
-    concurrency: deps.concurrency ?? 16,
+    concurrency: deps.concurrency ?? DEFAULT_CONCURRENCY,
     process: async (row) => {
       await processRow(deps, row);
       if (queue.pending <= refillBelow) wake();

@@ -19,6 +19,11 @@ export const DEFAULT_RETRY: RetryPolicy = { baseMs: 1000, maxMs: 5 * 60_000, max
 /** Meta allows RESPONSE messages within 24 hours of the user's last message. */
 export const MESSAGING_WINDOW_MS = 24 * 60 * 60 * 1000;
 const AUTH_PAUSE_MS = 5 * 60_000;
+/**
+ * Sends in flight at once. Reaching SEND_RATE_LIMIT takes rate × Graph's latency of them (250/s at
+ * ~250 ms: ~60); it is also how many sends a kill -9 can catch mid-flight (and repeat after restart).
+ */
+const DEFAULT_CONCURRENCY = 64;
 /** Sends a recipient's lane may make in a row while other lanes wait for a slot. */
 const QUANTUM = 2;
 
@@ -47,7 +52,7 @@ type Attempt = 'done' | 'park';
 
 export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
   const retry = deps.retry ?? DEFAULT_RETRY;
-  const concurrency = deps.concurrency ?? 32;
+  const concurrency = deps.concurrency ?? DEFAULT_CONCURRENCY;
   const ready: string[] = [];
   const queued = new Set<string>();
   const running = new Set<string>();

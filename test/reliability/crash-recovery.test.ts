@@ -10,7 +10,7 @@ import { collapseRepeats, expectedStream, label, orderStatusItem, pageNotificati
 import { buildLoad, createTarget, redeliver, runPoster, type Load, type Note, type PostStats, type Target } from './load.ts';
 
 /** The outbox sender's default concurrency: at most this many sends are in flight at any instant. */
-const SENDS_IN_FLIGHT_BOUND = 32;
+const SENDS_IN_FLIGHT_BOUND = 64;
 /** app.ts gives in-flight work this long after SIGTERM. */
 const SHUTDOWN_GRACE_MS = 10_000;
 
