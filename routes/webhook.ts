@@ -127,7 +127,8 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 413 | 4
     req.on('data', onData);
     req.once('end', () => resolve(size <= limit ? (chunks.length === 1 ? (chunks[0]) : Buffer.concat(chunks, size)) : 413));
     req.once('error', () => resolve(undefined));
-    req.once('aborted', () => resolve(undefined));
+    // After 'end' this changes nothing (a promise settles once); before it, the client went away.
+    req.once('close', () => resolve(undefined));
   });
 }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { createHmac } from 'node:crypto';
 import { createServer, request as httpRequest } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import request from 'supertest';
 import { signatureFor } from '../services/signature.ts';
 import { PAGE_ID, TEST_ENV, createHarness, fakeGraph, fixture, postSigned, textFrom } from './support/harness.ts';
@@ -214,6 +214,27 @@ describe('POST /webhook (bodies)', () => {
       });
       expect(answer).toEqual({ status: 413, text: 'Payload too large' });
       expect(await h.bot.store.backlog()).toMatchObject({ received: 0, inbox: 0 });
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+
+  it('survives a client that goes away mid-body: nothing stored, nothing answered, the next request served', async () => {
+    const h = createHarness();
+    const server = createServer(h.app).listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const socket = connect(port, '127.0.0.1');
+      await new Promise((resolve) => socket.once('connect', resolve));
+      socket.write('POST /webhook HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"object":"pa');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      socket.destroy();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(await h.bot.store.backlog()).toMatchObject({ received: 0, inbox: 0 });
+      const res = await fetch(`http://127.0.0.1:${port}/webhook?hub.mode=subscribe&hub.verify_token=${VERIFY}&hub.challenge=42`);
+      expect(await res.text()).toBe('42');
     } finally {
       server.closeAllConnections();
       server.close();
