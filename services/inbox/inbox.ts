@@ -40,6 +40,8 @@ const DEFAULT_WINDOW = 2000;
  * so 64 lanes keep up with a few hundred events per second.
  */
 const DEFAULT_CONCURRENCY = 64;
+/** After the store failed to give events, try again this much later (new notifications also retry). */
+const RETRY_AFTER_ERROR_MS = 1000;
 /** Events expanded per transaction: short, so a writer on another connection never waits long. */
 const EXPAND_EVENTS = 100;
 
@@ -85,7 +87,10 @@ export function createInbox(deps: InboxDeps): Inbox {
       return;
     }
     filling = fill()
-      .catch((err: unknown) => deps.log.error('reading the inbox failed; it resumes on the next notification or restart', { err }))
+      .catch((err: unknown) => {
+        deps.log.error('reading the inbox failed; trying again in a second', { err });
+        setTimeout(wake, RETRY_AFTER_ERROR_MS).unref();
+      })
       .finally(() => {
         filling = undefined;
         if (fillAgain) {

@@ -11,7 +11,7 @@ import { createSqliteStore } from '../../services/state/sqlite-store.ts';
 import type { BotStore, EventOutcome, NewInboxEvent } from '../../services/state/store.ts';
 import { toMetaJson } from '../../services/signature.ts';
 import Database from 'better-sqlite3';
-import { pageNotification, psid, sleep, tempDir, textItem } from './helpers.ts';
+import { pageNotification, psid, sleep, tempDir, textItem, waitFor } from './helpers.ts';
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
@@ -211,5 +211,27 @@ describe('inbox window', () => {
     expect(mostHeld).toBeLessThanOrEqual(10);
     for (const u of [1, 2, 3]) expect(handled.get(psid(u))).toEqual(Array.from({ length: 20 }, (_, n) => `${u}-${n}`));
     expect(await store.backlog()).toEqual({ received: 0, inbox: 0, outbox: 0, failed: 0 });
+  });
+
+  it('tries again by itself when the store fails to give events, without waiting for a new notification', async () => {
+    const base = createMemoryStore();
+    let failures = 1;
+    const store: BotStore = {
+      ...base,
+      expandNotifications: (maxEvents, expand, now) => (failures-- > 0 ? Promise.reject(new Error('SQLITE_IOERR: disk I/O error')) : base.expandNotifications(maxEvents, expand, now)),
+    };
+    const handled: string[] = [];
+    const handle = (event: WebhookEvent): Promise<EventOutcome> => {
+      if (event.kind === 'message') handled.push(event.message.text ?? '');
+      return Promise.resolve({ userKey: undefined, user: undefined, sentUpdates: [], actions: [], apology: undefined });
+    };
+    const outbox: OutboxSender = { notify: () => undefined, idle: () => Promise.resolve(), stop: () => Promise.resolve(), tokenValid: () => true };
+    const lines: string[] = [];
+    const inbox = createInbox({ store, handle, outbox, log: createLogger({ level: 'error', write: (l) => lines.push(l) }), now: () => T0 });
+    await inbox.accept(body([psid(1), 'a', T0 + 1]));
+    await waitFor(() => handled.length === 1, 3000, () => `handled: ${handled.join(',')}`);
+    expect(handled).toEqual(['a']);
+    expect(lines.join('\n')).toContain('reading the inbox failed');
+    await inbox.stop();
   });
 });
