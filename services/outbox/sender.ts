@@ -19,6 +19,7 @@ export const DEFAULT_RETRY: RetryPolicy = { baseMs: 1000, maxMs: 5 * 60_000, max
 /** Meta allows RESPONSE messages within 24 hours of the user's last message. */
 export const MESSAGING_WINDOW_MS = 24 * 60 * 60 * 1000;
 const AUTH_PAUSE_MS = 5 * 60_000;
+const LANE_RETRY_MS = 1000;
 /**
  * Sends in flight at once. Reaching SEND_RATE_LIMIT takes rate × Graph's latency of them (250/s at
  * ~250 ms: ~60); it is also how many sends a kill -9 can catch mid-flight (and repeat after restart).
@@ -129,7 +130,9 @@ export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
         }
       }
     } catch (err) {
-      deps.log.error('outbox lane failed; it resumes on the next reply or restart', { err, lane });
+      // A store error, not a send failure (those are handled in attempt): try the lane again shortly.
+      deps.log.error('outbox lane failed; trying it again in a second', { err, lane });
+      if (!stopped) park(lane, deps.timers.now() + LANE_RETRY_MS);
     } finally {
       running.delete(lane);
       if (again.has(lane)) schedule(lane);

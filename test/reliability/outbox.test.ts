@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import request from 'supertest';
 import { backoff, type RetryPolicy } from '../../services/outbox/sender.ts';
+import { createMemoryStore } from '../../services/state/memory-store.ts';
+import type { BotStore } from '../../services/state/store.ts';
 import { messageText, recipientOf, startMockGraph, type Fault, type GraphCall } from '../support/mock-graph-server.ts';
 import { APOLOGY_EN, ASK_ORDER, expectedStream, invalidOrder, label, orderStatusItem, postbackItem, psid, tempDir, textItem } from './helpers.ts';
 import { stamp, useRigs } from './in-process.ts';
@@ -36,6 +38,25 @@ const TRANSIENT: [string, Fault][] = [
   ['a network error (connection dropped)', { kind: 'drop' }],
   ['a timeout (no answer within the client timeout)', { kind: 'hang' }],
 ];
+
+describe('store failures while sending', () => {
+  it('a lane whose store read fails is tried again by itself; its replies go out in order', async () => {
+    const base = createMemoryStore();
+    let failed = 0;
+    const store: BotStore = {
+      ...base,
+      outboxHead: (lane) => (failed++ === 0 ? Promise.reject(new Error('SQLITE_IOERR: disk I/O error')) : base.outboxHead(lane)),
+    };
+    const r = await rig({ bot: { store } });
+    const started = Date.now();
+    await r.post(orderStatusItem(A, stamp()));
+    await r.h.bot.idle();
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900); // the lane waited its second
+    expect(r.h.logs.some((l) => l.msg === 'outbox lane failed; trying it again in a second')).toBe(true);
+    expect(r.mock.sends().map(label)).toEqual(expectedStream([]));
+    expect(await r.h.bot.store.backlog()).toMatchObject({ outbox: 0, failed: 0 });
+  });
+});
 
 describe('transient failures', () => {
   it.each(TRANSIENT)('%s: retried with backoff until delivered, in order; only that recipient waits', async (_name, fault) => {
