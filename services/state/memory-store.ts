@@ -118,7 +118,6 @@ export function createMemoryStore(): BotStore {
       });
       return resolved(rows);
     },
-    pendingOutbox: () => resolved([...outbox.values()].sort((a, b) => a.id - b.id).map((r) => structuredClone(r))),
     outboxLanes: () => resolved([...outboxLanes.keys()]),
     outboxHead(lane) {
       const first = outboxLanes.get(lane)?.values().next();

@@ -185,7 +185,6 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
     inboxAfter: (afterId, limit) => resolved(() => q.inboxAfter.all(afterId, limit) as InboxRow[]),
     inboxEvent: (id) => resolved(() => parse<WebhookEvent>((q.inboxEvent.get(id) as { event: string } | undefined)?.event)),
     completeEvent: (id, outcome, now) => resolved(() => completeEvent(id, outcome, now)),
-    pendingOutbox: () => resolved(() => (q.pendingOutbox.all() as OutboxRecord[]).map(toOutboxRow)),
     outboxLanes: () => resolved(() => (q.outboxLanes.all() as { lane: string }[]).map((r) => r.lane)),
     outboxHead: (lane) => resolved(() => {
       const row = q.outboxHead.get(lane) as OutboxRecord | undefined;
@@ -278,7 +277,6 @@ function prepare(db: Database.Database) {
     outboxById: db.prepare('SELECT * FROM outbox WHERE id = ?'),
     outboxOfEvent: db.prepare('SELECT * FROM outbox WHERE lane = ? AND event_id = ? ORDER BY id'),
     outboxHead: db.prepare('SELECT * FROM outbox WHERE lane = ? ORDER BY id LIMIT 1'),
-    pendingOutbox: db.prepare('SELECT * FROM outbox ORDER BY id'),
     outboxLanes: db.prepare('SELECT DISTINCT lane FROM outbox'),
     retryOutbox: db.prepare('UPDATE outbox SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ?'),
     replaceWithApology: db.prepare('UPDATE outbox SET action = apology, apology = NULL, attempts = 0, last_error = NULL WHERE id = ?'),

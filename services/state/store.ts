@@ -155,8 +155,6 @@ export interface BotStore extends StateStore {
   inboxEvent(id: number): Promise<WebhookEvent | undefined>;
   /** In one transaction: removes the event, saves the user's state, queues the replies. */
   completeEvent(id: number, outcome: EventOutcome, now: number): Promise<OutboxRow[]>;
-  /** Every queued reply (for recovery at start-up), in id order. */
-  pendingOutbox(): Promise<OutboxRow[]>;
   /** The lanes with queued replies (for recovery at start-up, without loading the replies). */
   outboxLanes(): Promise<string[]>;
   outboxHead(lane: string): Promise<OutboxRow | undefined>;
