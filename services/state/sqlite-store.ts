@@ -5,7 +5,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { WebhookEvent } from '../events/types.ts';
 import type { OutgoingAction } from '../graph/send-api.ts';
-import type { Backlog, BotStore, ExpandResult, InboxRow, MessageStatus, NewInboxEvent, NotificationExpander, OutboxRow, SentMessage, StatusUpdate, UserState } from './store.ts';
+import type { Backlog, BotStore, EventOutcome, ExpandResult, InboxRow, MessageStatus, NewInboxEvent, NotificationExpander, OutboxRow, SentMessage, StatusUpdate, UserState } from './store.ts';
 import { DEDUP_RETENTION_MS, SENT_RETENTION_MS } from './store.ts';
 
 const SCHEMA = `
@@ -94,10 +94,8 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
   };
   // Group commit: every request that arrives in the same event-loop turn shares one transaction;
   // each still resolves only after that commit, so nothing is acknowledged before it is safe.
-  const groupCommit = createGroupCommit(
-    db.transaction((batch: PendingNotification[]) => {
-      for (const p of batch) q.insertNotification.run(p.now, p.body);
-    }),
+  const addNotification = createGroupCommit(
+    db.transaction((batch: { body: Uint8Array; now: number }[]) => batch.map((p) => void q.insertNotification.run(p.now, p.body))),
     options.onLocked === 'yield' ? lockWaitMs : undefined,
   );
   const addToInbox = db.transaction(insertEvents);
@@ -124,7 +122,7 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
     }
     return result;
   });
-  const completeEvent = db.transaction((id: number, outcome: Parameters<BotStore['completeEvent']>[1], now: number): OutboxRow[] => {
+  const completeOne = (id: number, outcome: EventOutcome, now: number): OutboxRow[] => {
     q.deleteInbox.run(id);
     if (outcome.userKey && outcome.user) q.putUser.run(outcome.userKey, JSON.stringify(outcome.user));
     for (const update of outcome.userKey ? outcome.sentUpdates : []) {
@@ -137,11 +135,20 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
       const rowId = Number(q.insertOutbox.run(lane, outcome.userKey ?? null, id, JSON.stringify(action), apology, now).lastInsertRowid);
       return { id: rowId, lane, user_key: outcome.userKey, event_id: id, action, apology: outcome.apology, attempts: 0, next_attempt_at: now };
     });
-  });
-  const outboxSent = db.transaction((id: number, userKey: string | undefined, mid: string | undefined, now: number) => {
-    q.deleteOutbox.run(id);
-    if (userKey && mid) q.recordSent.run(userKey, mid, now);
-  });
+  };
+  // Events handled (and replies sent) in the same turn share a commit too: each one's changes stay
+  // all-or-nothing, and a failing one is retried alone (see createGroupCommit).
+  const completeEvent = createGroupCommit(
+    db.transaction((batch: { id: number; outcome: EventOutcome; now: number }[]) => batch.map((c) => completeOne(c.id, c.outcome, c.now))),
+  );
+  const outboxSent = createGroupCommit(
+    db.transaction((batch: { id: number; userKey: string | undefined; mid: string | undefined; now: number }[]) =>
+      batch.map(({ id, userKey, mid, now }) => {
+        q.deleteOutbox.run(id);
+        if (userKey && mid) q.recordSent.run(userKey, mid, now);
+      }),
+    ),
+  );
   const outboxFail = db.transaction((id: number, failure: Parameters<BotStore['outboxFail']>[1], now: number): number => {
     const row = q.outboxById.get(id) as OutboxRecord | undefined;
     if (!row) return 0;
@@ -177,20 +184,20 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
     recordSent: (key, mid, at) => resolved(() => void q.recordSent.run(key, mid, at)),
     getSent: (key, mid) => resolved(() => toSent(q.getSent.get(key, mid) as SentRecord | undefined)),
     updateStatus: (key, update, status) => resolved(() => updateStatus(key, update, status)),
-    addNotification: ({ body }, now) => groupCommit(body, now),
+    addNotification: ({ body }, now) => addNotification({ body, now }),
     // IMMEDIATE: these read before they write. A deferred transaction would fail at once with
     // "database is locked" if another connection (the webhook's) committed in between.
     expandNotifications: (maxEvents, expand, now) => resolved(() => expandNotifications.immediate(maxEvents, expand, now)),
     addToInbox: (events, now) => resolved(() => addToInbox(events, now)),
     inboxAfter: (afterId, limit) => resolved(() => q.inboxAfter.all(afterId, limit) as InboxRow[]),
     inboxEvent: (id) => resolved(() => parse<WebhookEvent>((q.inboxEvent.get(id) as { event: string } | undefined)?.event)),
-    completeEvent: (id, outcome, now) => resolved(() => completeEvent(id, outcome, now)),
+    completeEvent: (id, outcome, now) => completeEvent({ id, outcome, now }),
     outboxLanes: () => resolved(() => (q.outboxLanes.all() as { lane: string }[]).map((r) => r.lane)),
     outboxHead: (lane) => resolved(() => {
       const row = q.outboxHead.get(lane) as OutboxRecord | undefined;
       return row ? toOutboxRow(row) : undefined;
     }),
-    outboxSent: (id, sent, now) => resolved(() => outboxSent(id, sent.userKey, sent.mid, now)),
+    outboxSent: (id, sent, now) => outboxSent({ id, userKey: sent.userKey, mid: sent.mid, now }),
     outboxRetry: (id, attempts, nextAt, error) => resolved(() => void q.retryOutbox.run(attempts, nextAt, error, id)),
     outboxFail: (id, failure, now) => resolved(() => outboxFail.immediate(id, failure, now)),
     backlog: () => resolved(() => q.backlog.get() as Backlog),
@@ -203,28 +210,31 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
   };
 }
 
-interface PendingNotification {
-  body: Uint8Array;
-  now: number;
-  resolve: () => void;
+interface Pending<I, O> {
+  input: I;
+  resolve: (output: O) => void;
   reject: (err: Error) => void;
 }
 
 /**
- * Collects addNotification calls until the next turn of the event loop, then commits them together.
+ * Collects calls until the next turn of the event loop, then runs them in one transaction
+ * (`commit` returns one output per input, in order); each call resolves only after that commit.
  * With `retryLockedMs`, a commit that finds the write lock taken is retried a millisecond later
  * (calls arriving meanwhile join it) rather than sleeping in SQLite, for up to that long.
  */
-function createGroupCommit(commit: (batch: PendingNotification[]) => void, retryLockedMs: number | undefined) {
-  let batch: PendingNotification[] = [];
+function createGroupCommit<I, O>(commit: (inputs: I[]) => O[], retryLockedMs?: number): (input: I) => Promise<O> {
+  let batch: Pending<I, O>[] = [];
   let lockedSince: number | undefined;
+  const run = (items: Pending<I, O>[]): void => {
+    const outputs = commit(items.map((p) => p.input));
+    items.forEach((p, i) => p.resolve(outputs[i] as O));
+  };
   const flush = (): void => {
     const current = batch;
     batch = [];
     try {
-      commit(current);
+      run(current);
       lockedSince = undefined;
-      current.forEach((p) => p.resolve());
     } catch (err) {
       const now = performance.now();
       if (retryLockedMs !== undefined && isLocked(err) && now - (lockedSince ??= now) < retryLockedMs) {
@@ -237,18 +247,17 @@ function createGroupCommit(commit: (batch: PendingNotification[]) => void, retry
       // busy database) fails only itself.
       for (const p of current) {
         try {
-          commit([p]);
-          p.resolve();
+          run([p]);
         } catch (err) {
           p.reject(err instanceof Error ? err : new Error(String(err)));
         }
       }
     }
   };
-  return (body: Uint8Array, now: number): Promise<void> =>
+  return (input: I): Promise<O> =>
     new Promise((resolve, reject) => {
       if (batch.length === 0) setImmediate(flush);
-      batch.push({ body, now, resolve, reject });
+      batch.push({ input, resolve, reject });
     });
 }
 

@@ -120,6 +120,26 @@ describe('replies stored atomically with the event being handled', () => {
     expect(await store.getUser(`messenger:${A}`)).toEqual({ step: 'awaiting_order_number' });
   });
 
+  it('SQLite: completions in the same turn share a commit, and one that fails takes none of the others with it', async () => {
+    const store = createSqliteStore(sqliteFile('inbox-complete-group'));
+    cleanups.unshift(() => store.close());
+    const B = psid(902);
+    const [rowA, rowB] = await store.addToInbox(inboxEvents([orderStatusItem(A, stamp()), orderStatusItem(B, stamp())]), Date.now());
+    const reply = (to: string): OutgoingAction => ({ type: 'message', recipient: { id: to }, message: { text: 'hello' } });
+    const poisoned = { ...reply(B), message: { text: 'x', poison: 1n } } as unknown as OutgoingAction;
+    const outcome = (to: string, actions: OutgoingAction[]) => ({ userKey: `messenger:${to}`, user: { step: 'awaiting_order_number' as const }, sentUpdates: [], actions, apology: undefined });
+
+    const [a, b] = await Promise.allSettled([
+      store.completeEvent((rowA as { id: number }).id, outcome(A, [reply(A)]), Date.now()),
+      store.completeEvent((rowB as { id: number }).id, outcome(B, [reply(B), poisoned]), Date.now()),
+    ]);
+    expect(a.status).toBe('fulfilled');
+    expect(b.status).toBe('rejected');
+    expect(await store.backlog()).toEqual({ received: 0, inbox: 1, outbox: 1, failed: 0 });
+    expect(await store.getUser(`messenger:${A}`)).toEqual({ step: 'awaiting_order_number' });
+    expect(await store.getUser(`messenger:${B}`)).toEqual({});
+  });
+
   // Regression: the thanks decision is stored with the event's outcome, so a crash replays it whole.
   it('a reaction whose handling was cut short by a crash is thanked once after the restart', async () => {
     const path = sqliteFile('inbox-crash');
