@@ -65,6 +65,11 @@ export interface SqliteStoreOptions {
 }
 
 const DEFAULT_LOCK_WAIT_MS = 5000;
+/**
+ * Most handled events (or sent replies) per shared commit: enough to save most commits, few enough
+ * that the write lock is held well under a millisecond, so the webhook's commits rarely wait for it.
+ */
+const HANDLING_BATCH = 8;
 
 /** better-sqlite3's default is 16 MB per connection; the handling connection does well with less. */
 const DEFAULT_CACHE_MB = 8;
@@ -96,7 +101,7 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
   // each still resolves only after that commit, so nothing is acknowledged before it is safe.
   const addNotification = createGroupCommit(
     db.transaction((batch: { body: Uint8Array; now: number }[]) => batch.map((p) => void q.insertNotification.run(p.now, p.body))),
-    options.onLocked === 'yield' ? lockWaitMs : undefined,
+    options.onLocked === 'yield' ? { retryLockedMs: lockWaitMs } : {},
   );
   const addToInbox = db.transaction(insertEvents);
   const expandNotifications = db.transaction((maxEvents: number, expand: NotificationExpander, now: number): ExpandResult => {
@@ -140,6 +145,7 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
   // all-or-nothing, and a failing one is retried alone (see createGroupCommit).
   const completeEvent = createGroupCommit(
     db.transaction((batch: { id: number; outcome: EventOutcome; now: number }[]) => batch.map((c) => completeOne(c.id, c.outcome, c.now))),
+    { maxBatch: HANDLING_BATCH },
   );
   const outboxSent = createGroupCommit(
     db.transaction((batch: { id: number; userKey: string | undefined; mid: string | undefined; now: number }[]) =>
@@ -148,6 +154,7 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
         if (userKey && mid) q.recordSent.run(userKey, mid, now);
       }),
     ),
+    { maxBatch: HANDLING_BATCH },
   );
   const outboxFail = db.transaction((id: number, failure: Parameters<BotStore['outboxFail']>[1], now: number): number => {
     const row = q.outboxById.get(id) as OutboxRecord | undefined;
@@ -222,7 +229,8 @@ interface Pending<I, O> {
  * With `retryLockedMs`, a commit that finds the write lock taken is retried a millisecond later
  * (calls arriving meanwhile join it) rather than sleeping in SQLite, for up to that long.
  */
-function createGroupCommit<I, O>(commit: (inputs: I[]) => O[], retryLockedMs?: number): (input: I) => Promise<O> {
+function createGroupCommit<I, O>(commit: (inputs: I[]) => O[], options: { retryLockedMs?: number; maxBatch?: number } = {}): (input: I) => Promise<O> {
+  const { retryLockedMs, maxBatch = Infinity } = options;
   let batch: Pending<I, O>[] = [];
   let lockedSince: number | undefined;
   const run = (items: Pending<I, O>[]): void => {
@@ -230,8 +238,9 @@ function createGroupCommit<I, O>(commit: (inputs: I[]) => O[], retryLockedMs?: n
     items.forEach((p, i) => p.resolve(outputs[i] as O));
   };
   const flush = (): void => {
-    const current = batch;
-    batch = [];
+    const current = batch.length > maxBatch ? batch.splice(0, maxBatch) : batch;
+    batch = current === batch ? [] : batch;
+    if (batch.length > 0) setImmediate(flush);
     try {
       run(current);
       lockedSince = undefined;

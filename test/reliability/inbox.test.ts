@@ -140,6 +140,22 @@ describe('replies stored atomically with the event being handled', () => {
     expect(await store.getUser(`messenger:${B}`)).toEqual({});
   });
 
+  it('SQLite: many completions in one turn (more than one commit takes) each get their own replies back', async () => {
+    const store = createSqliteStore(sqliteFile('inbox-complete-many'));
+    cleanups.unshift(() => store.close());
+    const users = Array.from({ length: 20 }, (_, i) => psid(910 + i));
+    const rows = await store.addToInbox(inboxEvents(users.map((u) => orderStatusItem(u, stamp()))), Date.now());
+    const replies = await Promise.all(
+      rows.map((row, i) => {
+        const to = users[i] as string;
+        const action: OutgoingAction = { type: 'message', recipient: { id: to }, message: { text: `hello ${i}` } };
+        return store.completeEvent(row.id, { userKey: `messenger:${to}`, user: {}, sentUpdates: [], actions: [action], apology: undefined }, Date.now());
+      }),
+    );
+    expect(replies.map((r) => r.map((o) => [o.lane, o.event_id]))).toEqual(rows.map((row, i) => [[`messenger:${users[i]}`, row.id]]));
+    expect(await store.backlog()).toEqual({ received: 0, inbox: 0, outbox: 20, failed: 0 });
+  });
+
   // Regression: the thanks decision is stored with the event's outcome, so a crash replays it whole.
   it('a reaction whose handling was cut short by a crash is thanked once after the restart', async () => {
     const path = sqliteFile('inbox-crash');
