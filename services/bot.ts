@@ -23,6 +23,12 @@ export interface Health {
   backlog: Backlog | undefined;
 }
 
+/** The one verdict: healthy when the store answers, the token is not known bad and handling answers. */
+export function healthOf(backlog: Backlog | undefined, tokenValid: boolean, handling: Health['handling'] = 'ok'): Health {
+  const token = tokenValid ? 'ok' : 'invalid';
+  return { ok: backlog !== undefined && token === 'ok' && handling === 'ok', store: backlog ? 'ok' : 'unreachable', token, handling, backlog };
+}
+
 export interface Bot {
   /** Stores the raw bytes of an authentic notification; resolves once they are safe (before the 200). */
   accept(body: Buffer): Promise<void>;
@@ -92,9 +98,7 @@ export function createBot(config: Readonly<Config>, options: BotOptions): LocalB
       await outbox.idle();
     },
     async health() {
-      const backlog = await store.backlog().catch(() => undefined);
-      const token = outbox.tokenValid() ? 'ok' : 'invalid';
-      return { ok: backlog !== undefined && token === 'ok', store: backlog ? 'ok' : 'unreachable', token, handling: 'ok', backlog };
+      return healthOf(await store.backlog().catch(() => undefined), outbox.tokenValid());
     },
     async close(graceMs = 10_000) {
       clearInterval(pruner);

@@ -2,7 +2,7 @@
 // only what the webhook needs: storing each verified body with a group commit on its own
 // connection, then waking the worker, which expands, handles and sends from the same database.
 import { Worker } from 'node:worker_threads';
-import type { Bot, Health } from '../bot.ts';
+import { healthOf, type Bot, type Health } from '../bot.ts';
 import type { Config } from '../config.ts';
 import type { GraphObserver } from '../graph/client.ts';
 import type { Logger } from '../logger.ts';
@@ -116,9 +116,7 @@ export function createThreadedBot(config: Readonly<Config>, options: ThreadedBot
         store.backlog().catch(() => undefined),
         request({ type: 'token' }, HEALTH_TIMEOUT_MS).catch(() => 'no answer' as const),
       ]);
-      const handling = tokenValid === 'no answer' ? 'stalled' : 'ok';
-      const token = tokenValid === false ? 'invalid' : 'ok';
-      return { ok: backlog !== undefined && token === 'ok' && handling === 'ok', store: backlog ? 'ok' : 'unreachable', token, handling, backlog };
+      return healthOf(backlog, tokenValid !== false, tokenValid === 'no answer' ? 'stalled' : 'ok');
     },
     async close(graceMs = 10_000) {
       closing = true;

@@ -3,7 +3,7 @@
 // notifications to it over real HTTP with keep-alive, like Meta's delivery does.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Agent, request } from 'node:http';
-import { createServer } from 'node:net';
+import { freePort } from '../../scripts/bench/children.ts';
 import { fileURLToPath } from 'node:url';
 import { signatureFor, toMetaJson } from '../../services/signature.ts';
 
@@ -61,18 +61,8 @@ export interface SpawnedApp {
   kill(signal: 'SIGKILL' | 'SIGTERM', timeoutMs?: number): Promise<Exit>;
 }
 
-/** A port nobody listens on right now. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
+// A port nobody listens on right now: the bench's helper, shared.
+export { freePort };
 
 export async function spawnApp(options: SpawnOptions): Promise<SpawnedApp> {
   const port = await freePort();
