@@ -10,7 +10,7 @@ import request from 'supertest';
 import { start, type RunningApp } from '../app.ts';
 import { loadConfig, secretsOf, type Config } from '../services/config.ts';
 import { createLogger } from '../services/logger.ts';
-import { formsOf } from '../services/redact.ts';
+import { TOO_DEEP, formsOf } from '../services/redact.ts';
 import { signatureFor, toMetaJson } from '../services/signature.ts';
 import { GRAPH, TEST_ENV, VERSION, textFrom } from './support/harness.ts';
 
@@ -114,5 +114,17 @@ describe('live dashboard: no secret in any record, stream or log line', () => {
     // A stream opened afterwards starts with the same records, scrubbed.
     expectNoSecret(await readDashboardStream(base, (text) => text.includes('event: ready')), config, 'ready event');
     expectNoSecret(logText(), config, 'log');
+  });
+
+  it('keeps answering when a signed notification is nested 100,000 deep: the record is cut, not the dashboard', async () => {
+    const { config, base } = await startLive();
+    const raw = `{"object":"page","entry":[{"id":"${TEST_ENV.PAGE_ID ?? ''}","time":1,"messaging":[${'['.repeat(100_000)}${']'.repeat(100_000)}]}]}`;
+    const posted = await request(base).post('/webhook').set('Content-Type', 'application/json').set('X-Hub-Signature-256', signatureFor(config.APP_SECRET, raw)).send(raw);
+    expect([200, 400]).toContain(posted.status);
+    const res = await request(base).get('/dashboard/api/records').set('Authorization', `Bearer ${DASHBOARD_TOKEN}`);
+    expect(res.status).toBe(200);
+    expect(res.text).toContain(TOO_DEEP);
+    const ready = await readDashboardStream(base, (text) => text.includes('event: ready'));
+    expect(ready).toContain(TOO_DEEP);
   });
 });

@@ -83,6 +83,25 @@ describe('server timeouts', () => {
     expect(SERVER_TIMEOUTS.idleMs).toBeGreaterThanOrEqual(2 * SERVER_TIMEOUTS.heartbeatMs);
   });
 
+  it('cuts slow and idle clients of the server `npm start` runs within its bounds, in parallel', async () => {
+    const running = await start(loadConfig({ ...TEST_ENV, DATABASE_URL: 'memory:', PORT: '0', HOST: '127.0.0.1' }), silent);
+    runningApps.push(running);
+    const { port } = running.server.address() as AddressInfo;
+    const bound = SERVER_TIMEOUTS.headersMs + SERVER_TIMEOUTS.checkEveryMs + 5000;
+    const [slowHeaders, silentClient, keptAlive] = await Promise.all([
+      rawClient(port, (socket) => {
+        socket.write('POST /webhook HTTP/1.1\r\nHost: 127.0.0.1\r\n');
+        trickle(socket, 'X-Slow: y\r\n', 500);
+      }, bound),
+      rawClient(port, () => undefined, bound),
+      rawClient(port, (socket) => socket.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'), bound),
+    ]);
+    expect(slowHeaders.text).toMatch(/^HTTP\/1\.1 408/);
+    expect(silentClient.ms).toBeLessThan(bound);
+    expect(keptAlive.text).toMatch(/^HTTP\/1\.1 200/);
+    expect(keptAlive.ms).toBeLessThan(SERVER_TIMEOUTS.keepAliveMs + 5000);
+  }, 40_000);
+
   it('cuts a client that sends its headers slowly, within the headers bound', async () => {
     const port = await listen(liveApp());
     const { ms, text } = await rawClient(port, (socket) => {
