@@ -106,9 +106,9 @@ export interface ServerTimeouts {
  * Node's defaults (60 s for headers, 300 s for a request, no idle limit, checked every 30 s) let a
  * client that trickles its headers or never finishes its body hold a connection for minutes, and
  * enough of them exhaust the process. Meta sends each notification at once from its data centres
- * (a 1,000-event batch is about 1 MB) and gives up on an answer after about 20 s; the chat page and
- * the dashboard send small requests from nearby; so whatever has not arrived after these many
- * seconds will not. Answers are quick (the webhook only stores), so a connection idle for 20 s
+ * (a 1,000-event batch is about 1 MB) and expects the 200 within seconds, redelivering otherwise;
+ * the chat page and the dashboard send small requests from nearby; so whatever has not arrived
+ * after these many seconds will not. Answers are quick (the webhook only stores), so a connection idle for 20 s
  * while answering is stuck. Event streams are idle between events, so they write a heartbeat
  * every HEARTBEAT_MS, half the idle limit. Keep-alive stays at Node's 5 s: long enough for Meta
  * and a tunnel to reuse connections for a burst, short enough that idle ones do not pile up.
