@@ -1,6 +1,7 @@
 // The one place that reads the environment. Parsed once, validated, frozen; a wrong value stops
 // start-up with a ConfigError naming the variable and the fix.
 import { createHmac, randomBytes } from 'node:crypto';
+import { isIP } from 'node:net';
 import dotenv from 'dotenv';
 import { ConfigError } from './errors.ts';
 import { LOG_LEVELS, type LogLevel } from './logger.ts';
@@ -17,6 +18,11 @@ export interface Config {
    */
   emulatorPinned: boolean;
   PORT: number;
+  /**
+   * The interface the server listens on: loopback (127.0.0.1) by default in emulator mode, which is
+   * for this machine only; undefined (every interface) by default in live mode.
+   */
+  HOST: string | undefined;
   APP_ID: string | undefined;
   APP_SECRET: string;
   PAGE_ID: string | undefined;
@@ -52,6 +58,7 @@ export function loadConfig(env: Env): Readonly<Config> {
     mode,
     emulatorPinned: pinned,
     PORT,
+    HOST: parseHost(read('HOST'), mode),
     APP_ID: numericId('APP_ID', read('APP_ID')) ?? (mode === 'emulator' ? '100000000000001' : undefined),
     APP_SECRET: secrets.APP_SECRET,
     PAGE_ID: numericId('PAGE_ID', read('PAGE_ID')) ?? (mode === 'emulator' ? '100000000000002' : undefined),
@@ -125,6 +132,16 @@ function parsePort(raw: string | undefined): number {
     throw new ConfigError('PORT', `"${raw}" is not a port number`, 'use a whole number from 0 to 65535, e.g. PORT=3000');
   }
   return port;
+}
+
+function parseHost(raw: string | undefined, mode: Config['mode']): string | undefined {
+  if (raw === undefined) return mode === 'emulator' ? '127.0.0.1' : undefined;
+  const host = raw.replace(/^\[(.*)\]$/, '$1');
+  const hostName = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
+  if (isIP(host) === 0 && !hostName.test(host)) {
+    throw new ConfigError('HOST', `"${raw}" is not an IP address or host name`, 'use HOST=127.0.0.1 (this machine only) or HOST=0.0.0.0 (every interface), without a scheme or port');
+  }
+  return host;
 }
 
 function numericId(name: string, raw: string | undefined): string | undefined {
