@@ -13,12 +13,14 @@ export function maxInWindow(times: readonly number[], windowMs = 1000): number {
   return max;
 }
 
-/** Calls per second after the first second (which the first burst may fill): the sustained rate. */
-export function sustainedRate(times: readonly number[]): number {
+/**
+ * Calls per second once the first `limit` calls (the first second's worth, which an idle start
+ * may give at once) are out: from the arrival after them to the last one.
+ */
+export function sustainedRate(times: readonly number[], limit: number): number {
   const sorted = [...times].sort((a, b) => a - b);
-  const first = sorted[0];
+  const from = sorted[limit];
   const last = sorted[sorted.length - 1];
-  if (first === undefined || last === undefined || last - first <= 1000) return Number.NaN;
-  const after = sorted.filter((t) => t > first + 1000).length;
-  return (after * 1000) / (last - first - 1000);
+  if (from === undefined || last === undefined || last <= from) return Number.NaN;
+  return ((sorted.length - 1 - limit) * 1000) / (last - from);
 }
