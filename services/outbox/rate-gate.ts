@@ -1,7 +1,8 @@
 // The Send API rate limit per account (a Page, or an Instagram account), counted where Meta counts
 // it: on arrival. A limiter that spaces out *grants* is not enough, because calls granted on time
 // bunch on the way out (event-loop stalls, new connections, retransmits): at a limit of 100 the old
-// grant-time limiter let 105 calls arrive within one second. The gate instead keeps every grant
+// grant-time limiter let 105 calls arrive within one second in the app, 112–122 in
+// test/reliability/arrival-rate.test.ts. The gate instead keeps every grant
 // counting until its call is over.
 //
 // The rule. A grant counts from the moment it is given until COUNT_AFTER_DONE_MS (1 s) after
@@ -19,11 +20,14 @@
 // only withholds grants, so the bound survives it.
 //
 // What it costs. A call holds its slot for (its latency + 1 s), so at saturation the rate is
-// limit / (1 + latency in s): 83 % of the limit at 200 ms of Graph latency. A call's "request fully
-// written" moment would cost nothing, but it comes before arrival by an unknown transit time, and at
-// saturation every grant is given the instant a slot frees, so a few milliseconds of transit jitter
-// already put limit + 1 calls in a window (measured: see test/reliability/arrival-rate.test.ts). The
-// response time is the only moment the client knows for sure is after arrival.
+// limit / (1 + latency in s): 83 % of the limit at 200 ms of Graph latency. Counting from the moment
+// the request was fully written (axios's Node adapter accepts a `transport`, whose ClientRequest
+// emits 'finish' when the last byte is handed to the OS) would cost almost nothing, but that moment
+// comes before arrival by a transit time that varies, and at saturation a grant is given the instant
+// a slot frees, so the jitter lets arrivals bunch again: measured at the mock Graph server at a limit
+// of 100 (test/reliability/arrival-rate.test.ts, test/support/gated-sends.ts), 'written' let up to
+// 110 arrive within one second (transit p99 8 ms, max 12 ms on loopback), 'response' never more
+// than 100. The response (or failure) is the only moment the client knows to be after arrival.
 //
 // Smoothing. On top of the count, at most ceil(limit × SMOOTHING_MS / 1 s) grants are given within
 // any SMOOTHING_MS (100 ms): an idle account does not release a whole second's worth at once.
@@ -44,8 +48,9 @@ export const IN_FLIGHT_TIMEOUT_MS = 15_000;
 
 export interface Grant {
   /**
-   * The call is over: its response or failure arrived (or, with `atMs`, it was over at that time
-   * on the gate's clock, `gate.now()`). It keeps counting for COUNT_AFTER_DONE_MS more. Idempotent.
+   * The call is over: its response or failure arrived (or, with `atMs`, it arrived at that time on
+   * the gate's clock, `gate.now()`; never a time before the request could have reached Graph, or
+   * the bound is lost). It keeps counting for COUNT_AFTER_DONE_MS more. Idempotent.
    */
   done(atMs?: number): void;
 }
