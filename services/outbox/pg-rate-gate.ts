@@ -143,9 +143,10 @@ export function createPgRateGate(options: PgRateGateOptions): RateGate {
     while (doneQueue.length > 0) {
       const batch = doneQueue.splice(0);
       try {
-        await options.pool.query(DONE_SQL, [batch.map((d) => d.id), batch.map((d) => Math.round(d.ago))]);
+        await options.pool.query(DONE_SQL, [batch.map((d) => d.id), batch.map((d) => Math.floor(d.ago))]);
       } catch (err) {
         // Safe to lose: those grants count until their in-flight timeout instead of 1 s after done.
+        // (`ago` rounds down, so the done time the database computes is never too early.)
         options.log.error('rate gate: could not mark grants done; they count until their in-flight timeout', { err, grants: batch.length });
       }
     }
