@@ -65,39 +65,67 @@ export function createLogger(options: LoggerOptions, bindings: LogFields = {}): 
       write: options.write,
     }),
   );
-  return bound({ root, rank: RANK[options.level] }, prepare(bindings, false));
+  return new BoundLogger({ root, rank: RANK[options.level] }, prepare(bindings, false));
+}
+
+/**
+ * A class rather than closures: a child is made per event and per send, and methods on the
+ * prototype cost nothing per child (under tsx every named closure is also wrapped to keep its name).
+ * The lint's unbound-method rule keeps callers from detaching `log.info`.
+ */
+class BoundLogger implements Logger {
+  readonly #core: Core;
+  readonly #bindings: LogFields;
+  readonly #keys: string[];
+  /** pino's child, which serialises the bindings once: made on the first record, since most loggers of an event write none. */
+  #target: PinoLogger | undefined;
+
+  constructor(core: Core, bindings: LogFields) {
+    this.#core = core;
+    this.#bindings = bindings;
+    this.#keys = Object.keys(bindings);
+  }
+
+  debug(msg: string, fields?: LogFields): void {
+    this.#emit('debug', msg, fields);
+  }
+
+  info(msg: string, fields?: LogFields): void {
+    this.#emit('info', msg, fields);
+  }
+
+  warn(msg: string, fields?: LogFields): void {
+    this.#emit('warn', msg, fields);
+  }
+
+  error(msg: string, fields?: LogFields): void {
+    this.#emit('error', msg, fields);
+  }
+
+  child(bindings: LogFields): Logger {
+    return new BoundLogger(this.#core, { ...this.#bindings, ...prepare(bindings, false) });
+  }
+
+  #emit(level: RecordLevel, msg: string, fields: LogFields | undefined): void {
+    const core = this.#core;
+    if (RANK[level] < core.rank) return;
+    try {
+      const record = fields === undefined ? undefined : prepare(fields, level === 'error');
+      if (record !== undefined && this.#keys.some((key) => key in record)) {
+        // A field that repeats a binding wins, in one key rather than two in the same line.
+        core.root[level]({ ...this.#bindings, ...record }, msg);
+        return;
+      }
+      this.#target ??= this.#keys.length === 0 ? core.root : core.root.child(this.#bindings);
+      this.#target[level](record ?? {}, msg);
+    } catch (err) {
+      fallback(core, level, msg, err);
+    }
+  }
 }
 
 /** A logger that drops everything, for tests and scripts that do not care. */
 export const silentLogger: Logger = createLogger({ level: 'silent' });
-
-function bound(core: Core, bindings: LogFields): Logger {
-  const keys = Object.keys(bindings);
-  // pino's child serialises its bindings once; made on the first record, since most loggers of an event write none.
-  let target: PinoLogger | undefined;
-  const emit = (level: RecordLevel, msg: string, fields: LogFields | undefined): void => {
-    if (RANK[level] < core.rank) return;
-    try {
-      const record = fields === undefined ? undefined : prepare(fields, level === 'error');
-      if (record !== undefined && keys.some((key) => key in record)) {
-        // A field that repeats a binding wins, in one key rather than two in the same line.
-        core.root[level]({ ...bindings, ...record }, msg);
-        return;
-      }
-      target ??= keys.length === 0 ? core.root : core.root.child(bindings);
-      target[level](record ?? {}, msg);
-    } catch (err) {
-      fallback(core, level, msg, err);
-    }
-  };
-  return {
-    debug: (msg, fields) => emit('debug', msg, fields),
-    info: (msg, fields) => emit('info', msg, fields),
-    warn: (msg, fields) => emit('warn', msg, fields),
-    error: (msg, fields) => emit('error', msg, fields),
-    child: (more) => bound(core, { ...bindings, ...prepare(more, false) }),
-  };
-}
 
 function prepare(fields: LogFields, stacks: boolean): LogFields {
   try {

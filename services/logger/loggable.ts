@@ -23,10 +23,24 @@ const ERROR_KEYS_SKIPPED = new Set(['name', 'message', 'stack', 'code', 'cause',
 
 /** The fields as plain values: errors described, cycles cut, nothing that throws when read. */
 export function toLoggableFields(fields: LogFields, options: LoggableOptions): LogFields {
+  // Most records carry only strings and numbers (ids, counts): those are logged as given, uncopied.
+  if (allPrimitive(fields)) return fields;
   const walk: Walk = { stacks: options.stacks, seen: new Set() };
   const out: LogFields = {};
   for (const key of Object.keys(fields)) out[key] = guarded(() => loggable(walk, fields[key], 0, 0));
   return out;
+}
+
+function allPrimitive(fields: LogFields): boolean {
+  try {
+    for (const key in fields) {
+      const value = fields[key];
+      if (value !== null && (typeof value === 'object' || typeof value === 'bigint')) return false;
+    }
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 interface Walk {
