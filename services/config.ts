@@ -4,7 +4,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
 import dotenv from 'dotenv';
 import { ConfigError } from './errors.ts';
-import { LOG_LEVELS, type LogLevel } from './logger.ts';
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './logger.ts';
 
 export const DEFAULT_GRAPH_API_URL = 'https://graph.facebook.com';
 export const DEFAULT_GRAPH_API_VERSION = 'v24.0';
@@ -33,6 +33,8 @@ export interface Config {
   GRAPH_API_URL: string;
   GRAPH_API_VERSION: string;
   LOG_LEVEL: LogLevel;
+  /** `json` lines, `pretty` (pino-pretty) for a person, or `auto`: pretty when stdout is a terminal. */
+  LOG_FORMAT: LogFormat;
   /** Where state, inbox and outbox live: `sqlite:PATH` (live default `sqlite:./data/bot.db`) or `memory:` (emulator default). */
   DATABASE_URL: string;
   /** Send API calls per second per Page (Meta allows 300/s for text; default stays below). */
@@ -69,6 +71,7 @@ export function loadConfig(env: Env): Readonly<Config> {
     GRAPH_API_URL: parseGraphUrl(read('GRAPH_API_URL'), mode, PORT),
     GRAPH_API_VERSION: parseVersion(read('GRAPH_API_VERSION')),
     LOG_LEVEL: parseLogLevel(read('LOG_LEVEL')),
+    LOG_FORMAT: parseLogFormat(read('LOG_FORMAT')),
     DATABASE_URL: parseDatabaseUrl(read('DATABASE_URL'), mode),
     SEND_RATE_LIMIT: parseRate(read('SEND_RATE_LIMIT')),
     DASHBOARD_TOKEN: parseDashboardToken(read('DASHBOARD_TOKEN')),
@@ -189,6 +192,15 @@ function parseLogLevel(raw: string | undefined): LogLevel {
     throw new ConfigError('LOG_LEVEL', `"${raw}" is not a log level`, `use one of ${LOG_LEVELS.join(', ')}`);
   }
   return level as LogLevel;
+}
+
+function parseLogFormat(raw: string | undefined): LogFormat {
+  if (raw === undefined) return 'auto';
+  const format = raw.toLowerCase();
+  if (!(LOG_FORMATS as readonly string[]).includes(format)) {
+    throw new ConfigError('LOG_FORMAT', `"${raw}" is not a log format`, `use ${LOG_FORMATS.join(', ')} (auto: pretty at a terminal, JSON lines otherwise)`);
+  }
+  return format as LogFormat;
 }
 
 function parseDatabaseUrl(raw: string | undefined, mode: Config['mode']): string {
