@@ -187,7 +187,7 @@ export async function start(config: Readonly<Config>, log: Logger): Promise<Runn
 async function main(): Promise<void> {
   const config = configFromEnvironment();
   if (!config) process.exit(1);
-  const log = createLogger({ level: config.LOG_LEVEL, redact: secretsOf(config) });
+  const log = createLogger({ level: config.LOG_LEVEL, format: config.LOG_FORMAT, redact: secretsOf(config) });
   const running = await start(config, log);
   log.info('bot started', { mode: config.mode, port: config.PORT, graph: config.GRAPH_API_URL, webhook: `${config.APP_URL}/webhook` });
   const port = (running.server.address() as AddressInfo).port;
