@@ -12,8 +12,10 @@ const NUMERIC = /^\d{1,16}(?:\.\d{1,9})?$/;
 /** ISO 8601 date, optional time and zone; Graph writes zones as `+0000`, JavaScript as `+00:00`. */
 const ISO_8601 = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?)(Z|[+-]\d{2}(?::?\d{2})?)?)?$/i;
 
+/** Whole milliseconds after the epoch, within what a Date can hold. */
 function inRange(ms: number): number | undefined {
-  return Number.isFinite(ms) && ms > 0 && ms <= MAX_MS ? Math.round(ms) : undefined;
+  const whole = Math.round(ms);
+  return whole >= 1 && whole <= MAX_MS ? whole : undefined;
 }
 
 function fromNumber(value: number): number | undefined {
