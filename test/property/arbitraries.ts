@@ -16,6 +16,11 @@ export function runs(quick: number): number {
   return Number.isSafeInteger(wanted) && wanted > 0 ? wanted : quick;
 }
 
+/** A jest timeout for `count` cases of `msPerCase` each, with a generous floor for a busy machine. */
+export function timeoutFor(count: number, msPerCase: number): number {
+  return Math.max(60_000, count * msPerCase);
+}
+
 const FIXTURES = new URL('../fixtures/webhooks/', import.meta.url);
 export const FIXTURE_NAMES = readdirSync(FIXTURES)
   .filter((f) => f.endsWith('.json'))

@@ -18,9 +18,10 @@ import { handle, type ProcessorDeps } from '../../services/processor.ts';
 import { loadCatalog } from '../../services/shop/catalog.ts';
 import { createMemoryStore } from '../../services/state/memory-store.ts';
 import { TEST_ENV } from '../support/harness.ts';
-import { anyBody, generatedConversation, hostileText, mutatedFixture, runs } from './arbitraries.ts';
+import { anyBody, generatedConversation, hostileText, mutatedFixture, runs, timeoutFor } from './arbitraries.ts';
 import { requestProblems } from './checks.ts';
 
+const RUNS = runs(300);
 const config = loadConfig({ ...TEST_ENV, DATABASE_URL: 'memory:' });
 const ownIds = ownAccountIds(config);
 const settings = { catalog: loadCatalog(), appUrl: config.APP_URL, appId: config.APP_ID, translations: createTranslations() };
@@ -76,7 +77,7 @@ describe('replies to any notification', () => {
         // A handler that threw was logged at error level and replaced by an apology: a bug.
         expect(lines).toEqual([]);
       }),
-      { numRuns: runs(300) },
+      { numRuns: RUNS },
     );
-  });
+  }, timeoutFor(RUNS, 10));
 });

@@ -7,7 +7,9 @@ import fc from 'fast-check';
 import request from 'supertest';
 import { signatureFor, toMetaJson } from '../../services/signature.ts';
 import { TEST_ENV, createHarness, fakeGraph, textFrom } from '../support/harness.ts';
-import { anyBody, runs } from './arbitraries.ts';
+import { anyBody, runs, timeoutFor } from './arbitraries.ts';
+
+const RUNS = runs(150);
 
 const SECRET = TEST_ENV.APP_SECRET as string;
 const ANA = '24000000000000001';
@@ -57,10 +59,10 @@ describe('POST /webhook, for any signed body', () => {
         statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
         expect([200, 400]).toContain(res.status);
       }),
-      { numRuns: runs(150) },
+      { numRuns: RUNS },
     );
     expect(statuses.get(200)).toBeGreaterThan(0);
-    await within(h.bot.idle(), 20_000, 'handling the accepted bodies');
+    await within(h.bot.idle(), Math.max(20_000, RUNS * 5), 'handling the accepted bodies');
     const before = graph.sends().length;
     const ok = await request(server).post('/webhook').set('Content-Type', 'application/json');
     expect(ok.status).toBe(403); // unsigned: refused, as always
@@ -70,5 +72,5 @@ describe('POST /webhook, for any signed body', () => {
     await within(h.bot.idle(), 10_000, 'answering the normal message');
     const replies = graph.sends().slice(before) as { recipient?: { id?: string }; message?: unknown }[];
     expect(replies.some((r) => r.recipient?.id === ANA && r.message !== undefined)).toBe(true);
-  });
+  }, timeoutFor(RUNS, 20));
 });
