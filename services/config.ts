@@ -25,7 +25,8 @@ export interface Config {
   HOST: string | undefined;
   APP_ID: string | undefined;
   APP_SECRET: string;
-  PAGE_ID: string | undefined;
+  /** The Page the bot speaks for: required in live mode, the emulator's Page otherwise. */
+  PAGE_ID: string;
   PAGE_ACCESS_TOKEN: string;
   VERIFY_TOKEN: string;
   APP_URL: string;
@@ -63,7 +64,7 @@ export function loadConfig(env: Env): Readonly<Config> {
     HOST: parseHost(read('HOST'), mode),
     APP_ID: numericId('APP_ID', read('APP_ID')) ?? (mode === 'emulator' ? '100000000000001' : undefined),
     APP_SECRET: secrets.APP_SECRET,
-    PAGE_ID: numericId('PAGE_ID', read('PAGE_ID')) ?? (mode === 'emulator' ? '100000000000002' : undefined),
+    PAGE_ID: parsePageId(read('PAGE_ID'), mode),
     PAGE_ACCESS_TOKEN: token ?? emulatorPageToken(pinned ? secrets.APP_SECRET : undefined),
     VERIFY_TOKEN: secrets.VERIFY_TOKEN,
     APP_URL: parseAppUrl(read('APP_URL'), PORT),
@@ -152,6 +153,21 @@ function numericId(name: string, raw: string | undefined): string | undefined {
     throw new ConfigError(name, 'must be a numeric ID', `copy the numeric ${name} from Meta's dashboard, without quotes`);
   }
   return raw;
+}
+
+/**
+ * The bot answers only for its own Page (and Instagram account), so in live mode it must know
+ * which Page that is; the emulator plays a Page of its own.
+ */
+function parsePageId(raw: string | undefined, mode: Config['mode']): string {
+  const id = numericId('PAGE_ID', raw);
+  if (id !== undefined) return id;
+  if (mode === 'emulator') return '100000000000002';
+  throw new ConfigError(
+    'PAGE_ID',
+    'is required when PAGE_ACCESS_TOKEN is set: the bot answers only for its own Page',
+    'set PAGE_ID in .env to the numeric ID of the Page the token belongs to (Page > About > Page transparency, or Messenger API Settings)',
+  );
 }
 
 function parseUrl(name: string, raw: string, example: string): URL {

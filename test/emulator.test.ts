@@ -584,7 +584,7 @@ describe('the whole loop: page → signed webhook → bot → Send API client �
 
 describe('live mode', () => {
   it('has no emulator: every /emulator path is not found', async () => {
-    const config = loadConfig({ PAGE_ACCESS_TOKEN: 'EAAlive0123456789', APP_SECRET: 'live-secret-0123456789', VERIFY_TOKEN: 'verify-0123456789', GRAPH_API_URL: 'https://graph.test', DATABASE_URL: 'memory:' });
+    const config = loadConfig({ PAGE_ACCESS_TOKEN: 'EAAlive0123456789', APP_SECRET: 'live-secret-0123456789', VERIFY_TOKEN: 'verify-0123456789', PAGE_ID: '1234567890', GRAPH_API_URL: 'https://graph.test', DATABASE_URL: 'memory:' });
     const log = createLogger({ level: 'silent' });
     const app = createApp({ config, log, bot: createBot(config, { log }) });
     for (const path of ['/emulator/info', '/emulator/users', '/emulator/app.js', '/emulator/', '/emulator/graph/v24.0/me/messages']) {

@@ -1,5 +1,5 @@
 // Order status: ask for the number, read what the user types, answer from data/orders.json.
-import { quickReply } from '../graph/messages.ts';
+import { quickReply, truncate } from '../graph/messages.ts';
 import { encodePayload } from '../payload.ts';
 import { parseOrderNumber, type Order } from '../shop/catalog.ts';
 import type { EventContext } from './context.ts';
@@ -15,7 +15,7 @@ export function answerOrderNumber(ctx: EventContext, text: string): void {
   const { t } = ctx;
   const input = parseOrderNumber(text);
   if (!input.valid) {
-    ctx.reply.text(t('orders.invalid', { text: text.slice(0, 40) }), [cancelReply(ctx)]);
+    ctx.reply.text(t('orders.invalid', { text: truncate(text, 40) }), [cancelReply(ctx)]);
     return;
   }
   const order = ctx.settings.catalog.order(input.number);

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Router } from 'express';
 import { emulatorRouter } from '../../routes/emulator.ts';
+import { EMULATED_IG_ACCOUNT_ID } from '../accounts.ts';
 import { secretsOf, type Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import { createRedactor } from '../redact.ts';
@@ -24,8 +25,8 @@ import type { ChatOutput, GraphCallRecord, InspectorRecord, SimUser, StreamEvent
 export type { UserAction } from './actions.ts';
 export type * from './types.ts';
 
-/** The Instagram professional account the emulator plays when IG_ACCOUNT_ID is not set. */
-export const EMULATED_IG_ACCOUNT_ID = '17841400000000002';
+/** The Instagram account the emulator plays: kept with the accounts, since the bot must know it as its own. */
+export { EMULATED_IG_ACCOUNT_ID } from '../accounts.ts';
 export const PAGE_NAME = 'Tidewater Tea Co.';
 const PAGE_INBOX_APP_ID = '263902037430900';
 const HISTORY_LIMIT = 300;
