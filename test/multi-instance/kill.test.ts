@@ -70,13 +70,13 @@ async function killMidStream(cluster: Cluster): Promise<KillRun> {
   await waitFor(() => group.every((user) => mock.held().some((c) => groupUser(c) === user)), 8000, () => `held: ${mock.held().length} of ${group.length}`);
 
   // Kill the instance that holds the most of them; the others' held calls go through.
-  const holders = new Map<string, string[]>();
-  for (const call of mock.held()) holders.set(call.via ?? '?', [...(holders.get(call.via ?? '?') ?? []), groupUser(call) ?? '?']);
+  const holders = new Map<string, Set<string>>();
+  for (const call of mock.held()) holders.set(call.via ?? '?', (holders.get(call.via ?? '?') ?? new Set()).add(groupUser(call) ?? '?'));
   const slot = Array.from({ length: cluster.setup.instances }, (_, s) => s).reduce((best, s) =>
-    (holders.get(cluster.name(s))?.length ?? 0) > (holders.get(cluster.name(best))?.length ?? 0) ? s : best,
+    (holders.get(cluster.name(s))?.size ?? 0) > (holders.get(cluster.name(best))?.size ?? 0) ? s : best,
   );
   const victim = cluster.name(slot);
-  const heldByKilled = holders.get(victim) ?? [];
+  const heldByKilled = [...(holders.get(victim) ?? [])];
   mock.setFault(undefined);
   const heldByOthers = mock.release((c) => c.via !== victim);
   const sendsBeforeKill = new Map<string, number>();
@@ -105,7 +105,7 @@ function describeKill(setup: Setup): Promise<void> {
       process.stdout.write(
         `SIGKILL, ${setup.title}: ${run.load.events + 16} events in ${allNotes(run.load).length + 16} notifications from ${run.load.users.length} users; ` +
           `killed ${run.killed.name} after ${[...run.sendsBeforeKill].map(([via, n]) => `${via} ${n}`).join(', ')} sends; ` +
-          `it held ${run.heldByKilled.length} of the 16 waiting users (others ${run.heldByOthers}); ` +
+          `it held ${run.heldByKilled.length} of the 16 waiting users (${run.heldByOthers} calls waited on the others); ` +
           `${run.posting.failed} posts failed and went elsewhere, ${run.redelivered} acknowledged ones redelivered; ` +
           `${delivered(sends).length} sends delivered of ${sends.length}; ${Math.round(run.ms)} ms in all\n`,
       );
