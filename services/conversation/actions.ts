@@ -57,7 +57,9 @@ interface AnyArgumentEntry {
   argument: PayloadArgument<string, unknown>;
   handler: (ctx: EventContext, value: never) => void | Promise<void>;
 }
-type AnyEntry = ActionEntry | AnyArgumentEntry;
+/** What every entry of the table must be (the table is checked against it). */
+export type TableEntry = ActionEntry | AnyArgumentEntry;
+type AnyEntry = TableEntry;
 
 export function isArgumentEntry(entry: AnyEntry): entry is AnyArgumentEntry {
   return entry.argument !== undefined;
