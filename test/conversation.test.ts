@@ -2,12 +2,14 @@
 // bodies that come out. Expected texts come from locales/ and the action table, so rewording a
 // message or reordering the menu does not break these tests; what the bot does with them would.
 import { describe, expect, it } from '@jest/globals';
-import { ACTIONS, type ActionName } from '../services/conversation/actions.ts';
+import { ACTIONS, entriesIn, type ActionName } from '../services/conversation/actions.ts';
 import { PAGE_INBOX_APP_ID } from '../services/graph/send-api.ts';
 import { SUPPORTED_LOCALES, languageTag, type Locale, type MessageKey } from '../services/i18n.ts';
 import { loadCatalog, type Product } from '../services/shop/catalog.ts';
+import { hoursFormat, weekGroupedByHours, WEEKDAYS } from '../services/shop/hours.ts';
 import { customer, mainMenuIn, quickReply, t, text } from './support/chat.ts';
 import { APP_ID, IG_ID, PAGE_ID, createHarness, fakeGraph, fixture, notification, postSigned, textFrom } from './support/harness.ts';
+import { instantAt } from './support/clock.ts';
 
 const URL = 'https://bot.example.test';
 const EN = t('en_US');
@@ -93,6 +95,50 @@ describe('Text intents: typing an entry\'s words does what tapping it does, in e
   it('never matches part of a message', async () => {
     const c = ana();
     expect(await c.says('do you sell coffee or tea')).toEqual([text(c.id, EN('fallback'), mainMenuIn('en_US'))]);
+  });
+});
+
+describe('Opening hours', () => {
+  const hours = shop.opening_hours;
+  const firstOpenDay = WEEKDAYS.find((day) => hours.days[day].length > 0) ?? 'monday';
+  const [firstRange] = hours.days[firstOpenDay];
+
+  /** The answer as it must read: the week from data/shop.json, then the state, address and website. */
+  function hoursAnswer(locale: Locale, state: string): string {
+    const tr = t(locale);
+    const format = hoursFormat(languageTag(locale));
+    const week = weekGroupedByHours(hours).map(({ first, last, ranges }) => {
+      const days = first === last ? format.weekday(first, 'short') : tr('hours.days', { first: format.weekday(first, 'short'), last: format.weekday(last, 'short') });
+      return tr('hours.line', { days, times: ranges.length > 0 ? format.ranges(ranges) : tr('hours.closed') });
+    });
+    const title = tr('hours.title', { time_zone: format.timeZone(hours.time_zone) });
+    return [title, ...week, '', state, tr('hours.address', { address: shop.address }), tr('hours.website', { website: shop.website })].join('\n');
+  }
+
+  it('answers the quick reply with the week, "open now" and the address: the exact Send API body', async () => {
+    if (!firstRange) throw new Error('data/shop.json: the first open day has no range');
+    const c = customer({ profile: { first_name: 'Ana', locale: 'en_US' }, clockAt: instantAt(hours.time_zone, firstOpenDay, firstRange.from + 1) });
+    const format = hoursFormat('en-US');
+    expect(await c.taps('HOURS')).toEqual([
+      {
+        recipient: { id: c.id },
+        messaging_type: 'RESPONSE',
+        message: { text: hoursAnswer('en_US', EN('hours.open_now', { time: format.time(firstRange.to) })), quick_replies: mainMenuIn('en_US') },
+      },
+    ]);
+  });
+
+  it('says when it opens again when it is closed, and answers "營業時間？" in Chinese', async () => {
+    if (!firstRange || firstRange.from === 0) throw new Error('data/shop.json: expected the first open day to open after midnight');
+    const c = customer({ profile: { first_name: 'Ana', locale: 'zh_TW' }, clockAt: instantAt(hours.time_zone, firstOpenDay, firstRange.from - 1) });
+    const format = hoursFormat('zh-TW');
+    const state = ZH('hours.closed_now', { when: ZH('hours.today', { time: format.time(firstRange.from) }) });
+    expect(await c.says('營業時間？')).toEqual([text(c.id, hoursAnswer('zh_TW', state), mainMenuIn('zh_TW'))]);
+  });
+
+  it('is in the main menu and the persistent menu, after Order status', () => {
+    expect(entriesIn('quickReply').map((e) => e.name)).toEqual(['BROWSE', 'ORDER_STATUS', 'HOURS', 'TALK_TO_HUMAN', 'LANGUAGE']);
+    expect(entriesIn('persistentMenu').map((e) => e.name)).toEqual(['BROWSE', 'ORDER_STATUS', 'HOURS', 'TALK_TO_HUMAN', 'LANGUAGE']);
   });
 });
 

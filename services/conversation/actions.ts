@@ -11,13 +11,14 @@
 // cycle is only safe while nobody uses the other side before it has loaded.
 import type { Locale, PlainMessageKey } from '../i18n.ts';
 import type { PayloadAction } from '../payload.ts';
-import { isSupportedLocale } from '../i18n.ts';
+import { isSupportedLocale, languageTag } from '../i18n.ts';
+import { hoursFormat, openingState, weekGroupedByHours } from '../shop/hours.ts';
 import { sendCarousel, sendProductDetails } from './browse.ts';
 import type { EventContext } from './context.ts';
 import { handToHuman } from './handover.ts';
 import { createIntentMatcher } from './intents.ts';
 import { sendLanguagePicker, setLanguage } from './language.ts';
-import { sendMenu, sendWelcome } from './menu.ts';
+import { mainMenu, sendMenu, sendWelcome } from './menu.ts';
 import { askOrderNumber, cancelStep } from './orders.ts';
 
 /** Words that trigger an entry, per language. Matched on the whole message, see intents.ts. */
@@ -126,6 +127,18 @@ export const ACTIONS = {
       es_ES: ['estado del pedido', 'mi pedido', 'dónde está mi pedido', 'pedido'],
     },
     handler: (ctx) => askOrderNumber(ctx),
+  },
+  HOURS: {
+    label: 'menu.hours',
+    quickReply: 30,
+    persistentMenu: 30,
+    intents: {
+      en_US: ['opening hours', 'hours', 'opening times', 'when are you open', 'are you open'],
+      id_ID: ['jam buka', 'jam operasional', 'buka jam berapa', 'kapan buka'],
+      zh_TW: ['營業時間', '幾點開門', '幾點營業', '有營業嗎'],
+      es_ES: ['horario', 'horarios', 'horario de apertura', 'cuándo abrís', 'estáis abiertos'],
+    },
+    handler: (ctx) => ctx.reply.text(openingHoursText(ctx), mainMenu(ctx.t)),
   },
   TALK_TO_HUMAN: {
     label: 'menu.human',
@@ -257,3 +270,28 @@ const INTENTS = createIntentMatcher<SimpleActionName>(
   Object.entries(TABLE).flatMap(([name, entry]) => (!isArgumentEntry(entry) && entry.intents ? [{ name: name as SimpleActionName, intents: entry.intents }] : [])),
 );
 
+// ---------------------------------------------------------------------------------------------
+// Answers short enough to live with their entry.
+
+/** HOURS: the week from data/shop.json in the user's language, whether the shop is open now, where it is. */
+function openingHoursText(ctx: EventContext): string {
+  const { t } = ctx;
+  const { address, website, opening_hours: hours } = ctx.settings.catalog.shop;
+  const format = hoursFormat(languageTag(ctx.locale));
+  const week = weekGroupedByHours(hours).map(({ first, last, ranges }) => {
+    const [from, to] = [format.weekday(first, 'short'), format.weekday(last, 'short')];
+    const days = first === last ? from : t('hours.days', { first: from, last: to });
+    return t('hours.line', { days, times: ranges.length > 0 ? format.ranges(ranges) : t('hours.closed') });
+  });
+  const state = openingState(hours, ctx.now);
+  let now: string;
+  if (state.open) {
+    now = t('hours.open_now', { time: format.time(state.closes) });
+  } else {
+    const at = { time: format.time(state.opens.at), day: format.weekday(state.opens.day, 'long') };
+    const when = state.opens.inDays === 0 ? t('hours.today', at) : state.opens.inDays === 1 ? t('hours.tomorrow', at) : t('hours.on_day', at);
+    now = t('hours.closed_now', { when });
+  }
+  const title = t('hours.title', { time_zone: format.timeZone(hours.time_zone) });
+  return [title, ...week, '', now, t('hours.address', { address }), t('hours.website', { website })].join('\n');
+}
