@@ -1,11 +1,11 @@
 import { describe, it, expect } from '@jest/globals';
-import { ACTIONS, PLACEMENT_LIMITS, entriesIn, placed, tableProblems, withArgument } from '../../services/conversation/actions.ts';
+import { ENTRIES, PLACEMENT_LIMITS, entriesIn, placed, tableProblems, withArgument } from '../../services/conversation/actions.ts';
 
 const noop = () => undefined;
 
 describe('the action table', () => {
   it('passes its own checks', () => {
-    expect(tableProblems(ACTIONS)).toEqual([]);
+    expect(tableProblems(ENTRIES)).toEqual([]);
   });
 
   it('orders each place by position, whatever the order of the entries', () => {
