@@ -54,5 +54,5 @@ export const payloads = [
   // @ts-expect-error an argument entry's payload carries its value
   encodePayload({ action: 'PRODUCT_DETAILS' }),
   // @ts-expect-error a value of the wrong type (SET_LOCALE takes a supported locale)
-  encodePayload({ action: 'SET_LOCALE', locale: 'fr_FR' }),
+  encodePayload({ action: 'SET_LOCALE', locale: 'English' }),
 ];

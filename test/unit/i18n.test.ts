@@ -24,7 +24,7 @@ describe('nearestLocale', () => {
     ['id', 'id_ID'],
     ['es-AR', 'es_ES'],
     ['en-GB', 'en_US'],
-    ['fr_FR', 'en_US'],
+    ['xx_XX', 'en_US'],
     ['', 'en_US'],
     [undefined, 'en_US'],
   ])('%j → %s', (input, expected) => {

@@ -1,7 +1,7 @@
 import { describe, it, expect } from '@jest/globals';
 import { ACTIONS, matchIntent } from '../../services/conversation/actions.ts';
 import { createIntentMatcher, normalizeText } from '../../services/conversation/intents.ts';
-import { SUPPORTED_LOCALES } from '../../services/i18n.ts';
+import { SUPPORTED_LOCALES, type Locale } from '../../services/i18n.ts';
 
 describe('normalizeText: the same rules in every language', () => {
   it.each([
@@ -55,7 +55,7 @@ describe('matchIntent (the table\'s words)', () => {
 });
 
 describe('createIntentMatcher refuses a table that cannot be matched', () => {
-  const none = { en_US: [], id_ID: [], zh_TW: [], es_ES: [] };
+  const none = Object.fromEntries(SUPPORTED_LOCALES.map((locale) => [locale, []])) as unknown as Record<Locale, string[]>;
 
   it('names both entries when one word would trigger two', () => {
     expect(() =>
