@@ -201,7 +201,7 @@ describe('Browse', () => {
 
   it('treats a details postback for a product that does not exist as unknown input', async () => {
     const c = ana();
-    expect(await c.presses('PRODUCT_DETAILS:matcha')).toEqual([text(c.id, EN('fallback'), mainMenuIn('en_US'))]);
+    expect(await c.presses('PRODUCT_DETAILS:no-such-tea')).toEqual([text(c.id, EN('fallback'), mainMenuIn('en_US'))]);
   });
 });
 

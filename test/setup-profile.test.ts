@@ -7,6 +7,7 @@ import { appSecretProof } from '../services/graph/client.ts';
 import { SUPPORTED_LOCALES, createTranslations } from '../services/i18n.ts';
 import { decodePayload } from '../services/payload.ts';
 import { entriesIn } from '../services/conversation/actions.ts';
+import { loadShop } from '../services/shop/shop.ts';
 import { profile } from '../scripts/setup/profile.ts';
 import { desiredInstagramProfile, desiredMessengerProfile } from '../scripts/setup/profile-model.ts';
 
@@ -100,7 +101,7 @@ describe('profile: what it sends', () => {
       ]),
       whitelisted_domains: ['https://bot.example.test'],
     });
-    expect(greeting('en_US')).toContain('Tidewater Tea Co.');
+    expect(greeting('en_US')).toContain(loadShop().name);
     const menus = (post?.body as { persistent_menu: { locale: string; call_to_actions: { title: string; payload?: string }[] }[] }).persistent_menu;
     expect(menus.map((m) => m.locale)).toEqual(['default', ...SUPPORTED_LOCALES]);
     const zh = translations.fixedT('zh_TW');

@@ -51,7 +51,7 @@ describe('loadCatalog refuses broken data, naming the file and the field', () =>
     ['an id that cannot be a payload', { 'products.json': product({ id: 'Earl Grey' }) }, 'data/products.json: [0].id must be lower-case letters'],
     ['a misspelt field', { 'products.json': product({ imgae: 'x.png' }) }, 'data/products.json: [0] has unknown field "imgae" (known: id, price, currency, image)'],
     ['a missing image file', { 'products.json': product({ image: 'images/nope.png' }) }, 'data/products.json: [0].image names public/images/nope.png, which does not exist'],
-    ['a product without texts', { 'products.json': product({ id: 'matcha' }) }, 'data/products.json: [0].id "matcha" has no products.matcha.title, products.matcha.tagline, products.matcha.details in locales/en_US.json'],
+    ['a product without texts', { 'products.json': product({ id: 'no-such-tea' }) }, 'data/products.json: [0].id "no-such-tea" has no products.no-such-tea.title, products.no-such-tea.tagline, products.no-such-tea.details in locales/en_US.json'],
     ['a duplicate product', { 'products.json': [...products, products[0]] }, `data/products.json: [${products.length}].id "sencha" appears twice`],
     ['an unknown status', { 'orders.json': order(0, { status: 'lost' }) }, 'data/orders.json: [0].status must be one of processing, shipped, delivered, cancelled, got "lost"'],
     ['an impossible date', { 'orders.json': order(0, { placed: '2026-02-30' }) }, 'data/orders.json: [0].placed must be a date like "2026-11-20", got "2026-02-30"'],
