@@ -9,12 +9,20 @@ const withHours = (changes: Record<string, unknown>) => withShop({ opening_hours
 const load = (files: Record<string, unknown>) => () => withDataDir(files, (dir) => loadShop(dir));
 
 describe('loadShop', () => {
-  it('reads data/shop.json into minutes per weekday, frozen', () => {
+  it('reads data/shop.json, frozen', () => {
     const shop = loadShop();
     expect(shop.name).toBe(shopJson.name);
+    expect(Object.keys(shop.opening_hours.days)).toEqual(['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday']);
+    expect(Object.isFrozen(shop.opening_hours.days.monday)).toBe(true);
+    expect(() => {
+      (shop as { name: string }).name = 'changed';
+    }).toThrow(TypeError);
+  });
+
+  it('reads opening hours into minutes since midnight, [] for a closed day', () => {
+    const shop = withDataDir(withHours({ monday: ['09:00-18:00'], sunday: [] }), (dir) => loadShop(dir));
     expect(shop.opening_hours.days.monday).toEqual([{ from: 9 * 60, to: 18 * 60 }]);
     expect(shop.opening_hours.days.sunday).toEqual([]);
-    expect(Object.isFrozen(shop.opening_hours.days.monday)).toBe(true);
   });
 
   it('reads several ranges a day and a range to midnight', () => {
