@@ -60,9 +60,8 @@ interface AnyArgumentEntry {
 }
 /** What every entry of the table must be (the table is checked against it). */
 export type TableEntry = ActionEntry | AnyArgumentEntry;
-type AnyEntry = TableEntry;
 
-export function isArgumentEntry(entry: AnyEntry): entry is AnyArgumentEntry {
+export function isArgumentEntry(entry: TableEntry): entry is AnyArgumentEntry {
   return entry.argument !== undefined;
 }
 
@@ -176,7 +175,7 @@ export const ACTIONS = {
     },
     handler: (ctx) => cancelStep(ctx),
   },
-} satisfies Record<string, AnyEntry>;
+} satisfies Record<string, TableEntry>;
 
 export type ActionTable = typeof ACTIONS;
 export type ActionName = Extract<keyof ActionTable, string>;
@@ -184,8 +183,9 @@ export type ActionName = Extract<keyof ActionTable, string>;
 /** Names of the entries without an argument: the ones a menu, an ice breaker or a word can start. */
 export type SimpleActionName = { [N in ActionName]: ActionTable[N] extends { argument: object } ? never : N }[ActionName];
 
-export function entryOf(name: ActionName): AnyEntry {
-  return TABLE[name] as AnyEntry;
+export function entryOf(name: ActionName): TableEntry {
+  // Every action name is a key of the table (an index signature cannot say so).
+  return TABLE[name] as TableEntry;
 }
 
 /** Runs the entry a decoded payload (or a matched intent) names, with the payload's value. */
@@ -221,7 +221,7 @@ export function matchIntent(text: string): { name: SimpleActionName; locales: re
 /** Meta's limits: 13 quick replies; 20 persistent-menu items (one is the shop link); 4 ice breakers. */
 export const PLACEMENT_LIMITS: Readonly<Record<Placement, number>> = { quickReply: 13, persistentMenu: 19, iceBreaker: 4 };
 
-export function placed(table: Readonly<Record<string, AnyEntry>>, placement: Placement): PlacedEntry[] {
+export function placed(table: Readonly<Record<string, TableEntry>>, placement: Placement): PlacedEntry[] {
   const found: (PlacedEntry & { position: number })[] = [];
   for (const [name, entry] of Object.entries(table)) {
     if (isArgumentEntry(entry)) continue;
@@ -234,7 +234,7 @@ export function placed(table: Readonly<Record<string, AnyEntry>>, placement: Pla
 }
 
 /** Every problem in a table, one line each (an empty list when it is sound). */
-export function tableProblems(table: Readonly<Record<string, AnyEntry>>): string[] {
+export function tableProblems(table: Readonly<Record<string, TableEntry>>): string[] {
   const problems: string[] = [];
   for (const [name, entry] of Object.entries(table)) {
     if (!/^[A-Z][A-Z0-9_]*$/.test(name)) problems.push(`${name}: a payload name is upper case letters, digits and _ (e.g. OPENING_HOURS)`);
