@@ -8,11 +8,12 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import express, { type ErrorRequestHandler } from 'express';
 import { dashboardRouter } from './routes/dashboard.ts';
 import { healthRouter } from './routes/health.ts';
+import { emulatorHostCheck } from './routes/host-check.ts';
 import { webhookRoute } from './routes/webhook.ts';
 import { createBot, type Bot } from './services/bot.ts';
 import { configFromEnvironment, secretsOf, type Config } from './services/config.ts';
 import { createEmulator, type Emulator } from './services/emulator/index.ts';
-import { createStreamHub, type StreamHub } from './services/emulator/sse.ts';
+import { HEARTBEAT_MS, createStreamHub, type StreamHub } from './services/emulator/sse.ts';
 import { createTrafficLog, type TrafficLog } from './services/emulator/traffic.ts';
 import { createGraphHttp } from './services/graph/client.ts';
 import { createLogger, type Logger } from './services/logger.ts';
@@ -37,8 +38,11 @@ export type App = (req: IncomingMessage, res: ServerResponse) => void;
 
 /** /webhook on node:http (the hot path, see routes/webhook.ts); everything else through express. */
 export function createApp({ config, log, bot, ...deps }: AppDeps): App {
-  const streams = deps.streams ?? createStreamHub();
-  const traffic = config.mode === 'live' && config.DASHBOARD_TOKEN ? (deps.traffic ?? createTrafficLog()) : undefined;
+  const secrets = secretsOf(config);
+  const streams = deps.streams ?? createStreamHub({ secrets });
+  const traffic = config.mode === 'live' && config.DASHBOARD_TOKEN ? (deps.traffic ?? createTrafficLog({ secrets })) : undefined;
+  // The emulator is for this machine: every route, the webhook too, checks the Host (DNS rebinding).
+  const hostCheck = config.mode === 'emulator' ? emulatorHostCheck({ appUrl: config.APP_URL, log }) : undefined;
   const webhook = webhookRoute({
     appSecret: config.APP_SECRET,
     verifyToken: config.VERIFY_TOKEN,
@@ -52,13 +56,14 @@ export function createApp({ config, log, bot, ...deps }: AppDeps): App {
   // The emulator exists in emulator mode only; with credentials set, /emulator/* is not found.
   if (config.mode === 'emulator') app.use('/emulator', (deps.emulator ?? createEmulator({ config, log, webhookUrl: localWebhookUrl(config), streams })).router);
   else app.use('/emulator', (_req, res) => void res.status(404).type('text/plain').send('Not found'));
-  if (traffic && config.DASHBOARD_TOKEN) app.use(dashboardRouter({ token: config.DASHBOARD_TOKEN, traffic, streams, log }));
+  if (traffic && config.DASHBOARD_TOKEN) app.use(dashboardRouter({ token: config.DASHBOARD_TOKEN, traffic, streams, log, secrets }));
   app.use(express.static(PUBLIC_DIR, { index: 'index.html', maxAge: '1h' }));
   app.use((_req, res) => {
     res.status(404).type('text/plain').send('Not found');
   });
   app.use(errorHandler(log));
   return (req, res) => {
+    if (hostCheck && !hostCheck(req, res)) return;
     if (!webhook(req, res)) app(req, res);
   };
 }
@@ -83,6 +88,52 @@ function httpStatusOf(err: unknown): number {
   return typeof status === 'number' && status >= 400 && status < 600 ? status : 500;
 }
 
+/** How long the server waits for a client, in milliseconds (see SERVER_TIMEOUTS). */
+export interface ServerTimeouts {
+  /** From the connection (or the end of the previous request) until the headers are complete. */
+  headersMs: number;
+  /** Until the whole request, body included, has been received. */
+  requestMs: number;
+  /** An idle kept-alive connection between two requests. */
+  keepAliveMs: number;
+  /** A connection with nothing read or written while a request is being answered. */
+  idleMs: number;
+  /** How often the first two are checked (Node checks every 30 s by default). */
+  checkEveryMs: number;
+}
+
+/**
+ * Node's defaults (60 s for headers, 300 s for a request, no idle limit, checked every 30 s) let a
+ * client that trickles its headers or never finishes its body hold a connection for minutes, and
+ * enough of them exhaust the process. Meta sends each notification at once from its data centres
+ * (a 1,000-event batch is about 1 MB) and expects the 200 within seconds, redelivering otherwise;
+ * the chat page and the dashboard send small requests from nearby; so whatever has not arrived
+ * after these many seconds will not. Answers are quick (the webhook only stores), so a connection idle for 20 s
+ * while answering is stuck. Event streams are idle between events, so they write a heartbeat
+ * every HEARTBEAT_MS, half the idle limit. Keep-alive stays at Node's 5 s: long enough for Meta
+ * and a tunnel to reuse connections for a burst, short enough that idle ones do not pile up.
+ */
+export const SERVER_TIMEOUTS: Readonly<ServerTimeouts & { heartbeatMs: number }> = Object.freeze({
+  headersMs: 10_000,
+  requestMs: 20_000,
+  keepAliveMs: 5_000,
+  idleMs: 2 * HEARTBEAT_MS,
+  checkEveryMs: 1_000,
+  heartbeatMs: HEARTBEAT_MS,
+});
+
+/** The HTTP server for the app, with timeouts that cut slow and idle clients in seconds. */
+export function createAppServer(app: App, timeouts: ServerTimeouts = SERVER_TIMEOUTS): Server {
+  const server = createServer({ connectionsCheckingInterval: timeouts.checkEveryMs }, app);
+  server.headersTimeout = timeouts.headersMs;
+  server.requestTimeout = timeouts.requestMs;
+  server.keepAliveTimeout = timeouts.keepAliveMs;
+  // The socket's own inactivity timeout: ends a connection stuck mid-answer (e.g. a client that
+  // stopped reading). Only answers in progress: between requests the keep-alive bound applies.
+  server.timeout = timeouts.idleMs;
+  return server;
+}
+
 export interface RunningApp {
   server: Server;
   bot: Bot;
@@ -103,16 +154,18 @@ function botFor(config: Readonly<Config>, log: Logger, traffic: TrafficLog | und
   return createBot(config, { log, ...(http ? { http } : {}) });
 }
 
-/** Starts the bot and its server on config.PORT. */
+/** Starts the bot and its server on config.PORT (and config.HOST, loopback in emulator mode). */
 export async function start(config: Readonly<Config>, log: Logger): Promise<RunningApp> {
-  const streams = createStreamHub();
-  const traffic = config.mode === 'live' && config.DASHBOARD_TOKEN ? createTrafficLog() : undefined;
+  const secrets = secretsOf(config);
+  const streams = createStreamHub({ secrets });
+  const traffic = config.mode === 'live' && config.DASHBOARD_TOKEN ? createTrafficLog({ secrets }) : undefined;
   const bot = botFor(config, log, traffic);
   const app = createApp({ config, log, bot, streams, ...(traffic ? { traffic } : {}) });
   const server = await new Promise<Server>((resolve, reject) => {
-    const s = createServer(app);
+    const s = createAppServer(app);
     s.once('error', reject);
-    s.listen(config.PORT, () => resolve(s));
+    // HOST undefined (live mode's default): every interface, as Meta's requests come from outside.
+    s.listen(config.PORT, config.HOST, () => resolve(s));
   });
   // After listening: in emulator mode the Graph API that recovered replies go to is this server.
   await bot.recover();
@@ -134,7 +187,7 @@ export async function start(config: Readonly<Config>, log: Logger): Promise<Runn
 async function main(): Promise<void> {
   const config = configFromEnvironment();
   if (!config) process.exit(1);
-  const log = createLogger({ level: config.LOG_LEVEL, redact: secretsOf(config) });
+  const log = createLogger({ level: config.LOG_LEVEL, format: config.LOG_FORMAT, redact: secretsOf(config) });
   const running = await start(config, log);
   log.info('bot started', { mode: config.mode, port: config.PORT, graph: config.GRAPH_API_URL, webhook: `${config.APP_URL}/webhook` });
   const port = (running.server.address() as AddressInfo).port;

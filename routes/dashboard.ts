@@ -1,11 +1,13 @@
 // The live dashboard in real mode: the inspector page, and the traffic it shows (webhooks and
 // Graph calls seen by the observer hooks). Mounted only when DASHBOARD_TOKEN is set; the data
 // needs `Authorization: Bearer <DASHBOARD_TOKEN>`, so user messages are never public. The page
-// reads the stream with fetch (headers allowed), so the token never travels in a URL.
+// reads the stream with fetch (headers allowed), so the token never travels in a URL. The traffic
+// log keeps records scrubbed of every secret; what leaves here is scrubbed once more as text.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import express, { type Request, type Response, type Router } from 'express';
 import type { StreamHub } from '../services/emulator/sse.ts';
+import { createRedactor } from '../services/redact.ts';
 import type { TrafficLog } from '../services/emulator/traffic.ts';
 import type { Logger } from '../services/logger.ts';
 
@@ -16,10 +18,13 @@ export interface DashboardDeps {
   traffic: TrafficLog;
   streams: StreamHub;
   log: Logger;
+  /** Configured secret values (secretsOf(config)), DASHBOARD_TOKEN among them. */
+  secrets: readonly (string | undefined)[];
 }
 
-export function dashboardRouter({ token, traffic, streams, log }: DashboardDeps): Router {
+export function dashboardRouter({ token, traffic, streams, log, secrets }: DashboardDeps): Router {
   const router = express.Router();
+  const redactor = createRedactor([...secrets, token]);
   const authorised = (req: Request, res: Response): boolean => {
     const given = /^Bearer\s+(\S+)$/i.exec(req.get('authorization')?.trim() ?? '')?.[1];
     if (given !== undefined && sameSecret(given, token)) return true;
@@ -36,7 +41,7 @@ export function dashboardRouter({ token, traffic, streams, log }: DashboardDeps)
 
   router.get('/dashboard/api/records', (req, res) => {
     if (!authorised(req, res)) return;
-    res.set('Cache-Control', 'no-store').json({ records: traffic.recent() });
+    res.set('Cache-Control', 'no-store').type('application/json').send(redactor.text(JSON.stringify({ records: traffic.recent() })));
   });
 
   router.get('/dashboard/api/stream', (req, res) => {

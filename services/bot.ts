@@ -1,6 +1,7 @@
 // Wires the services together from a config: Graph client, Send API, the store, the inbox that
 // handles events, and the outbox that delivers replies. No HTTP here; app.ts puts a server in front.
 import type { AxiosInstance } from 'axios';
+import { ownAccountIds } from './accounts.ts';
 import type { Config } from './config.ts';
 import { graphClientFor } from './graph/client.ts';
 import { createSendApi } from './graph/send-api.ts';
@@ -78,7 +79,8 @@ export function createBot(config: Readonly<Config>, options: BotOptions): LocalB
     mediaLimiter: createRateLimiter(10, timers),
     ...(options.retry ? { retry: options.retry } : {}),
   });
-  const inbox: Inbox = createInbox({ store, outbox, log, now, handle: (event) => handle(event, { store, sendApi, settings, log, now }) });
+  const processorDeps = { store, sendApi, settings, log, now, ownAccountIds: ownAccountIds(config) };
+  const inbox: Inbox = createInbox({ store, outbox, log, now, handle: (event) => handle(event, processorDeps) });
   const pruner = setInterval(() => {
     store.prune(now()).catch((err: unknown) => log.error('pruning the store failed', { err }));
   }, PRUNE_EVERY_MS);

@@ -1,9 +1,10 @@
 // The one place that reads the environment. Parsed once, validated, frozen; a wrong value stops
 // start-up with a ConfigError naming the variable and the fix.
 import { createHmac, randomBytes } from 'node:crypto';
+import { isIP } from 'node:net';
 import dotenv from 'dotenv';
 import { ConfigError } from './errors.ts';
-import { LOG_LEVELS, type LogLevel } from './logger.ts';
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './logger.ts';
 
 export const DEFAULT_GRAPH_API_URL = 'https://graph.facebook.com';
 export const DEFAULT_GRAPH_API_VERSION = 'v24.0';
@@ -17,9 +18,15 @@ export interface Config {
    */
   emulatorPinned: boolean;
   PORT: number;
+  /**
+   * The interface the server listens on: loopback (127.0.0.1) by default in emulator mode, which is
+   * for this machine only; undefined (every interface) by default in live mode.
+   */
+  HOST: string | undefined;
   APP_ID: string | undefined;
   APP_SECRET: string;
-  PAGE_ID: string | undefined;
+  /** The Page the bot speaks for: required in live mode, the emulator's Page otherwise. */
+  PAGE_ID: string;
   PAGE_ACCESS_TOKEN: string;
   VERIFY_TOKEN: string;
   APP_URL: string;
@@ -27,6 +34,8 @@ export interface Config {
   GRAPH_API_URL: string;
   GRAPH_API_VERSION: string;
   LOG_LEVEL: LogLevel;
+  /** `json` lines, `pretty` (pino-pretty) for a person, or `auto`: pretty when stdout is a terminal. */
+  LOG_FORMAT: LogFormat;
   /** Where state, inbox and outbox live: `sqlite:PATH` (live default `sqlite:./data/bot.db`) or `memory:` (emulator default). */
   DATABASE_URL: string;
   /** Send API calls per second per Page (Meta allows 300/s for text; default stays below). */
@@ -52,9 +61,10 @@ export function loadConfig(env: Env): Readonly<Config> {
     mode,
     emulatorPinned: pinned,
     PORT,
+    HOST: parseHost(read('HOST'), mode),
     APP_ID: numericId('APP_ID', read('APP_ID')) ?? (mode === 'emulator' ? '100000000000001' : undefined),
     APP_SECRET: secrets.APP_SECRET,
-    PAGE_ID: numericId('PAGE_ID', read('PAGE_ID')) ?? (mode === 'emulator' ? '100000000000002' : undefined),
+    PAGE_ID: parsePageId(read('PAGE_ID'), mode),
     PAGE_ACCESS_TOKEN: token ?? emulatorPageToken(pinned ? secrets.APP_SECRET : undefined),
     VERIFY_TOKEN: secrets.VERIFY_TOKEN,
     APP_URL: parseAppUrl(read('APP_URL'), PORT),
@@ -62,6 +72,7 @@ export function loadConfig(env: Env): Readonly<Config> {
     GRAPH_API_URL: parseGraphUrl(read('GRAPH_API_URL'), mode, PORT),
     GRAPH_API_VERSION: parseVersion(read('GRAPH_API_VERSION')),
     LOG_LEVEL: parseLogLevel(read('LOG_LEVEL')),
+    LOG_FORMAT: parseLogFormat(read('LOG_FORMAT')),
     DATABASE_URL: parseDatabaseUrl(read('DATABASE_URL'), mode),
     SEND_RATE_LIMIT: parseRate(read('SEND_RATE_LIMIT')),
     DASHBOARD_TOKEN: parseDashboardToken(read('DASHBOARD_TOKEN')),
@@ -127,11 +138,36 @@ function parsePort(raw: string | undefined): number {
   return port;
 }
 
+function parseHost(raw: string | undefined, mode: Config['mode']): string | undefined {
+  if (raw === undefined) return mode === 'emulator' ? '127.0.0.1' : undefined;
+  const host = raw.replace(/^\[(.*)\]$/, '$1');
+  const hostName = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
+  if (isIP(host) === 0 && !hostName.test(host)) {
+    throw new ConfigError('HOST', `"${raw}" is not an IP address or host name`, 'use HOST=127.0.0.1 (this machine only) or HOST=0.0.0.0 (every interface), without a scheme or port');
+  }
+  return host;
+}
+
 function numericId(name: string, raw: string | undefined): string | undefined {
   if (raw !== undefined && !/^\d+$/.test(raw)) {
     throw new ConfigError(name, 'must be a numeric ID', `copy the numeric ${name} from Meta's dashboard, without quotes`);
   }
   return raw;
+}
+
+/**
+ * The bot answers only for its own Page (and Instagram account), so in live mode it must know
+ * which Page that is; the emulator plays a Page of its own.
+ */
+function parsePageId(raw: string | undefined, mode: Config['mode']): string {
+  const id = numericId('PAGE_ID', raw);
+  if (id !== undefined) return id;
+  if (mode === 'emulator') return '100000000000002';
+  throw new ConfigError(
+    'PAGE_ID',
+    'is required when PAGE_ACCESS_TOKEN is set: the bot answers only for its own Page',
+    'set PAGE_ID in .env to the numeric ID of the Page the token belongs to (Page > About > Page transparency, or Messenger API Settings)',
+  );
 }
 
 function parseUrl(name: string, raw: string, example: string): URL {
@@ -172,6 +208,15 @@ function parseLogLevel(raw: string | undefined): LogLevel {
     throw new ConfigError('LOG_LEVEL', `"${raw}" is not a log level`, `use one of ${LOG_LEVELS.join(', ')}`);
   }
   return level as LogLevel;
+}
+
+function parseLogFormat(raw: string | undefined): LogFormat {
+  if (raw === undefined) return 'auto';
+  const format = raw.toLowerCase();
+  if (!(LOG_FORMATS as readonly string[]).includes(format)) {
+    throw new ConfigError('LOG_FORMAT', `"${raw}" is not a log format`, `use ${LOG_FORMATS.join(', ')} (auto: pretty at a terminal, JSON lines otherwise)`);
+  }
+  return format as LogFormat;
 }
 
 function parseDatabaseUrl(raw: string | undefined, mode: Config['mode']): string {

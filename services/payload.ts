@@ -1,40 +1,39 @@
-// Postback and quick-reply payloads: one codec over a closed set of actions. Routing is by the
-// decoded action, never by substring matching, and the compiler checks every action is handled.
-import { isSupportedLocale, type Locale } from './i18n.ts';
+// Postback, quick-reply and ice-breaker payloads: one codec over the entries of the action table
+// (services/conversation/actions.ts). A payload is the entry's name, or `NAME:value` for an entry
+// with an argument. Routing is by the decoded action, never by substring matching.
+import type { ActionName, ActionTable, ArgumentEntry } from './conversation/actions.ts';
+import { ACTIONS, entryOf } from './conversation/actions.ts';
 
-export type PayloadAction =
-  | { action: 'GET_STARTED' }
-  | { action: 'MENU' }
-  | { action: 'BROWSE' }
-  | { action: 'PRODUCT_DETAILS'; product_id: string }
-  | { action: 'ORDER_STATUS' }
-  | { action: 'TALK_TO_HUMAN' }
-  | { action: 'LANGUAGE' }
-  | { action: 'SET_LOCALE'; locale: Locale }
-  | { action: 'CANCEL' };
+type ActionFor<N extends ActionName> = ActionTable[N] extends ArgumentEntry<infer Arg, infer Value> ? Flat<{ action: N } & Record<Arg, Value>> : { action: N };
+type Flat<T> = { [K in keyof T]: T[K] };
 
-export type ActionName = PayloadAction['action'];
+/** A decoded payload: `{ action: 'BROWSE' }`, `{ action: 'PRODUCT_DETAILS', product_id: 'sencha' }`. */
+export type PayloadAction = { [N in ActionName]: ActionFor<N> }[ActionName];
+export type { ActionName };
 
-const SIMPLE = new Set<ActionName>(['GET_STARTED', 'MENU', 'BROWSE', 'ORDER_STATUS', 'TALK_TO_HUMAN', 'LANGUAGE', 'CANCEL']);
-const ID = /^[a-z0-9-]{1,64}$/;
+/** Thrown for a value its own entry would not accept back (a bug in a flow, caught by its tests). */
+export class PayloadError extends Error {
+  override name = 'PayloadError';
+}
 
-export function encodePayload(p: PayloadAction): string {
-  switch (p.action) {
-    case 'PRODUCT_DETAILS':
-      return `PRODUCT_DETAILS:${p.product_id}`;
-    case 'SET_LOCALE':
-      return `SET_LOCALE:${p.locale}`;
-    default:
-      return p.action;
+export function encodePayload(action: PayloadAction): string {
+  const entry = entryOf(action.action);
+  if (entry.argument === undefined) return action.action;
+  const text = String((action as Record<string, unknown>)[entry.argument.name]);
+  if (text.includes(':') || entry.argument.parse(text) === undefined) {
+    throw new PayloadError(`${action.action}: ${entry.argument.name} ${JSON.stringify(text)} would not decode`);
   }
+  return `${action.action}:${text}`;
 }
 
 /** The action a payload encodes, or undefined for anything we did not produce. */
 export function decodePayload(payload: string): PayloadAction | undefined {
-  const [name, arg, extra] = payload.split(':');
-  if (name === undefined || extra !== undefined) return undefined;
-  if (arg === undefined) return SIMPLE.has(name as ActionName) ? ({ action: name } as PayloadAction) : undefined;
-  if (name === 'PRODUCT_DETAILS' && ID.test(arg)) return { action: 'PRODUCT_DETAILS', product_id: arg };
-  if (name === 'SET_LOCALE' && isSupportedLocale(arg)) return { action: 'SET_LOCALE', locale: arg };
-  return undefined;
+  const [name, value, extra] = payload.split(':');
+  if (name === undefined || extra !== undefined || !Object.hasOwn(ACTIONS, name)) return undefined;
+  // Object.hasOwn has just shown `name` is a key of the table.
+  const entry = entryOf(name as ActionName);
+  if (value === undefined) return entry.argument === undefined ? ({ action: name } as PayloadAction) : undefined;
+  if (entry.argument === undefined) return undefined;
+  const parsed = entry.argument.parse(value);
+  return parsed === undefined ? undefined : ({ action: name, [entry.argument.name]: parsed } as PayloadAction);
 }

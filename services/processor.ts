@@ -3,6 +3,7 @@
 import type { EventContext, BotSettings } from './conversation/context.ts';
 import { createReplies } from './conversation/context.ts';
 import type { WebhookEvent } from './events/types.ts';
+import { isGraphId } from './graph/ids.ts';
 import type { Recipient } from './graph/messages.ts';
 import { textMessage } from './graph/messages.ts';
 import type { OutgoingAction, SendApi } from './graph/send-api.ts';
@@ -19,14 +20,22 @@ export interface ProcessorDeps {
   settings: BotSettings;
   log: Logger;
   now: () => number;
+  /** The Page and Instagram account ids this bot answers for (`ownAccountIds(config)`). */
+  ownAccountIds: ReadonlySet<string>;
 }
 
 /**
  * Runs the handler for one event and returns what it produced: the user's new state and the
  * replies, for the caller to store atomically. Handler bugs become an apology, never a throw.
+ * An event for an account this bot does not serve is logged and produces nothing.
  */
 export async function handle(event: WebhookEvent, deps: ProcessorDeps): Promise<EventOutcome> {
-  const senderId = replyTarget(event);
+  if (!forUs(event, deps.ownAccountIds)) {
+    // Another Page's (or Instagram account's) conversation: our token must never answer it.
+    deps.log.warn('event for an account this bot does not serve: acknowledged, not handled', { kind: event.kind, object: event.object, entry_id: event.entry_id });
+    return { userKey: undefined, user: undefined, sentUpdates: [], actions: [], apology: undefined };
+  }
+  const senderId = replyTarget(event, deps.ownAccountIds, deps.log);
   const key = senderId === undefined ? undefined : userKey(event.channel, senderId);
   const log = deps.log.child({ kind: event.kind, channel: event.channel, user: key });
   const user: UserState = key ? await deps.store.getUser(key) : {};
@@ -66,11 +75,32 @@ export async function handle(event: WebhookEvent, deps: ProcessorDeps): Promise<
   };
 }
 
-/** Who a reply would go to: the sender, unless it is the Page or IG account itself (echoes). */
-function replyTarget(event: WebhookEvent): string | undefined {
+/**
+ * A conversation event (anything from `messaging` or `standby`) is ours only in an entry of one
+ * of our accounts. `change` and `unknown` events are only ever logged, so they pass: the log then
+ * says what they were. (Messaging items under objects other than page and instagram are already
+ * `unknown`.)
+ */
+function forUs(event: WebhookEvent, own: ReadonlySet<string>): boolean {
+  return event.kind === 'change' || event.kind === 'unknown' || own.has(event.entry_id);
+}
+
+/**
+ * Who a reply would go to: the sender, unless it is one of our own accounts (echoes, or a
+ * notification that names our Page as the sender whatever entry.id says). A sender id is a PSID or
+ * IGSID, always decimal digits; anything else cannot be addressed (nor placed in a Graph path),
+ * so such an event is handled as one without a sender. Plugin users without a PSID come as
+ * `sender.user_ref`, never as a non-numeric `sender.id`.
+ */
+function replyTarget(event: WebhookEvent, own: ReadonlySet<string>, log: Logger): string | undefined {
   if (!('sender' in event) || event.kind === 'echo') return undefined;
   const id = event.sender?.id;
-  return id !== undefined && id !== event.entry_id ? id : undefined;
+  if (id === undefined || id === event.entry_id || own.has(id)) return undefined;
+  if (!isGraphId(id)) {
+    log.warn('sender id is not a numeric PSID/IGSID: handled as an event without a sender', { kind: event.kind });
+    return undefined;
+  }
+  return id;
 }
 
 const PROFILE_KINDS = new Set<WebhookEvent['kind']>(['message', 'postback', 'referral', 'optin', 'account_linking', 'reaction', 'handover']);

@@ -1,6 +1,7 @@
 // The User Profile API behind a cache kept in the user's state: fetched once a day, and a failure
 // falls back to "no name, default language" and is retried after a pause, not on every message.
 import type { Channel } from './events/types.ts';
+import { isGraphId } from './graph/ids.ts';
 import type { SendApi } from './graph/send-api.ts';
 import type { Logger } from './logger.ts';
 import type { CachedProfile, UserState } from './state/store.ts';
@@ -14,8 +15,15 @@ interface ProfileDeps {
   now: () => number;
 }
 
-/** The cached or freshly fetched profile; updates `user.profile` in place. */
-export async function loadProfile(deps: ProfileDeps, user: UserState, userId: string, channel: Channel): Promise<CachedProfile> {
+/**
+ * The cached or freshly fetched profile; updates `user.profile` in place. An id that is not a
+ * numeric PSID/IGSID has no profile: nothing is fetched, nothing is cached.
+ */
+export async function loadProfile(deps: ProfileDeps, user: UserState, userId: string, channel: Channel): Promise<CachedProfile | undefined> {
+  if (!isGraphId(userId)) {
+    deps.log.warn('sender id is not a numeric PSID/IGSID: no profile lookup');
+    return undefined;
+  }
   const now = deps.now();
   const cached = user.profile;
   if (cached && now - cached.fetched_at < (cached.failed ? RETRY_AFTER_FAILURE_MS : FRESH_MS)) return cached;

@@ -20,7 +20,7 @@ function liveApp(env: Record<string, string> = {}) {
   const config = loadConfig({ ...TEST_ENV, DATABASE_URL: 'memory:', ...env });
   const lines: string[] = [];
   const log = createLogger({ level: 'debug', redact: secretsOf(config), write: (line) => lines.push(line) });
-  const traffic = createTrafficLog();
+  const traffic = createTrafficLog({ secrets: secretsOf(config) });
   const http = createGraphHttp({ baseUrl: GRAPH, version: VERSION, observe: traffic.observeGraph });
   const bot = createBot(config, { log, http });
   const app = createApp({ config, log, bot, traffic });

@@ -47,7 +47,7 @@ async function startEmulatorApp(env: Record<string, string> = {}): Promise<Runni
   const lines: string[] = [];
   const log = createLogger({ level: 'debug', redact: secretsOf(config), write: (line) => lines.push(line) });
   const bot = createBot(config, { log });
-  const streams = createStreamHub();
+  const streams = createStreamHub({ secrets: secretsOf(config) });
   const emulator = createEmulator({ config, log, webhookUrl: localWebhookUrl(config), streams });
   server.on('request', createApp({ config, log, bot, emulator, streams }));
   const r: Running = {
@@ -253,7 +253,7 @@ describe('emulated Graph API: profiles, messenger_profile, handover, subscriptio
     const list = await graphGet(r, `${r.config.APP_ID}/subscriptions`, {}, appToken);
     expect(dataOf(list)).toEqual([{ object: 'page', callback_url: `${r.base}/webhook`, active: true, fields: fields.split(',').map((name) => ({ name, version: V })) }]);
     expect(JSON.stringify(r.emulator.records())).not.toContain(r.config.VERIFY_TOKEN);
-    expect(graphCalls(r.emulator)[2]?.body).toMatchObject({ verify_token: '[redacted]' });
+    expect(graphCalls(r.emulator)[2]?.body).toMatchObject({ verify_token: '[REDACTED]' });
 
     const install = await graphPost(r, `${r.config.PAGE_ID}/subscribed_apps`, { subscribed_fields: fields });
     expect(install.body).toEqual({ success: true });
@@ -584,7 +584,7 @@ describe('the whole loop: page → signed webhook → bot → Send API client �
 
 describe('live mode', () => {
   it('has no emulator: every /emulator path is not found', async () => {
-    const config = loadConfig({ PAGE_ACCESS_TOKEN: 'EAAlive0123456789', APP_SECRET: 'live-secret-0123456789', VERIFY_TOKEN: 'verify-0123456789', GRAPH_API_URL: 'https://graph.test', DATABASE_URL: 'memory:' });
+    const config = loadConfig({ PAGE_ACCESS_TOKEN: 'EAAlive0123456789', APP_SECRET: 'live-secret-0123456789', VERIFY_TOKEN: 'verify-0123456789', PAGE_ID: '1234567890', GRAPH_API_URL: 'https://graph.test', DATABASE_URL: 'memory:' });
     const log = createLogger({ level: 'silent' });
     const app = createApp({ config, log, bot: createBot(config, { log }) });
     for (const path of ['/emulator/info', '/emulator/users', '/emulator/app.js', '/emulator/', '/emulator/graph/v24.0/me/messages']) {

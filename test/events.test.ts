@@ -16,6 +16,8 @@ const IG_ID = '17841400000000001';
 const IGSID = '7650000000000001';
 const ENTRY_TIME = 1700000001000;
 const TS = 1700000000000;
+/** When the test pretends the notification arrived. */
+const RECEIVED_AT = 1700000009000;
 
 const FIXTURES = new URL('./fixtures/webhooks/', import.meta.url);
 
@@ -488,6 +490,9 @@ describe('Instagram messaging', () => {
   });
 });
 
+// Change notifications stamp entry.time in seconds (1700000001); events carry milliseconds.
+const CHANGE_TIME = 1700000001000;
+
 describe('changes and changed_fields', () => {
   it('normalises a page feed change with its value', () => {
     const body = load('page-feed');
@@ -496,7 +501,7 @@ describe('changes and changed_fields', () => {
         channel: 'messenger',
         object: 'page',
         entry_id: PAGE_ID,
-        entry_time: 1700000001,
+        entry_time: CHANGE_TIME,
         standby: false,
         kind: 'change',
         field: 'feed',
@@ -511,7 +516,7 @@ describe('changes and changed_fields', () => {
   ])('normalises %s as an Instagram change', (name, field) => {
     const body = load(name);
     expect(normalizeNotification(body).events).toStrictEqual([
-      { ...INSTAGRAM, entry_time: 1700000001, kind: 'change', field, value: item(body, 0, 'changes').value },
+      { ...INSTAGRAM, entry_time: CHANGE_TIME, kind: 'change', field, value: item(body, 0, 'changes').value },
     ]);
   });
 
@@ -521,7 +526,7 @@ describe('changes and changed_fields', () => {
         channel: 'messenger',
         object: 'user',
         entry_id: '5000000000000009',
-        entry_time: 1700000001,
+        entry_time: CHANGE_TIME,
         standby: false,
         kind: 'change',
         field: 'photos',
@@ -532,7 +537,7 @@ describe('changes and changed_fields', () => {
   });
 
   it('yields one change per changed_fields name, without a value', () => {
-    const base = { channel: 'messenger', object: 'user', entry_id: '5000000000000009', entry_time: 1700000001 };
+    const base = { channel: 'messenger', object: 'user', entry_id: '5000000000000009', entry_time: CHANGE_TIME };
     expect(events('user-changed-fields')).toStrictEqual([
       { ...base, standby: false, kind: 'change', field: 'name', uid: '5000000000000009' },
       { ...base, standby: false, kind: 'change', field: 'picture', uid: '5000000000000009' },
@@ -547,7 +552,7 @@ describe('changes and changed_fields', () => {
           channel: 'messenger',
           object: 'permissions',
           entry_id: '5000000000000009',
-          entry_time: 1700000001,
+          entry_time: CHANGE_TIME,
           standby: false,
           kind: 'change',
           field: 'email',
@@ -564,27 +569,26 @@ describe('unknown shapes are events, not exceptions', () => {
     const unknown = (reason: string, index: number) => ({ ...MESSENGER, kind: 'unknown', reason, raw: raw[index] });
     expect(normalizeNotification(body).events).toStrictEqual([
       unknown('messaging item has no known field', 0),
-      unknown('message: timestamp is not a number', 1),
+      unknown('message: no string mid', 1),
       unknown('messaging item is not an object', 2),
       unknown('message: no string mid', 3),
-      unknown('message: timestamp is not a number', 4),
-      unknown('postback: no string payload', 5),
+      unknown('postback: no string payload', 4),
     ]);
   });
 
-  it('turns the docs quick-start curl body (entry without id and time) into one unknown event', () => {
+  it('reads the items of the docs quick-start curl body (entry without id and time), at the time of receipt', () => {
     const body = load('docs-curl-test');
-    const [entry] = body.entry as JsonObject[];
-    expect(normalizeNotification(body).events).toStrictEqual([
+    const raw = item(body);
+    expect(normalizeNotification(body, { receivedAt: RECEIVED_AT }).events).toStrictEqual([
       {
         channel: 'messenger',
         object: 'page',
         entry_id: '',
-        entry_time: 0,
+        entry_time: RECEIVED_AT,
         standby: false,
         kind: 'unknown',
-        reason: 'entry has no string id and number time',
-        raw: entry,
+        reason: 'message: no string mid',
+        raw,
       },
     ]);
   });
@@ -592,9 +596,9 @@ describe('unknown shapes are events, not exceptions', () => {
   it('keeps going past bad entries, bad sources and bad change items', () => {
     const body = load('unknown-entries');
     const entries = body.entry as JsonObject[];
-    const orphan = { channel: 'messenger', object: 'page', entry_id: '', entry_time: 0, standby: false };
+    const orphan = { channel: 'messenger', object: 'page', entry_id: '', entry_time: RECEIVED_AT, standby: false };
     expect(() => normalizeNotification(body)).not.toThrow();
-    expect(normalizeNotification(body).events).toStrictEqual([
+    expect(normalizeNotification(body, { receivedAt: RECEIVED_AT }).events).toStrictEqual([
       { ...orphan, kind: 'unknown', reason: 'entry is not an object', raw: 'not an entry' },
       {
         ...MESSENGER,
@@ -644,10 +648,132 @@ describe('unknown shapes are events, not exceptions', () => {
     expect(normalizeNotification(body).events).toStrictEqual([{ ...MESSENGER, kind: 'change', field: 'feed' }]);
   });
 
-  it('rejects a timestamp sent as a string, as App Dashboard samples show it', () => {
-    const raw = { sender: { id: PSID }, recipient: { id: PAGE_ID }, timestamp: '1527459824', postback: { payload: 'P' } };
+});
+
+describe('times as they really arrive', () => {
+  const at = (timestamp: unknown, time: unknown = ENTRY_TIME) => ({
+    object: 'page',
+    entry: [{ id: PAGE_ID, time, messaging: [{ sender: { id: PSID }, recipient: { id: PAGE_ID }, timestamp, postback: { payload: 'P' } }] }],
+  });
+  const first = (body: unknown) => normalizeNotification(body, { receivedAt: RECEIVED_AT }).events[0];
+
+  it.each([
+    ['a number in milliseconds', 1527459824123, 1527459824123],
+    ['a number in seconds', 1527459824, 1527459824000],
+    ['a numeric string in seconds (App Dashboard samples)', '1527459824', 1527459824000],
+    ['a numeric string in milliseconds', '1527459824123', 1527459824123],
+    ['an ISO 8601 string with Z', '2018-05-27T22:23:44.123Z', 1527459824123],
+    ["an ISO 8601 string with Graph's +0000", '2018-05-27T22:23:44+0000', 1527459824000],
+    ['an ISO 8601 string without a zone (UTC)', '2018-05-27T22:23:44', 1527459824000],
+  ])('reads a timestamp sent as %s', (_label, timestamp, ms) => {
+    expect(ofKind(first(at(timestamp)), 'postback').timestamp).toBe(ms);
+  });
+
+  it.each([
+    ['a numeric string in seconds', '1700000001', 1700000001000],
+    ['an ISO 8601 string', '2023-11-14T22:13:21.000Z', 1700000001000],
+    ['a number in seconds', 1700000001, 1700000001000],
+  ])('reads entry.time sent as %s', (_label, time, ms) => {
+    expect(ofKind(first(at(TS, time)), 'postback').entry_time).toBe(ms);
+  });
+
+  it("takes the entry's time for an item without a timestamp (Meta's message_deliveries example)", () => {
+    const body = load('messenger-delivery-no-timestamp');
+    expect(normalizeNotification(body).events).toStrictEqual([
+      { ...MESSENGER, kind: 'delivery', ...FROM_PSID, timestamp: ENTRY_TIME, delivery: item(body).delivery },
+    ]);
+  });
+
+  it.each([
+    ['a word', 'yesterday'],
+    ['zero', 0],
+    ['a negative number', -5],
+    ['a boolean', true],
+    ['an object', { seconds: 1 }],
+    ['a date past what JavaScript can hold', '99999999999999999'],
+  ])("takes the entry's time for a timestamp that is %s", (_label, timestamp) => {
+    expect(ofKind(first(at(timestamp)), 'postback').timestamp).toBe(ENTRY_TIME);
+  });
+
+  it.each([
+    ['missing', undefined],
+    ['a word', 'soon'],
+    ['an object', {}],
+    ['negative', -1],
+  ])('keeps the events of an entry whose time is %s, at the time of receipt', (_label, time) => {
+    const body = { object: 'page', entry: [{ id: PAGE_ID, ...(time === undefined ? {} : { time }), messaging: [{ sender: { id: PSID }, recipient: { id: PAGE_ID }, postback: { payload: 'P' } }] }] };
+    const event = ofKind(first(body), 'postback');
+    expect(event.entry_time).toBe(RECEIVED_AT);
+    expect(event.timestamp).toBe(RECEIVED_AT);
+  });
+
+  it('keeps the message of messenger-bad-entry-time, at the time of receipt', () => {
+    const body = load('messenger-bad-entry-time');
+    expect(normalizeNotification(body, { receivedAt: RECEIVED_AT }).events).toStrictEqual([
+      { ...MESSENGER, entry_time: RECEIVED_AT, kind: 'message', ...FROM_PSID, timestamp: RECEIVED_AT, message: item(body).message },
+    ]);
+  });
+
+  it('uses the time of the call when no receipt time is given', () => {
+    const before = Date.now();
+    const event = ofKind(normalizeNotification({ object: 'page', entry: [{ id: PAGE_ID, messaging: [{ sender: { id: PSID }, postback: { payload: 'P' } }] }] }).events[0], 'postback');
+    expect(event.timestamp).toBeGreaterThanOrEqual(before);
+    expect(event.timestamp).toBeLessThanOrEqual(Date.now());
+  });
+
+  it.each([
+    ['messenger-text-string-timestamp', 'message', 1527459824000, ENTRY_TIME],
+    ['messenger-postback-string-ms-timestamp', 'postback', 1527459824123, ENTRY_TIME],
+    ['messenger-seconds-times', 'message', 1527459824000, 1527459825000],
+    ['instagram-text-iso-times', 'message', Date.parse('2024-04-18T16:13:08.512Z'), Date.parse('2024-04-18T16:13:09Z')],
+    ['instagram-seen-string-timestamp', 'read', 1527459824000, ENTRY_TIME],
+  ] as const)('normalises %s to a %s with millisecond times', (name, kind, timestamp, entryTime) => {
+    const body = load(name);
+    const [event] = normalizeNotification(body).events;
+    expect(event?.kind).toBe(kind);
+    expect(event).toMatchObject({ timestamp, entry_time: entryTime, sender: item(body).sender });
+  });
+});
+
+describe('ids and objects as they really arrive', () => {
+  it('reads exact numeric ids (hand-written framework bodies) as the strings Meta sends', () => {
+    const body = load('messenger-numeric-ids');
+    expect(normalizeNotification(body).events).toStrictEqual([
+      { ...MESSENGER, kind: 'message', sender: { id: '2400000000000001' }, recipient: { id: PAGE_ID }, timestamp: TS, message: item(body).message },
+    ]);
+  });
+
+  it('refuses a numeric id past 2^53: JSON.parse has already changed its digits', () => {
+    const raw = JSON.parse(`{"sender":{"id":24000000000000001},"timestamp":${TS},"postback":{"payload":"P"}}`) as JsonObject;
     const body = { object: 'page', entry: [{ id: PAGE_ID, time: ENTRY_TIME, messaging: [raw] }] };
-    expect(ofKind(normalizeNotification(body).events[0], 'unknown').reason).toBe('postback: timestamp is not a number');
+    expect(normalizeNotification(body).events).toStrictEqual([{ ...MESSENGER, kind: 'unknown', reason: 'postback: sender is not a participant', raw }]);
+  });
+
+  it.each(['user', 'permissions', 'whatsapp_business_account', 'Page'])('never reads messaging items under object %j as messages or postbacks', (object) => {
+    const raw = { sender: { id: PSID }, recipient: { id: PAGE_ID }, timestamp: TS, message: { mid: 'm_1', text: 'hi' } };
+    const standby = { sender: { id: PSID }, timestamp: TS, postback: { payload: 'P' } };
+    const body = { object, entry: [{ id: PAGE_ID, time: ENTRY_TIME, messaging: [raw], standby: [standby] }] };
+    const base = { channel: 'messenger', object, entry_id: PAGE_ID, entry_time: ENTRY_TIME };
+    expect(normalizeNotification(body).events).toStrictEqual([
+      { ...base, standby: false, kind: 'unknown', reason: `entry.messaging under object "${object}", which is neither page nor instagram`, raw },
+      { ...base, standby: true, kind: 'unknown', reason: `entry.standby under object "${object}", which is neither page nor instagram`, raw: standby },
+    ]);
+  });
+
+  it('keeps the object of unknown-object-messaging on its unknown event', () => {
+    expect(events('unknown-object-messaging')).toMatchObject([{ kind: 'unknown', object: 'user', entry_id: '5000000000000009' }]);
+  });
+
+  it("reads the App Dashboard's test notifications as changes for entry 0, in milliseconds", () => {
+    expect(events('dashboard-test-instagram-messages')).toMatchObject([{ kind: 'change', channel: 'instagram', field: 'messages', entry_id: '0', entry_time: 1700000001000 }]);
+    expect(events('dashboard-test-page-messages')).toMatchObject([{ kind: 'change', channel: 'messenger', field: 'messages', entry_id: '0', entry_time: 1700000001000 }]);
+  });
+
+  it('keeps the entry id of every entry of a batch, ours or not', () => {
+    expect(events('messenger-batch-other-page').map((e) => [e.kind, e.entry_id])).toEqual([
+      ['message', PAGE_ID],
+      ['message', '1895382890692546'],
+    ]);
   });
 });
 
@@ -723,7 +849,7 @@ describe('whole-batch properties', () => {
 
   it('yields unknown events only from the unknown and docs-curl fixtures', () => {
     const withUnknown = fixtureNames.filter((name) => events(name).some((e) => e.kind === 'unknown'));
-    expect(withUnknown.sort()).toEqual(['docs-curl-test', 'unknown-entries', 'unknown-items']);
+    expect(withUnknown.sort()).toEqual(['docs-curl-test', 'unknown-entries', 'unknown-items', 'unknown-object-messaging', 'unknown-standby-empty']);
   });
 });
 

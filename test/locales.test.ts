@@ -1,8 +1,11 @@
-// Every translation must mirror locales/en_US.json: same keys, same {{placeholders}}, and short
-// enough for the Messenger fields the strings end up in (quick replies, buttons, carousel cards).
+// Every translation must mirror locales/en_US.json: same keys, same {{placeholders}}, no empty
+// text, and short enough for the Messenger fields the strings end up in (quick replies, buttons,
+// carousel cards). Which strings are button titles comes from the action table.
 import { describe, it, expect } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { entriesIn } from '../services/conversation/actions.ts';
+import { loadShop } from '../services/shop/shop.ts';
 
 const TRANSLATIONS = ['id_ID', 'zh_TW', 'es_ES'] as const;
 type Translation = (typeof TRANSLATIONS)[number];
@@ -15,30 +18,29 @@ const NATIVE_NAMES: Record<Translation, string> = {
 
 /** Quick-reply and button titles: Messenger rejects anything over 20 characters. */
 const TITLE_KEYS = [
-  'menu.browse',
-  'menu.order_status',
-  'menu.human',
-  'menu.language',
+  // Persistent-menu entries show the same label, and their limit (30) is looser.
+  ...new Set([...entriesIn('quickReply'), ...entriesIn('persistentMenu')].map((entry) => entry.label)),
   'orders.cancel',
   'browse.details_button',
   'browse.buy',
   'browse.back',
   'language.name',
-] as const;
+];
 const TITLE_LIMIT = 20;
+/** Instagram ice breaker questions. */
+const QUESTION_KEYS = entriesIn('iceBreaker').map((entry) => entry.label);
+const QUESTION_LIMIT = 80;
 /** Generic-template element title. */
 const PRODUCT_TITLE_LIMIT = 80;
 /** Leaves room for " · " and a formatted price inside the 80-character element subtitle. */
 const TAGLINE_LIMIT = 45;
 
-/**
- * Keys whose text may equal the English text: pure format strings with nothing to translate.
- * Each must contain no letters outside its placeholders (checked below), so the list cannot hide
- * untranslated prose.
- */
-const SAME_AS_ENGLISH = new Set(['browse.subtitle', 'browse.details']);
-
 const PLACEHOLDER = /\{\{[^{}]*\}\}/g;
+
+/** A pure format string ("{{first}}–{{last}}", "📍 {{address}}"): nothing to translate, may equal English. */
+function isFormatOnly(text: unknown): boolean {
+  return typeof text === 'string' && !/\p{L}/u.test(text.replace(PLACEHOLDER, ''));
+}
 
 function loadLocale(locale: string): Map<string, unknown> {
   const path = fileURLToPath(new URL(`../locales/${locale}.json`, import.meta.url));
@@ -73,23 +75,21 @@ function codePoints(text: string): number {
 }
 
 const english = loadLocale('en_US');
+const shopName = loadShop().name;
 const englishKeys = [...english.keys()].sort();
 const productKeys = (field: 'title' | 'tagline') => englishKeys.filter((key) => new RegExp(`^products\\.[^.]+\\.${field}$`).test(key));
 
 describe('en_US (the reference)', () => {
-  it('has every key the limits and allow-list refer to', () => {
-    const referenced = [...TITLE_KEYS, ...SAME_AS_ENGLISH];
+  it('has every key the length limits refer to', () => {
+    const referenced = [...TITLE_KEYS, ...QUESTION_KEYS];
     expect(referenced.filter((key) => !english.has(key))).toEqual([]);
     expect(productKeys('title').length).toBeGreaterThan(0);
     expect(productKeys('tagline')).toHaveLength(productKeys('title').length);
   });
 
-  it('allow-lists only format strings with nothing to translate', () => {
-    const prose = [...SAME_AS_ENGLISH].filter((key) => {
-      const text = english.get(key);
-      return typeof text !== 'string' || /\p{L}/u.test(text.replace(PLACEHOLDER, ''));
-    });
-    expect(prose).toEqual([]);
+  it('names the shop only through {{shop}}, so renaming it is an edit of data/shop.json', () => {
+    const naming = [...english].filter(([, value]) => typeof value === 'string' && value.includes(shopName)).map(([key]) => key);
+    expect(naming).toEqual([]);
   });
 });
 
@@ -119,6 +119,7 @@ describe.each(TRANSLATIONS)('%s', (locale) => {
   it('fits Messenger length limits (in code points)', () => {
     const checks = [
       ...TITLE_KEYS.map((key) => ({ key, limit: TITLE_LIMIT })),
+      ...QUESTION_KEYS.map((key) => ({ key, limit: QUESTION_LIMIT })),
       ...productKeys('title').map((key) => ({ key, limit: PRODUCT_TITLE_LIMIT })),
       ...productKeys('tagline').map((key) => ({ key, limit: TAGLINE_LIMIT })),
     ];
@@ -131,12 +132,17 @@ describe.each(TRANSLATIONS)('%s', (locale) => {
     expect(tooLong).toEqual([]);
   });
 
+  it('names the shop only through {{shop}}, so renaming it is an edit of data/shop.json', () => {
+    const naming = [...translated].filter(([, value]) => typeof value === 'string' && value.includes(shopName)).map(([key]) => key);
+    expect(naming).toEqual([]);
+  });
+
   it('names the language in that language', () => {
     expect(translated.get('language.name')).toBe(NATIVE_NAMES[locale]);
   });
 
-  it('translates every string (none left identical to English outside the allow-list)', () => {
-    const untranslated = englishKeys.filter((key) => !SAME_AS_ENGLISH.has(key) && translated.get(key) === english.get(key));
+  it('translates every string (only pure format strings may equal English)', () => {
+    const untranslated = englishKeys.filter((key) => !isFormatOnly(english.get(key)) && translated.get(key) === english.get(key));
     expect(untranslated).toEqual([]);
   });
 });

@@ -255,10 +255,7 @@ describe('doctor: configuration it cannot work without', () => {
     expect(text()).not.toContain('Secrets');
   });
 
-  it('names PAGE_ID when only that is missing', async () => {
-    const { deps, text } = setup({ PAGE_ID: '' });
-    await expect(doctor(deps)).resolves.toBe(2);
-    expect(text()).toMatch(/✖\s+PAGE_ID\s+not set/);
-    expect(text()).not.toMatch(/✖\s+PAGE_ACCESS_TOKEN/);
+  it('cannot start without PAGE_ID in live mode: the config error names it and the fix', () => {
+    expect(() => setup({ PAGE_ID: '' })).toThrow(/^PAGE_ID: is required when PAGE_ACCESS_TOKEN is set.*Fix: set PAGE_ID in \.env/);
   });
 });

@@ -6,6 +6,8 @@ import nock from 'nock';
 import { appSecretProof } from '../services/graph/client.ts';
 import { SUPPORTED_LOCALES, createTranslations } from '../services/i18n.ts';
 import { decodePayload } from '../services/payload.ts';
+import { entriesIn } from '../services/conversation/actions.ts';
+import { loadShop } from '../services/shop/shop.ts';
 import { profile } from '../scripts/setup/profile.ts';
 import { desiredInstagramProfile, desiredMessengerProfile } from '../scripts/setup/profile-model.ts';
 
@@ -78,34 +80,32 @@ describe('profile: what it sends', () => {
     }
     const post = graph.posts()[0];
     expect(post?.query).toEqual({ appsecret_proof: PROOF });
-    const en = (title: string, payload: string) => ({ type: 'postback', title, payload });
+    const en = translations.fixedT('en_US');
+    const greeting = (locale: (typeof SUPPORTED_LOCALES)[number]) => translations.fixedT(locale)('profile.greeting');
     expect(post?.body).toEqual({
       get_started: { payload: 'GET_STARTED' },
       greeting: [
-        { locale: 'default', text: 'Welcome to Tidewater Tea Co.! 🍵 Browse our teas, check an order or talk to our team, right here in chat.' },
-        { locale: 'en_US', text: 'Welcome to Tidewater Tea Co.! 🍵 Browse our teas, check an order or talk to our team, right here in chat.' },
-        { locale: 'id_ID', text: 'Selamat datang di Tidewater Tea Co.! 🍵 Lihat teh-teh kami, cek pesanan, atau bicara dengan tim kami langsung di sini.' },
-        { locale: 'zh_TW', text: '歡迎來到 Tidewater Tea Co.！🍵 在這裡就能瀏覽茶品、查詢訂單，或與我們的團隊聯絡。' },
-        { locale: 'es_ES', text: '¡Te damos la bienvenida a Tidewater Tea Co.! 🍵 Descubre nuestros tés, consulta un pedido o habla con nuestro equipo aquí mismo.' },
+        { locale: 'default', text: greeting('en_US') },
+        ...SUPPORTED_LOCALES.map((locale) => ({ locale, text: greeting(locale) })),
       ],
       persistent_menu: expect.arrayContaining([
         {
           locale: 'default',
           composer_input_disabled: false,
           call_to_actions: [
-            en('Browse teas', 'BROWSE'),
-            en('Order status', 'ORDER_STATUS'),
-            en('Talk to a person', 'TALK_TO_HUMAN'),
-            en('Language', 'LANGUAGE'),
-            { type: 'web_url', title: 'Visit our shop', url: 'https://bot.example.test/shop.html', webview_height_ratio: 'full' },
+            // The table's persistent-menu entries in their order, then the shop link.
+            ...entriesIn('persistentMenu').map((entry) => ({ type: 'postback', title: en(entry.label), payload: entry.name })),
+            { type: 'web_url', title: en('profile.shop'), url: 'https://bot.example.test/shop.html', webview_height_ratio: 'full' },
           ],
         },
       ]),
       whitelisted_domains: ['https://bot.example.test'],
     });
-    const menus = (post?.body as { persistent_menu: { locale: string; call_to_actions: { title: string }[] }[] }).persistent_menu;
-    expect(menus.map((m) => m.locale)).toEqual(['default', 'en_US', 'id_ID', 'zh_TW', 'es_ES']);
-    expect(menus.find((m) => m.locale === 'zh_TW')?.call_to_actions.map((c) => c.title)).toEqual(['瀏覽茶品', '訂單狀態', '真人客服', '語言', '逛逛我們的商店']);
+    expect(greeting('en_US')).toContain(loadShop().name);
+    const menus = (post?.body as { persistent_menu: { locale: string; call_to_actions: { title: string; payload?: string }[] }[] }).persistent_menu;
+    expect(menus.map((m) => m.locale)).toEqual(['default', ...SUPPORTED_LOCALES]);
+    const zh = translations.fixedT('zh_TW');
+    expect(menus.find((m) => m.locale === 'zh_TW')?.call_to_actions.map((c) => c.title)).toEqual([...entriesIn('persistentMenu').map((e) => zh(e.label)), '逛逛我們的商店']);
     expect(text()).toMatch(/\+\s+messenger\s+get_started\s+not set on the Page/);
     expect(text()).toContain('✔ messenger: updated get_started, greeting, persistent_menu, whitelisted_domains');
     expect(text()).not.toContain(ENV.PAGE_ACCESS_TOKEN);
@@ -193,13 +193,9 @@ describe('profile: Instagram ice breakers', () => {
     expect(post?.authorization).toBe(`Bearer ${ENV.PAGE_ACCESS_TOKEN}`);
     expect(post?.body).toEqual({ platform: 'instagram', ice_breakers: desiredIg.ice_breakers });
     const breakers = desiredIg.ice_breakers;
-    expect(breakers.map((b) => b.locale)).toEqual(['default', 'en_US', 'id_ID', 'zh_TW', 'es_ES']);
-    expect(breakers[0]?.call_to_actions).toEqual([
-      { question: 'What teas do you have?', payload: 'BROWSE' },
-      { question: 'Where is my order?', payload: 'ORDER_STATUS' },
-      { question: 'Can I talk to a person?', payload: 'TALK_TO_HUMAN' },
-      { question: 'Can we chat in another language?', payload: 'LANGUAGE' },
-    ]);
+    expect(breakers.map((b) => b.locale)).toEqual(['default', ...SUPPORTED_LOCALES]);
+    const en = translations.fixedT('en_US');
+    expect(breakers[0]?.call_to_actions).toEqual(entriesIn('iceBreaker').map((entry) => ({ question: en(entry.label), payload: entry.name })));
     expect(text()).toContain('✔ instagram: updated ice_breakers');
   });
 
@@ -253,7 +249,7 @@ describe('profile strings in locales/', () => {
     expect(codePoints(greeting)).toBeLessThanOrEqual(160);
     expect(greeting).not.toMatch(/\{\{/);
     const menu = messenger.persistent_menu.find((m) => m.locale === locale)?.call_to_actions ?? [];
-    expect(menu).toHaveLength(5);
+    expect(menu).toHaveLength(entriesIn('persistentMenu').length + 1);
     for (const item of menu) {
       expect(codePoints(item.title)).toBeLessThanOrEqual(30);
       if (item.type === 'postback') expect(decodePayload(item.payload)).toBeDefined();
@@ -270,7 +266,7 @@ describe('profile strings in locales/', () => {
   it('translates the profile (no locale shows the English greeting)', () => {
     const english = desired.greeting.find((g) => g.locale === 'en_US')?.text;
     const others = desired.greeting.filter((g) => !['default', 'en_US'].includes(g.locale));
-    expect(others).toHaveLength(3);
+    expect(others).toHaveLength(SUPPORTED_LOCALES.length - 1);
     for (const g of others) expect(g.text).not.toBe(english);
     expect(desired.greeting.find((g) => g.locale === 'default')?.text).toBe(english);
   });

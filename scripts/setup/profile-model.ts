@@ -1,7 +1,9 @@
-// The Messenger Profile the bot wants, built from locales/, and a field-by-field comparison with
+// The Messenger Profile the bot wants, built from the action table (which entries, in which order:
+// services/conversation/actions.ts) and locales/ (their texts), and a field-by-field comparison with
 // what the Page has. Comparison is on a canonical form: entries keyed by locale and allow-listed
 // domains are order-insensitive, menu items keep their order (people see it).
 import { DEFAULT_LOCALE, SUPPORTED_LOCALES, type Locale, type Translations } from '../../services/i18n.ts';
+import { entriesIn } from '../../services/conversation/actions.ts';
 import { encodePayload } from '../../services/payload.ts';
 import { isRecord } from './subscriptions.ts';
 
@@ -41,10 +43,7 @@ export function desiredMessengerProfile(appUrl: string, translations: Translatio
       locale,
       composer_input_disabled: false,
       call_to_actions: [
-        { type: 'postback', title: t(locale)('menu.browse'), payload: encodePayload({ action: 'BROWSE' }) },
-        { type: 'postback', title: t(locale)('menu.order_status'), payload: encodePayload({ action: 'ORDER_STATUS' }) },
-        { type: 'postback', title: t(locale)('menu.human'), payload: encodePayload({ action: 'TALK_TO_HUMAN' }) },
-        { type: 'postback', title: t(locale)('menu.language'), payload: encodePayload({ action: 'LANGUAGE' }) },
+        ...entriesIn('persistentMenu').map((entry): MenuItem => ({ type: 'postback', title: t(locale)(entry.label), payload: encodePayload({ action: entry.name }) })),
         { type: 'web_url', title: t(locale)('profile.shop'), url: `${appUrl}/shop.html`, webview_height_ratio: 'full' },
       ],
     })),
@@ -58,12 +57,7 @@ export function desiredInstagramProfile(translations: Translations): InstagramPr
       const t = translations.fixedT(textLocale(locale));
       return {
         locale,
-        call_to_actions: [
-          { question: t('profile.ice_breakers.browse'), payload: encodePayload({ action: 'BROWSE' }) },
-          { question: t('profile.ice_breakers.order_status'), payload: encodePayload({ action: 'ORDER_STATUS' }) },
-          { question: t('profile.ice_breakers.human'), payload: encodePayload({ action: 'TALK_TO_HUMAN' }) },
-          { question: t('profile.ice_breakers.language'), payload: encodePayload({ action: 'LANGUAGE' }) },
-        ],
+        call_to_actions: entriesIn('iceBreaker').map((entry) => ({ question: t(entry.label), payload: encodePayload({ action: entry.name }) })),
       };
     }),
   };

@@ -2,7 +2,8 @@
 import type { GenericElement } from '../graph/messages.ts';
 import { buttonTemplate, genericTemplate, postbackButton, urlButton } from '../graph/messages.ts';
 import { encodePayload } from '../payload.ts';
-import type { Product } from '../shop/catalog.ts';
+import { languageTag, type MessageKey } from '../i18n.ts';
+import type { Product, PRODUCT_TEXTS } from '../shop/catalog.ts';
 import type { EventContext } from './context.ts';
 import { mainMenu, sendFallback } from './menu.ts';
 
@@ -18,11 +19,11 @@ export function sendProductDetails(ctx: EventContext, productId: string): void {
   if (!product) return sendFallback(ctx);
   const { t } = ctx;
   const buttons = [urlButton(t('browse.buy'), shopUrl(ctx, product)), postbackButton(t('browse.back'), encodePayload({ action: 'BROWSE' }))];
-  const text = t('browse.details', { title: t(`products.${product.id}.title`), price: price(ctx, product), details: t(`products.${product.id}.details`) });
+  const text = t('browse.details', { title: productText(ctx, product, 'title'), price: price(ctx, product), details: productText(ctx, product, 'details') });
   if (ctx.event.channel === 'instagram') {
     // Instagram has no button template: the same content as a one-card generic template.
     ctx.reply.message(genericTemplate([{ ...productCard(ctx, product), buttons }]));
-    ctx.reply.text(t(`products.${product.id}.details`), mainMenu(t));
+    ctx.reply.text(productText(ctx, product, 'details'), mainMenu(t));
     return;
   }
   ctx.reply.message(buttonTemplate(text, buttons));
@@ -31,8 +32,8 @@ export function sendProductDetails(ctx: EventContext, productId: string): void {
 function productCard(ctx: EventContext, product: Product): GenericElement {
   const { t } = ctx;
   return {
-    title: t(`products.${product.id}.title`),
-    subtitle: t('browse.subtitle', { tagline: t(`products.${product.id}.tagline`), price: price(ctx, product) }),
+    title: productText(ctx, product, 'title'),
+    subtitle: t('browse.subtitle', { tagline: productText(ctx, product, 'tagline'), price: price(ctx, product) }),
     image_url: `${ctx.settings.appUrl}/${product.image}`,
     buttons: [
       postbackButton(t('browse.details_button'), encodePayload({ action: 'PRODUCT_DETAILS', product_id: product.id })),
@@ -41,11 +42,17 @@ function productCard(ctx: EventContext, product: Product): GenericElement {
   };
 }
 
+/** A product's text in the user's language: `products.<id>.<text>` in locales/. */
+function productText(ctx: EventContext, product: Product, text: (typeof PRODUCT_TEXTS)[number]): string {
+  // Product ids come from data/products.json, and loadCatalog refuses one without these texts.
+  return ctx.t(`products.${product.id}.${text}` as MessageKey & `products.${string}`);
+}
+
 function shopUrl(ctx: EventContext, product: Product): string {
   return `${ctx.settings.appUrl}/shop.html#${product.id}`;
 }
 
 function price(ctx: EventContext, product: Product): string {
-  const format = new Intl.NumberFormat(ctx.locale.replace('_', '-'), { style: 'currency', currency: product.currency });
+  const format = new Intl.NumberFormat(languageTag(ctx.locale), { style: 'currency', currency: product.currency });
   return format.format(Number(product.price));
 }

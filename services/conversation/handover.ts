@@ -2,12 +2,15 @@
 // protocol. When control comes back (pass_thread_control to our app), the bot says it is back.
 import type { EventOf } from '../events/types.ts';
 import { PAGE_INBOX_APP_ID } from '../graph/send-api.ts';
+import { languageTag } from '../i18n.ts';
 import type { EventContext } from './context.ts';
 import { mainMenu } from './menu.ts';
 
 export function handToHuman(ctx: EventContext): void {
   // The message goes first: once the thread is passed, the bot may no longer send to it.
-  ctx.reply.text(ctx.t('human.handoff'));
+  const { email, phone } = ctx.settings.catalog.shop.contact;
+  const contact = new Intl.ListFormat(languageTag(ctx.locale), { type: 'disjunction' }).format(phone === undefined ? [email] : [email, phone]);
+  ctx.reply.text(ctx.t('human.handoff', { contact }));
   ctx.reply.passThreadControl(PAGE_INBOX_APP_ID, 'customer asked for a person');
   ctx.user.thread_owner = 'human';
   ctx.user.step = undefined;

@@ -14,10 +14,15 @@ export function sendLanguagePicker(ctx: EventContext): void {
   ctx.reply.text(ctx.t('language.prompt'), choices);
 }
 
-/** Stores the choice and confirms in the new language, which this event's `t` switches to. */
+/** Stores the choice and confirms in the new language. */
 export function setLanguage(ctx: EventContext, locale: Locale): void {
+  useLanguage(ctx, locale);
+  ctx.reply.text(ctx.t('language.changed'), mainMenu(ctx.t));
+}
+
+/** Keeps `locale` for this user and switches this event's `t` to it. */
+export function useLanguage(ctx: EventContext, locale: Locale): void {
   ctx.user.locale = locale;
   ctx.locale = locale;
   ctx.t = ctx.settings.translations.fixedT(locale);
-  ctx.reply.text(ctx.t('language.changed'), mainMenu(ctx.t));
 }

@@ -1,17 +1,14 @@
-// The welcome and the main menu: quick replies that lead to every flow.
+// The welcome and the main menu: quick replies that lead to every flow, in the order the action
+// table gives them (services/conversation/actions.ts, `quickReply`).
 import type { QuickReply } from '../graph/messages.ts';
 import { quickReply } from '../graph/messages.ts';
 import type { Translate } from '../i18n.ts';
 import { encodePayload } from '../payload.ts';
+import { entriesIn } from './actions.ts';
 import type { EventContext } from './context.ts';
 
 export function mainMenu(t: Translate): QuickReply[] {
-  return [
-    quickReply(t('menu.browse'), encodePayload({ action: 'BROWSE' })),
-    quickReply(t('menu.order_status'), encodePayload({ action: 'ORDER_STATUS' })),
-    quickReply(t('menu.human'), encodePayload({ action: 'TALK_TO_HUMAN' })),
-    quickReply(t('menu.language'), encodePayload({ action: 'LANGUAGE' })),
-  ];
+  return entriesIn('quickReply').map((entry) => quickReply(t(entry.label), encodePayload({ action: entry.name })));
 }
 
 export function sendWelcome(ctx: EventContext): void {

@@ -1,14 +1,15 @@
-// Incoming messages: quick replies go through the payload codec, text through the current step
-// or the intents, attachments get a friendly answer. Anything else gets the fallback menu.
+// Incoming messages: quick replies go through the payload codec, text through the intents or the
+// current step, attachments get a friendly answer. Anything else gets the fallback menu.
 import type { Attachment, EventOf } from '../events/types.ts';
+import { DEFAULT_LOCALE } from '../i18n.ts';
 import { decodePayload } from '../payload.ts';
-import { runAction } from './actions.ts';
+import { matchIntent, runAction } from './actions.ts';
 import type { EventContext } from './context.ts';
-import { textIntent } from './intents.ts';
-import { mainMenu, sendFallback, sendMenu, sendWelcome } from './menu.ts';
+import { useLanguage } from './language.ts';
+import { mainMenu, sendFallback } from './menu.ts';
 import { answerOrderNumber } from './orders.ts';
 
-export function onMessage(ctx: EventContext<EventOf<'message'>>): void {
+export function onMessage(ctx: EventContext<EventOf<'message'>>): void | Promise<void> {
   const { message } = ctx.event;
   if (message.is_deleted) {
     ctx.log.info('user unsent a message', { mid: message.mid });
@@ -20,24 +21,27 @@ export function onMessage(ctx: EventContext<EventOf<'message'>>): void {
   sendFallback(ctx);
 }
 
-export function onPayload(ctx: EventContext, payload: string): void {
+export function onPayload(ctx: EventContext, payload: string): void | Promise<void> {
   const action = decodePayload(payload);
   if (!action) {
     ctx.log.warn('unknown payload', { payload: payload.slice(0, 100) });
     return sendFallback(ctx);
   }
-  runAction(ctx, action);
+  return runAction(ctx, action);
 }
 
-function onText(ctx: EventContext, text: string): void {
-  const intent = textIntent(text);
-  if (intent === 'greeting') {
+function onText(ctx: EventContext, text: string): void | Promise<void> {
+  const intent = matchIntent(text);
+  if (intent) {
+    // Words of one language only ("hola", "halo", "你好") from someone who has not picked a language
+    // switch to it. English words do not: people greet in English whatever language they speak.
+    const [only, ...others] = intent.locales;
+    if (ctx.user.locale === undefined && only !== undefined && others.length === 0 && only !== DEFAULT_LOCALE && only !== ctx.locale) {
+      useLanguage(ctx, only);
+    }
+    // Asking for something else ends the question the bot was waiting on.
     ctx.user.step = undefined;
-    return sendWelcome(ctx);
-  }
-  if (intent === 'menu') {
-    ctx.user.step = undefined;
-    return sendMenu(ctx);
+    return runAction(ctx, { action: intent.name });
   }
   if (ctx.user.step === 'awaiting_order_number') return answerOrderNumber(ctx, text);
   sendFallback(ctx);

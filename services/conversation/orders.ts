@@ -1,5 +1,6 @@
 // Order status: ask for the number, read what the user types, answer from data/orders.json.
-import { quickReply } from '../graph/messages.ts';
+import { quickReply, truncate } from '../graph/messages.ts';
+import { languageTag } from '../i18n.ts';
 import { encodePayload } from '../payload.ts';
 import { parseOrderNumber, type Order } from '../shop/catalog.ts';
 import type { EventContext } from './context.ts';
@@ -15,7 +16,7 @@ export function answerOrderNumber(ctx: EventContext, text: string): void {
   const { t } = ctx;
   const input = parseOrderNumber(text);
   if (!input.valid) {
-    ctx.reply.text(t('orders.invalid', { text: text.slice(0, 40) }), [cancelReply(ctx)]);
+    ctx.reply.text(t('orders.invalid', { text: truncate(text, 40) }), [cancelReply(ctx)]);
     return;
   }
   const order = ctx.settings.catalog.order(input.number);
@@ -34,14 +35,13 @@ export function cancelStep(ctx: EventContext): void {
 
 function describeOrder(ctx: EventContext, order: Order): string {
   const date = (iso: string | undefined) =>
-    iso ? new Intl.DateTimeFormat(ctx.locale.replace('_', '-'), { dateStyle: 'medium', timeZone: 'UTC' }).format(new Date(iso)) : '';
+    iso ? new Intl.DateTimeFormat(languageTag(ctx.locale), { dateStyle: 'medium', timeZone: 'UTC' }).format(new Date(iso)) : '';
   return ctx.t(`orders.status.${order.status}`, {
     number: order.number,
     placed: date(order.placed),
     delivered: date(order.delivered),
     carrier: order.carrier ?? '',
     tracking: order.tracking ?? '',
-    count: order.items,
   });
 }
 

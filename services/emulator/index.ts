@@ -1,11 +1,16 @@
 // The local Messenger/Instagram emulator: simulated users, an emulated Graph API, and Meta's side
 // of the webhook. Users' actions become signed notifications POSTed to the app's real /webhook;
 // the bot's Graph calls land in the emulated API and reach the user's page through one stream.
+// Whatever a page is shown (records, chat, history) is scrubbed of every configured secret first,
+// and a recorded call keeps no token-carrying field (`setup doctor`'s debug_token has input_token).
 import { randomBytes } from 'node:crypto';
 import type { Router } from 'express';
 import { emulatorRouter } from '../../routes/emulator.ts';
-import type { Config } from '../config.ts';
+import { EMULATED_IG_ACCOUNT_ID } from '../accounts.ts';
+import { secretsOf, type Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
+import { createRedactor } from '../redact.ts';
+import { bodyWithoutTokens, withoutTokens } from '../token-fields.ts';
 import type { UserAction } from './actions.ts';
 import { createGraphApi, type GraphCall, type GraphReply } from './graph-api.ts';
 import { newMid } from './ids.ts';
@@ -20,8 +25,8 @@ import type { ChatOutput, GraphCallRecord, InspectorRecord, SimUser, StreamEvent
 export type { UserAction } from './actions.ts';
 export type * from './types.ts';
 
-/** The Instagram professional account the emulator plays when IG_ACCOUNT_ID is not set. */
-export const EMULATED_IG_ACCOUNT_ID = '17841400000000002';
+/** The Instagram account the emulator plays: kept with the accounts, since the bot must know it as its own. */
+export { EMULATED_IG_ACCOUNT_ID } from '../accounts.ts';
 export const PAGE_NAME = 'Tidewater Tea Co.';
 const PAGE_INBOX_APP_ID = '263902037430900';
 const HISTORY_LIMIT = 300;
@@ -84,12 +89,13 @@ interface UserLog {
 
 export function createEmulator(deps: EmulatorDeps): Emulator {
   const core = createEmulatorCore(deps);
-  return { ...core, router: emulatorRouter(core, { log: deps.log, streams: deps.streams ?? createStreamHub() }) };
+  return { ...core, router: emulatorRouter(core, { log: deps.log, streams: deps.streams ?? createStreamHub({ secrets: secretsOf(deps.config) }) }) };
 }
 
 function createEmulatorCore(deps: EmulatorDeps): EmulatorCore {
   const { config, log } = deps;
   const now = deps.now ?? Date.now;
+  const redactor = createRedactor(secretsOf(config));
   const ids: AccountIds = { pageId: config.PAGE_ID ?? '100000000000002', igAccountId: config.IG_ACCOUNT_ID ?? EMULATED_IG_ACCOUNT_ID };
   const listeners = new Map<string, Set<(event: StreamEvent) => void>>();
   const logs = new Map<string, UserLog>();
@@ -153,6 +159,11 @@ function createEmulatorCore(deps: EmulatorDeps): EmulatorCore {
 
   /** Sends an event to one user's pages, or to every page when it concerns no user. */
   function emit(userId: string | undefined, event: StreamEvent): void {
+    publish(userId, redactor.deep(event));
+  }
+
+  /** `emit` for an event already scrubbed. */
+  function publish(userId: string | undefined, event: StreamEvent): void {
     const histories = userId === undefined ? [shared, ...[...logs.values()].map((l) => l.events)] : [logOf(userId).events];
     for (const history of histories) {
       history.push(event);
@@ -170,10 +181,10 @@ function createEmulatorCore(deps: EmulatorDeps): EmulatorCore {
 
   function record<R extends InspectorRecord>(entry: Omit<R, 'seq'>): R {
     seq += 1;
-    const full = { ...entry, seq } as R;
+    const full = redactor.deep({ ...entry, seq } as R);
     allRecords.push(full);
     if (allRecords.length > 1000) allRecords.shift();
-    emit(full.user_id, { event: 'inspector', data: full });
+    publish(full.user_id, { event: 'inspector', data: full });
     return full;
   }
 
@@ -285,8 +296,8 @@ function createEmulatorCore(deps: EmulatorDeps): EmulatorCore {
         user_id: reply.userId,
         method: call.method.toUpperCase(),
         path: `/${call.version}/${call.path}`,
-        query: withoutSecrets(call.query) as Record<string, string>,
-        body: isPlainObject(call.body) ? withoutSecrets(call.body) : call.body,
+        query: withoutTokens(call.query),
+        body: bodyWithoutTokens(call.body),
         status: reply.status,
         response: reply.body,
         ms: Math.round((performance.now() - started) * 10) / 10,
@@ -328,19 +339,6 @@ function chatEchoOf(action: UserAction, mid: string | undefined, at: number): Ch
     default:
       return undefined;
   }
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** Tokens and the proof are dropped; a subscription's verify token is shown as redacted. */
-function withoutSecrets(params: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(
-    Object.entries(params)
-      .filter(([key]) => key !== 'access_token' && key !== 'appsecret_proof')
-      .map(([key, value]) => [key, key === 'verify_token' ? '[redacted]' : value]),
-  );
 }
 
 /** Meta's GET challenge to a callback URL; only URLs on this machine are reachable from here. */

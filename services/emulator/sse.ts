@@ -1,7 +1,11 @@
 // Server-sent events: one long response per open page, written as `event:`/`data:` frames, with
-// a keep-alive comment so proxies keep it open. Streams are tracked so shutdown can end them
-// (an open stream would otherwise keep the server from closing).
+// a heartbeat comment so proxies keep it open and the server's idle timeout never cuts a stream
+// that is being read (app.ts keeps that timeout at least twice the heartbeat). Every frame is
+// scrubbed of the configured secrets as it leaves, whatever put it in the stream. A client that
+// stops reading is dropped once too much is waiting for it, so memory stays bounded. Streams are
+// tracked so shutdown can end them (an open stream would otherwise keep the server from closing).
 import type { Request, Response } from 'express';
+import { createRedactor } from '../redact.ts';
 
 export interface EventStream {
   send(event: string, data: unknown): void;
@@ -15,7 +19,19 @@ export interface StreamHub {
   closeAll(): void;
 }
 
-export function createStreamHub({ keepAliveMs = 25_000 }: { keepAliveMs?: number } = {}): StreamHub {
+export interface StreamHubOptions {
+  /** Configured secret values (secretsOf(config)): never written to a stream in any form. */
+  secrets: readonly (string | undefined)[];
+  heartbeatMs?: number;
+  /** Bytes waiting for a slow client before its stream is dropped (it reconnects and gets the history). */
+  maxBufferedBytes?: number;
+}
+
+export const HEARTBEAT_MS = 10_000;
+const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
+
+export function createStreamHub({ secrets, heartbeatMs = HEARTBEAT_MS, maxBufferedBytes = MAX_BUFFERED_BYTES }: StreamHubOptions): StreamHub {
+  const redactor = createRedactor(secrets);
   const open = new Set<Response>();
   return {
     open(req, res) {
@@ -29,13 +45,18 @@ export function createStreamHub({ keepAliveMs = 25_000 }: { keepAliveMs?: number
       res.write('retry: 2000\n\n');
       open.add(res);
       const closers: (() => void)[] = [];
-      const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), keepAliveMs);
-      keepAlive.unref();
       let closed = false;
+      const write = (frame: string) => {
+        if (closed || res.destroyed || res.writableEnded) return;
+        if (res.writableLength > maxBufferedBytes) res.destroy();
+        else res.write(frame);
+      };
+      const heartbeat = setInterval(() => write(': keep-alive\n\n'), heartbeatMs);
+      heartbeat.unref();
       const finish = () => {
         if (closed) return;
         closed = true;
-        clearInterval(keepAlive);
+        clearInterval(heartbeat);
         open.delete(res);
         closers.forEach((fn) => fn());
       };
@@ -43,7 +64,8 @@ export function createStreamHub({ keepAliveMs = 25_000 }: { keepAliveMs?: number
       res.on('close', finish);
       return {
         send(event, data) {
-          if (!closed) res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+          // The JSON text is scrubbed as a whole: a secret is caught in its JSON-escaped form too.
+          write(`event: ${event}\ndata: ${redactor.text(JSON.stringify(redactor.deep(data)))}\n\n`);
         },
         onClose(fn) {
           closers.push(fn);

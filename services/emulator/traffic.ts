@@ -1,7 +1,11 @@
 // The live dashboard's memory in real mode: the last webhook notifications and Graph calls seen
 // through the observer hooks, in the inspector's record shapes, with subscribers for the stream.
-// Held in memory only, bounded, and never written to a log.
+// Held in memory only, bounded, and never written to a log. Every record is scrubbed of the
+// configured secrets before it is kept or handed on (a Graph error may echo the Page token; a
+// user may paste anything), and never holds a token-carrying field.
 import type { GraphObserver } from '../graph/client.ts';
+import { createRedactor } from '../redact.ts';
+import { bodyWithoutTokens, withoutTokens } from '../token-fields.ts';
 import type { WebhookObserver } from '../../routes/webhook.ts';
 import type { GraphCallRecord, InspectorRecord, WebhookRecord } from './types.ts';
 
@@ -15,16 +19,30 @@ export interface TrafficLog {
   observeWebhook: WebhookObserver;
 }
 
-export function createTrafficLog({ now = Date.now, limit = 200 }: { now?: () => number; limit?: number } = {}): TrafficLog {
+export interface TrafficLogOptions {
+  /** Configured secret values (secretsOf(config)): scrubbed from every record in any form. */
+  secrets: readonly (string | undefined)[];
+  now?: () => number;
+  limit?: number;
+}
+
+export function createTrafficLog({ secrets, now = Date.now, limit = 200 }: TrafficLogOptions): TrafficLog {
+  const redactor = createRedactor(secrets);
   const records: InspectorRecord[] = [];
   const listeners = new Set<(record: InspectorRecord) => void>();
   let seq = 0;
   const add: TrafficLog['add'] = (entry) => {
     seq += 1;
-    const record: InspectorRecord = { ...entry, seq };
+    const record: InspectorRecord = redactor.deep({ ...entry, seq });
     records.push(record);
     if (records.length > limit) records.shift();
-    for (const listener of listeners) listener(record);
+    for (const listener of listeners) {
+      try {
+        listener(record);
+      } catch {
+        // One failing stream never keeps a record from the others.
+      }
+    }
   };
   return {
     add,
@@ -42,8 +60,9 @@ export function createTrafficLog({ now = Date.now, limit = 200 }: { now?: () => 
         user_id: recipientOf(call.body) ?? (/^\d+$/.test(call.path) ? call.path : undefined),
         method: call.method,
         path: `/${call.path}`,
-        query: call.query,
-        body: call.body,
+        // The client's observer already leaves token fields out; this holds for any observer.
+        query: withoutTokens(call.query),
+        body: bodyWithoutTokens(call.body),
         status: call.status ?? 0,
         response: call.response,
         ms: call.ms,

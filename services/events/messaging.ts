@@ -1,17 +1,34 @@
 // One item of `entry[].messaging[]` or `entry[].standby[]` → one event (unknown when malformed).
-import type { EventBase, MessagingBase, WebhookEvent } from './types.ts';
+import type { EventBase, MessagingBase, Participant, WebhookEvent } from './types.ts';
 import type { JsonObject } from './guards.ts';
-import { isNumber, isObject, isOptional } from './guards.ts';
+import { isObject } from './guards.ts';
 import { isParticipant } from './payload-guards.ts';
 import { READERS } from './messaging-readers.ts';
+import { readTime } from './time.ts';
 import { unknownEvent } from './unknown.ts';
 
-/** sender is absent on policy and app_roles items, and checkbox-plugin optins only carry user_ref. */
+/**
+ * Meta sends ids as strings. Hand-written payloads (other frameworks' tests) send numbers, which
+ * mean the same when exact: such an id becomes its string. A number past 2^53 has already lost
+ * digits in JSON.parse, so it names nobody and the participant is refused.
+ */
+function readParticipant(value: unknown): Participant | undefined | 'invalid' {
+  if (value === undefined) return undefined;
+  const candidate = isObject(value) && typeof value.id === 'number' && Number.isSafeInteger(value.id) && value.id >= 0 ? { ...value, id: String(value.id) } : value;
+  return isParticipant(candidate) ? candidate : 'invalid';
+}
+
+/**
+ * sender is absent on policy and app_roles items, and checkbox-plugin optins only carry user_ref.
+ * The timestamp is Meta's in milliseconds; without a readable one (Meta's own message_deliveries
+ * example has none) the item is as old as its entry.
+ */
 function readCommon(item: JsonObject, base: EventBase): MessagingBase | string {
-  const { sender, recipient, timestamp } = item;
-  if (!isNumber(timestamp)) return 'timestamp is not a number';
-  if (!isOptional(sender, isParticipant)) return 'sender is not a participant';
-  if (!isOptional(recipient, isParticipant)) return 'recipient is not a participant';
+  const sender = readParticipant(item.sender);
+  const recipient = readParticipant(item.recipient);
+  const timestamp = readTime(item.timestamp) ?? base.entry_time;
+  if (sender === 'invalid') return 'sender is not a participant';
+  if (recipient === 'invalid') return 'recipient is not a participant';
   return {
     ...base,
     ...(sender === undefined ? {} : { sender }),

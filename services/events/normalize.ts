@@ -4,9 +4,10 @@
 import type { Channel, EventBase, NormalizedNotification, WebhookEvent } from './types.ts';
 import type { JsonObject } from './guards.ts';
 import { PayloadError } from '../errors.ts';
-import { isNumber, isObject, isString, isUnknownArray } from './guards.ts';
+import { isObject, isString, isUnknownArray } from './guards.ts';
 import { normalizeMessagingItem } from './messaging.ts';
 import { normalizeChange, normalizeChangedField } from './changes.ts';
+import { readTime } from './time.ts';
 import { unknownEvent } from './unknown.ts';
 
 const SOURCES = ['messaging', 'standby', 'changes', 'changed_fields'] as const;
@@ -25,23 +26,35 @@ function channelOf(object: string): Channel {
   return object === 'instagram' ? 'instagram' : 'messenger';
 }
 
+/** The objects whose `messaging`/`standby` items are conversations: anything else is not ours to answer. */
+function carriesMessaging(object: string): boolean {
+  return object === 'page' || object === 'instagram';
+}
+
 function normalizeSource(entry: JsonObject, source: Source, base: EventBase): WebhookEvent[] {
   const items = entry[source];
   const sourceBase = source === 'standby' ? { ...base, standby: true } : base;
   if (!isUnknownArray(items)) return [unknownEvent(sourceBase, `entry.${source} is not an array`, items)];
+  if ((source === 'messaging' || source === 'standby') && !carriesMessaging(base.object)) {
+    const reason = `entry.${source} under object "${base.object}", which is neither page nor instagram`;
+    return items.map((item) => unknownEvent(sourceBase, reason, item));
+  }
   const uid = isString(entry.uid) ? entry.uid : undefined;
   return items.map((item) => SOURCE_READERS[source](item, sourceBase, uid));
 }
 
-function normalizeEntry(entry: unknown, object: string, channel: Channel): WebhookEvent[] {
-  const fallback: EventBase = { channel, object, entry_id: '', entry_time: 0, standby: false };
+/** `entry.id` is a numeric string; a hand-written payload may send a number, which means the same. */
+function readEntryId(id: unknown): string | undefined {
+  if (isString(id)) return id;
+  return typeof id === 'number' && Number.isSafeInteger(id) && id >= 0 ? String(id) : undefined;
+}
+
+function normalizeEntry(entry: unknown, object: string, channel: Channel, receivedAt: number): WebhookEvent[] {
+  const fallback: EventBase = { channel, object, entry_id: '', entry_time: receivedAt, standby: false };
   if (!isObject(entry)) return [unknownEvent(fallback, 'entry is not an object', entry)];
-  const { id, time } = entry;
-  // Meta's own quick-start curl sends an entry without id and time: log it, route nothing from it.
-  if (!isString(id) || !isNumber(time)) {
-    return [unknownEvent(fallback, 'entry has no string id and number time', entry)];
-  }
-  const base: EventBase = { ...fallback, entry_id: id, entry_time: time };
+  // A missing id leaves entry_id empty: the events are kept (and logged) but no account of ours
+  // has that id, so nothing is answered. A missing or unreadable time is the time of receipt.
+  const base: EventBase = { ...fallback, entry_id: readEntryId(entry.id) ?? '', entry_time: readTime(entry.time) ?? receivedAt };
   const present = SOURCES.filter((source) => Object.hasOwn(entry, source));
   if (present.length === 0) {
     return [unknownEvent(base, 'entry has no messaging, standby, changes or changed_fields', entry)];
@@ -61,9 +74,22 @@ export function readEnvelope(body: unknown): { object: string; entry: unknown[] 
   return { object, entry };
 }
 
-/** Throws `PayloadError` only when the body is not a notification (see `readEnvelope`). */
-export function normalizeNotification(body: unknown): NormalizedNotification {
+export interface NormalizeOptions {
+  /**
+   * When the notification was received (epoch ms): the time of an entry whose `time` is missing
+   * or unreadable, and so of its items without a `timestamp`. Default: now.
+   */
+  receivedAt?: number;
+}
+
+/**
+ * Throws `PayloadError` only when the body is not a notification (see `readEnvelope`).
+ * Times become epoch milliseconds (see `readTime`); an item without a readable `timestamp` takes
+ * the entry's time, an entry without a readable `time` the time of receipt.
+ */
+export function normalizeNotification(body: unknown, options: NormalizeOptions = {}): NormalizedNotification {
   const { object, entry } = readEnvelope(body);
   const channel = channelOf(object);
-  return { object, events: entry.flatMap((item) => normalizeEntry(item, object, channel)) };
+  const receivedAt = options.receivedAt ?? Date.now();
+  return { object, events: entry.flatMap((item) => normalizeEntry(item, object, channel, receivedAt)) };
 }

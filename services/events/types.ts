@@ -169,9 +169,12 @@ export interface EventBase {
   channel: Channel;
   /** Meta's `object` of the notification (`page` or `instagram` for messaging events). */
   object: WebhookObject;
-  /** `entry[].id`: the Page ID or Instagram account ID the notification is for. */
+  /** `entry[].id`: the Page ID or Instagram account ID the notification is for ('' when absent). */
   entry_id: string;
-  /** `entry[].time`. */
+  /**
+   * `entry[].time` in epoch milliseconds, whatever form it came in (seconds, a numeric or ISO 8601
+   * string); the time the notification was received when it is missing or unreadable.
+   */
   entry_time: number;
   /** True when the event came through `entry[].standby[]` (another app owns the thread). */
   standby: boolean;
@@ -181,6 +184,7 @@ export interface EventBase {
 export interface MessagingBase extends EventBase {
   sender?: Participant;
   recipient?: Participant;
+  /** The item's `timestamp` in epoch milliseconds (converted like `entry_time`); `entry_time` when absent. */
   timestamp: number;
 }
 

@@ -4,6 +4,8 @@
 import { createHmac } from 'node:crypto';
 import axios, { type AxiosInstance, type InternalAxiosRequestConfig, type Method } from 'axios';
 import { GraphApiError } from '../errors.ts';
+import { redactText } from '../redact.ts';
+import { bodyWithoutTokens, pathWithoutTokens, withoutTokens } from '../token-fields.ts';
 
 export interface GraphClientOptions {
   baseUrl: string;
@@ -16,10 +18,13 @@ export interface GraphClientOptions {
   http?: AxiosInstance;
 }
 
-/** What an observer (the live dashboard) learns of one call: never a header, token or proof. */
+/**
+ * What an observer (the live dashboard) learns of one call: never a header, and no token-carrying
+ * field (services/token-fields.ts). The response is as Graph sent it: the observer scrubs it.
+ */
 export interface ObservedGraphCall {
   method: string;
-  /** Path below the version, as the caller gave it. */
+  /** Path below the version, as the caller gave it (a query string in it moves to `query`). */
   path: string;
   query: Record<string, string>;
   body: unknown;
@@ -59,12 +64,15 @@ export function createGraphHttp(options: { baseUrl: string; version: string; tim
 function observeCalls(http: AxiosInstance, observe: GraphObserver): void {
   const started = new WeakMap<object, number>();
   const report = (config: InternalAxiosRequestConfig, status: number | undefined, response: unknown) => {
-    const params = (config.params ?? {}) as Record<string, unknown>;
-    const query = Object.fromEntries(Object.entries(params).filter(([key]) => key !== 'appsecret_proof' && key !== 'access_token'));
-    const body = typeof config.data === 'string' ? parseOrKeep(config.data) : (config.data as unknown);
+    // No token-carrying field (access_token, input_token, appsecret_proof, …) leaves here, from the
+    // params, a query string inside the path, or a JSON or form body; headers are never reported.
+    const { path, query: inPath } = pathWithoutTokens(config.url ?? '');
+    const query = { ...inPath, ...stringValues(withoutTokens((config.params ?? {}) as Record<string, unknown>)) };
+    const type = config.headers.getContentType();
+    const body = bodyWithoutTokens(config.data, typeof type === 'string' ? type : undefined);
     const ms = Math.round((performance.now() - (started.get(config) ?? performance.now())) * 10) / 10;
     try {
-      observe({ method: (config.method ?? 'get').toUpperCase(), path: config.url ?? '', query: stringValues(query), body, status, response, ms });
+      observe({ method: (config.method ?? 'get').toUpperCase(), path, query, body, status, response, ms });
     } catch {
       // An observer never breaks a call.
     }
@@ -84,14 +92,6 @@ function observeCalls(http: AxiosInstance, observe: GraphObserver): void {
       throw err;
     },
   );
-}
-
-function parseOrKeep(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return text;
-  }
 }
 
 function stringValues(params: Record<string, unknown>): Record<string, string> {
@@ -162,11 +162,9 @@ function graphError(status: number, body: unknown, endpoint: string, secrets: re
   });
 }
 
-/** Graph echoes a malformed token back in some messages (code 190): never keep it. */
+/** Graph echoes a malformed token back in some messages (code 190), escaped or not: never keep it. */
 function scrub(message: string, secrets: readonly string[]): string {
-  let out = message;
-  for (const secret of secrets) if (secret.length >= 4) out = out.split(secret).join('[REDACTED]');
-  return out.replace(/\bEA[A-Za-z0-9]{20,}/g, '[REDACTED]');
+  return redactText(message, secrets).replace(/\bEA[A-Za-z0-9]{20,}/g, '[REDACTED]');
 }
 
 function networkError(err: unknown, endpoint: string): GraphApiError {

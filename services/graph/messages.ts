@@ -61,11 +61,53 @@ export class MessageLimitError extends Error {
   override name = 'MessageLimitError';
 }
 
-/** Splits text above the 2000-character limit, preferring paragraph, line, then word boundaries. */
+/** A high surrogate not followed by a low one, or a low one without a high one before it. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/**
+ * The text with every lone surrogate replaced by U+FFFD. JSON may carry one (`"\ud83d"`) in what
+ * a user typed; quoted back it is not UTF-8, and Meta refuses the whole message.
+ */
+export function wellFormed(text: string): string {
+  return text.replace(LONE_SURROGATE, '\ufffd');
+}
+
+const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+
+/**
+ * At most `max` characters (code points, as Meta counts them) of `text`, cut between graphemes so
+ * no emoji, flag or accented letter is split, with `ellipsis` appended when something was cut
+ * (within `max`). Always well-formed.
+ */
+export function truncate(text: string, max: number, ellipsis = '…'): string {
+  const whole = wellFormed(text);
+  if (codePoints(whole) <= max) return whole;
+  const room = max - codePoints(ellipsis);
+  let kept = '';
+  let used = 0;
+  for (const { segment } of graphemes.segment(whole)) {
+    const size = codePoints(segment);
+    if (used + size > room) break;
+    kept += segment;
+    used += size;
+  }
+  return room >= 0 ? kept + ellipsis : kept;
+}
+
+function codePoints(text: string): number {
+  let count = 0;
+  for (const _ of text) count += 1;
+  return count;
+}
+
+/**
+ * Splits text above the 2000-character limit, preferring paragraph, line, then word boundaries.
+ * Chunks are counted in code points, cut between them, and well-formed.
+ */
 export function splitText(text: string, limit: number = LIMITS.text): string[] {
   const chunks: string[] = [];
-  let rest = text;
-  while ([...rest].length > limit) {
+  let rest = wellFormed(text);
+  while (codePoints(rest) > limit) {
     const window = [...rest].slice(0, limit).join('');
     const cut = bestCut(window);
     const chunk = window.slice(0, cut).trimEnd();
@@ -91,9 +133,11 @@ export function quickReply(title: string, payload: string): QuickReply {
   return { content_type: 'text', title, payload };
 }
 
-export function textMessage(text: string, quickReplies?: QuickReply[]): OutgoingMessage {
-  check(text.length > 0, 'text is empty');
-  check([...text].length <= LIMITS.text, `text is over ${LIMITS.text} characters: use splitText`);
+/** A text message; lone surrogates (from quoted user input) become U+FFFD. */
+export function textMessage(raw: string, quickReplies?: QuickReply[]): OutgoingMessage {
+  const text = wellFormed(raw);
+  check(text.trim().length > 0, 'text is empty');
+  check(codePoints(text) <= LIMITS.text, `text is over ${LIMITS.text} characters: use splitText`);
   if (quickReplies === undefined) return { text };
   check(quickReplies.length >= 1 && quickReplies.length <= LIMITS.quickReplies, `1 to ${LIMITS.quickReplies} quick replies allowed`);
   return { text, quick_replies: quickReplies };

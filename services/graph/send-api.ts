@@ -2,6 +2,7 @@
 // never call it directly; they produce actions, and the delivery step performs them in order.
 import type { Channel } from '../events/types.ts';
 import type { GraphClient } from './client.ts';
+import { graphId } from './ids.ts';
 import type { OutgoingMessage, Recipient, SendRequest, SenderAction } from './messages.ts';
 
 /** Page Inbox's app ID: the documented target for handing a conversation to people. */
@@ -30,16 +31,19 @@ export interface UserProfile {
 
 export interface SendApi {
   perform(action: OutgoingAction): Promise<SendResult>;
+  /** Rejects with `InvalidGraphIdError`, without a request, when `userId` is not a numeric PSID/IGSID. */
   getUserProfile(userId: string, channel: Channel): Promise<UserProfile>;
 }
 
 export function createSendApi(graph: GraphClient): SendApi {
   return {
     perform: (action) => performAction(graph, action),
-    getUserProfile: (userId, channel) =>
-      graph.request<UserProfile>({
+    // async, so an invalid id is a rejection like any other failed lookup, not a synchronous throw.
+    getUserProfile: async (userId, channel) =>
+      await graph.request<UserProfile>({
         method: 'GET',
-        path: encodeURIComponent(userId),
+        // The id is the whole path: digits only, or the request could address another object.
+        path: graphId(userId, 'user profile'),
         // Instagram users have no first name or locale; Messenger's locale needs no extra call.
         params: { fields: channel === 'instagram' ? 'name,username,profile_pic' : 'first_name,last_name,profile_pic,locale' },
       }),

@@ -1,7 +1,10 @@
-// The shop's data: products and orders from small JSON files in data/, validated on load so a
-// broken file stops start-up instead of surfacing as an apology to a customer.
-import { readFileSync } from 'node:fs';
+// The shop's data: the shop itself (data/shop.json), products and orders from small JSON files in
+// data/, validated on load so a broken file stops start-up with the file and field named, instead
+// of surfacing as an apology (or a raw translation key) to a customer.
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { array, fail, isoDate, matching, member, object, optionalString, positiveInteger, readDataFile, string, type Field } from './data-file.ts';
+import { DATA_DIR, loadShop, type Shop } from './shop.ts';
 
 export interface Product {
   id: string;
@@ -11,7 +14,8 @@ export interface Product {
   image: string;
 }
 
-export type OrderStatus = 'processing' | 'shipped' | 'delivered' | 'cancelled';
+export const ORDER_STATUSES = ['processing', 'shipped', 'delivered', 'cancelled'] as const;
+export type OrderStatus = (typeof ORDER_STATUSES)[number];
 
 export interface Order {
   number: string;
@@ -24,18 +28,36 @@ export interface Order {
 }
 
 export interface Catalog {
+  shop: Shop;
   products: readonly Product[];
   product(id: string): Product | undefined;
   order(number: string): Order | undefined;
 }
 
-const DATA_DIR = fileURLToPath(new URL('../../data/', import.meta.url));
-const STATUSES: readonly string[] = ['processing', 'shipped', 'delivered', 'cancelled'];
+/** The texts every product has in locales/<locale>.json under `products.<id>`. */
+export const PRODUCT_TEXTS = ['title', 'tagline', 'details'] as const;
 
-export function loadCatalog(dir: string = DATA_DIR): Catalog {
-  const products = readArray(`${dir}products.json`).map(toProduct);
-  const orders = new Map(readArray(`${dir}orders.json`).map(toOrder).map((o) => [o.number, o]));
+export interface CatalogPaths {
+  data: string;
+  /** Where product images are served from (`image` is relative to it). */
+  public: string;
+  /** The reference locale file, which must name and describe every product. */
+  english: string;
+}
+
+const DEFAULT_PATHS: CatalogPaths = {
+  data: DATA_DIR,
+  public: fileURLToPath(new URL('../../public/', import.meta.url)),
+  english: fileURLToPath(new URL('../../locales/en_US.json', import.meta.url)),
+};
+
+export function loadCatalog(paths: Partial<CatalogPaths> = {}): Catalog {
+  const where = { ...DEFAULT_PATHS, ...paths };
+  const shop = loadShop(where.data);
+  const products = readProducts(where);
+  const orders = new Map(readOrders(where.data).map((o) => [o.number, o]));
   return {
+    shop,
     products,
     product: (id) => products.find((p) => p.id === id),
     order: (number) => orders.get(number),
@@ -50,24 +72,67 @@ export function parseOrderNumber(text: string): OrderNumberInput {
   return match?.[1] ? { valid: true, number: `TW-${match[1]}` } : { valid: false };
 }
 
-function readArray(path: string): unknown[] {
-  const data: unknown = JSON.parse(readFileSync(path, 'utf8'));
-  if (!Array.isArray(data)) throw new Error(`${path} must hold a JSON array`);
-  return data;
+const PRODUCT_ID = matching(/^[a-z0-9-]{1,64}$/, 'lower-case letters, digits and "-" (it goes into payloads), like "earl-grey"');
+const PRICE = matching(/^\d+(\.\d+)?$/, 'a decimal number as a string, like "12.50"');
+const CURRENCY = { expected: 'an ISO 4217 currency code like "USD" or "IDR"', test: (c: string) => /^[A-Z]{3}$/.test(c) && Intl.supportedValuesOf('currency').includes(c) };
+const ORDER_NUMBER = matching(/^TW-\d{5}$/, 'TW- and five digits, like "TW-10231" (what parseOrderNumber reads)');
+
+function readProducts(where: CatalogPaths): Product[] {
+  const file = readDataFile(`${where.data}products.json`, 'data/products.json');
+  const english = readEnglishProducts(where.english);
+  const products = array(file).map((field) => {
+    object(field, ['id', 'price', 'currency', 'image']);
+    const product: Product = {
+      id: string(member(field, 'id'), PRODUCT_ID),
+      price: string(member(field, 'price'), PRICE),
+      currency: string(member(field, 'currency'), CURRENCY),
+      image: string(member(field, 'image')),
+    };
+    if (!existsSync(`${where.public}${product.image}`)) fail(member(field, 'image'), `names public/${product.image}, which does not exist`);
+    const missing = PRODUCT_TEXTS.filter((text) => typeof english[product.id]?.[text] !== 'string');
+    if (missing.length > 0) fail(member(field, 'id'), `"${product.id}" has no ${missing.map((m) => `products.${product.id}.${m}`).join(', ')} in locales/en_US.json`);
+    return product;
+  });
+  if (products.length === 0) fail(file, 'lists no products: the carousel needs at least one');
+  unique(file, products.map((p) => p.id), 'id');
+  return products;
 }
 
-function toProduct(raw: unknown): Product {
-  const p = raw as Partial<Product>;
-  if (typeof p.id !== 'string' || typeof p.price !== 'string' || typeof p.currency !== 'string' || typeof p.image !== 'string') {
-    throw new Error(`data/products.json: bad product ${JSON.stringify(raw)}`);
-  }
-  return { id: p.id, price: p.price, currency: p.currency, image: p.image };
+function readOrders(dir: string): Order[] {
+  const file = readDataFile(`${dir}orders.json`, 'data/orders.json');
+  const orders = array(file).map(readOrder);
+  unique(file, orders.map((o) => o.number), 'number');
+  return orders;
 }
 
-function toOrder(raw: unknown): Order {
-  const o = raw as Partial<Order>;
-  if (typeof o.number !== 'string' || typeof o.status !== 'string' || !STATUSES.includes(o.status) || typeof o.placed !== 'string' || typeof o.items !== 'number') {
-    throw new Error(`data/orders.json: bad order ${JSON.stringify(raw)}`);
-  }
-  return { ...(o as Order) };
+function readOrder(field: Field): Order {
+  object(field, ['number', 'status', 'placed', 'items', 'carrier', 'tracking', 'delivered']);
+  const status = string(member(field, 'status'), { expected: `one of ${ORDER_STATUSES.join(', ')}`, test: (s) => (ORDER_STATUSES as readonly string[]).includes(s) }) as OrderStatus;
+  const order: Order = {
+    number: string(member(field, 'number'), ORDER_NUMBER),
+    status,
+    placed: string(member(field, 'placed'), isoDate),
+    items: positiveInteger(member(field, 'items')),
+  };
+  const carrier = optionalString(member(field, 'carrier'));
+  const tracking = optionalString(member(field, 'tracking'));
+  const delivered = optionalString(member(field, 'delivered'), isoDate);
+  // The answer for a status names these, so an order in that status must have them.
+  if (status === 'shipped' && carrier === undefined) fail(member(field, 'carrier'), 'is needed for a shipped order');
+  if (status === 'shipped' && tracking === undefined) fail(member(field, 'tracking'), 'is needed for a shipped order');
+  if (status === 'delivered' && delivered === undefined) fail(member(field, 'delivered'), 'is needed for a delivered order');
+  return { ...order, ...(carrier === undefined ? {} : { carrier }), ...(tracking === undefined ? {} : { tracking }), ...(delivered === undefined ? {} : { delivered }) };
+}
+
+function unique(file: Field, values: readonly string[], key: string): void {
+  const seen = new Set<string>();
+  values.forEach((value, i) => {
+    if (seen.has(value)) fail(member(member(file, i), key), `${JSON.stringify(value)} appears twice`);
+    seen.add(value);
+  });
+}
+
+function readEnglishProducts(path: string): Record<string, Record<string, unknown> | undefined> {
+  const data = JSON.parse(readFileSync(path, 'utf8')) as { products?: Record<string, Record<string, unknown> | undefined> };
+  return data.products ?? {};
 }

@@ -17,7 +17,7 @@ const NICENESS = 10;
 const port = parentPort;
 if (!port) throw new Error('bot-worker.ts runs as a worker thread (see threaded-bot.ts)');
 const { config, observeGraph } = workerData as WorkerInit;
-const log = createLogger({ level: config.LOG_LEVEL, redact: secretsOf(config) }, { thread: 'bot' });
+const log = createLogger({ level: config.LOG_LEVEL, format: config.LOG_FORMAT, redact: secretsOf(config) }, { thread: 'bot' });
 const post = (message: FromWorker): void => port.postMessage(message);
 
 try {

@@ -9,8 +9,10 @@ export interface GraphCall {
   /** Arrival order, from 1. */
   seq: number;
   method: string;
-  /** Path without the query string, e.g. `/v24.0/me/messages`. */
+  /** Path without the query string, e.g. `/v24.0/me/messages` (without a `/via/NAME` prefix). */
   path: string;
+  /** The NAME of a `/via/NAME` prefix: which client made the call (see MockGraph.urlFor). */
+  via: string | undefined;
   query: Record<string, string>;
   body: unknown;
   /** performance.now() when the request had fully arrived. */
@@ -31,7 +33,9 @@ export type Fault =
   /** Destroys the connection without an answer: the client sees a network error. */
   | { kind: 'drop' }
   /** Never answers (until close): the client sees its own timeout. */
-  | { kind: 'hang' };
+  | { kind: 'hang' }
+  /** Waits until MockGraph.release() lets it through (answered normally), or the client goes away. */
+  | { kind: 'hold' };
 
 export type FaultScript = (call: GraphCall) => Fault | undefined;
 
@@ -47,6 +51,11 @@ export interface MockGraphOptions {
 export interface MockGraph {
   /** Base URL to use as GRAPH_API_URL, e.g. `http://127.0.0.1:54321`. */
   url: string;
+  /**
+   * A base URL that tags every call made through it with `via: name` (`…/via/NAME`), so that calls
+   * from several app instances sharing this mock can be told apart.
+   */
+  urlFor(name: string): string;
   version: string;
   /** Every call in arrival order. */
   readonly calls: readonly GraphCall[];
@@ -55,6 +64,10 @@ export interface MockGraph {
   /** Replaces the fault script (undefined: answer everything normally). */
   setFault(fault: FaultScript | undefined): void;
   setLatency(latency: MockGraphOptions['latencyMs']): void;
+  /** Calls held by a `hold` fault whose client is still waiting, in arrival order. */
+  held(): GraphCall[];
+  /** Answers the held calls that match (all by default) normally; returns how many. */
+  release(which?: (call: GraphCall) => boolean): number;
   /** The most calls that were being answered at the same time, by kind, since the last reset. */
   maxInFlight(kind: 'send' | 'profile' | 'all'): number;
   resetStats(): void;
@@ -71,6 +84,35 @@ export function messageText(call: GraphCall): string | undefined {
 export function recipientOf(call: GraphCall): string | undefined {
   const id = (call.body as { recipient?: { id?: unknown } } | undefined)?.recipient?.id;
   return typeof id === 'string' ? id : undefined;
+}
+
+/**
+ * The most calls whose arrival falls in one window [t, t + windowMs), over every window start t,
+ * and the first such window (`from`: its start; undefined without calls). Meta counts its per-Page
+ * rate on arrival, so this is what SEND_RATE_LIMIT must bound.
+ */
+export function busiestWindow(calls: readonly GraphCall[], windowMs = 1000): { count: number; from: number | undefined } {
+  const times = calls.map((c) => c.at).sort((a, b) => a - b);
+  let best = { count: 0, from: undefined as number | undefined };
+  // The busiest window can always be slid right until it starts at an arrival.
+  for (let i = 0, j = 0; i < times.length; i += 1) {
+    const from = times[i] as number;
+    while (j < times.length && (times[j] as number) < from + windowMs) j += 1;
+    if (j - i > best.count) best = { count: j - i, from };
+  }
+  return best;
+}
+
+/** Calls per window of `windowMs` from the first arrival on (for a report). */
+export function arrivalsPerWindow(calls: readonly GraphCall[], windowMs = 1000): number[] {
+  const first = Math.min(...calls.map((c) => c.at));
+  const counts: number[] = [];
+  for (const call of calls) {
+    const slot = Math.floor((call.at - first) / windowMs);
+    while (counts.length <= slot) counts.push(0);
+    counts[slot] = (counts[slot] as number) + 1;
+  }
+  return counts;
 }
 
 export function graphErrorBody(code: number, subcode?: number): unknown {
@@ -94,6 +136,7 @@ export async function startMockGraph(options: MockGraphOptions = {}): Promise<Mo
   const active = { send: 0, profile: 0, all: 0 };
   const peak = { send: 0, profile: 0, all: 0 };
   const timers = new Set<ReturnType<typeof setTimeout>>();
+  const holding = new Map<GraphCall, () => void>();
 
   const kindOf = (call: GraphCall): 'send' | 'profile' | undefined =>
     call.path === `/${version}/me/messages` ? 'send' : call.method === 'GET' ? 'profile' : undefined;
@@ -136,6 +179,18 @@ export async function startMockGraph(options: MockGraphOptions = {}): Promise<Mo
 
   const respond = (call: GraphCall, req: IncomingMessage, res: ServerResponse): void => {
     const chosen = fault?.(call);
+    if (chosen?.kind === 'hold') {
+      const go = () => {
+        holding.delete(call);
+        const [status, body] = normalAnswer(call);
+        answer(call, res, status, body);
+      };
+      holding.set(call, go);
+      res.once('close', () => {
+        if (holding.delete(call)) track(call, -1);
+      });
+      return;
+    }
     if (chosen?.kind === 'hang') {
       // Answered by nobody: the client gives up (or close() ends the connection).
       res.once('close', () => track(call, -1));
@@ -158,6 +213,7 @@ export async function startMockGraph(options: MockGraphOptions = {}): Promise<Mo
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+      const via = /^\/via\/([^/]+)(\/.*)$/.exec(url.pathname);
       const text = Buffer.concat(chunks).toString('utf8');
       let body: unknown;
       try {
@@ -168,7 +224,8 @@ export async function startMockGraph(options: MockGraphOptions = {}): Promise<Mo
       const call: GraphCall = {
         seq: calls.length + 1,
         method: req.method ?? 'GET',
-        path: url.pathname,
+        path: via?.[2] ?? url.pathname,
+        via: via?.[1],
         query: Object.fromEntries(url.searchParams),
         body,
         at: performance.now(),
@@ -196,6 +253,7 @@ export async function startMockGraph(options: MockGraphOptions = {}): Promise<Mo
 
   return {
     url: `http://127.0.0.1:${port}`,
+    urlFor: (name) => `http://127.0.0.1:${port}/via/${encodeURIComponent(name)}`,
     version,
     calls,
     sends: () => calls.filter((c) => c.method === 'POST' && c.path === `/${version}/me/messages`),
@@ -204,6 +262,12 @@ export async function startMockGraph(options: MockGraphOptions = {}): Promise<Mo
     },
     setLatency(next) {
       latency = next;
+    },
+    held: () => [...holding.keys()],
+    release(which = () => true) {
+      const chosen = [...holding].filter(([call]) => which(call));
+      for (const [, go] of chosen) go();
+      return chosen.length;
     },
     maxInFlight: (kind) => peak[kind],
     resetStats() {

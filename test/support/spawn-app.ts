@@ -21,17 +21,30 @@ export const SPAWN_ENV = {
   LOG_LEVEL: 'warn',
 } as const;
 
-export interface SpawnOptions {
+interface CommonSpawnOptions {
   /** Base URL of the (mock) Graph API. */
   graphUrl: string;
-  /** The database file; the same path across restarts keeps the inbox, outbox and dedup keys. */
-  databasePath: string;
   /** Working directory of the child (a temporary one, so no stray `.env` is loaded). */
   cwd: string;
   env?: Record<string, string>;
   /** How long to wait for /healthz to answer. */
   startTimeoutMs?: number;
 }
+
+/** Where the child keeps its state: a SQLite file, or any DATABASE_URL (e.g. `postgres://…`). */
+export type SpawnOptions = CommonSpawnOptions &
+  (
+    | {
+        /** The database file; the same path across restarts keeps the inbox, outbox and dedup keys. */
+        databasePath: string;
+        databaseUrl?: never;
+      }
+    | {
+        /** DATABASE_URL as given, e.g. several instances on one `postgres://…` database. */
+        databaseUrl: string;
+        databasePath?: never;
+      }
+  );
 
 export interface Exit {
   code: number | null;
@@ -44,7 +57,16 @@ export interface Exit {
 
 export interface HealthAnswer {
   status: number;
-  body: { status: string; store: string; token: string; backlog: { received: 0, inbox: number; outbox: number; failed: number } | null };
+  body: {
+    status: string;
+    store: string;
+    token: string;
+    handling?: string;
+    backlog: { received: number; inbox: number; outbox: number; failed: number } | null;
+    /** With several instances on one database (issue #10): the database, and this instance's claims. */
+    database?: { kind: string; ok: boolean };
+    instance?: { owner: string; claims: { inbox: number; outbox: number } };
+  };
 }
 
 export interface SpawnedApp {
@@ -56,6 +78,8 @@ export interface SpawnedApp {
   output(): string;
   /** POSTs a notification signed like Meta signs it; resolves with the status, rejects on a network error. */
   post(body: unknown): Promise<number>;
+  /** POSTs these exact bytes, signed (a redelivery is the same body byte for byte). */
+  postRaw(raw: string): Promise<number>;
   health(): Promise<HealthAnswer>;
   /** Sends the signal and waits for the exit; after `timeoutMs` without one, SIGKILLs (`forced`). */
   kill(signal: 'SIGKILL' | 'SIGTERM', timeoutMs?: number): Promise<Exit>;
@@ -71,7 +95,7 @@ export async function spawnApp(options: SpawnOptions): Promise<SpawnedApp> {
     ...SPAWN_ENV,
     PORT: String(port),
     GRAPH_API_URL: options.graphUrl,
-    DATABASE_URL: `sqlite:${options.databasePath}`,
+    DATABASE_URL: options.databaseUrl ?? `sqlite:${options.databasePath}`,
     ...options.env,
   };
   const child: ChildProcess = spawn(process.execPath, ['--import', TSX, APP], { cwd: options.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -93,13 +117,12 @@ export async function spawnApp(options: SpawnOptions): Promise<SpawnedApp> {
     pid: child.pid ?? -1,
     exited,
     output: () => out,
-    post: (body) => {
-      const raw = toMetaJson(body);
-      return call(agent, `${url}/webhook`, 'POST', raw, {
+    post: (body) => app.postRaw(toMetaJson(body)),
+    postRaw: (raw) =>
+      call(agent, `${url}/webhook`, 'POST', raw, {
         'content-type': 'application/json',
         'x-hub-signature-256': signatureFor(SPAWN_ENV.APP_SECRET, raw),
-      }).then((r) => r.status);
-    },
+      }).then((r) => r.status),
     health: () =>
       call(agent, `${url}/healthz`, 'GET').then((r) => ({ status: r.status, body: JSON.parse(r.text) as HealthAnswer['body'] })),
     async kill(signal, timeoutMs = 20_000) {

@@ -6,6 +6,7 @@ const LIVE = {
   PAGE_ACCESS_TOKEN: 'EAAlivePageToken0123456789',
   APP_SECRET: 'live-app-secret-0123456789',
   VERIFY_TOKEN: 'live-verify-token-0123456789',
+  PAGE_ID: '1234567890',
 };
 
 /** The ConfigError loadConfig throws for this env (fails the test if it does not throw one). */
@@ -76,13 +77,25 @@ describe('loadConfig emulator mode', () => {
 });
 
 describe('loadConfig live mode', () => {
-  it.each(['APP_SECRET', 'VERIFY_TOKEN'])('requires %s, naming it and the fix', (name) => {
+  it.each(['APP_SECRET', 'VERIFY_TOKEN', 'PAGE_ID'])('requires %s, naming it and the fix', (name) => {
     const env: Record<string, string> = { ...LIVE };
     delete env[name];
     const err = configError(env);
     expect(err.variable).toBe(name);
     expect(err.message).toMatch(new RegExp(`^${name}: .*Fix: set ${name} in \\.env`));
     expect(configError({ ...LIVE, [name]: '' }).variable).toBe(name);
+  });
+});
+
+describe('loadConfig PAGE_ID', () => {
+  it('says why a live bot needs it: it answers only for its own Page', () => {
+    const { PAGE_ID: _omitted, ...env } = LIVE;
+    expect(configError(env).message).toMatch(/^PAGE_ID: is required when PAGE_ACCESS_TOKEN is set: the bot answers only for its own Page\. Fix: set PAGE_ID in \.env to the numeric ID/);
+  });
+
+  it("is the emulator's Page in emulator mode, unless set", () => {
+    expect(loadConfig({}).PAGE_ID).toBe('100000000000002');
+    expect(loadConfig({ PAGE_ID: '555' }).PAGE_ID).toBe('555');
   });
 });
 

@@ -102,7 +102,7 @@ describe('createEventQueue', () => {
     await q.release('a2');
     await q.queue.onIdle();
     const logged = q.lines.map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(logged).toEqual([expect.objectContaining({ level: 'error', msg: 'queued work failed', lane: 'messenger:A', err: { name: 'Error', message: 'failed a1' } })]);
+    expect(logged).toEqual([expect.objectContaining({ level: 'error', msg: 'queued work failed', lane: 'messenger:A', err: { name: 'Error', message: 'failed a1', stack: expect.stringMatching(/event-queue\.test\.ts:\d+:\d+/) } })]);
   });
 
   it('counts pending events and resolves onIdle only after all of them', async () => {

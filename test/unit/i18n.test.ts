@@ -1,6 +1,9 @@
 import { describe, it, expect } from '@jest/globals';
-import { readFileSync } from 'node:fs';
-import { createTranslations, nearestLocale, SUPPORTED_LOCALES, type Locale } from '../../services/i18n.ts';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createTranslations, languageTag, nearestLocale, SUPPORTED_LOCALES, type Locale } from '../../services/i18n.ts';
+import { loadShop } from '../../services/shop/shop.ts';
 
 /** `menu.prompt` as written in locales/<locale>.json. */
 function promptIn(locale: Locale): string {
@@ -21,11 +24,16 @@ describe('nearestLocale', () => {
     ['id', 'id_ID'],
     ['es-AR', 'es_ES'],
     ['en-GB', 'en_US'],
-    ['fr_FR', 'en_US'],
+    ['xx_XX', 'en_US'],
     ['', 'en_US'],
     [undefined, 'en_US'],
   ])('%j → %s', (input, expected) => {
     expect(nearestLocale(input)).toBe(expected);
+  });
+
+  it('gives Intl its tag', () => {
+    expect(languageTag('zh_TW')).toBe('zh-TW');
+    for (const locale of SUPPORTED_LOCALES) expect(Intl.getCanonicalLocales(languageTag(locale))).toEqual([languageTag(locale)]);
   });
 });
 
@@ -49,7 +57,7 @@ describe('createTranslations', () => {
     expect(es('menu.prompt')).toBe(promptIn('es_ES'));
   });
 
-  it('remembering bare keys keeps every answer the same, and calls with options are still interpolated', () => {
+  it('remembering bare keys keeps every answer the same, and calls with variables are still interpolated', () => {
     const es = translations.fixedT('es_ES');
     expect(es('menu.prompt')).toBe(es('menu.prompt'));
     expect(es('menu.prompt')).toBe(promptIn('es_ES'));
@@ -58,8 +66,24 @@ describe('createTranslations', () => {
     expect(ana).toContain('Ana');
     expect(eva).toContain('Eva');
     expect(eva).not.toContain('Ana');
-    // A missing key comes back as the key (i18next's behaviour), remembered or not.
-    expect(es('no.such.key')).toBe('no.such.key');
-    expect(es('no.such.key')).toBe('no.such.key');
+  });
+
+  it('fills {{shop}} in every message from data/shop.json, with or without other variables', () => {
+    const en = translations.fixedT('en_US');
+    const { name } = loadShop();
+    expect(en('welcome.anonymous')).toContain(name);
+    expect(en('welcome.named', { name: 'Ana' })).toContain(name);
+    expect(en('profile.greeting')).not.toContain('{{');
+  });
+
+  it('takes another shop and another locales directory', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'locales-'));
+    try {
+      for (const locale of SUPPORTED_LOCALES) writeFileSync(join(dir, `${locale}.json`), JSON.stringify({ menu: { prompt: `${locale} at {{shop}}` } }));
+      const other = createTranslations({ dir: `${dir}/`, shop: { name: 'Kopi Kita' } });
+      expect(other.fixedT('id_ID')('menu.prompt')).toBe('id_ID at Kopi Kita');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -7,10 +7,13 @@ import {
   quickReply,
   splitText,
   textMessage,
+  truncate,
   urlButton,
+  wellFormed,
 } from '../../services/graph/messages.ts';
 
 const codePoints = (s: string) => [...s].length;
+const LONE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 const noSpace = (s: string) => s.replace(/\s+/g, '');
 const words = (n: number) => Array.from({ length: n }, (_, i) => `word${i}`).join(' ');
 
@@ -57,6 +60,57 @@ describe('splitText', () => {
     expect(chunks.map(codePoints)).toEqual([2000, 501]);
     expect(chunks.join('')).toBe(text);
     for (const chunk of chunks) expect(chunk).not.toMatch(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/);
+  });
+});
+
+describe('lone surrogates (JSON can carry them in what a user typed)', () => {
+  it('wellFormed replaces each lone surrogate with U+FFFD and leaves pairs alone', () => {
+    expect(wellFormed('a\ud83db')).toBe('a\ufffdb');
+    expect(wellFormed('\ude00x\ud83d')).toBe('\ufffdx\ufffd');
+    expect(wellFormed('ok 😀 \ud83d\ude00')).toBe('ok 😀 😀');
+  });
+
+  it('splitText and textMessage never send one', () => {
+    const text = `${'a'.repeat(1999)}\ud83d${'b'.repeat(10)}`;
+    for (const chunk of splitText(text)) {
+      expect(chunk).not.toMatch(LONE);
+      expect(codePoints(chunk)).toBeLessThanOrEqual(2000);
+    }
+    expect(textMessage('order \ud83d?')).toEqual({ text: 'order \ufffd?' });
+  });
+
+  it('textMessage refuses text that is only whitespace', () => {
+    expect(() => textMessage(' \n ')).toThrow(MessageLimitError);
+  });
+});
+
+describe('truncate', () => {
+  it('keeps text that fits as it is', () => {
+    expect(truncate('TW-1', 40)).toBe('TW-1');
+    expect(truncate('😀'.repeat(40), 40)).toBe('😀'.repeat(40));
+  });
+
+  it('cuts within the limit, with an ellipsis, never inside an emoji', () => {
+    const cut = truncate(`${'x'.repeat(38)}😀😀😀`, 40);
+    expect(cut).toBe(`${'x'.repeat(38)}😀…`);
+    expect(codePoints(cut)).toBeLessThanOrEqual(40);
+    expect(cut).not.toMatch(LONE);
+  });
+
+  it('keeps graphemes whole: a family emoji or a flag is kept or dropped, not split', () => {
+    const family = '👩‍👩‍👧‍👦'; // 7 code points
+    expect(truncate(`${'x'.repeat(35)}${family}`, 40)).toBe(`${'x'.repeat(35)}…`);
+    expect(truncate(`${'x'.repeat(37)}🇦🇹🇦🇹`, 40)).toBe(`${'x'.repeat(37)}🇦🇹…`);
+    expect(truncate('é'.normalize('NFD').repeat(30), 40)).toBe(`${'é'.normalize('NFD').repeat(19)}…`);
+  });
+
+  it('repairs lone surrogates while cutting', () => {
+    expect(truncate(`${'x'.repeat(45)}\ud83d`, 40)).toBe(`${'x'.repeat(39)}…`);
+    expect(truncate('\ud83d', 40)).toBe('\ufffd');
+  });
+
+  it('can cut without an ellipsis', () => {
+    expect(truncate('abcdef', 3, '')).toBe('abc');
   });
 });
 

@@ -1,0 +1,17 @@
+// Value-based redaction of finished log lines. pino's own `redact` works on key paths, but a token
+// can turn up anywhere (a URL in a message, an error text Graph echoed, a header in a stack), so
+// every configured secret is replaced in the serialised line itself, whatever path it took, in
+// every escaped form it can take there (services/redact.ts: the same rules as the dashboard's).
+import { createRedactor as createValueRedactor, REDACTED } from '../redact.ts';
+
+export { REDACTED };
+
+export type Redactor = (line: string) => string;
+
+/** Shorter values would replace ordinary words and numbers all over the logs. */
+const MIN_SECRET_LENGTH = 4;
+
+export function createRedactor(secrets: readonly string[]): Redactor {
+  const redactor = createValueRedactor(secrets.filter((s) => s.length >= MIN_SECRET_LENGTH));
+  return (line) => redactor.text(line);
+}

@@ -1,0 +1,299 @@
+// The rate gate for several instances on one PostgreSQL database: the same rule as the local gate
+// (services/outbox/rate-gate.ts, where the proof is), kept in the `send_grants` table so that every
+// instance counts every instance's calls. A grant is a row; it counts while `until_ms` is ahead of
+// the database's clock: `granted + in-flight timeout + 1 s` while the call is in flight (so the grant
+// of an instance that died expires on its own), `done + 1 s` once done.
+//
+// Why each piece:
+// - One short transaction per batch of grants, serialised per account by an advisory transaction
+//   lock: grants for an account are totally ordered across instances, as the proof needs. The lock
+//   is taken in its own statement before the counting one, because under READ COMMITTED a statement
+//   sees the rows committed before it *started*; a count in the same statement as the lock wait
+//   could miss a grant committed while it waited. The transaction is READ COMMITTED explicitly for
+//   the same reason (a REPEATABLE READ default would freeze the snapshot before the lock).
+// - Every time is the database's (`clock_timestamp()`, read after the lock): instances' clocks may
+//   disagree, the database's is one clock. An instance only ever turns a database time difference
+//   into a local wait, and reports done as "so many ms ago", which the database turns into its time.
+// - Rounding is conservative: "now" is rounded down, done times up.
+// - done() is written in batches (one UPDATE for all the grants done while the previous one ran),
+//   tracked, and its errors logged; a lost update is safe, the row then just counts until its
+//   in-flight timeout.
+// - A full account waits until the earliest `until_ms` the query returned (no tight polling); only
+//   when every counting grant is still in flight, whose end nobody knows yet, does it look again
+//   after `pollMs`.
+// - Expired rows of the account are deleted by the same statement, so the table stays about
+//   `limit` rows per account.
+import { createHash } from 'node:crypto';
+import type { Pool, PoolClient } from 'pg';
+import type { Logger } from '../logger.ts';
+import {
+  acquireWithMedia,
+  burstFor,
+  COUNT_AFTER_DONE_MS,
+  IN_FLIGHT_TIMEOUT_MS,
+  limitOf,
+  MEDIA_RATE_LIMIT,
+  nextRoomAt,
+  RateGateClosedError,
+  realGateClock,
+  SMOOTHING_MS,
+  type AccountLimit,
+  type GateClock,
+  type Grant,
+  type LimitShape,
+  type RateGate,
+} from './rate-gate.ts';
+
+/** The table, for the PostgreSQL migrations. `account` is a Page or Instagram account id, or `<id>/media`. */
+export const SEND_GRANTS_POSTGRES_DDL = `
+CREATE TABLE IF NOT EXISTS send_grants (
+  id BIGSERIAL PRIMARY KEY,
+  account TEXT NOT NULL,
+  granted_ms BIGINT NOT NULL,
+  until_ms BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS send_grants_account_until ON send_grants (account, until_ms);
+`;
+
+/** First key of the two-key advisory locks taken per account (an arbitrary constant: "sg"). */
+export const SEND_GRANTS_LOCK_CLASS = 0x7367;
+
+const NOW_MS = `floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint`;
+
+// $1 account, $2 grants wanted, $3 limit, $4 smoothing window, $5 burst, $6 in-flight hold.
+const TAKE_SQL = `
+WITH clock AS MATERIALIZED (SELECT ${NOW_MS} AS now_ms),
+pruned AS (DELETE FROM send_grants g USING clock WHERE g.account = $1 AND g.until_ms <= clock.now_ms),
+live AS MATERIALIZED (SELECT g.granted_ms, g.until_ms FROM send_grants g, clock WHERE g.account = $1 AND g.until_ms > clock.now_ms),
+occupancy AS (
+  SELECT count(*)::int AS counted, min(live.until_ms) AS earliest,
+         coalesce(array_agg(live.granted_ms ORDER BY live.granted_ms) FILTER (WHERE live.granted_ms > clock.now_ms - $4::bigint), '{}') AS recent
+  FROM live, clock GROUP BY clock.now_ms
+),
+room AS (
+  SELECT greatest(0, least($2::int, $3::int - coalesce(o.counted, 0), $5::int - coalesce(cardinality(o.recent), 0))) AS n
+  FROM clock LEFT JOIN occupancy o ON true
+),
+inserted AS (
+  INSERT INTO send_grants (account, granted_ms, until_ms)
+  SELECT $1, clock.now_ms, clock.now_ms + $6::bigint FROM clock, room, generate_series(1, room.n)
+  RETURNING id
+)
+SELECT clock.now_ms::float8 AS now_ms, coalesce(o.counted, 0) AS counted, o.earliest::float8 AS earliest,
+       coalesce(o.recent, '{}')::float8[] AS recent, (SELECT coalesce(array_agg(id ORDER BY id), '{}') FROM inserted)::text[] AS ids
+FROM clock LEFT JOIN occupancy o ON true`;
+
+// $1 grant ids, $2 how long ago each was done (ms).
+const DONE_SQL = `
+UPDATE send_grants g
+SET until_ms = greatest(g.granted_ms, ceil(extract(epoch FROM clock_timestamp()) * 1000)::bigint - v.ago) + ${COUNT_AFTER_DONE_MS}
+FROM unnest($1::bigint[], $2::bigint[]) AS v(id, ago)
+WHERE g.id = v.id`;
+
+export interface PgRateGateOptions {
+  pool: Pool;
+  /** SEND_RATE_LIMIT, or a limit per account; the same on every instance. */
+  limit: AccountLimit;
+  mediaLimit?: number;
+  log: Logger;
+  inFlightTimeoutMs?: number;
+  smoothingMs?: number;
+  /** How soon to look again when every counting grant is in flight (default 100 ms). */
+  pollMs?: number;
+  /** Most grants one transaction gives (default 32). */
+  maxBatch?: number;
+  /** For waits and for done(atMs); the grants themselves are timed by the database. */
+  clock?: GateClock;
+}
+
+interface TakeResult {
+  now_ms: number;
+  counted: number;
+  earliest: number | null;
+  recent: number[];
+  ids: string[];
+}
+
+interface Waiter {
+  resolve(grant: Grant): void;
+  reject(err: Error): void;
+}
+
+interface AccountQueue {
+  key: string;
+  isMedia: boolean;
+  waiters: Waiter[];
+  serving: Promise<void> | undefined;
+  /** Ends the current wait early (close). */
+  wake: (() => void) | undefined;
+}
+
+export function createPgRateGate(options: PgRateGateOptions): RateGate {
+  const clock = options.clock ?? realGateClock;
+  const smoothingMs = options.smoothingMs ?? SMOOTHING_MS;
+  const holdMs = (options.inFlightTimeoutMs ?? IN_FLIGHT_TIMEOUT_MS) + COUNT_AFTER_DONE_MS;
+  const pollMs = options.pollMs ?? 100;
+  const maxBatch = options.maxBatch ?? 32;
+  const queues = new Map<string, AccountQueue>();
+  const doneQueue: { id: string; ago: number }[] = [];
+  let flushing: Promise<void> | undefined;
+  let closed = false;
+
+  const flushDone = async (): Promise<void> => {
+    while (doneQueue.length > 0) {
+      const batch = doneQueue.splice(0);
+      try {
+        await options.pool.query(DONE_SQL, [batch.map((d) => d.id), batch.map((d) => Math.floor(d.ago))]);
+      } catch (err) {
+        // Safe to lose: those grants count until their in-flight timeout instead of 1 s after done.
+        // (`ago` rounds down, so the done time the database computes is never too early.)
+        options.log.error('rate gate: could not mark grants done; they count until their in-flight timeout', { err, grants: batch.length });
+      }
+    }
+    flushing = undefined;
+  };
+
+  const grantFor = (id: string): Grant => {
+    let marked = false;
+    return {
+      done(atMs) {
+        if (marked) return;
+        marked = true;
+        const now = clock.now();
+        const ago = atMs === undefined || !Number.isFinite(atMs) ? 0 : Math.max(0, now - atMs);
+        doneQueue.push({ id, ago });
+        flushing ??= flushDone();
+      },
+    };
+  };
+
+  const take = async (queue: AccountQueue, want: number): Promise<{ result: TakeResult; limit: number }> => {
+    const limit = queue.isMedia ? (options.mediaLimit ?? MEDIA_RATE_LIMIT) : limitOf(options.limit, queue.key);
+    const client = await options.pool.connect();
+    let broken: Error | undefined;
+    try {
+      // Both numbers are computed here, never user text: safe to inline, which saves a round trip.
+      await client.query(`BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock(${SEND_GRANTS_LOCK_CLASS}, ${lockKey(queue.key)})`);
+      const { rows } = await client.query<TakeResult>(TAKE_SQL, [queue.key, want, limit, smoothingMs, burstFor(limit, smoothingMs), holdMs]);
+      await client.query('COMMIT');
+      const row = rows[0];
+      if (!row) throw new Error('rate gate: the grant query returned no row');
+      return { result: row, limit };
+    } catch (err) {
+      broken = await rollback(client, err);
+      throw err;
+    } finally {
+      client.release(broken);
+    }
+  };
+
+  const pause = (queue: AccountQueue, ms: number): Promise<void> =>
+    new Promise((resolve) => {
+      const cancel = clock.setTimer(ms, () => {
+        queue.wake = undefined;
+        resolve();
+      });
+      queue.wake = () => {
+        cancel();
+        queue.wake = undefined;
+        resolve();
+      };
+    });
+
+  const serve = async (queue: AccountQueue): Promise<void> => {
+    while (!closed && queue.waiters.length > 0) {
+      const want = Math.min(queue.waiters.length, maxBatch);
+      let taken: { result: TakeResult; limit: number };
+      try {
+        taken = await take(queue, want);
+      } catch (err) {
+        const error = err instanceof Error ? err : new Error(String(err));
+        options.log.error('rate gate: could not take a grant from PostgreSQL', { err: error, rate_account: queue.key });
+        for (const waiter of queue.waiters.splice(0, want)) waiter.reject(error);
+        continue;
+      }
+      const grants = taken.result.ids.map(grantFor);
+      if (closed) {
+        for (const grant of grants) grant.done();
+        break;
+      }
+      for (const grant of grants) (queue.waiters.shift() as Waiter).resolve(grant);
+      if (queue.waiters.length === 0 || grants.length === want) continue;
+      await pause(queue, waitAfter(taken.result, taken.limit, grants.length));
+    }
+  };
+
+  /** How long until a grant may be possible, from what the query saw plus what it just granted. */
+  const waitAfter = (result: TakeResult, limit: number, granted: number): number => {
+    const shape: LimitShape = { limit, burst: burstFor(limit, smoothingMs), smoothingMs };
+    const now = result.now_ms;
+    const earliest = result.earliest ?? undefined;
+    const at = nextRoomAt(shape, {
+      counted: result.counted + granted,
+      earliestRelease: granted > 0 ? Math.min(earliest ?? Number.POSITIVE_INFINITY, now + holdMs) : earliest,
+      recentGrants: [...result.recent, ...Array.from({ length: granted }, () => now)],
+    });
+    // Later than any done grant could end: every counting grant is in flight, so look again soon.
+    if (at === undefined || at - now > COUNT_AFTER_DONE_MS) return pollMs;
+    // +1: the database compares whole milliseconds.
+    return Math.max(1, at - now + 1);
+  };
+
+  const enqueue = (key: string, isMedia: boolean): Promise<Grant> => {
+    if (closed) return Promise.reject(new RateGateClosedError());
+    if (!isMedia) {
+      try {
+        limitOf(options.limit, key);
+      } catch (err) {
+        return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+      }
+    }
+    let queue = queues.get(key);
+    if (!queue) {
+      queue = { key, isMedia, waiters: [], serving: undefined, wake: undefined };
+      queues.set(key, queue);
+    }
+    const q = queue;
+    const promise = new Promise<Grant>((resolve, reject) => q.waiters.push({ resolve, reject }));
+    startServing(q);
+    return promise;
+  };
+
+  /** One serving loop per account: one transaction at a time per instance, waiters in order. */
+  const startServing = (q: AccountQueue): void => {
+    q.serving ??= serve(q).finally(() => {
+      q.serving = undefined;
+      // A waiter that came while the loop was finishing.
+      if (!closed && q.waiters.length > 0) startServing(q);
+    });
+  };
+
+  return {
+    acquire: (account, acquireOptions) => acquireWithMedia(enqueue, account, acquireOptions),
+    now: () => clock.now(),
+    async close() {
+      closed = true;
+      for (const queue of queues.values()) {
+        for (const waiter of queue.waiters.splice(0)) waiter.reject(new RateGateClosedError());
+        queue.wake?.();
+      }
+      await Promise.all([...queues.values()].map((q) => q.serving ?? Promise.resolve()));
+      await flushing;
+    },
+  };
+}
+
+/** The advisory lock's second key for an account: 32 bits of its hash (a collision only serialises two accounts). */
+export function lockKey(account: string): number {
+  return createHash('sha256').update(account).digest().readInt32BE(0);
+}
+
+/** Rolls back after a failure; a connection that cannot even do that is handed back as broken. */
+async function rollback(client: PoolClient, cause: unknown): Promise<Error | undefined> {
+  try {
+    await client.query('ROLLBACK');
+    return undefined;
+  } catch {
+    return cause instanceof Error ? cause : new Error(String(cause));
+  }
+}

@@ -1,0 +1,196 @@
+// The bot answers only for its own Page and Instagram account, never its own accounts as if they
+// were users, and never a sender id that cannot be a PSID/IGSID. Signed bodies go to the real app;
+// Graph is faked at the HTTP boundary, and a catch-all scope records any call nobody expected.
+import { describe, expect, it } from '@jest/globals';
+import nock from 'nock';
+import { EMULATED_IG_ACCOUNT_ID, ownAccountIds } from '../services/accounts.ts';
+import { loadConfig } from '../services/config.ts';
+import { graphClientFor } from '../services/graph/client.ts';
+import { InvalidGraphIdError } from '../services/graph/ids.ts';
+import { createSendApi } from '../services/graph/send-api.ts';
+import { createLogger } from '../services/logger.ts';
+import { loadProfile } from '../services/profile-cache.ts';
+import type { UserState } from '../services/state/store.ts';
+import { GRAPH, IG_ID, PAGE_ID, TEST_ENV, createHarness, fakeGraph, fixture, notification, postSigned } from './support/harness.ts';
+
+const ANA = '24000000000000001';
+const OTHER_USER = '24000000000000002';
+const IG_USER = '7650000000000001';
+const OTHER_PAGE = '1895382890692546';
+
+type Harness = ReturnType<typeof createHarness>;
+
+async function deliver(h: Harness, body: unknown) {
+  const res = await postSigned(h.app, body);
+  expect(res.status).toBe(200);
+  await h.bot.idle();
+}
+
+/** Records every Graph request that the fake Graph did not answer (e.g. `GET /`). */
+function unexpectedCalls() {
+  const seen: string[] = [];
+  nock(GRAPH)
+    .persist()
+    .get(() => true)
+    .query(true)
+    .reply(function (uri) {
+      seen.push(`GET ${uri}`);
+      return [404, {}];
+    })
+    .post(() => true)
+    .query(true)
+    .reply(function (uri) {
+      seen.push(`POST ${uri}`);
+      return [404, {}];
+    });
+  return seen;
+}
+
+function text(sender: string, body: string, mid: string, object: 'page' | 'instagram' = 'page', entryId?: string) {
+  const account = object === 'page' ? PAGE_ID : IG_ID;
+  return notification(object, { sender: { id: sender }, recipient: { id: account }, timestamp: Date.now() - 1000, message: { mid, text: body } }, entryId);
+}
+
+const recipients = (sends: unknown[]) => sends.map((s) => (s as { recipient?: { id?: string } }).recipient?.id);
+
+describe('ownAccountIds', () => {
+  const live = { ...TEST_ENV, DATABASE_URL: 'memory:' };
+
+  it('is the Page and the Instagram account in live mode', () => {
+    expect([...ownAccountIds(loadConfig(live))]).toEqual([PAGE_ID, IG_ID]);
+  });
+
+  it('is only the Page in live mode without IG_ACCOUNT_ID', () => {
+    expect([...ownAccountIds(loadConfig({ ...live, IG_ACCOUNT_ID: '' }))]).toEqual([PAGE_ID]);
+  });
+
+  it("is the emulator's Page and Instagram account in emulator mode", () => {
+    expect([...ownAccountIds(loadConfig({}))]).toEqual(['100000000000002', EMULATED_IG_ACCOUNT_ID]);
+    expect([...ownAccountIds(loadConfig({ PAGE_ID: '42', IG_ACCOUNT_ID: '43' }))]).toEqual(['42', '43']);
+  });
+});
+
+describe('only our own accounts are answered', () => {
+  it("answers the entry of our Page in a batch, and neither answers nor remembers another Page's user", async () => {
+    const h = createHarness();
+    const graph = fakeGraph({ profiles: { [ANA]: { first_name: 'Ana' } } });
+    const unexpected = unexpectedCalls();
+    await deliver(h, fixture('messenger-batch-other-page'));
+    expect(graph.sends().length).toBeGreaterThan(0);
+    expect(new Set(recipients(graph.sends()))).toEqual(new Set([ANA]));
+    expect(graph.calls.filter((c) => c.method === 'GET').map((c) => c.path)).toEqual([`/v24.0/${ANA}`]);
+    expect(unexpected).toEqual([]);
+    expect(await h.bot.store.getUser(`messenger:${OTHER_USER}`)).toEqual({});
+    expect(h.logs).toContainEqual(expect.objectContaining({ msg: 'event for an account this bot does not serve: acknowledged, not handled', entry_id: OTHER_PAGE }));
+  });
+
+  it('never answers an Instagram conversation of another Instagram account', async () => {
+    const h = createHarness();
+    const graph = fakeGraph({ profiles: { [IG_USER]: { name: 'Maya' } } });
+    await deliver(h, text(IG_USER, 'hi', 'aWdf_other_account', 'instagram', '17841499999999999'));
+    expect(graph.calls).toEqual([]);
+    expect(await h.bot.store.getUser(`instagram:${IG_USER}`)).toEqual({});
+  });
+
+  it('answers no Instagram conversation in live mode without IG_ACCOUNT_ID: the bot cannot know its account', async () => {
+    const h = createHarness({ IG_ACCOUNT_ID: '' });
+    const graph = fakeGraph({ profiles: { [IG_USER]: { name: 'Maya' } } });
+    await deliver(h, text(IG_USER, 'hi', 'aWdf_no_ig_account', 'instagram'));
+    expect(graph.calls).toEqual([]);
+    await deliver(h, text(ANA, 'hi', 'm_still_messenger'));
+    expect(recipients(graph.sends())).toContain(ANA);
+  });
+
+  it.each([
+    ['placeholder ids (quick-start mocks)', 'messenger-placeholder-ids'],
+    ["the App Dashboard's Instagram test (entry 0)", 'dashboard-test-instagram-messages'],
+    ["the App Dashboard's Page test (entry 0)", 'dashboard-test-page-messages'],
+  ])('acknowledges %s and sends nothing', async (_label, name) => {
+    const h = createHarness();
+    const graph = fakeGraph();
+    const unexpected = unexpectedCalls();
+    await deliver(h, fixture(name));
+    expect(graph.calls).toEqual([]);
+    expect(unexpected).toEqual([]);
+  });
+
+  it('never answers messaging items of a body whose object is neither page nor instagram', async () => {
+    const h = createHarness();
+    const graph = fakeGraph({ profiles: { [ANA]: { first_name: 'Ana' } } });
+    for (const object of ['user', 'whatsapp_business_account']) {
+      const body = { ...text(ANA, 'hi', `m_object_${object}`), object };
+      await deliver(h, body);
+    }
+    await deliver(h, fixture('unknown-object-messaging'));
+    expect(graph.calls).toEqual([]);
+    expect(await h.bot.store.getUser(`messenger:${ANA}`)).toEqual({});
+  });
+});
+
+describe('never a reply to our own accounts', () => {
+  it.each([
+    ['our Page, in a camelCase echo without is_echo', 'messenger-echo-camelcase'],
+    ['our Instagram account, without is_echo', 'instagram-sender-is-own-account'],
+  ])('does not answer a message whose sender is %s', async (_label, name) => {
+    const h = createHarness();
+    const graph = fakeGraph({ profiles: { [PAGE_ID]: { first_name: 'Page' }, [IG_ID]: { name: 'Shop' } } });
+    await deliver(h, fixture(name));
+    expect(graph.calls).toEqual([]);
+  });
+
+  it("does not answer our Instagram account writing in our Page's entry, or our Page in the Instagram entry", async () => {
+    const h = createHarness();
+    const graph = fakeGraph({ profiles: { [PAGE_ID]: { first_name: 'Page' }, [IG_ID]: { name: 'Shop' } } });
+    await deliver(h, text(IG_ID, 'hi', 'm_ig_as_sender'));
+    await deliver(h, text(PAGE_ID, 'hi', 'aWdf_page_as_sender', 'instagram'));
+    expect(graph.calls).toEqual([]);
+    expect(await h.bot.store.getUser(`messenger:${IG_ID}`)).toEqual({});
+    expect(await h.bot.store.getUser(`instagram:${PAGE_ID}`)).toEqual({});
+  });
+});
+
+describe('sender ids that cannot be a PSID or IGSID', () => {
+  it.each(['..', '../me', '24000000000000001/feed', 'me', '', ' 2400', '٢٤٠٠'])('makes no Graph request for sender %j and sends nothing', async (sender) => {
+    const h = createHarness();
+    const graph = fakeGraph();
+    const unexpected = unexpectedCalls();
+    await deliver(h, text(sender, 'hi', `m_bad_sender_${Buffer.from(sender).toString('hex')}`));
+    expect(graph.calls).toEqual([]);
+    expect(unexpected).toEqual([]);
+    expect(h.logs.some((l) => l.msg === 'sender id is not a numeric PSID/IGSID: handled as an event without a sender' || l.msg === 'message without a sender')).toBe(true);
+  });
+
+  it('still answers the next real user as usual', async () => {
+    const h = createHarness();
+    const graph = fakeGraph({ profiles: { [ANA]: { first_name: 'Ana' } } });
+    await deliver(h, text('..', 'hi', 'm_dotdot'));
+    await deliver(h, text(ANA, 'hi', 'm_ana_after_dotdot'));
+    expect(new Set(recipients(graph.sends()))).toEqual(new Set([ANA]));
+  });
+
+  it('refuses a profile lookup for such an id with a typed error, without a request', async () => {
+    const config = loadConfig({ ...TEST_ENV, DATABASE_URL: 'memory:' });
+    const unexpected = unexpectedCalls();
+    const sendApi = createSendApi(graphClientFor(config));
+    for (const id of ['..', '', '12/34', '1e5', 'me']) {
+      await expect(sendApi.getUserProfile(id, 'messenger')).rejects.toBeInstanceOf(InvalidGraphIdError);
+    }
+    expect(unexpected).toEqual([]);
+  });
+
+  it('treats such an id as having no profile in the profile cache, caching nothing', async () => {
+    const calls: string[] = [];
+    const sendApi = {
+      perform: () => Promise.reject(new Error('not used')),
+      getUserProfile: (id: string) => {
+        calls.push(id);
+        return Promise.resolve({ first_name: 'Nobody' });
+      },
+    };
+    const user: UserState = {};
+    const profile = await loadProfile({ sendApi, log: createLogger({ level: 'silent' }), now: () => 1 }, user, '..', 'messenger');
+    expect(profile).toBeUndefined();
+    expect(user).toEqual({});
+    expect(calls).toEqual([]);
+  });
+});

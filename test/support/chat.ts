@@ -1,0 +1,104 @@
+// Conversation scenarios: one customer chatting with the real app (signed webhooks in, Send API
+// calls out to a nock-faked Graph API), and the replies they should get, built from the
+// translations and the action table rather than copied English text.
+import { expect } from '@jest/globals';
+import { entriesIn, type ActionName } from '../../services/conversation/actions.ts';
+import { createTranslations, type Locale, type Translate } from '../../services/i18n.ts';
+import { realTimers } from '../../services/outbox/rate-limiter.ts';
+import { createHarness, fakeGraph, notification, postSigned, postbackFrom, quickReplyFrom, textFrom, type Harness } from './harness.ts';
+
+export const translations = createTranslations();
+
+/** The bot's texts in one language. */
+export function t(locale: Locale): Translate {
+  return translations.fixedT(locale);
+}
+
+export interface QuickReplyBody {
+  content_type: 'text';
+  title: string;
+  payload: string;
+}
+
+/** A text message the bot sends, in Meta's Send API shape. */
+export interface TextBody {
+  recipient: { id: string };
+  messaging_type: 'RESPONSE';
+  message: { text: string; quick_replies?: QuickReplyBody[] };
+}
+
+/** The body of POST me/messages for a text, as the bot must send it. */
+export function text(to: string, body: string, quickReplies?: QuickReplyBody[]): TextBody {
+  return { recipient: { id: to }, messaging_type: 'RESPONSE', message: quickReplies ? { text: body, quick_replies: quickReplies } : { text: body } };
+}
+
+export function quickReply(title: string, payload: string): QuickReplyBody {
+  return { content_type: 'text', title, payload };
+}
+
+/** The main menu in a language: the table's quick-reply entries, in order, with their labels. */
+export function mainMenuIn(locale: Locale): QuickReplyBody[] {
+  return entriesIn('quickReply').map((entry) => quickReply(t(locale)(entry.label), entry.name));
+}
+
+/** A label of the table in a language (what a customer taps). */
+export function labelOf(name: ActionName, locale: Locale): string {
+  const entry = [...entriesIn('quickReply'), ...entriesIn('persistentMenu')].find((e) => e.name === name);
+  if (!entry) throw new Error(`${name} has no label in the action table`);
+  return t(locale)(entry.label);
+}
+
+export interface Customer {
+  id: string;
+  harness: Harness;
+  /** Every call the app made to the fake Graph API. */
+  graph: ReturnType<typeof fakeGraph>;
+  /** Types a text; resolves to the messages the bot sent back (typing indicators left out). */
+  says(text: string): Promise<unknown[]>;
+  /** Taps a quick reply with this payload (a table entry's name, or `NAME:value`). */
+  taps(payload: string): Promise<unknown[]>;
+  /** Taps a postback button (persistent menu, Get Started, a template button). */
+  presses(payload: string): Promise<unknown[]>;
+  /** Any messaging item, wrapped in a notification. */
+  sends(item: Record<string, unknown>): Promise<unknown[]>;
+}
+
+export interface CustomerOptions {
+  /** What the User Profile API answers for this customer; undefined: it fails (404). */
+  profile?: Record<string, unknown>;
+  channel?: 'messenger' | 'instagram';
+  id?: string;
+  /** Run the bot's clock as if it were this instant (ms since the epoch) when the chat starts. */
+  clockAt?: number;
+  /** Lets the fake Send API refuse a body (see fakeGraph). */
+  failSend?: (body: unknown) => { status: number; body: unknown } | undefined;
+}
+
+let nextId = 1;
+
+/** A new customer with their own app and fake Graph API: one per test (nock's fakes are global). */
+export function customer(options: CustomerOptions = {}): Customer {
+  const id = options.id ?? `2400000000000${String(nextId++).padStart(4, '0')}`;
+  const channel = options.channel ?? 'messenger';
+  const object = channel === 'messenger' ? 'page' : 'instagram';
+  const offset = options.clockAt === undefined ? 0 : options.clockAt - Date.now();
+  const harness = createHarness({}, offset === 0 ? {} : { timers: { now: () => Date.now() + offset, sleep: (ms) => realTimers.sleep(ms) } });
+  const graph = fakeGraph({ profiles: options.profile ? { [id]: options.profile } : {}, ...(options.failSend ? { failSend: options.failSend } : {}) });
+  const exchange = async (body: unknown): Promise<unknown[]> => {
+    const before = graph.sends().length;
+    const res = await postSigned(harness.app, body);
+    expect(res.status).toBe(200);
+    await harness.bot.idle();
+    return graph.sends().slice(before).filter((b) => !(typeof b === 'object' && b !== null && 'sender_action' in b));
+  };
+  return {
+    id,
+    harness,
+    graph,
+    says: (words) => exchange(textFrom(id, words, object)),
+    // Meta sends the chip's title as the text; the bot reads only the payload.
+    taps: (payload) => exchange(quickReplyFrom(id, payload, payload, object)),
+    presses: (payload) => exchange(postbackFrom(id, payload, object)),
+    sends: (item) => exchange(notification(object, item)),
+  };
+}
