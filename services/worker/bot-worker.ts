@@ -2,7 +2,7 @@
 // connection, so the webhook thread only verifies, stores and answers. Started by threaded-bot.ts.
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
-import { createBot } from '../bot.ts';
+import { createBot, type HandlingReport } from '../bot.ts';
 import { secretsOf } from '../config.ts';
 import { createGraphHttp } from '../graph/client.ts';
 import { createLogger } from '../logger.ts';
@@ -16,7 +16,7 @@ const NICENESS = 10;
 
 const port = parentPort;
 if (!port) throw new Error('bot-worker.ts runs as a worker thread (see threaded-bot.ts)');
-const { config, observeGraph } = workerData as WorkerInit;
+const { config, observeGraph, inboxRetry } = workerData as WorkerInit;
 const log = createLogger({ level: config.LOG_LEVEL, redact: secretsOf(config) }, { thread: 'bot' });
 const post = (message: FromWorker): void => port.postMessage(message);
 
@@ -29,9 +29,9 @@ try {
 const http = observeGraph
   ? createGraphHttp({ baseUrl: config.GRAPH_API_URL, version: config.GRAPH_API_VERSION, observe: (call) => post({ type: 'graph', call }) })
   : undefined;
-const bot = createBot(config, { log, ...(http ? { http } : {}) });
+const bot = createBot(config, { log, ...(http ? { http } : {}), ...(inboxRetry ? { inboxRetry } : {}) });
 
-async function answer(request: WorkerRequest): Promise<boolean | undefined> {
+async function answer(request: WorkerRequest): Promise<HandlingReport | undefined> {
   switch (request.type) {
     case 'recover':
       await bot.recover();
@@ -39,8 +39,8 @@ async function answer(request: WorkerRequest): Promise<boolean | undefined> {
     case 'idle':
       await bot.idle();
       return undefined;
-    case 'token':
-      return bot.tokenValid();
+    case 'health':
+      return bot.report();
     case 'close':
       await bot.close(request.graceMs);
       return undefined;
@@ -54,7 +54,7 @@ port.on('message', (message: ToWorker) => {
   }
   answer(message).then(
     (value) => {
-      post({ type: 'reply', id: message.id, ...(value === undefined ? {} : { value }) });
+      post({ type: 'reply', id: message.id, ...(value === undefined ? {} : { report: value }) });
       if (message.type === 'close') port.close(); // nothing keeps the thread alive after this: it exits
     },
     (err: unknown) => {

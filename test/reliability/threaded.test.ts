@@ -74,9 +74,9 @@ describe('handling on a worker thread (SQLite file)', () => {
 
     const streams = streamsByUser(mock.sends());
     for (const u of users) expect(streams.get(u)).toEqual(expectedStream([`${u}-1`, `${u}-2`]));
-    expect(await t.bot.store.backlog()).toEqual({ received: 0, inbox: 0, outbox: 0, failed: 0 });
+    expect(await t.bot.store.backlog()).toEqual({ received: 0, inbox: 0, outbox: 0, failed: 0, unreadable: 0, failed_events: 0 });
     const health = await request(t.app).get('/healthz');
-    expect(health.body).toEqual({ status: 'ok', store: 'ok', token: 'ok', handling: 'ok', backlog: { received: 0, inbox: 0, outbox: 0, failed: 0 } });
+    expect(health.body).toEqual({ status: 'ok', store: 'ok', token: 'ok', handling: 'ok', backlog: { received: 0, inbox: 0, outbox: 0, failed: 0, unreadable: 0, failed_events: 0 } });
   });
 
   it('reports the worker’s view of the Page token: 503 "invalid" after Graph answers 190', async () => {

@@ -44,7 +44,7 @@ export interface Exit {
 
 export interface HealthAnswer {
   status: number;
-  body: { status: string; store: string; token: string; backlog: { received: 0, inbox: number; outbox: number; failed: number } | null };
+  body: { status: string; store: string; token: string; handling: string; reason?: string; backlog: { received: number; inbox: number; outbox: number; failed: number; unreadable: number; failed_events: number } | null };
 }
 
 export interface SpawnedApp {
