@@ -10,7 +10,7 @@ import type { Logger } from './logger.ts';
 import { createRateLimiter, realTimers, type Timers } from './outbox/rate-limiter.ts';
 import { createOutboxSender, type OutboxSender, type RetryPolicy } from './outbox/sender.ts';
 import { handle } from './processor.ts';
-import { DEFAULT_STUCK_AFTER_MS, createProgress, createStuckWatch } from './progress.ts';
+import { DEFAULT_STUCK_AFTER_MS, createProgress, stuckFor } from './progress.ts';
 import { loadCatalog } from './shop/catalog.ts';
 import { openStore } from './state/open-store.ts';
 import type { Backlog, BotStore } from './state/store.ts';
@@ -47,7 +47,6 @@ export type HealthJudge = (backlog: Backlog | undefined, report: HandlingReport 
  * replies that are due (with a valid token) have waited `stuckAfterMs` with nothing moving.
  */
 export function createHealthJudge(stuckAfterMs: number, now: () => number): HealthJudge {
-  const watch = createStuckWatch(stuckAfterMs, now);
   return (backlog, report) => {
     const token = report === 'no answer' || report.tokenValid ? 'ok' : 'invalid';
     const reasons: string[] = [];
@@ -59,11 +58,11 @@ export function createHealthJudge(stuckAfterMs: number, now: () => number): Heal
       reasons.push('the bot worker thread does not answer');
     } else if (backlog) {
       const due = token === 'ok' ? report.outboxDue : 0;
-      const verdict = watch.check(backlog.received + backlog.inbox + due, report.lastProgressAt);
-      if (verdict.stuck) {
+      const quietMs = stuckFor(backlog.received + backlog.inbox + due, report.lastProgressAt, now(), stuckAfterMs);
+      if (quietMs !== undefined) {
         handling = 'stuck';
         const waiting = [`${backlog.received} notifications`, `${backlog.inbox} events`, `${due} reply lanes due`].join(', ');
-        reasons.push(`handling is stuck: nothing handled or sent for ${Math.round(verdict.forMs / 1000)} s while work waits (${waiting})`);
+        reasons.push(`handling is stuck: nothing handled or sent for ${Math.round(quietMs / 1000)} s while work waits (${waiting})`);
       }
     }
     const ok = reasons.length === 0;

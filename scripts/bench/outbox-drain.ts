@@ -1,4 +1,4 @@
-// npm run bench:drain [-- --replies 10000 --limit-mb 400]
+// node --import tsx scripts/bench/outbox-drain.ts [--replies 10000] [--limit-mb 400]
 //
 // Memory while a large outbox drains: the app (`node app.ts` with a SQLite file, so the webhook
 // and the bot worker run as two threads, as `npm start` does) answers users while the Graph API
@@ -13,10 +13,11 @@ import { startMockGraph } from '../../test/support/mock-graph-server.ts';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { memOf } from './proc.ts';
 
-const USAGE = `usage: npm run bench:drain -- [--replies N] [--batch N] [--send-rate N] [--limit-mb MB] [--app-dir DIR]
+const USAGE = `usage: node --import tsx scripts/bench/outbox-drain.ts [--replies N] [--batch N] [--send-rate N] [--log-level L] [--limit-mb MB]
   --replies N    replies queued while Graph is down, one per user (default 10000)
   --batch N      users per notification (default 100)
   --send-rate N  the app's SEND_RATE_LIMIT (default 300)
+  --log-level L  the app's LOG_LEVEL (default info, as npm start runs it)
   --limit-mb MB  fail when the peak RSS goes over MB`;
 
 const PAGE = '1234567890';
@@ -26,10 +27,11 @@ interface Options {
   batch: number;
   sendRate: number;
   limitMb: number | undefined;
+  logLevel: string;
 }
 
 function options(): Options {
-  const { values } = parseArgs({ options: { replies: { type: 'string' }, batch: { type: 'string' }, 'send-rate': { type: 'string' }, 'limit-mb': { type: 'string' }, help: { type: 'boolean' } } });
+  const { values } = parseArgs({ options: { replies: { type: 'string' }, batch: { type: 'string' }, 'send-rate': { type: 'string' }, 'limit-mb': { type: 'string' }, 'log-level': { type: 'string' }, help: { type: 'boolean' } } });
   if (values.help) {
     process.stdout.write(`${USAGE}\n`);
     process.exit(0);
@@ -44,6 +46,7 @@ function options(): Options {
     batch: num('batch', values.batch, 100),
     sendRate: num('send-rate', values['send-rate'], 300),
     limitMb: values['limit-mb'] === undefined ? undefined : num('limit-mb', values['limit-mb'], 0),
+    logLevel: values['log-level'] ?? 'info',
   };
 }
 
@@ -115,7 +118,7 @@ async function main(): Promise<void> {
   const mock = await startMockGraph({ fault: () => ({ kind: 'status', status: 503 }) });
   let app: SpawnedApp | undefined;
   try {
-    app = await spawnApp({ graphUrl: mock.url, databasePath: join(dir, 'bot.db'), cwd: dir, env: { SEND_RATE_LIMIT: String(o.sendRate), LOG_LEVEL: 'error' } });
+    app = await spawnApp({ graphUrl: mock.url, databasePath: join(dir, 'bot.db'), cwd: dir, env: { SEND_RATE_LIMIT: String(o.sendRate), LOG_LEVEL: o.logLevel } });
     const running = app;
     let peak = 0;
     let last = 0;

@@ -44,7 +44,7 @@ export interface InboxDeps {
   /** Most events held in memory at once (queued or being handled). */
   window?: number;
   retry?: InboxRetry;
-  /** Told about each event handled or set aside and each batch of bodies expanded. */
+  /** Told about each event handled or set aside, each batch of bodies expanded, and work arriving while idle. */
   progress?: Progress;
 }
 
@@ -105,7 +105,7 @@ export function createInbox(deps: InboxDeps): Inbox {
     concurrency: deps.concurrency ?? DEFAULT_CONCURRENCY,
     process: async (row) => {
       await processRow(row);
-      if (queue.pending <= refillBelow) wake();
+      if (queue.pending <= refillBelow) startFill();
     },
   });
 
@@ -145,7 +145,6 @@ export function createInbox(deps: InboxDeps): Inbox {
     const uncounted = counted ? 0 : 1;
     let failures = 0;
     let outages = 0;
-    let lastError: string | undefined;
     // An event some earlier attempt of which never finished runs alone (see gate.ts).
     const exclusive = row.attempts > 0;
     const attempt = async (): Promise<'done' | 'failed' | 'outage'> => {
@@ -161,8 +160,8 @@ export function createInbox(deps: InboxDeps): Inbox {
         }
         if (tries === uncounted) return 'done'; // no longer in the inbox
         if (tries > retry.maxAttempts) {
-          const why = lastError ?? 'the bot stopped, or its thread died, during each of them';
-          await setAside(row, tries - 1, `handling did not finish in ${tries - 1} attempts: ${why}`);
+          // Only attempts that were cut short get here: each one that failed was counted below.
+          await setAside(row, tries - 1, `handling did not finish in ${tries - 1} attempts: the bot stopped, or its thread died, during each of them`);
           return 'done';
         }
       }
@@ -172,7 +171,10 @@ export function createInbox(deps: InboxDeps): Inbox {
         return 'done';
       } catch (err) {
         failures += 1;
-        lastError = reasonOf(err);
+        if (tries >= retry.maxAttempts) {
+          await setAside(row, tries, `handling failed ${tries} times: ${reasonOf(err)}`);
+          return 'done';
+        }
         deps.log.warn('handling an event failed; trying it again', { err, inbox_id: row.id, lane: row.lane, attempt: tries, retry_in_ms: delayAfter(failures) });
         return 'failed';
       }
@@ -208,9 +210,17 @@ export function createInbox(deps: InboxDeps): Inbox {
     }
   };
 
+  /** New notifications were stored. */
+  const wake = (): void => {
+    if (stopped) return;
+    // Work arriving while there was none: the stuck clock (see progress.ts) starts now.
+    if (!filling && !fillRetry && queue.pending === 0) deps.progress?.note();
+    startFill();
+  };
+
   // One fill at a time, and after a failure one retry timer, however many wakes come meanwhile:
   // they are all served by the fill that timer starts.
-  const wake = (): void => {
+  const startFill = (): void => {
     if (stopped) return;
     if (filling || fillRetry) {
       fillAgain = true;
@@ -229,7 +239,7 @@ export function createInbox(deps: InboxDeps): Inbox {
       )
       .finally(() => {
         filling = undefined;
-        if (fillAgain && !fillRetry) wake();
+        if (fillAgain && !fillRetry) startFill();
       });
   };
 
@@ -239,7 +249,7 @@ export function createInbox(deps: InboxDeps): Inbox {
     const timer = setTimeout(() => {
       fillRetry = undefined;
       fire();
-      wake();
+      startFill();
     }, delay);
     timer.unref();
     fillRetry = { timer, done, fire };

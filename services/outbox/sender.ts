@@ -43,7 +43,7 @@ export interface OutboxSenderDeps {
   timers: Timers;
   retry?: RetryPolicy;
   concurrency?: number;
-  /** Told about each reply sent, given up or put off. */
+  /** Told about each reply sent, given up or put off, and replies arriving while none were due. */
   progress?: Progress;
 }
 
@@ -257,6 +257,8 @@ export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
 
   return {
     notify(lanes) {
+      // Replies arriving while none were due: the stuck clock (see progress.ts) starts now.
+      if (ready.length + running.size + held.size === 0) deps.progress?.note();
       for (const lane of lanes) schedule(lane);
       pump();
     },
