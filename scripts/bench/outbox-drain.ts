@@ -1,16 +1,17 @@
 // node --import tsx scripts/bench/outbox-drain.ts [--replies 10000] [--limit-mb 400]
 //
-// Memory while a large outbox drains: the app (`node app.ts` with a SQLite file, so the webhook
+// Memory while a large outbox drains: the app (app.ts through tsx with a SQLite file, so the webhook
 // and the bot worker run as two threads, as `npm start` does) answers users while the Graph API
 // is down, so every reply waits in the outbox; then Graph comes back and the backlog drains at
-// SEND_RATE_LIMIT. Samples the app process's RSS (all threads) through both phases and prints the
-// peak. With `--limit-mb`, exits 1 if the peak goes over it (a check for CI or a change to try).
+// SEND_RATE_LIMIT. Samples the RSS of the app process (all threads) and its children through both
+// phases and prints the peaks. With `--limit-mb`, exits 1 if a peak goes over it (a check for CI,
+// or for a change to try).
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { spawnApp, type SpawnedApp } from '../../test/support/spawn-app.ts';
 import { startMockGraph } from '../../test/support/mock-graph-server.ts';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { spawnApp, type SpawnedApp } from '../../test/support/spawn-app.ts';
 import { memOf } from './proc.ts';
 
 const USAGE = `usage: node --import tsx scripts/bench/outbox-drain.ts [--replies N] [--batch N] [--send-rate N] [--log-level L] [--limit-mb MB]
@@ -114,7 +115,6 @@ async function main(): Promise<void> {
   // Graph down the typing indicator is skipped (worth nothing late), the question waits.
   const users = o.replies;
   const dir = mkdtempSync(join(tmpdir(), 'outbox-drain-'));
-  // The Graph API stand-in records each call; only counts are needed here, so keep none.
   const mock = await startMockGraph({ fault: () => ({ kind: 'status', status: 503 }) });
   let app: SpawnedApp | undefined;
   try {
