@@ -226,6 +226,23 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
     else q.deleteOutbox.run(id);
     return rest.length;
   });
+  // A queued reply that cannot be read (a damaged row) is given up with the reason, so the replies
+  // behind it still go out. Reading takes no lock; only giving one up writes.
+  const giveUpUnreadable = db.transaction((row: OutboxRecord, reason: string, now: number) => {
+    q.insertFailed.run(row.id, row.lane, row.user_key, row.action, `unreadable: ${reason}`, now);
+    q.deleteOutbox.run(row.id);
+  });
+  const outboxHead = (lane: string): OutboxRow | undefined => {
+    for (;;) {
+      const row = q.outboxHead.get(lane) as OutboxRecord | undefined;
+      if (!row) return undefined;
+      try {
+        return toOutboxRow(row);
+      } catch (err) {
+        giveUpUnreadable.immediate(row, reasonOf(err), Date.now());
+      }
+    }
+  };
   const updateStatus = db.transaction((key: string, update: StatusUpdate, status: MessageStatus): number => {
     const below = statusesBelow(status);
     let changed = 0;
@@ -259,10 +276,7 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
     countAttempt: (id) => countAttempt(id),
     setAsideEvent: (id, reason, now) => resolved(() => setAsideEvent.immediate(id, reason, now)),
     outboxLanes: () => resolved(() => (q.outboxLanes.all() as { lane: string }[]).map((r) => r.lane)),
-    outboxHead: (lane) => resolved(() => {
-      const row = q.outboxHead.get(lane) as OutboxRecord | undefined;
-      return row ? toOutboxRow(row) : undefined;
-    }),
+    outboxHead: (lane) => resolved(() => outboxHead(lane)),
     outboxSent: (id, sent, now) => outboxSent({ id, userKey: sent.userKey, mid: sent.mid, now }),
     outboxRetry: (id, attempts, nextAt, error) => resolved(() => void q.retryOutbox.run(attempts, nextAt, error, id)),
     outboxFail: (id, failure, now) => resolved(() => outboxFail.immediate(id, failure, now)),

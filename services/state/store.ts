@@ -217,6 +217,7 @@ export interface BotStore extends StateStore {
   setAsideEvent(id: number, reason: string, now: number): Promise<void>;
   /** The lanes with queued replies (for recovery at start-up, without loading the replies). */
   outboxLanes(): Promise<string[]>;
+  /** The lane's next reply. One that cannot be read is given up (a failed send with the reason) and the next one returned. */
   outboxHead(lane: string): Promise<OutboxRow | undefined>;
   /** In one transaction: removes the reply and records the sent message id for status tracking. */
   outboxSent(id: number, sent: { userKey: string | undefined; mid: string | undefined }, now: number): Promise<void>;

@@ -139,6 +139,24 @@ describe('SQLite store: what is set aside is kept, and attempts survive a restar
     expect((JSON.parse(row.event) as { message: { text: string } }).message.text).toBe('a');
   });
 
+  it('a queued reply that cannot be read is given up with the reason; the replies behind it still come out', async () => {
+    const path = sqlitePath();
+    const store = createSqliteStore(path);
+    cleanups.unshift(() => store.close());
+    await store.addNotification({ body: body([psid(1), 'a', T0 + 1]) }, T0);
+    await store.expandNotifications(100, expandBody, T0);
+    const [row] = await store.inboxAfter(0, 1);
+    const lane = `messenger:${psid(1)}`;
+    const reply = (text: string) => ({ type: 'message' as const, recipient: { id: psid(1) }, message: { text } });
+    const [first] = await store.completeEvent((row as { id: number }).id, { userKey: lane, user: {}, sentUpdates: [], actions: [reply('one'), reply('two')], apology: undefined }, T0);
+    const db = new Database(path);
+    cleanups.unshift(() => db.close());
+    db.prepare("UPDATE outbox SET action = '{\"type\":\"mess' WHERE id = ?").run(first?.id);
+    expect(await store.outboxHead(lane)).toMatchObject({ action: reply('two') });
+    expect(await store.backlog()).toMatchObject({ outbox: 1, failed: 1 });
+    expect(db.prepare('SELECT reason FROM failed_sends').get()).toEqual({ reason: expect.stringMatching(/^unreadable: SyntaxError/) });
+  });
+
   it('opens a database made before attempts were counted, and counts them from then on', async () => {
     const path = sqlitePath();
     const old = new Database(path);
