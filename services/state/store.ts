@@ -182,7 +182,9 @@ export function reasonOf(err: unknown): string {
 
 /**
  * Everything the bot keeps: user state, the inbox of received events (with dedup keys) and the
- * outbox of replies. Implementations: memory (tests, throwaway runs) and SQLite (default).
+ * outbox of replies. Implementations: memory (tests, throwaway runs) and SQLite (default). The
+ * contract tests in test/reliability/notifications.test.ts and set-aside.test.ts run for each store;
+ * a new one joins their `stores` lists.
  */
 export interface BotStore extends StateStore {
   /** Stores one verified webhook body; resolves once it is durable (the webhook answers 200 after). */
