@@ -1,5 +1,6 @@
-// GET /healthz: 200 when the store answers and the Page token is not known to be invalid, 503
-// otherwise, with the backlog so an operator can see work piling up.
+// GET /healthz: 200 when the store answers, the Page token is not known to be invalid and handling
+// moves; 503 otherwise, with a `reason`. Always with the backlog (work waiting, and what was given
+// up or set aside), so an operator can see work piling up.
 import express, { type Router } from 'express';
 import type { Health } from '../services/bot.ts';
 
@@ -7,7 +8,10 @@ export function healthRouter(health: () => Promise<Health>): Router {
   const router = express.Router();
   router.get('/healthz', async (_req, res) => {
     const h = await health();
-    res.status(h.ok ? 200 : 503).set('Cache-Control', 'no-store').json({ status: h.ok ? 'ok' : 'degraded', store: h.store, token: h.token, handling: h.handling, backlog: h.backlog ?? null });
+    res
+      .status(h.ok ? 200 : 503)
+      .set('Cache-Control', 'no-store')
+      .json({ status: h.ok ? 'ok' : 'degraded', store: h.store, token: h.token, handling: h.handling, ...(h.reason === undefined ? {} : { reason: h.reason }), backlog: h.backlog ?? null });
   });
   return router;
 }

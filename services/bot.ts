@@ -6,11 +6,12 @@ import type { Config } from './config.ts';
 import { graphClientFor } from './graph/client.ts';
 import { createSendApi } from './graph/send-api.ts';
 import { createTranslations } from './i18n.ts';
-import { createInbox, type Inbox } from './inbox/inbox.ts';
+import { createInbox, type Inbox, type InboxRetry } from './inbox/inbox.ts';
 import type { Logger } from './logger.ts';
 import { createRateLimiter, realTimers, type Timers } from './outbox/rate-limiter.ts';
 import { createOutboxSender, type OutboxSender, type RetryPolicy } from './outbox/sender.ts';
 import { handle } from './processor.ts';
+import { DEFAULT_STUCK_AFTER_MS, createProgress, stuckFor } from './progress.ts';
 import { loadCatalog } from './shop/catalog.ts';
 import { openStore } from './state/open-store.ts';
 import type { Backlog, BotStore } from './state/store.ts';
@@ -19,15 +20,55 @@ export interface Health {
   ok: boolean;
   store: 'ok' | 'unreachable';
   token: 'ok' | 'invalid';
-  /** `stalled`: the thread that handles events did not answer (threaded mode only). */
-  handling: 'ok' | 'stalled';
+  /**
+   * `stalled`: the thread that handles events did not answer (threaded mode only); `stuck`: work
+   * is waiting and nothing has been handled or sent for a while.
+   */
+  handling: 'ok' | 'stalled' | 'stuck';
+  /** Why it is not ok, for the person looking (absent when ok). */
+  reason?: string;
   backlog: Backlog | undefined;
 }
 
-/** The one verdict: healthy when the store answers, the token is not known bad and handling answers. */
-export function healthOf(backlog: Backlog | undefined, tokenValid: boolean, handling: Health['handling'] = 'ok'): Health {
-  const token = tokenValid ? 'ok' : 'invalid';
-  return { ok: backlog !== undefined && token === 'ok' && handling === 'ok', store: backlog ? 'ok' : 'unreachable', token, handling, backlog };
+/** What the handling side reports for /healthz (from this thread, or from the bot worker). */
+export interface HandlingReport {
+  /** False while the Page token is known to be invalid. */
+  tokenValid: boolean;
+  /** When an event was last handled or set aside, a body expanded or a reply sent (ms). */
+  lastProgressAt: number;
+  /** Reply lanes with a send due now (not those waiting for a retry's time, or for a new token). */
+  outboxDue: number;
+}
+
+export type HealthJudge = (backlog: Backlog | undefined, report: HandlingReport | 'no answer') => Health;
+
+/**
+ * The one verdict, for the in-process and the threaded bot: healthy when the store answers, the
+ * token is not known bad, and handling answers and moves. Stuck means notifications, events, or
+ * replies that are due (with a valid token) have waited `stuckAfterMs` with nothing moving.
+ */
+export function createHealthJudge(stuckAfterMs: number, now: () => number): HealthJudge {
+  return (backlog, report) => {
+    const token = report === 'no answer' || report.tokenValid ? 'ok' : 'invalid';
+    const reasons: string[] = [];
+    let handling: Health['handling'] = 'ok';
+    if (!backlog) reasons.push('the store does not answer');
+    if (token === 'invalid') reasons.push('Graph rejected the Page token (code 190): replace PAGE_ACCESS_TOKEN and restart');
+    if (report === 'no answer') {
+      handling = 'stalled';
+      reasons.push('the bot worker thread does not answer');
+    } else if (backlog) {
+      const due = token === 'ok' ? report.outboxDue : 0;
+      const quietMs = stuckFor(backlog.received + backlog.inbox + due, report.lastProgressAt, now(), stuckAfterMs);
+      if (quietMs !== undefined) {
+        handling = 'stuck';
+        const waiting = [`${backlog.received} notifications`, `${backlog.inbox} events`, `${due} reply lanes due`].join(', ');
+        reasons.push(`handling is stuck: nothing handled or sent for ${Math.round(quietMs / 1000)} s while work waits (${waiting})`);
+      }
+    }
+    const ok = reasons.length === 0;
+    return { ok, store: backlog ? 'ok' : 'unreachable', token, handling, ...(ok ? {} : { reason: reasons.join('; ') }), backlog };
+  };
 }
 
 export interface Bot {
@@ -47,8 +88,8 @@ export interface Bot {
 /** A bot that handles in this thread; `wake` tells it that another thread stored new notifications. */
 export interface LocalBot extends Bot {
   wake(): void;
-  /** False while the Page token is known to be invalid. */
-  tokenValid(): boolean;
+  /** The token, progress and due replies, for a health check made by another thread. */
+  report(): HandlingReport;
 }
 
 export interface BotOptions {
@@ -57,6 +98,10 @@ export interface BotOptions {
   store?: BotStore;
   http?: AxiosInstance;
   retry?: RetryPolicy;
+  /** How events that fail to be handled are retried before they are set aside. */
+  inboxRetry?: InboxRetry;
+  /** /healthz calls handling stuck after work has waited this long with nothing moving (default 30 s). */
+  stuckAfterMs?: number;
 }
 
 const PRUNE_EVERY_MS = 60 * 60 * 1000;
@@ -70,6 +115,8 @@ export function createBot(config: Readonly<Config>, options: BotOptions): LocalB
   const sendApi = createSendApi(graph);
   const store = options.store ?? openStore(config.DATABASE_URL);
   const settings = { catalog: loadCatalog(), appUrl: config.APP_URL, appId: config.APP_ID, translations: createTranslations() };
+  const progress = createProgress(now);
+  const judge = createHealthJudge(options.stuckAfterMs ?? DEFAULT_STUCK_AFTER_MS, now);
   const outbox: OutboxSender = createOutboxSender({
     store,
     sendApi,
@@ -77,10 +124,20 @@ export function createBot(config: Readonly<Config>, options: BotOptions): LocalB
     timers,
     limiter: createRateLimiter(config.SEND_RATE_LIMIT, timers),
     mediaLimiter: createRateLimiter(10, timers),
+    progress,
     ...(options.retry ? { retry: options.retry } : {}),
   });
   const processorDeps = { store, sendApi, settings, log, now, ownAccountIds: ownAccountIds(config) };
-  const inbox: Inbox = createInbox({ store, outbox, log, now, handle: (event) => handle(event, processorDeps) });
+  const inbox: Inbox = createInbox({
+    store,
+    outbox,
+    log,
+    now,
+    progress,
+    handle: (event) => handle(event, processorDeps),
+    ...(options.inboxRetry ? { retry: options.inboxRetry } : {}),
+  });
+  const report = (): HandlingReport => ({ tokenValid: outbox.tokenValid(), lastProgressAt: progress.lastAt(), outboxDue: outbox.due() });
   const pruner = setInterval(() => {
     store.prune(now()).catch((err: unknown) => log.error('pruning the store failed', { err }));
   }, PRUNE_EVERY_MS);
@@ -89,7 +146,7 @@ export function createBot(config: Readonly<Config>, options: BotOptions): LocalB
   return {
     accept: (body) => inbox.accept(body),
     wake: () => inbox.wake(),
-    tokenValid: () => outbox.tokenValid(),
+    report,
     async recover() {
       const left = await inbox.recover();
       if (left.received + left.events + left.replies > 0) log.info('resuming work left by the previous run', left);
@@ -100,7 +157,7 @@ export function createBot(config: Readonly<Config>, options: BotOptions): LocalB
       await outbox.idle();
     },
     async health() {
-      return healthOf(await store.backlog().catch(() => undefined), outbox.tokenValid());
+      return judge(await store.backlog().catch(() => undefined), report());
     },
     async close(graceMs = 10_000) {
       clearInterval(pruner);

@@ -1,9 +1,12 @@
 // Drains the outbox: one lane per recipient, strictly in order, lanes side by side. A transient
 // failure parks only its own lane (exponential backoff with jitter), a permanent one is recorded
-// and given up, an invalid token pauses all sending and marks health degraded.
+// and given up, an invalid token pauses all sending and marks health degraded. A store that fails
+// holds every lane it failed for behind one shared, growing pause, tried again one lane at a
+// time, rather than each lane hammering it on its own timer.
 import { classifyFailure } from '../graph/error-policy.ts';
 import type { OutgoingAction, SendApi } from '../graph/send-api.ts';
 import type { Logger } from '../logger.ts';
+import type { Progress } from '../progress.ts';
 import type { BotStore, OutboxRow } from '../state/store.ts';
 import type { RateLimiter, Timers } from './rate-limiter.ts';
 
@@ -19,7 +22,9 @@ export const DEFAULT_RETRY: RetryPolicy = { baseMs: 1000, maxMs: 5 * 60_000, max
 /** Meta allows RESPONSE messages within 24 hours of the user's last message. */
 export const MESSAGING_WINDOW_MS = 24 * 60 * 60 * 1000;
 const AUTH_PAUSE_MS = 5 * 60_000;
-const LANE_RETRY_MS = 1000;
+/** After the store failed: first pause (doubling with each failure in a row), and the longest. */
+const STORE_RETRY_MS = 500;
+const STORE_RETRY_MAX_MS = 10_000;
 /**
  * Sends in flight at once. Reaching SEND_RATE_LIMIT takes rate × Graph's latency of them (250/s at
  * ~250 ms: ~60); it is also how many sends a kill -9 can catch mid-flight (and repeat after restart).
@@ -38,6 +43,8 @@ export interface OutboxSenderDeps {
   timers: Timers;
   retry?: RetryPolicy;
   concurrency?: number;
+  /** Told about each reply sent, given up or put off, and replies arriving while none were due. */
+  progress?: Progress;
 }
 
 export interface OutboxSender {
@@ -47,6 +54,8 @@ export interface OutboxSender {
   stop(): Promise<void>;
   /** False while the Page token is known to be invalid. */
   tokenValid(): boolean;
+  /** Lanes with replies due now: waiting for a slot, being sent, or held until the store answers again. */
+  due(): number;
 }
 
 type Attempt = 'done' | 'park';
@@ -61,12 +70,16 @@ export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
   const parked = new Map<string, ReturnType<typeof setTimeout>>();
   // Lanes parked only because the token is invalid: they wait for a person, not for time, so idle() ignores them.
   const parkedForAuth = new Set<string>();
+  // Lanes the store failed for, held until it answers again (see storeFailed).
+  const held = new Set<string>();
+  let storeFailures = 0;
+  let storeRetry: ReturnType<typeof setTimeout> | undefined;
   let authPausedUntil = 0;
   let stopped = false;
   let waiters: (() => void)[] = [];
 
   const settle = (): void => {
-    if (ready.length > 0 || running.size > 0 || (parked.size > parkedForAuth.size && !stopped)) return;
+    if (ready.length > 0 || running.size > 0 || ((parked.size > parkedForAuth.size || held.size > 0) && !stopped)) return;
     const w = waiters;
     waiters = [];
     w.forEach((resolve) => resolve());
@@ -75,7 +88,7 @@ export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
   const schedule = (lane: string): void => {
     if (stopped) return;
     if (running.has(lane)) again.add(lane);
-    else if (!queued.has(lane) && !parked.has(lane)) {
+    else if (!queued.has(lane) && !parked.has(lane) && !held.has(lane)) {
       queued.add(lane);
       ready.push(lane);
     }
@@ -104,6 +117,41 @@ export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
     if (until <= authPausedUntil) parkedForAuth.add(lane);
   };
 
+  /**
+   * The store failed for this lane: hold it. One timer, with a pause that doubles while failures
+   * go on, lets one held lane try again; the first reply the store then records releases them all.
+   */
+  const storeFailed = (lane: string): void => {
+    held.add(lane);
+    if (storeRetry || stopped) return;
+    storeFailures += 1;
+    scheduleProbe();
+  };
+
+  const scheduleProbe = (): void => {
+    if (storeRetry || stopped || held.size === 0) return;
+    storeRetry = setTimeout(() => {
+      storeRetry = undefined;
+      const probe = held.values().next();
+      if (probe.done) return;
+      held.delete(probe.value);
+      schedule(probe.value);
+      pump();
+    }, Math.min(STORE_RETRY_MAX_MS, STORE_RETRY_MS * 2 ** Math.max(0, storeFailures - 1)));
+    storeRetry.unref();
+  };
+
+  /** A reply's outcome was written: the store works again. */
+  const storeAnswered = (): void => {
+    if (storeFailures === 0) return;
+    storeFailures = 0;
+    clearTimeout(storeRetry);
+    storeRetry = undefined;
+    const lanes = [...held];
+    held.clear();
+    for (const lane of lanes) schedule(lane);
+  };
+
   const runLane = async (lane: string): Promise<void> => {
     let sent = 0;
     try {
@@ -124,18 +172,23 @@ export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
           park(lane, notBefore);
           break;
         }
-        if ((await attempt(head)) === 'park') {
+        const outcome = await attempt(head);
+        storeAnswered();
+        deps.progress?.note();
+        if (outcome === 'park') {
           park(lane, Math.max(deps.timers.now() + 1, authPausedUntil));
           break;
         }
       }
     } catch (err) {
-      // A store error, not a send failure (those are handled in attempt): try the lane again shortly.
-      deps.log.error('outbox lane failed; trying it again in a second', { err, lane });
-      if (!stopped) park(lane, deps.timers.now() + LANE_RETRY_MS);
+      // A store error, not a send failure (those are handled in attempt).
+      deps.log.error('the store failed while sending a lane; holding it until the store answers again', { err, lane, failures: storeFailures + 1 });
+      if (!stopped) storeFailed(lane);
     } finally {
       running.delete(lane);
       if (again.has(lane)) schedule(lane);
+      // A probe that wrote nothing (its lane had nothing due) proves nothing: the next one tries.
+      scheduleProbe();
       pump();
     }
   };
@@ -204,6 +257,8 @@ export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
 
   return {
     notify(lanes) {
+      // Replies arriving while none were due: the stuck clock (see progress.ts) starts now.
+      if (ready.length + running.size + held.size === 0) deps.progress?.note();
       for (const lane of lanes) schedule(lane);
       pump();
     },
@@ -217,6 +272,8 @@ export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
       for (const timer of parked.values()) clearTimeout(timer);
       parked.clear();
       parkedForAuth.clear();
+      clearTimeout(storeRetry);
+      held.clear();
       ready.length = 0;
       queued.clear();
       await new Promise<void>((resolve) => {
@@ -225,6 +282,7 @@ export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
       });
     },
     tokenValid: () => authPausedUntil === 0,
+    due: () => ready.length + running.size + held.size,
   };
 }
 

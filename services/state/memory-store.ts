@@ -1,19 +1,32 @@
 // The in-memory BotStore: for tests, the emulator and throwaway runs (`DATABASE_URL=memory:`).
 // Same semantics as the SQLite store, nothing survives a restart.
 import type { WebhookEvent } from '../events/types.ts';
-import type { BotStore, ExpandResult, InboxRow, MessageStatus, NewInboxEvent, OutboxRow, SentMessage, StatusUpdate, UserState } from './store.ts';
-import { DEDUP_RETENTION_MS, SENT_RETENTION_MS, isStatusAdvance } from './store.ts';
+import type { BotStore, ExpandedNotification, ExpandResult, InboxRow, MessageStatus, NewInboxEvent, OutboxRow, SentMessage, StatusUpdate, UnreadableEvent, UserState } from './store.ts';
+import { DEDUP_RETENTION_MS, SENT_RETENTION_MS, SET_ASIDE_KEPT, isStatusAdvance, reasonOf, unreadableEventsReason } from './store.ts';
 
 interface InboxEntry extends InboxRow {
   timestamp: number;
   event: WebhookEvent;
 }
 
+interface StoredNotification {
+  receivedAt: number;
+  body: Uint8Array;
+}
+
+/** What was set aside, kept for a person to look at (the most recent SET_ASIDE_KEPT), and counted. */
+interface SetAside<T> {
+  kept: Map<number, T & { reason: string; failed_at: number }>;
+  count: number;
+}
+
 export function createMemoryStore(): BotStore {
   const users = new Map<string, UserState>();
   const sent = new Map<string, Map<string, SentMessage>>();
   const seen = new Map<string, number>();
-  const notifications = new Map<number, Uint8Array>();
+  const notifications = new Map<number, StoredNotification>();
+  const unreadable: SetAside<StoredNotification> = { kept: new Map(), count: 0 };
+  const failedEvents: SetAside<InboxEntry> = { kept: new Map(), count: 0 };
   let nextNotificationId = 1;
   const inbox = new Map<number, InboxEntry>();
   const outbox = new Map<number, OutboxRow>();
@@ -38,15 +51,42 @@ export function createMemoryStore(): BotStore {
   };
   const resolved = <T>(value: T): Promise<T> => Promise.resolve(value);
   const addToInbox = (events: readonly NewInboxEvent[], now: number): InboxRow[] => {
+    // Copies first: one that cannot be made fails the whole call before anything is stored.
+    const copies = events.map((e) => structuredClone(e.event));
     const stored: InboxRow[] = [];
-    for (const e of events) {
-      if (seen.has(e.key)) continue;
+    events.forEach((e, i) => {
+      if (seen.has(e.key)) return;
       seen.set(e.key, now);
-      const row = { id: nextInboxId++, lane: e.lane, timestamp: e.timestamp, event: structuredClone(e.event) };
-      inbox.set(row.id, row);
-      stored.push({ id: row.id, lane: row.lane });
-    }
+      stored.push(insert(e, copies[i] as WebhookEvent));
+    });
     return stored;
+  };
+  const insert = (e: NewInboxEvent, event: WebhookEvent): InboxRow => {
+    const row: InboxEntry = { id: nextInboxId++, lane: e.lane, timestamp: e.timestamp, event, attempts: 0 };
+    inbox.set(row.id, row);
+    return { id: row.id, lane: row.lane, attempts: 0 };
+  };
+  /** Stores what can be stored of one body's events; returns the counts and the events that could not be. */
+  const storeExpanded = (expanded: ExpandedNotification, now: number) => {
+    const failed: UnreadableEvent[] = [...expanded.unreadable];
+    let stored = 0;
+    let duplicates = 0;
+    expanded.events.forEach((e, i) => {
+      let copy: WebhookEvent;
+      try {
+        copy = structuredClone(e.event);
+      } catch (err) {
+        failed.push({ position: e.position ?? i, reason: `could not be stored: ${reasonOf(err)}` });
+        return;
+      }
+      if (seen.has(e.key)) duplicates += 1;
+      else {
+        seen.set(e.key, now);
+        insert(e, copy);
+        stored += 1;
+      }
+    });
+    return { stored, duplicates, failed };
   };
 
   return {
@@ -56,27 +96,32 @@ export function createMemoryStore(): BotStore {
     getSent: (key, mid) => resolved(clone(sent.get(key)?.get(mid))),
     updateStatus: (key, update, status) => resolved(advance(sentOf(key), update, status)),
 
-    addNotification({ body }) {
-      notifications.set(nextNotificationId++, Uint8Array.prototype.slice.call(body));
+    addNotification({ body }, now) {
+      notifications.set(nextNotificationId++, { receivedAt: now, body: Uint8Array.prototype.slice.call(body) });
       return resolved(undefined);
     },
     expandNotifications(maxEvents, expand, now) {
       const result: ExpandResult = { notifications: 0, stored: 0, duplicates: 0, unreadable: [] };
-      for (const [id, body] of notifications) {
-        if (result.notifications > 0 && result.stored + result.duplicates >= maxEvents) break;
+      for (const [id, notification] of notifications) {
+        if (result.notifications > 0 && (result.stored + result.duplicates >= maxEvents || result.notifications >= maxEvents)) break;
         notifications.delete(id);
         result.notifications += 1;
-        let events: NewInboxEvent[];
+        let outcome: ReturnType<typeof storeExpanded>;
         try {
-          events = expand(body);
+          outcome = storeExpanded(expand(notification.body, notification.receivedAt), now);
         } catch (err) {
-          // Reported, not kept: nothing in this store outlives the process anyway.
-          result.unreadable.push({ id, reason: err instanceof Error ? err.message : String(err) });
+          const reason = reasonOf(err);
+          keep(unreadable, id, { ...notification, reason, failed_at: now });
+          result.unreadable.push({ id, reason });
           continue;
         }
-        const stored = addToInbox(events, now).length;
-        result.stored += stored;
-        result.duplicates += events.length - stored;
+        result.stored += outcome.stored;
+        result.duplicates += outcome.duplicates;
+        if (outcome.failed.length > 0) {
+          const reason = unreadableEventsReason(outcome.failed);
+          keep(unreadable, id, { ...notification, reason, failed_at: now });
+          result.unreadable.push({ id, reason, events: outcome.failed.map((f) => f.position).sort((a, b) => a - b) });
+        }
       }
       return resolved(result);
     },
@@ -84,30 +129,34 @@ export function createMemoryStore(): BotStore {
     inboxAfter(afterId, limit) {
       const rows: InboxRow[] = [];
       // Map order is insertion order, which is id order.
-      for (const { id, lane } of inbox.values()) {
+      for (const { id, lane, attempts } of inbox.values()) {
         if (rows.length >= limit) break;
-        if (id > afterId) rows.push({ id, lane });
+        if (id > afterId) rows.push({ id, lane, attempts });
       }
       return resolved(rows);
     },
     inboxEvent: (id) => resolved(clone(inbox.get(id)?.event)),
     completeEvent(id, outcome, now) {
+      // Copies first: one that cannot be made (a state that cannot be cloned) changes nothing.
+      const user = outcome.userKey && outcome.user ? structuredClone(outcome.user) : undefined;
+      const actions = outcome.actions.map((action) => structuredClone(action));
+      const apologyCopy = clone(outcome.apology);
       inbox.delete(id);
-      if (outcome.userKey && outcome.user) users.set(outcome.userKey, structuredClone(outcome.user));
+      if (outcome.userKey && user) users.set(outcome.userKey, user);
       for (const update of outcome.sentUpdates) {
         const message = outcome.userKey ? sent.get(outcome.userKey)?.get(update.mid) : undefined;
         if (!message) continue;
         if (update.reaction !== undefined) message.reaction = update.reaction ?? undefined;
         if (update.thanked) message.thanked = true;
       }
-      const rows = outcome.actions.map((action) => {
+      const rows = actions.map((action) => {
         const row: OutboxRow = {
           id: nextOutboxId++,
           lane: outcome.userKey ?? `recipient:${action.recipient.id ?? action.recipient.user_ref ?? '?'}`,
           user_key: outcome.userKey,
           event_id: id,
-          action: structuredClone(action),
-          apology: clone(outcome.apology),
+          action,
+          apology: clone(apologyCopy),
           attempts: 0,
           next_attempt_at: now,
         };
@@ -117,6 +166,20 @@ export function createMemoryStore(): BotStore {
         return structuredClone(row);
       });
       return resolved(rows);
+    },
+    countAttempt(id) {
+      const row = inbox.get(id);
+      if (!row) return resolved(0);
+      row.attempts += 1;
+      return resolved(row.attempts);
+    },
+    setAsideEvent(id, reason, now) {
+      const row = inbox.get(id);
+      if (row) {
+        inbox.delete(id);
+        keep(failedEvents, id, { ...row, reason, failed_at: now });
+      }
+      return resolved(undefined);
     },
     outboxLanes: () => resolved([...outboxLanes.keys()]),
     outboxHead(lane) {
@@ -152,7 +215,7 @@ export function createMemoryStore(): BotStore {
       else removeOutbox(row);
       return resolved(dropped);
     },
-    backlog: () => resolved({ received: notifications.size, inbox: inbox.size, outbox: outbox.size, failed }),
+    backlog: () => resolved({ received: notifications.size, inbox: inbox.size, outbox: outbox.size, failed, unreadable: unreadable.count, failed_events: failedEvents.count }),
     prune(now) {
       for (const [key, at] of seen) if (at < now - DEDUP_RETENTION_MS) seen.delete(key);
       for (const log of sent.values()) for (const [mid, m] of log) if (m.sent_at < now - SENT_RETENTION_MS) log.delete(mid);
@@ -161,6 +224,12 @@ export function createMemoryStore(): BotStore {
     ping: () => resolved(undefined),
     close: () => resolved(undefined),
   };
+}
+
+function keep<T>(aside: SetAside<T>, id: number, entry: T & { reason: string; failed_at: number }): void {
+  aside.count += 1;
+  aside.kept.set(id, entry);
+  if (aside.kept.size > SET_ASIDE_KEPT) aside.kept.delete(aside.kept.keys().next().value as number);
 }
 
 function advance(log: Map<string, SentMessage>, update: StatusUpdate, status: MessageStatus): number {

@@ -5,15 +5,16 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { WebhookEvent } from '../events/types.ts';
 import type { OutgoingAction } from '../graph/send-api.ts';
-import type { Backlog, BotStore, EventOutcome, ExpandResult, InboxRow, MessageStatus, NewInboxEvent, NotificationExpander, OutboxRow, SentMessage, StatusUpdate, UserState } from './store.ts';
-import { DEDUP_RETENTION_MS, SENT_RETENTION_MS } from './store.ts';
+import type { Backlog, BotStore, EventOutcome, ExpandedNotification, ExpandResult, InboxRow, MessageStatus, NewInboxEvent, NotificationExpander, OutboxRow, SentMessage, StatusUpdate, UnreadableEvent, UserState } from './store.ts';
+import { DEDUP_RETENTION_MS, SENT_RETENTION_MS, reasonOf, unreadableEventsReason } from './store.ts';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS dedup (key TEXT PRIMARY KEY, seen_at INTEGER NOT NULL) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS dedup_seen ON dedup(seen_at);
 CREATE TABLE IF NOT EXISTS notifications (id INTEGER PRIMARY KEY AUTOINCREMENT, received_at INTEGER NOT NULL, body BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS unreadable_notifications (id INTEGER PRIMARY KEY, received_at INTEGER NOT NULL, body BLOB NOT NULL, reason TEXT NOT NULL, failed_at INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS inbox (id INTEGER PRIMARY KEY AUTOINCREMENT, lane TEXT NOT NULL, ts INTEGER NOT NULL, event TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS inbox (id INTEGER PRIMARY KEY AUTOINCREMENT, lane TEXT NOT NULL, ts INTEGER NOT NULL, event TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS failed_events (id INTEGER PRIMARY KEY, lane TEXT NOT NULL, ts INTEGER NOT NULL, event TEXT NOT NULL, attempts INTEGER NOT NULL, reason TEXT NOT NULL, failed_at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS outbox (
   id INTEGER PRIMARY KEY AUTOINCREMENT, lane TEXT NOT NULL, user_key TEXT, event_id INTEGER NOT NULL,
   action TEXT NOT NULL, apology TEXT, attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at INTEGER NOT NULL,
@@ -26,6 +27,12 @@ CREATE TABLE IF NOT EXISTS sent_messages (
   reaction TEXT, thanked INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (user_key, mid)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS sent_by_time ON sent_messages(sent_at);
 `;
+
+interface NotificationRecord {
+  id: number;
+  received_at: number;
+  body: Buffer;
+}
 
 interface OutboxRecord {
   id: number;
@@ -86,14 +93,16 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
   if (options.checkpoint === false) db.pragma('wal_autocheckpoint = 0');
   db.pragma(`cache_size = -${Math.round((options.cacheMb ?? DEFAULT_CACHE_MB) * 1024)}`);
   db.exec(SCHEMA);
+  migrate(db);
   const q = prepare(db);
 
   const insertEvents = (events: readonly NewInboxEvent[], now: number): InboxRow[] => {
     const stored: InboxRow[] = [];
     for (const e of events) {
+      const json = serialise(e.event);
       if (q.markSeen.run(e.key, now).changes === 0) continue;
-      const id = Number(q.insertInbox.run(e.lane, e.timestamp, JSON.stringify(e.event)).lastInsertRowid);
-      stored.push({ id, lane: e.lane });
+      const id = Number(q.insertInbox.run(e.lane, e.timestamp, json).lastInsertRowid);
+      stored.push({ id, lane: e.lane, attempts: 0 });
     }
     return stored;
   };
@@ -104,26 +113,66 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
     options.onLocked === 'yield' ? { retryLockedMs: lockWaitMs } : {},
   );
   const addToInbox = db.transaction(insertEvents);
+  // One notification's events, in a savepoint of the expansion's transaction: if anything in here
+  // throws, none of its writes stay, and the body is set aside whole instead.
+  const storeExpanded = db.transaction((row: NotificationRecord, expanded: ExpandedNotification, now: number) => {
+    const failed: UnreadableEvent[] = [...expanded.unreadable];
+    let stored = 0;
+    let duplicates = 0;
+    expanded.events.forEach((e, i) => {
+      let json: string;
+      try {
+        json = serialise(e.event);
+      } catch (err) {
+        failed.push({ position: e.position ?? i, reason: `could not be stored: ${reasonOf(err)}` });
+        return;
+      }
+      if (q.markSeen.run(e.key, now).changes === 0) duplicates += 1;
+      else {
+        q.insertInbox.run(e.lane, e.timestamp, json);
+        stored += 1;
+      }
+    });
+    const aside = failed.length > 0 ? { reason: unreadableEventsReason(failed), events: failed.map((f) => f.position).sort((a, b) => a - b) } : undefined;
+    if (aside) q.setAsideNotification.run(aside.reason, now, row.id);
+    q.deleteNotification.run(row.id);
+    return { stored, duplicates, aside };
+  });
+  const setAsideWhole = (row: NotificationRecord, reason: string, now: number): void => {
+    q.setAsideNotification.run(reason, now, row.id);
+    q.deleteNotification.run(row.id);
+  };
   const expandNotifications = db.transaction((maxEvents: number, expand: NotificationExpander, now: number): ExpandResult => {
     const result: ExpandResult = { notifications: 0, stored: 0, duplicates: 0, unreadable: [] };
     // One row at a time: a 1,000-event body is large, and the budget may stop after the first.
-    while (result.notifications === 0 || result.stored + result.duplicates < maxEvents) {
-      const row = q.oldestNotification.get() as { id: number; body: Buffer } | undefined;
+    // Bodies that hold no event (or none that could be read) count too, so the transaction stays short.
+    while (result.notifications === 0 || (result.stored + result.duplicates < maxEvents && result.notifications < maxEvents)) {
+      const row = q.oldestNotification.get() as NotificationRecord | undefined;
       if (!row) break;
       result.notifications += 1;
-      let events: NewInboxEvent[];
+      let expanded: ExpandedNotification;
       try {
-        events = expand(row.body);
+        expanded = expand(row.body, row.received_at);
       } catch (err) {
-        const reason = err instanceof Error ? err.message : String(err);
+        const reason = reasonOf(err);
+        setAsideWhole(row, reason, now);
         result.unreadable.push({ id: row.id, reason });
-        q.setAsideNotification.run(reason, now, row.id);
-        events = [];
+        continue;
       }
-      const stored = insertEvents(events, now).length;
-      result.stored += stored;
-      result.duplicates += events.length - stored;
-      q.deleteNotification.run(row.id);
+      let outcome: ReturnType<typeof storeExpanded>;
+      try {
+        outcome = storeExpanded(row, expanded, now);
+      } catch (err) {
+        // Something about this body broke the store's statements (the savepoint is rolled back).
+        // Setting it aside whole is the last resort; if even that fails, the store itself is failing.
+        const reason = `its events could not be stored: ${reasonOf(err)}`;
+        setAsideWhole(row, reason, now);
+        result.unreadable.push({ id: row.id, reason });
+        continue;
+      }
+      result.stored += outcome.stored;
+      result.duplicates += outcome.duplicates;
+      if (outcome.aside) result.unreadable.push({ id: row.id, ...outcome.aside });
     }
     return result;
   });
@@ -147,6 +196,14 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
     db.transaction((batch: { id: number; outcome: EventOutcome; now: number }[]) => batch.map((c) => completeOne(c.id, c.outcome, c.now))),
     { maxBatch: HANDLING_BATCH },
   );
+  const countAttempt = createGroupCommit(
+    db.transaction((ids: number[]) => ids.map((id) => (q.countAttempt.get(id) as { attempts: number } | undefined)?.attempts ?? 0)),
+    { maxBatch: HANDLING_BATCH },
+  );
+  const setAsideEvent = db.transaction((id: number, reason: string, now: number) => {
+    q.setAsideEvent.run(reason, now, id);
+    q.deleteInbox.run(id);
+  });
   const outboxSent = createGroupCommit(
     db.transaction((batch: { id: number; userKey: string | undefined; mid: string | undefined; now: number }[]) =>
       batch.map(({ id, userKey, mid, now }) => {
@@ -169,6 +226,23 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
     else q.deleteOutbox.run(id);
     return rest.length;
   });
+  // A queued reply that cannot be read (a damaged row) is given up with the reason, so the replies
+  // behind it still go out. Reading takes no lock; only giving one up writes.
+  const giveUpUnreadable = db.transaction((row: OutboxRecord, reason: string, now: number) => {
+    q.insertFailed.run(row.id, row.lane, row.user_key, row.action, `unreadable: ${reason}`, now);
+    q.deleteOutbox.run(row.id);
+  });
+  const outboxHead = (lane: string): OutboxRow | undefined => {
+    for (;;) {
+      const row = q.outboxHead.get(lane) as OutboxRecord | undefined;
+      if (!row) return undefined;
+      try {
+        return toOutboxRow(row);
+      } catch (err) {
+        giveUpUnreadable.immediate(row, reasonOf(err), Date.now());
+      }
+    }
+  };
   const updateStatus = db.transaction((key: string, update: StatusUpdate, status: MessageStatus): number => {
     const below = statusesBelow(status);
     let changed = 0;
@@ -199,11 +273,10 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
     inboxAfter: (afterId, limit) => resolved(() => q.inboxAfter.all(afterId, limit) as InboxRow[]),
     inboxEvent: (id) => resolved(() => parse<WebhookEvent>((q.inboxEvent.get(id) as { event: string } | undefined)?.event)),
     completeEvent: (id, outcome, now) => completeEvent({ id, outcome, now }),
+    countAttempt: (id) => countAttempt(id),
+    setAsideEvent: (id, reason, now) => resolved(() => setAsideEvent.immediate(id, reason, now)),
     outboxLanes: () => resolved(() => (q.outboxLanes.all() as { lane: string }[]).map((r) => r.lane)),
-    outboxHead: (lane) => resolved(() => {
-      const row = q.outboxHead.get(lane) as OutboxRecord | undefined;
-      return row ? toOutboxRow(row) : undefined;
-    }),
+    outboxHead: (lane) => resolved(() => outboxHead(lane)),
     outboxSent: (id, sent, now) => outboxSent({ id, userKey: sent.userKey, mid: sent.mid, now }),
     outboxRetry: (id, attempts, nextAt, error) => resolved(() => void q.retryOutbox.run(attempts, nextAt, error, id)),
     outboxFail: (id, failure, now) => resolved(() => outboxFail.immediate(id, failure, now)),
@@ -281,12 +354,16 @@ function prepare(db: Database.Database) {
     insertInbox: db.prepare('INSERT INTO inbox (lane, ts, event) VALUES (?, ?, ?)'),
     deleteInbox: db.prepare('DELETE FROM inbox WHERE id = ?'),
     insertNotification: db.prepare('INSERT INTO notifications (received_at, body) VALUES (?, ?)'),
-    oldestNotification: db.prepare('SELECT id, body FROM notifications ORDER BY id LIMIT 1'),
+    oldestNotification: db.prepare('SELECT id, received_at, body FROM notifications ORDER BY id LIMIT 1'),
     setAsideNotification: db.prepare(
       'INSERT OR REPLACE INTO unreadable_notifications (id, received_at, body, reason, failed_at) SELECT id, received_at, body, ?, ? FROM notifications WHERE id = ?',
     ),
     deleteNotification: db.prepare('DELETE FROM notifications WHERE id = ?'),
-    inboxAfter: db.prepare('SELECT id, lane FROM inbox WHERE id > ? ORDER BY id LIMIT ?'),
+    inboxAfter: db.prepare('SELECT id, lane, attempts FROM inbox WHERE id > ? ORDER BY id LIMIT ?'),
+    countAttempt: db.prepare('UPDATE inbox SET attempts = attempts + 1 WHERE id = ? RETURNING attempts'),
+    setAsideEvent: db.prepare(
+      'INSERT OR REPLACE INTO failed_events (id, lane, ts, event, attempts, reason, failed_at) SELECT id, lane, ts, event, attempts, ?, ? FROM inbox WHERE id = ?',
+    ),
     inboxEvent: db.prepare('SELECT event FROM inbox WHERE id = ?'),
     getUser: db.prepare('SELECT state FROM users WHERE key = ?'),
     putUser: db.prepare('INSERT INTO users (key, state) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET state = excluded.state'),
@@ -305,11 +382,32 @@ function prepare(db: Database.Database) {
     advanceWatermark: db.prepare('UPDATE sent_messages SET status = ? WHERE user_key = ? AND sent_at <= ? AND status IN (?, ?)'),
     setReaction: db.prepare('UPDATE sent_messages SET reaction = ? WHERE user_key = ? AND mid = ?'),
     markThanked: db.prepare('UPDATE sent_messages SET thanked = 1 WHERE user_key = ? AND mid = ?'),
-    backlog: db.prepare('SELECT (SELECT count(*) FROM notifications) AS received, (SELECT count(*) FROM inbox) AS inbox, (SELECT count(*) FROM outbox) AS outbox, (SELECT count(*) FROM failed_sends) AS failed'),
+    backlog: db.prepare(
+      'SELECT (SELECT count(*) FROM notifications) AS received, (SELECT count(*) FROM inbox) AS inbox, (SELECT count(*) FROM outbox) AS outbox, (SELECT count(*) FROM failed_sends) AS failed, (SELECT count(*) FROM unreadable_notifications) AS unreadable, (SELECT count(*) FROM failed_events) AS failed_events',
+    ),
     pruneDedup: db.prepare('DELETE FROM dedup WHERE seen_at < ?'),
     pruneSent: db.prepare('DELETE FROM sent_messages WHERE sent_at < ?'),
     ping: db.prepare('SELECT 1'),
   };
+}
+
+/** Brings a database created by an earlier version up to this schema. */
+function migrate(db: Database.Database): void {
+  const inboxColumns = db.prepare("SELECT name FROM pragma_table_info('inbox')").all() as { name: string }[];
+  if (inboxColumns.some((c) => c.name === 'attempts')) return;
+  try {
+    db.exec('ALTER TABLE inbox ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0');
+  } catch (err) {
+    // Another connection (the other thread) added it in the meantime.
+    if (!/duplicate column/i.test(reasonOf(err))) throw err;
+  }
+}
+
+/** JSON text of an event; throws (rather than storing nothing) for what JSON cannot hold. */
+function serialise(value: unknown): string {
+  const json = JSON.stringify(value) as string | undefined;
+  if (typeof json !== 'string') throw new TypeError('the event is not serialisable as JSON');
+  return json;
 }
 
 /** The statuses a message may advance from to reach `status` (padded to two for the statement). */

@@ -67,23 +67,48 @@ export interface NewNotification {
   body: Uint8Array;
 }
 
-/** Turns one stored body into its events (with keys and lanes); throws if it cannot be read. */
-export type NotificationExpander = (body: Uint8Array) => NewInboxEvent[];
+/**
+ * Turns one stored body into its events (with keys and lanes); `receivedAt` is when the webhook
+ * stored it (ms). Throws if the body cannot be read at all; an event that cannot be read (keyed)
+ * is reported in `unreadable` and the others are still returned.
+ */
+export type NotificationExpander = (body: Uint8Array, receivedAt: number) => ExpandedNotification;
+
+export interface ExpandedNotification {
+  events: NewInboxEvent[];
+  unreadable: UnreadableEvent[];
+}
+
+/** One event of a body that could not be read or stored. */
+export interface UnreadableEvent {
+  /** Its place among the body's events, from 0, in the order Meta sent them. */
+  position: number;
+  reason: string;
+}
 
 export interface ExpandResult {
   /** Notifications taken from the inbox (expanded, or set aside as unreadable). */
   notifications: number;
-  /** Events stored in the inbox; the others were redeliveries. */
+  /** Events stored in the inbox; the others were redeliveries (or set aside). */
   stored: number;
   duplicates: number;
-  /** Notifications that could not be expanded: id and reason, for the log. */
-  unreadable: { id: number; reason: string }[];
+  /**
+   * Notifications set aside (kept with the reason, never expanded again), for the log. `events`:
+   * the positions of the events that could not be read or stored, the others were; absent when
+   * the whole body could not be read.
+   */
+  unreadable: { id: number; reason: string; events?: number[] }[];
 }
 
 /** An event waiting in the durable inbox. */
 export interface InboxRow {
   id: number;
   lane: string;
+  /**
+   * Handling attempts counted so far (see `countAttempt`): more than 0 means an earlier attempt
+   * failed, or the bot stopped (or its thread died) while handling it.
+   */
+  attempts: number;
 }
 
 export interface NewInboxEvent {
@@ -92,6 +117,8 @@ export interface NewInboxEvent {
   lane: string;
   timestamp: number;
   event: WebhookEvent;
+  /** Its place among its body's events (see `UnreadableEvent`), to name it if it cannot be stored. */
+  position?: number;
 }
 
 /** A change to one of the bot's sent messages, decided by a handler (reactions). */
@@ -131,21 +158,45 @@ export interface Backlog {
   received: number;
   inbox: number;
   outbox: number;
+  /** Replies given up (failed_sends). */
   failed: number;
+  /** Notifications set aside because they (or some of their events) could not be read or stored. */
+  unreadable: number;
+  /** Events set aside because handling them kept failing. */
+  failed_events: number;
+}
+
+/** Most set-aside notifications and events a store that keeps them in memory holds (the counts go on). */
+export const SET_ASIDE_KEPT = 1000;
+
+/** The reason stored with a body some of whose events could not be read or stored. */
+export function unreadableEventsReason(unreadable: readonly UnreadableEvent[]): string {
+  return [...unreadable].sort((a, b) => a.position - b.position).map((u) => `event ${u.position + 1}: ${u.reason}`).join('; ').slice(0, 2000);
+}
+
+/** An error as a short reason to store with what was set aside (never a stack). */
+export function reasonOf(err: unknown): string {
+  const text = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  return text.slice(0, 500);
 }
 
 /**
  * Everything the bot keeps: user state, the inbox of received events (with dedup keys) and the
- * outbox of replies. Implementations: memory (tests, throwaway runs) and SQLite (default).
+ * outbox of replies. Implementations: memory (tests, throwaway runs) and SQLite (default). The
+ * contract tests in test/reliability/notifications.test.ts and set-aside.test.ts run for each store;
+ * a new one joins their `stores` lists.
  */
 export interface BotStore extends StateStore {
   /** Stores one verified webhook body; resolves once it is durable (the webhook answers 200 after). */
   addNotification(notification: NewNotification, now: number): Promise<void>;
   /**
    * In one transaction: takes stored notifications oldest first until they held `maxEvents` events
-   * (at least one notification), expands each with `expand` and stores its events as `addToInbox`
-   * does. A body `expand` throws on is set aside (kept with the reason, never expanded again) and
-   * reported, so one unreadable body cannot block the rest.
+   * (at least one notification), expands each with `expand` (given the time it was received) and
+   * stores its events as `addToInbox` does. Each notification is isolated: whatever goes wrong
+   * with one (`expand` throws, an event cannot be keyed, serialised or stored) sets that one aside
+   * in `unreadable_notifications`, with the reason and a copy of the body, never expanded again,
+   * and the others go on. When only some events fail, the others are stored and the reason names
+   * the failed ones by position. Rejects only when the store itself fails (nothing is taken then).
    */
   expandNotifications(maxEvents: number, expand: NotificationExpander, now: number): Promise<ExpandResult>;
   /** In one transaction: drops events whose key was seen before, stores the rest. Returns those stored. */
@@ -155,8 +206,20 @@ export interface BotStore extends StateStore {
   inboxEvent(id: number): Promise<WebhookEvent | undefined>;
   /** In one transaction: removes the event, saves the user's state, queues the replies. */
   completeEvent(id: number, outcome: EventOutcome, now: number): Promise<OutboxRow[]>;
+  /**
+   * Records, durably, that handling the event starts once more (after a failure, or when it was
+   * found in the inbox at start-up), so an event that keeps killing the bot is still counted.
+   * Returns the event's attempts including this one (0 when the event is no longer there).
+   */
+  countAttempt(id: number): Promise<number>;
+  /**
+   * In one transaction: moves the event from the inbox to `failed_events` with the reason (the
+   * stored event is kept as it is, even if it cannot be read). Nothing happens if it is gone.
+   */
+  setAsideEvent(id: number, reason: string, now: number): Promise<void>;
   /** The lanes with queued replies (for recovery at start-up, without loading the replies). */
   outboxLanes(): Promise<string[]>;
+  /** The lane's next reply. One that cannot be read is given up (a failed send with the reason) and the next one returned. */
   outboxHead(lane: string): Promise<OutboxRow | undefined>;
   /** In one transaction: removes the reply and records the sent message id for status tracking. */
   outboxSent(id: number, sent: { userKey: string | undefined; mid: string | undefined }, now: number): Promise<void>;

@@ -1,22 +1,27 @@
 // The messages between the webhook thread and the bot worker (services/worker/). Requests carry
 // an id and get exactly one reply with that id; `wake` and `graph` are one-way.
+import type { HandlingReport } from '../bot.ts';
 import type { Config } from '../config.ts';
 import type { ObservedGraphCall } from '../graph/client.ts';
+import type { InboxRetry } from '../inbox/inbox.ts';
 
 export interface WorkerInit {
   config: Readonly<Config>;
   /** Report every Graph call back (the live dashboard watches them). */
   observeGraph: boolean;
+  /** How failing events are retried before they are set aside (the inbox's default if absent). */
+  inboxRetry?: InboxRetry;
 }
 
-export type RequestBody = { type: 'recover' } | { type: 'idle' } | { type: 'token' } | { type: 'close'; graceMs: number };
+/** `health`: the token, progress and due replies as the worker sees them (a `HandlingReport`). */
+export type RequestBody = { type: 'recover' } | { type: 'idle' } | { type: 'health' } | { type: 'close'; graceMs: number };
 
 export type WorkerRequest = RequestBody & { id: number };
 
 /** To the worker: a request, or `wake` (new notifications are stored). */
 export type ToWorker = WorkerRequest | { type: 'wake' };
 
-/** From the worker: a reply (`value` for `token`: is the Page token valid), or an observed Graph call. */
+/** From the worker: a reply (`report` for `health`), or an observed Graph call. */
 export type FromWorker =
-  | { type: 'reply'; id: number; value?: boolean; error?: string }
+  | { type: 'reply'; id: number; report?: HandlingReport; error?: string }
   | { type: 'graph'; call: ObservedGraphCall };

@@ -1,11 +1,13 @@
 // The bot with handling on a worker thread (the default with a SQLite file). This thread keeps
 // only what the webhook needs: storing each verified body with a group commit on its own
 // connection, then waking the worker, which expands, handles and sends from the same database.
-import { Worker } from 'node:worker_threads';
-import { healthOf, type Bot, type Health } from '../bot.ts';
+import { Worker, type ResourceLimits } from 'node:worker_threads';
+import { createHealthJudge, type Bot, type HandlingReport, type Health } from '../bot.ts';
 import type { Config } from '../config.ts';
 import type { GraphObserver } from '../graph/client.ts';
+import type { InboxRetry } from '../inbox/inbox.ts';
 import type { Logger } from '../logger.ts';
+import { DEFAULT_STUCK_AFTER_MS } from '../progress.ts';
 import { createSqliteStore } from '../state/sqlite-store.ts';
 import type { FromWorker, RequestBody, ToWorker, WorkerInit } from './protocol.ts';
 
@@ -15,7 +17,23 @@ export interface ThreadedBotOptions {
   observeGraph?: GraphObserver;
   /** The worker's entry module; tests substitute one that dies or hangs. */
   workerEntry?: URL;
+  /** /healthz calls handling stuck after work has waited this long with nothing moving (default 30 s). */
+  stuckAfterMs?: number;
+  /** The worker's heap and stack bounds (default WORKER_LIMITS). */
+  resourceLimits?: ResourceLimits;
+  /** How the worker retries failing events before it sets them aside (default DEFAULT_INBOX_RETRY). */
+  inboxRetry?: InboxRetry;
 }
+
+/**
+ * The worker thread's V8 bounds. Handling holds at most the inbox window (2,000 events) and the
+ * sends in flight (64); measured with a 10,000-reply backlog draining (scripts/bench/outbox-drain.ts)
+ * its heap stays far below this. The bound makes V8 collect before the heap grows much, and a
+ * runaway (one event that makes handling allocate without end) ends only the worker, with
+ * ERR_WORKER_OUT_OF_MEMORY: it is restarted and resumes, and the inbox sets aside an event that
+ * keeps doing it. The stack is Node's default (4 MB).
+ */
+export const WORKER_LIMITS: ResourceLimits = { maxOldGenerationSizeMb: 160, maxYoungGenerationSizeMb: 16, stackSizeMb: 4 };
 
 /** How long /healthz waits for the worker before calling it stalled. */
 const HEALTH_TIMEOUT_MS = 2000;
@@ -28,13 +46,17 @@ const WORKER_URL = new URL(import.meta.url.endsWith('.ts') ? './bot-worker.ts' :
 const BOOTSTRAP = `const { workerData } = require('node:worker_threads');
 (workerData.tsx ? import(workerData.tsx).then((api) => api.register()) : Promise.resolve()).then(() => import(workerData.entry));`;
 
-function workerOptions(init: WorkerInit, entry: URL): { eval: true; workerData: WorkerInit & { entry: string; tsx: string | undefined } } {
+function workerOptions(
+  init: WorkerInit,
+  entry: URL,
+  resourceLimits: ResourceLimits,
+): { eval: true; workerData: WorkerInit & { entry: string; tsx: string | undefined }; resourceLimits: ResourceLimits } {
   const stripsTypes = Boolean((process.features as { typescript?: unknown }).typescript);
   const tsx = entry.pathname.endsWith('.ts') && !stripsTypes ? import.meta.resolve('tsx/esm/api') : undefined;
-  return { eval: true, workerData: { ...init, entry: entry.href, tsx } };
+  return { eval: true, workerData: { ...init, entry: entry.href, tsx }, resourceLimits };
 }
 
-type Pending = { resolve: (value: boolean | undefined) => void; reject: (err: Error) => void };
+type Pending = { resolve: (report: HandlingReport | undefined) => void; reject: (err: Error) => void };
 
 export function createThreadedBot(config: Readonly<Config>, options: ThreadedBotOptions): Bot {
   const { log } = options;
@@ -47,15 +69,16 @@ export function createThreadedBot(config: Readonly<Config>, options: ThreadedBot
   let closing = false;
   let wakeQueued = false;
   let alive = false;
+  const judge = createHealthJudge(options.stuckAfterMs ?? DEFAULT_STUCK_AFTER_MS, Date.now);
   let worker = startWorker();
 
   function startWorker(): Worker {
-    const init: WorkerInit = { config, observeGraph: options.observeGraph !== undefined };
-    const w = new Worker(BOOTSTRAP, workerOptions(init, options.workerEntry ?? WORKER_URL));
+    const init: WorkerInit = { config, observeGraph: options.observeGraph !== undefined, ...(options.inboxRetry ? { inboxRetry: options.inboxRetry } : {}) };
+    const w = new Worker(BOOTSTRAP, workerOptions(init, options.workerEntry ?? WORKER_URL, options.resourceLimits ?? WORKER_LIMITS));
     alive = true;
     w.on('message', (message: FromWorker) => {
       if (message.type === 'graph') options.observeGraph?.(message.call);
-      else settle(message.id, message.error === undefined ? { value: message.value } : { error: new Error(message.error) });
+      else settle(message.id, message.error === undefined ? { report: message.report } : { error: new Error(message.error) });
     });
     w.on('error', (err) => log.error('bot worker crashed', { err }));
     w.on('exit', (code) => {
@@ -73,22 +96,22 @@ export function createThreadedBot(config: Readonly<Config>, options: ThreadedBot
     return w;
   }
 
-  function settle(id: number, result: { value?: boolean | undefined; error?: Error }): void {
+  function settle(id: number, result: { report?: HandlingReport | undefined; error?: Error }): void {
     const p = pending.get(id);
     if (!p) return;
     pending.delete(id);
     if (result.error) p.reject(result.error);
-    else p.resolve(result.value);
+    else p.resolve(result.report);
   }
 
-  function request(body: RequestBody, timeoutMs?: number): Promise<boolean | undefined> {
+  function request(body: RequestBody, timeoutMs?: number): Promise<HandlingReport | undefined> {
     if (!alive) return Promise.reject(new Error('the bot worker is restarting'));
     const id = nextId++;
     return new Promise((resolve, reject) => {
       const timer = timeoutMs === undefined ? undefined : setTimeout(() => settle(id, { error: new Error('the bot worker did not answer in time') }), timeoutMs);
       timer?.unref();
       const done = () => clearTimeout(timer);
-      pending.set(id, { resolve: (value) => (done(), resolve(value)), reject: (err) => (done(), reject(err)) });
+      pending.set(id, { resolve: (report) => (done(), resolve(report)), reject: (err) => (done(), reject(err)) });
       worker.postMessage({ ...body, id } satisfies ToWorker);
     });
   }
@@ -112,11 +135,14 @@ export function createThreadedBot(config: Readonly<Config>, options: ThreadedBot
       await request({ type: 'idle' });
     },
     async health(): Promise<Health> {
-      const [backlog, tokenValid] = await Promise.all([
+      const [backlog, report] = await Promise.all([
         store.backlog().catch(() => undefined),
-        request({ type: 'token' }, HEALTH_TIMEOUT_MS).catch(() => 'no answer' as const),
+        request({ type: 'health' }, HEALTH_TIMEOUT_MS).then(
+          (r) => r ?? ('no answer' as const),
+          () => 'no answer' as const,
+        ),
       ]);
-      return healthOf(backlog, tokenValid !== false, tokenValid === 'no answer' ? 'stalled' : 'ok');
+      return judge(backlog, report);
     },
     async close(graceMs = 10_000) {
       closing = true;

@@ -163,7 +163,7 @@ describe('crash recovery with real processes', () => {
     expect(posting.stats.failed).toBeGreaterThan(0);
     expect(redelivered).toBeGreaterThan(50);
     expect(duplicates).toBeLessThanOrEqual(SENDS_IN_FLIGHT_BOUND);
-    expect(health).toEqual({ status: 200, body: { status: 'ok', store: 'ok', token: 'ok', handling: 'ok', backlog: { received: 0, inbox: 0, outbox: 0, failed: 0 } } });
+    expect(health).toEqual({ status: 200, body: { status: 'ok', store: 'ok', token: 'ok', handling: 'ok', backlog: { received: 0, inbox: 0, outbox: 0, failed: 0, unreadable: 0, failed_events: 0 } } });
   }, 150_000);
 
   it('SIGTERM mid-load: exits 0 within the grace period; after a restart everything is answered exactly once', async () => {

@@ -22,15 +22,15 @@ describe('GET /healthz', () => {
     const idle = await healthz(r);
     expect(idle.status).toBe(200);
     expect(idle.headers['cache-control']).toBe('no-store');
-    expect(idle.body).toEqual({ status: 'ok', store: 'ok', token: 'ok', handling: 'ok', backlog: { received: 0, inbox: 0, outbox: 0, failed: 0 } });
+    expect(idle.body).toEqual({ status: 'ok', store: 'ok', token: 'ok', handling: 'ok', backlog: { received: 0, inbox: 0, outbox: 0, failed: 0, unreadable: 0, failed_events: 0 } });
 
     r.mock.setFault((call) => (messageText(call) === ASK_ORDER && recipientOf(call) === B ? { kind: 'graph', code: 551 } : undefined));
     await r.post([orderStatusItem(A, stamp()), orderStatusItem(B, stamp())]);
     const busy = await healthz(r);
     expect(busy.status).toBe(200);
-    expect(busy.body).toMatchObject({ status: 'ok', backlog: { received: 0, inbox: 2, outbox: 0, failed: 0 } });
+    expect(busy.body).toMatchObject({ status: 'ok', backlog: { received: 0, inbox: 2, outbox: 0, failed: 0, unreadable: 0, failed_events: 0 } });
     await r.h.bot.idle();
-    expect((await healthz(r)).body).toEqual({ status: 'ok', store: 'ok', token: 'ok', handling: 'ok', backlog: { received: 0, inbox: 0, outbox: 0, failed: 1 } });
+    expect((await healthz(r)).body).toEqual({ status: 'ok', store: 'ok', token: 'ok', handling: 'ok', backlog: { received: 0, inbox: 0, outbox: 0, failed: 1, unreadable: 0, failed_events: 0 } });
   });
 
   it('503 degraded when the SQLite store has been closed', async () => {
@@ -41,7 +41,7 @@ describe('GET /healthz', () => {
     await r.h.bot.store.close();
     const res = await healthz(r);
     expect(res.status).toBe(503);
-    expect(res.body).toEqual({ status: 'degraded', store: 'unreachable', token: 'ok', handling: 'ok', backlog: null });
+    expect(res.body).toEqual({ status: 'degraded', store: 'unreachable', token: 'ok', handling: 'ok', reason: 'the store does not answer', backlog: null });
   });
 
   it('503 degraded when the store does not answer', async () => {
@@ -66,6 +66,13 @@ describe('GET /healthz', () => {
     await r.h.bot.idle();
     const res = await healthz(r);
     expect(res.status).toBe(503);
-    expect(res.body).toEqual({ status: 'degraded', store: 'ok', token: 'invalid', handling: 'ok', backlog: { received: 0, inbox: 0, outbox: 2, failed: 0 } });
+    expect(res.body).toEqual({
+      status: 'degraded',
+      store: 'ok',
+      token: 'invalid',
+      handling: 'ok',
+      reason: 'Graph rejected the Page token (code 190): replace PAGE_ACCESS_TOKEN and restart',
+      backlog: { received: 0, inbox: 0, outbox: 2, failed: 0, unreadable: 0, failed_events: 0 },
+    });
   });
 });

@@ -4,6 +4,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { toMetaJson } from '../../services/signature.ts';
 import { messageText, recipientOf, type GraphCall } from '../support/mock-graph-server.ts';
 
 export const PAGE = '1234567890';
@@ -104,4 +105,16 @@ export function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => voi
   let resolve!: (value: T) => void;
   const promise = new Promise<T>((r) => (resolve = r));
   return { promise, resolve };
+}
+
+/** How deep the poison value nests: JSON.parse reads it, JSON.stringify and structuredClone overflow the stack on it. */
+export const DEEP_NESTING = 100_000;
+
+/**
+ * A notification's JSON (escaped like Meta's) with each string "__DEEP__" in it replaced by a value
+ * nested DEEP_NESTING arrays deep: a ~200 KB body that a correct signature makes authentic.
+ */
+export function withDeepValue(notification: unknown): string {
+  const deep = '['.repeat(DEEP_NESTING) + ']'.repeat(DEEP_NESTING);
+  return toMetaJson(notification).split('"__DEEP__"').join(deep);
 }

@@ -94,7 +94,7 @@ describe('inbox before the 200', () => {
     // A third event that cannot be serialised makes the transaction fail after the first two rows.
     const broken = { ...(events[1] as NewInboxEvent), key: 'broken', event: { ...(events[1] as NewInboxEvent).event, poison: 1n } as unknown as NewInboxEvent['event'] };
     await expect(store.addToInbox([...events, broken], Date.now())).rejects.toThrow();
-    expect(await store.backlog()).toEqual({ received: 0, inbox: 0, outbox: 0, failed: 0 });
+    expect(await store.backlog()).toEqual({ received: 0, inbox: 0, outbox: 0, failed: 0, unreadable: 0, failed_events: 0 });
     // Their dedup keys were rolled back too: the redelivery is stored.
     expect(await store.addToInbox(events, Date.now())).toHaveLength(2);
   });
@@ -111,12 +111,12 @@ describe('replies stored atomically with the event being handled', () => {
     const outcome = { userKey: `messenger:${A}`, user: { step: 'awaiting_order_number' as const }, sentUpdates: [], apology: undefined };
 
     await expect(store.completeEvent(id, { ...outcome, actions: [reply, poisoned] }, Date.now())).rejects.toThrow();
-    expect(await store.backlog()).toEqual({ received: 0, inbox: 1, outbox: 0, failed: 0 });
+    expect(await store.backlog()).toEqual({ received: 0, inbox: 1, outbox: 0, failed: 0, unreadable: 0, failed_events: 0 });
     expect(await store.getUser(`messenger:${A}`)).toEqual({});
     expect(await store.inboxEvent(id)).toBeDefined();
 
     await store.completeEvent(id, { ...outcome, actions: [reply, reply] }, Date.now());
-    expect(await store.backlog()).toEqual({ received: 0, inbox: 0, outbox: 2, failed: 0 });
+    expect(await store.backlog()).toEqual({ received: 0, inbox: 0, outbox: 2, failed: 0, unreadable: 0, failed_events: 0 });
     expect(await store.getUser(`messenger:${A}`)).toEqual({ step: 'awaiting_order_number' });
   });
 
@@ -135,7 +135,7 @@ describe('replies stored atomically with the event being handled', () => {
     ]);
     expect(a.status).toBe('fulfilled');
     expect(b.status).toBe('rejected');
-    expect(await store.backlog()).toEqual({ received: 0, inbox: 1, outbox: 1, failed: 0 });
+    expect(await store.backlog()).toEqual({ received: 0, inbox: 1, outbox: 1, failed: 0, unreadable: 0, failed_events: 0 });
     expect(await store.getUser(`messenger:${A}`)).toEqual({ step: 'awaiting_order_number' });
     expect(await store.getUser(`messenger:${B}`)).toEqual({});
   });
@@ -153,7 +153,7 @@ describe('replies stored atomically with the event being handled', () => {
       }),
     );
     expect(replies.map((r) => r.map((o) => [o.lane, o.event_id]))).toEqual(rows.map((row, i) => [[`messenger:${users[i]}`, row.id]]));
-    expect(await store.backlog()).toEqual({ received: 0, inbox: 0, outbox: 20, failed: 0 });
+    expect(await store.backlog()).toEqual({ received: 0, inbox: 0, outbox: 20, failed: 0, unreadable: 0, failed_events: 0 });
   });
 
   // Regression: the thanks decision is stored with the event's outcome, so a crash replays it whole.
@@ -184,7 +184,7 @@ describe('replies stored atomically with the event being handled', () => {
     const second = await rig({ sharedMock: mock, env: { DATABASE_URL: `sqlite:${path}` } });
     await second.h.bot.recover();
     await second.h.bot.idle();
-    expect(await second.h.bot.store.backlog()).toEqual({ received: 0, inbox: 0, outbox: 0, failed: 0 });
+    expect(await second.h.bot.store.backlog()).toEqual({ received: 0, inbox: 0, outbox: 0, failed: 0, unreadable: 0, failed_events: 0 });
     expect(mock.sends().filter((c) => recipientOf(c) === A && messageText(c) === THANKS)).toHaveLength(1);
   });
 });

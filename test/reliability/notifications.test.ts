@@ -3,12 +3,13 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { join } from 'node:path';
 import type { WebhookEvent } from '../../services/events/types.ts';
-import { createInbox, expandBody } from '../../services/inbox/inbox.ts';
+import { expandBody } from '../../services/inbox/expand.ts';
+import { createInbox } from '../../services/inbox/inbox.ts';
 import { createLogger } from '../../services/logger.ts';
 import type { OutboxSender } from '../../services/outbox/sender.ts';
 import { createMemoryStore } from '../../services/state/memory-store.ts';
 import { createSqliteStore } from '../../services/state/sqlite-store.ts';
-import type { BotStore, EventOutcome, NewInboxEvent } from '../../services/state/store.ts';
+import type { BotStore, EventOutcome, ExpandedNotification } from '../../services/state/store.ts';
 import { toMetaJson } from '../../services/signature.ts';
 import Database from 'better-sqlite3';
 import { pageNotification, psid, sleep, tempDir, textItem, waitFor } from './helpers.ts';
@@ -45,11 +46,11 @@ describe.each(stores)('%s store: stored notifications', (_name, open) => {
     await store.addNotification({ body: body([psid(1), 'a', T0 + 1], [psid(1), 'b', T0 + 2]) }, T0);
     await store.addNotification({ body: body([psid(2), 'c', T0 + 3], [psid(2), 'd', T0 + 4]) }, T0);
     await store.addNotification({ body: body([psid(3), 'e', T0 + 5]) }, T0);
-    expect(await store.backlog()).toEqual({ received: 3, inbox: 0, outbox: 0, failed: 0 });
+    expect(await store.backlog()).toEqual({ received: 3, inbox: 0, outbox: 0, failed: 0, unreadable: 0, failed_events: 0 });
 
     // 2 events < 3, so a second body is taken; 4 ≥ 3 stops there.
     expect(await store.expandNotifications(3, expandBody, T0)).toEqual({ notifications: 2, stored: 4, duplicates: 0, unreadable: [] });
-    expect(await store.backlog()).toEqual({ received: 1, inbox: 4, outbox: 0, failed: 0 });
+    expect(await store.backlog()).toEqual({ received: 1, inbox: 4, outbox: 0, failed: 0, unreadable: 0, failed_events: 0 });
     // A budget of 0 still takes one body, so a caller always makes progress.
     expect(await store.expandNotifications(0, expandBody, T0)).toMatchObject({ notifications: 1, stored: 1 });
     expect(await store.expandNotifications(100, expandBody, T0)).toEqual({ notifications: 0, stored: 0, duplicates: 0, unreadable: [] });
@@ -130,16 +131,26 @@ describe('SQLite store: stored notifications are durable and expanded atomically
     expect(await after.expandNotifications(100, expandBody, T0)).toMatchObject({ notifications: 1, stored: 1 });
   });
 
-  it('an expansion that fails while storing leaves the body and takes no dedup key', async () => {
-    const store = createSqliteStore(sqlitePath());
+  it('an event that cannot be stored is set aside by position: its body is kept with the reason, the other events are stored', async () => {
+    const path = sqlitePath();
+    const store = createSqliteStore(path);
     cleanups.unshift(() => store.close());
-    await store.addNotification({ body: body([psid(1), 'a', T0 + 1], [psid(1), 'b', T0 + 2]) }, T0);
-    // The second event cannot be serialised: the insert throws after the first event's rows.
-    const poisoned = (bytes: Uint8Array): NewInboxEvent[] =>
-      expandBody(bytes).map((e, i) => (i === 1 ? { ...e, event: { ...e.event, poison: 1n } as unknown as WebhookEvent } : e));
-    await expect(store.expandNotifications(100, poisoned, T0)).rejects.toThrow();
-    expect(await store.backlog()).toEqual({ received: 1, inbox: 0, outbox: 0, failed: 0 });
-    expect(await store.expandNotifications(100, expandBody, T0)).toMatchObject({ notifications: 1, stored: 2, duplicates: 0 });
+    await store.addNotification({ body: body([psid(1), 'a', T0 + 1], [psid(1), 'b', T0 + 2], [psid(1), 'c', T0 + 3]) }, T0);
+    // The second event cannot be serialised: the others are stored all the same.
+    const poisoned = (bytes: Uint8Array, receivedAt: number): ExpandedNotification => {
+      const expanded = expandBody(bytes, receivedAt);
+      return { ...expanded, events: expanded.events.map((e, i) => (i === 1 ? { ...e, event: { ...e.event, poison: 1n } as unknown as WebhookEvent } : e)) };
+    };
+    const result = await store.expandNotifications(100, poisoned, T0 + 5);
+    expect(result).toMatchObject({ notifications: 1, stored: 2, duplicates: 0, unreadable: [{ events: [1] }] });
+    expect(result.unreadable[0]?.reason).toMatch(/^event 2: could not be stored: TypeError: .*BigInt/);
+    expect(await store.backlog()).toEqual({ received: 0, inbox: 2, outbox: 0, failed: 0, unreadable: 1, failed_events: 0 });
+    const db = new Database(path, { readonly: true });
+    cleanups.unshift(() => db.close());
+    expect(db.prepare('SELECT reason, received_at FROM unreadable_notifications').get()).toEqual({ reason: result.unreadable[0]?.reason, received_at: T0 });
+    // The dedup key of the one set aside was not taken: a fixed redelivery would be stored.
+    await store.addNotification({ body: body([psid(1), 'a', T0 + 1], [psid(1), 'b', T0 + 2]) }, T0 + 10);
+    expect(await store.expandNotifications(100, expandBody, T0 + 10)).toMatchObject({ stored: 1, duplicates: 1 });
   });
 });
 
@@ -199,7 +210,7 @@ describe('inbox window', () => {
       if (event.kind === 'message' && who) handled.set(who, [...(handled.get(who) ?? []), event.message.text ?? '']);
       return { userKey: undefined, user: undefined, sentUpdates: [], actions: [], apology: undefined };
     };
-    const outbox: OutboxSender = { notify: () => undefined, idle: () => Promise.resolve(), stop: () => Promise.resolve(), tokenValid: () => true };
+    const outbox: OutboxSender = { notify: () => undefined, idle: () => Promise.resolve(), stop: () => Promise.resolve(), tokenValid: () => true, due: () => 0 };
     const inbox = createInbox({ store, handle, outbox, log: createLogger({ level: 'silent' }), now: () => T0, window: 10 });
     for (let n = 0; n < 20; n++) {
       await store.addNotification({ body: body(...[1, 2, 3].map((u): [string, string, number] => [psid(u), `${u}-${n}`, T0 + n * 10 + u])) }, T0);
@@ -210,7 +221,7 @@ describe('inbox window', () => {
     expect(completed).toBe(60);
     expect(mostHeld).toBeLessThanOrEqual(10);
     for (const u of [1, 2, 3]) expect(handled.get(psid(u))).toEqual(Array.from({ length: 20 }, (_, n) => `${u}-${n}`));
-    expect(await store.backlog()).toEqual({ received: 0, inbox: 0, outbox: 0, failed: 0 });
+    expect(await store.backlog()).toEqual({ received: 0, inbox: 0, outbox: 0, failed: 0, unreadable: 0, failed_events: 0 });
   });
 
   it('tries again by itself when the store fails to give events, without waiting for a new notification', async () => {
@@ -225,7 +236,7 @@ describe('inbox window', () => {
       if (event.kind === 'message') handled.push(event.message.text ?? '');
       return Promise.resolve({ userKey: undefined, user: undefined, sentUpdates: [], actions: [], apology: undefined });
     };
-    const outbox: OutboxSender = { notify: () => undefined, idle: () => Promise.resolve(), stop: () => Promise.resolve(), tokenValid: () => true };
+    const outbox: OutboxSender = { notify: () => undefined, idle: () => Promise.resolve(), stop: () => Promise.resolve(), tokenValid: () => true, due: () => 0 };
     const lines: string[] = [];
     const inbox = createInbox({ store, handle, outbox, log: createLogger({ level: 'error', write: (l) => lines.push(l) }), now: () => T0 });
     await inbox.accept(body([psid(1), 'a', T0 + 1]));

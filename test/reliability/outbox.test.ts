@@ -51,10 +51,10 @@ describe('store failures while sending', () => {
     const started = Date.now();
     await r.post(orderStatusItem(A, stamp()));
     await r.h.bot.idle();
-    expect(Date.now() - started).toBeGreaterThanOrEqual(900); // the lane waited its second
-    expect(r.h.logs.some((l) => l.msg === 'outbox lane failed; trying it again in a second')).toBe(true);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(450); // the lane waited the store's first pause (500 ms)
+    expect(r.h.logs.some((l) => l.msg === 'the store failed while sending a lane; holding it until the store answers again')).toBe(true);
     expect(r.mock.sends().map(label)).toEqual(expectedStream([]));
-    expect(await r.h.bot.store.backlog()).toMatchObject({ outbox: 0, failed: 0 });
+    expect(await r.h.bot.store.backlog()).toMatchObject({ outbox: 0, failed: 0, unreadable: 0, failed_events: 0 });
   });
 });
 
@@ -93,7 +93,7 @@ describe('transient failures', () => {
     const bLast = callsTo(r.mock.sends(), B).find((c) => messageText(c) === invalidOrder('b-2') && ok(c)) as GraphCall;
     expect(callsTo(r.mock.sends(), B).filter(ok).map(label)).toEqual(expectedStream(['b-1', 'b-2']));
     expect(bLast.at).toBeLessThan((asks[asks.length - 1] as GraphCall).at);
-    expect(await r.h.bot.store.backlog()).toEqual({ received: 0, inbox: 0, outbox: 0, failed: 0 });
+    expect(await r.h.bot.store.backlog()).toEqual({ received: 0, inbox: 0, outbox: 0, failed: 0, unreadable: 0, failed_events: 0 });
     expect(r.h.logs.filter((l) => l.msg === 'send failed, will retry')).toHaveLength(failures);
   });
 
@@ -117,7 +117,7 @@ describe('transient failures', () => {
     await r.h.bot.idle();
 
     expect(callsTo(r.mock.sends(), A).map(label)).toEqual(['typing_on', ...Array<string>(5).fill(ASK_ORDER), 'typing_on', invalidOrder('a-1')]);
-    expect(await r.h.bot.store.backlog()).toEqual({ received: 0, inbox: 0, outbox: 0, failed: failedBefore });
+    expect(await r.h.bot.store.backlog()).toEqual({ received: 0, inbox: 0, outbox: 0, failed: failedBefore, unreadable: 0, failed_events: 0 });
     expect(r.h.logs.filter((l) => l.msg === 'send given up after retries')).toHaveLength(1);
   });
 });
@@ -136,7 +136,7 @@ describe('permanent failures', () => {
     expect(toA.map(label)).toEqual(['typing_on', expect.stringContaining('Tidewater'), APOLOGY_ES, 'typing_on', expect.any(String)]);
     expect(toA.some((c) => MENU_PROMPTS.includes(messageText(c) ?? ''))).toBe(false);
     // The failed welcome and the dropped menu are recorded.
-    expect(await r.h.bot.store.backlog()).toEqual({ received: 0, inbox: 0, outbox: 0, failed: 2 });
+    expect(await r.h.bot.store.backlog()).toEqual({ received: 0, inbox: 0, outbox: 0, failed: 2, unreadable: 0, failed_events: 0 });
     expect(r.h.logs.filter((l) => l.msg === 'send failed, will retry')).toEqual([]);
   });
 
@@ -153,7 +153,7 @@ describe('permanent failures', () => {
 
     expect(callsTo(r.mock.sends(), A).map(label)).toEqual(['typing_on', expect.stringContaining('Tidewater'), 'typing_on', ASK_ORDER]);
     expect(r.mock.sends().some((c) => messageText(c) === APOLOGY_EN)).toBe(false);
-    expect(await r.h.bot.store.backlog()).toEqual({ received: 0, inbox: 0, outbox: 0, failed: 2 });
+    expect(await r.h.bot.store.backlog()).toEqual({ received: 0, inbox: 0, outbox: 0, failed: 2, unreadable: 0, failed_events: 0 });
     expect(r.h.logs.find((l) => l.msg === 'send failed permanently, not retried')).toMatchObject({ failure: 'recipient', apologise: false });
   });
 });
@@ -188,7 +188,14 @@ describe('invalid Page token (190)', () => {
     expect(mock.sends().map((c) => [recipientOf(c), c.status])).toEqual([[A, 400]]);
     const health = await request(first.h.app).get('/healthz');
     expect(health.status).toBe(503);
-    expect(health.body).toEqual({ status: 'degraded', store: 'ok', token: 'invalid', handling: 'ok', backlog: { received: 0, inbox: 0, outbox: 4, failed: 0 } });
+    expect(health.body).toEqual({
+      status: 'degraded',
+      store: 'ok',
+      token: 'invalid',
+      handling: 'ok',
+      reason: expect.stringContaining('PAGE_ACCESS_TOKEN'),
+      backlog: { received: 0, inbox: 0, outbox: 4, failed: 0, unreadable: 0, failed_events: 0 },
+    });
     expect(first.h.logText()).toContain('PAGE_ACCESS_TOKEN_INVALID');
     await first.close();
 
@@ -199,7 +206,7 @@ describe('invalid Page token (190)', () => {
     await second.h.bot.idle();
     expect(callsTo(mock.sends(), A).filter(ok).map(label)).toEqual(expectedStream([]));
     expect(callsTo(mock.sends(), B).filter(ok).map(label)).toEqual(expectedStream([]));
-    expect(await second.h.bot.store.backlog()).toEqual({ received: 0, inbox: 0, outbox: 0, failed: 0 });
+    expect(await second.h.bot.store.backlog()).toEqual({ received: 0, inbox: 0, outbox: 0, failed: 0, unreadable: 0, failed_events: 0 });
     expect((await request(second.h.app).get('/healthz')).status).toBe(200);
   });
 });
@@ -214,7 +221,7 @@ describe('the 24-hour messaging window', () => {
 
     expect(callsTo(r.mock.sends(), A)).toEqual([]);
     expect(callsTo(r.mock.sends(), B).map(label)).toEqual(expectedStream([]));
-    expect(await r.h.bot.store.backlog()).toEqual({ received: 0, inbox: 0, outbox: 0, failed: 2 });
+    expect(await r.h.bot.store.backlog()).toEqual({ received: 0, inbox: 0, outbox: 0, failed: 2, unreadable: 0, failed_events: 0 });
     expect(r.h.logs.filter((l) => l.msg === 'reply not sent: outside the 24-hour messaging window')).toHaveLength(1);
   });
 });

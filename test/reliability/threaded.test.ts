@@ -2,18 +2,20 @@
 // its own connection, a worker thread expands, handles and sends (services/worker/). Real worker,
 // real database, real HTTP to the mock Graph server.
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { getHeapStatistics } from 'node:v8';
 import { join } from 'node:path';
 import request from 'supertest';
 import { createApp, type App } from '../../app.ts';
 import type { Bot } from '../../services/bot.ts';
 import { loadConfig, type Config } from '../../services/config.ts';
 import type { ObservedGraphCall } from '../../services/graph/client.ts';
+import Database from 'better-sqlite3';
 import { createLogger } from '../../services/logger.ts';
-import { createThreadedBot } from '../../services/worker/threaded-bot.ts';
+import { WORKER_LIMITS, createThreadedBot, type ThreadedBotOptions } from '../../services/worker/threaded-bot.ts';
 import { TEST_ENV, postSigned } from '../support/harness.ts';
 import { startMockGraph, type MockGraph } from '../support/mock-graph-server.ts';
-import { expectedStream, orderStatusItem, pageNotification, psid, streamsByUser, tempDir, textItem, waitFor } from './helpers.ts';
+import { PAGE, collapseRepeats, expectedStream, orderStatusItem, pageNotification, psid, streamsByUser, tempDir, textItem, waitFor, withDeepValue } from './helpers.ts';
 import { stamp } from './in-process.ts';
 
 interface Threaded {
@@ -46,7 +48,7 @@ function databaseUrl(): string {
 }
 
 /** A threaded bot and the app in front of it; closed after the test (before the mock and the files). */
-function threaded(mock: MockGraph, url: string, options: { observeGraph?: (call: ObservedGraphCall) => void; workerEntry?: URL } = {}): Threaded {
+function threaded(mock: MockGraph, url: string, options: Omit<ThreadedBotOptions, 'log'> = {}): Threaded {
   // The worker logs to this process's stdout, not to a test's logger: keep it quiet.
   const config = loadConfig({ ...TEST_ENV, LOG_LEVEL: 'silent', GRAPH_API_URL: mock.url, DATABASE_URL: url });
   const log = createLogger({ level: 'error' });
@@ -74,9 +76,9 @@ describe('handling on a worker thread (SQLite file)', () => {
 
     const streams = streamsByUser(mock.sends());
     for (const u of users) expect(streams.get(u)).toEqual(expectedStream([`${u}-1`, `${u}-2`]));
-    expect(await t.bot.store.backlog()).toEqual({ received: 0, inbox: 0, outbox: 0, failed: 0 });
+    expect(await t.bot.store.backlog()).toEqual({ received: 0, inbox: 0, outbox: 0, failed: 0, unreadable: 0, failed_events: 0 });
     const health = await request(t.app).get('/healthz');
-    expect(health.body).toEqual({ status: 'ok', store: 'ok', token: 'ok', handling: 'ok', backlog: { received: 0, inbox: 0, outbox: 0, failed: 0 } });
+    expect(health.body).toEqual({ status: 'ok', store: 'ok', token: 'ok', handling: 'ok', backlog: { received: 0, inbox: 0, outbox: 0, failed: 0, unreadable: 0, failed_events: 0 } });
   });
 
   it('reports the worker’s view of the Page token: 503 "invalid" after Graph answers 190', async () => {
@@ -153,4 +155,84 @@ describe('handling on a worker thread (SQLite file)', () => {
     await bot.close(200);
     expect(Date.now() - started).toBeLessThan(3000);
   });
+
+  it('a signed body that nests 100,000 arrays deep is set aside by the worker; the next message is answered, and a restart does not meet it again', async () => {
+    const mock = await mockGraph();
+    const url = databaseUrl();
+    const A = psid(761);
+    const first = threaded(mock, url);
+    await post(first, [orderStatusItem(A, stamp())]);
+    const deep = { sender: { id: A }, recipient: { id: PAGE }, timestamp: stamp(), message: { mid: 'm_deep_761', text: 'hi', extra: '__DEEP__' } };
+    expect((await postSigned(first.app, withDeepValue(pageNotification([deep as never])))).status).toBe(200);
+    await post(first, [textItem(A, 'a-1', stamp())]);
+    await first.bot.idle();
+    expect(streamsByUser(mock.sends()).get(A)).toEqual(expectedStream(['a-1']));
+    expect((await request(first.app).get('/healthz')).body).toMatchObject({ status: 'ok', backlog: { received: 0, inbox: 0, unreadable: 1, failed_events: 0 } });
+    await first.bot.close(1000);
+
+    const second = threaded(mock, url);
+    await second.bot.recover();
+    await post(second, [textItem(A, 'a-2', stamp())]);
+    await second.bot.idle();
+    expect(streamsByUser(mock.sends()).get(A)).toEqual(expectedStream(['a-1', 'a-2']));
+    const db = new Database(url.slice('sqlite:'.length), { readonly: true });
+    cleanups.unshift(() => db.close());
+    expect(db.prepare('SELECT count(*) AS n FROM unreadable_notifications').get()).toEqual({ n: 1 });
+  });
+
+  it('an event that kills the worker each time it is handled is set aside after a bounded number of restarts; the rest is answered', async () => {
+    const mock = await mockGraph();
+    const A = psid(771);
+    const B = psid(772);
+    const t = threaded(mock, databaseUrl(), { workerEntry: faultyWorker('die-on:die'), inboxRetry: { baseMs: 20, maxMs: 200, maxAttempts: 3 } });
+    await post(t, [orderStatusItem(B, stamp()), textItem(A, 'die', stamp())]);
+    // The try in the run that received it, then three counted tries, each ending the thread.
+    await waitFor(async () => (await t.bot.store.backlog()).failed_events === 1, 20_000, () => 'the event was not set aside');
+    await post(t, [orderStatusItem(A, stamp())]);
+    await t.bot.idle();
+    // A send in flight when the thread died may have gone out twice.
+    const streams = streamsByUser(mock.sends());
+    expect(collapseRepeats(streams.get(A) ?? []).collapsed).toEqual(expectedStream([]));
+    expect(collapseRepeats(streams.get(B) ?? []).collapsed).toEqual(expectedStream([]));
+    expect((await request(t.app).get('/healthz')).body).toMatchObject({ status: 'ok', handling: 'ok', backlog: { inbox: 0, outbox: 0, failed_events: 1 } });
+  }, 30_000);
+
+  it('/healthz is 503 with handling "stuck" while notifications wait and the worker reports no progress', async () => {
+    const mock = await mockGraph();
+    const t = threaded(mock, databaseUrl(), { workerEntry: faultyWorker('no-progress'), stuckAfterMs: 300 });
+    await post(t, [orderStatusItem(psid(781), stamp())]);
+    await waitFor(async () => (await request(t.app).get('/healthz')).status === 503, 3000);
+    const res = await request(t.app).get('/healthz');
+    expect(res.body).toMatchObject({ status: 'degraded', store: 'ok', token: 'ok', handling: 'stuck', backlog: { received: 1 } });
+    expect(res.body).toMatchObject({ reason: expect.stringMatching(/^handling is stuck: nothing handled or sent for \d+ s while work waits \(1 notifications, 0 events, 0 reply lanes due\)$/) });
+  });
+
+  it('bounds the worker thread’s heap (WORKER_LIMITS), far below V8’s default for this machine', async () => {
+    const mock = await mockGraph();
+    const dir = tempDir('heap-limit');
+    cleanups.push(dir.remove);
+    const file = join(dir.path, 'limit');
+    const t = threaded(mock, databaseUrl(), { workerEntry: faultyWorker(`heap-limit:${file}`) });
+    await t.bot.recover();
+    const limitMb = Number(readFileSync(file, 'utf8')) / 1024 / 1024;
+    const { maxOldGenerationSizeMb = 0, maxYoungGenerationSizeMb = 0 } = WORKER_LIMITS;
+    expect(limitMb).toBeGreaterThanOrEqual(maxOldGenerationSizeMb);
+    expect(limitMb).toBeLessThanOrEqual(maxOldGenerationSizeMb + 3 * maxYoungGenerationSizeMb + 16);
+    expect(limitMb).toBeLessThan(getHeapStatistics().heap_size_limit / 1024 / 1024);
+  });
+
+  it('a runaway event (handling allocates without end) ends only the worker: it is restarted, the event set aside, the rest answered', async () => {
+    const mock = await mockGraph();
+    const A = psid(791);
+    const t = threaded(mock, databaseUrl(), {
+      workerEntry: faultyWorker('leak-on:hoard'),
+      resourceLimits: { maxOldGenerationSizeMb: 48, maxYoungGenerationSizeMb: 8 },
+      inboxRetry: { baseMs: 20, maxMs: 200, maxAttempts: 2 },
+    });
+    await post(t, [textItem(A, 'hoard', stamp())]);
+    await waitFor(async () => (await t.bot.store.backlog()).failed_events === 1, 30_000, () => 'the runaway event was not set aside');
+    await post(t, [orderStatusItem(A, stamp())]);
+    await t.bot.idle();
+    expect(collapseRepeats(streamsByUser(mock.sends()).get(A) ?? []).collapsed).toEqual(expectedStream([]));
+  }, 40_000);
 });

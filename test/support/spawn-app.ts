@@ -61,8 +61,9 @@ export interface HealthAnswer {
     status: string;
     store: string;
     token: string;
-    handling?: string;
-    backlog: { received: number; inbox: number; outbox: number; failed: number } | null;
+    handling: string;
+    reason?: string;
+    backlog: { received: number; inbox: number; outbox: number; failed: number; unreadable: number; failed_events: number } | null;
     /** With several instances on one database (issue #10): the database, and this instance's claims. */
     database?: { kind: string; ok: boolean };
     instance?: { owner: string; claims: { inbox: number; outbox: number } };
