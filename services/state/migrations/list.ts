@@ -2,6 +2,7 @@
 // (a database that already ran it would not run it again). SQLite and PostgreSQL get the same
 // tables: ids are SQLite rowids / PostgreSQL identities, times are milliseconds since the epoch,
 // events and actions are JSON text (kept byte for byte; JSONB would reject some of what Meta sends).
+import { SEND_GRANTS_POSTGRES_DDL } from '../../outbox/pg-rate-gate.ts';
 import type { Migration } from './migration.ts';
 
 const V1_SQLITE = `
@@ -42,8 +43,39 @@ CREATE TABLE sent_messages (
 CREATE INDEX sent_by_time ON sent_messages(sent_at);
 `;
 
+// Version 2: events that keep failing are set aside (attempts counted across crashes); lanes are
+// claimed with leases so several instances share the work (inbox_lanes, outbox_lanes: each lane's
+// waiting count, holder and lease); an invalid token pauses its account for every instance; an
+// Instagram token refreshed by the bot is kept; each event keeps when its notification arrived.
+// Lanes are filled in from what waits in the inbox and the outbox when the step runs.
+const V2_COMMON = (bigint: string) => `
+CREATE TABLE failed_events (id ${bigint} PRIMARY KEY, lane TEXT NOT NULL, ts ${bigint} NOT NULL, event TEXT NOT NULL, attempts INTEGER NOT NULL, reason TEXT NOT NULL, failed_at ${bigint} NOT NULL);
+CREATE TABLE inbox_lanes (lane TEXT PRIMARY KEY, owner TEXT, lease_until ${bigint} NOT NULL DEFAULT 0, pending INTEGER NOT NULL DEFAULT 0, since ${bigint} NOT NULL DEFAULT 0);
+CREATE INDEX inbox_lanes_waiting ON inbox_lanes(since) WHERE pending > 0;
+CREATE INDEX inbox_lanes_owner ON inbox_lanes(owner) WHERE owner IS NOT NULL;
+CREATE TABLE outbox_lanes (lane TEXT PRIMARY KEY, owner TEXT, lease_until ${bigint} NOT NULL DEFAULT 0, pending INTEGER NOT NULL DEFAULT 0, since ${bigint} NOT NULL DEFAULT 0, available_at ${bigint} NOT NULL DEFAULT 0);
+CREATE INDEX outbox_lanes_waiting ON outbox_lanes(available_at, since) WHERE pending > 0;
+CREATE INDEX outbox_lanes_owner ON outbox_lanes(owner) WHERE owner IS NOT NULL;
+INSERT INTO inbox_lanes (lane, pending, since) SELECT lane, count(*), min(id) FROM inbox GROUP BY lane;
+INSERT INTO outbox_lanes (lane, pending, since, available_at) SELECT lane, count(*), min(id), min(next_attempt_at) FROM outbox GROUP BY lane;
+CREATE TABLE account_pauses (account TEXT PRIMARY KEY, until ${bigint} NOT NULL, reason TEXT NOT NULL);
+CREATE TABLE account_tokens (account TEXT PRIMARY KEY, token TEXT NOT NULL, expires_at ${bigint} NOT NULL, refreshed_at ${bigint} NOT NULL);
+`;
+
+const V2_SQLITE = `
+ALTER TABLE inbox ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE inbox ADD COLUMN received_at INTEGER;
+${V2_COMMON('INTEGER')}`;
+
+const V2_POSTGRES = `
+ALTER TABLE inbox ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE inbox ADD COLUMN received_at BIGINT;
+${V2_COMMON('BIGINT')}
+${SEND_GRANTS_POSTGRES_DDL}`;
+
 export const MIGRATIONS: readonly Migration[] = [
   // The schema of the first releases, which had no migrations table: CREATE … IF NOT EXISTS in
   // SQLite, so a database they made is adopted as version 1 as it is (and gains what it lacked).
   { version: 1, name: 'inbox, outbox, users and sent messages', sqlite: V1_SQLITE, postgres: V1_POSTGRES },
+  { version: 2, name: 'set-aside events, lanes claimed with leases, account pauses and tokens', sqlite: V2_SQLITE, postgres: V2_POSTGRES },
 ];
