@@ -49,6 +49,7 @@ CREATE INDEX sent_by_time ON sent_messages(sent_at);
 // Instagram token refreshed by the bot is kept; each event keeps when its notification arrived.
 // Lanes are filled in from what waits in the inbox and the outbox when the step runs.
 const V2_COMMON = (bigint: string) => `
+CREATE INDEX inbox_lane ON inbox(lane, id);
 CREATE TABLE failed_events (id ${bigint} PRIMARY KEY, lane TEXT NOT NULL, ts ${bigint} NOT NULL, event TEXT NOT NULL, attempts INTEGER NOT NULL, reason TEXT NOT NULL, failed_at ${bigint} NOT NULL);
 CREATE TABLE inbox_lanes (lane TEXT PRIMARY KEY, owner TEXT, lease_until ${bigint} NOT NULL DEFAULT 0, pending INTEGER NOT NULL DEFAULT 0, since ${bigint} NOT NULL DEFAULT 0);
 CREATE INDEX inbox_lanes_waiting ON inbox_lanes(since) WHERE pending > 0;
