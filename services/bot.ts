@@ -1,5 +1,8 @@
 // Wires the services together from a config: Graph client, Send API, the store, the inbox that
 // handles events, and the outbox that delivers replies. No HTTP here; app.ts puts a server in front.
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { threadId } from 'node:worker_threads';
 import type { AxiosInstance } from 'axios';
 import { ownAccountIds } from './accounts.ts';
 import type { Config } from './config.ts';
@@ -8,13 +11,15 @@ import { createSendApi } from './graph/send-api.ts';
 import { createTranslations } from './i18n.ts';
 import { createInbox, type Inbox, type InboxRetry } from './inbox/inbox.ts';
 import type { Logger } from './logger.ts';
-import { createRateLimiter, realTimers, type Timers } from './outbox/rate-limiter.ts';
+import { createLocalRateGate, type RateGate } from './outbox/rate-gate.ts';
+import { realTimers, type Timers } from './outbox/rate-limiter.ts';
 import { createOutboxSender, type OutboxSender, type RetryPolicy } from './outbox/sender.ts';
 import { handle } from './processor.ts';
 import { DEFAULT_STUCK_AFTER_MS, createProgress, stuckFor } from './progress.ts';
 import { loadCatalog } from './shop/catalog.ts';
 import { openStore } from './state/open-store.ts';
-import type { Backlog, BotStore } from './state/store.ts';
+import type { Backlog, BotStore, ClaimCounts } from './state/store.ts';
+import { LEASE_MS } from './state/store.ts';
 
 export interface Health {
   ok: boolean;
@@ -28,12 +33,21 @@ export interface Health {
   /** Why it is not ok, for the person looking (absent when ok). */
   reason?: string;
   backlog: Backlog | undefined;
+  /** Accounts whose token Graph rejected (sending for them is paused). */
+  paused_accounts?: string[];
+  /** This instance among those sharing the store: its name and the lanes it holds. */
+  instance?: { owner: string; claims: ClaimCounts | undefined };
 }
 
 /** What the handling side reports for /healthz (from this thread, or from the bot worker). */
 export interface HandlingReport {
   /** False while the Page token is known to be invalid. */
   tokenValid: boolean;
+  /** The accounts whose token is known to be invalid. */
+  pausedAccounts?: string[];
+  /** Who this bot is among the instances sharing the store, and the lanes it holds. */
+  owner?: string;
+  claims?: ClaimCounts | undefined;
   /** When an event was last handled or set aside, a body expanded or a reply sent (ms). */
   lastProgressAt: number;
   /** Reply lanes with a send due now (not those waiting for a retry's time, or for a new token). */
@@ -53,7 +67,11 @@ export function createHealthJudge(stuckAfterMs: number, now: () => number): Heal
     const reasons: string[] = [];
     let handling: Health['handling'] = 'ok';
     if (!backlog) reasons.push('the store does not answer');
-    if (token === 'invalid') reasons.push('Graph rejected the Page token (code 190): replace PAGE_ACCESS_TOKEN and restart');
+    const paused = report === 'no answer' ? [] : (report.pausedAccounts ?? []);
+    if (token === 'invalid') {
+      const which = paused.filter((a) => a !== '').join(', ');
+      reasons.push(which ? `Graph rejected the token of account ${which} (code 190): replace it and restart` : 'Graph rejected the Page token (code 190): replace PAGE_ACCESS_TOKEN and restart');
+    }
     if (report === 'no answer') {
       handling = 'stalled';
       reasons.push('the bot worker thread does not answer');
@@ -67,7 +85,9 @@ export function createHealthJudge(stuckAfterMs: number, now: () => number): Heal
       }
     }
     const ok = reasons.length === 0;
-    return { ok, store: backlog ? 'ok' : 'unreachable', token, handling, ...(ok ? {} : { reason: reasons.join('; ') }), backlog };
+    const instance = report !== 'no answer' && report.owner !== undefined ? { instance: { owner: report.owner, claims: report.claims } } : {};
+    const accounts = paused.length > 0 ? { paused_accounts: paused } : {};
+    return { ok, store: backlog ? 'ok' : 'unreachable', token, handling, ...(ok ? {} : { reason: reasons.join('; ') }), backlog, ...accounts, ...instance };
   };
 }
 
@@ -88,8 +108,10 @@ export interface Bot {
 /** A bot that handles in this thread; `wake` tells it that another thread stored new notifications. */
 export interface LocalBot extends Bot {
   wake(): void;
-  /** The token, progress and due replies, for a health check made by another thread. */
-  report(): HandlingReport;
+  /** The token, progress, due replies and claims, for a health check made by another thread. */
+  report(): Promise<HandlingReport>;
+  /** Who this bot is among the instances sharing the store. */
+  owner: string;
 }
 
 export interface BotOptions {
@@ -102,9 +124,25 @@ export interface BotOptions {
   inboxRetry?: InboxRetry;
   /** /healthz calls handling stuck after work has waited this long with nothing moving (default 30 s). */
   stuckAfterMs?: number;
+  /** The Send API rate limits (default: this process's own; PostgreSQL shares one between instances). */
+  gate?: RateGate;
+  /** This bot's name among the instances sharing the store (default: host, process, thread, random). */
+  owner?: string;
+  /** How long claimed lanes are held after each renewal (default LEASE_MS). */
+  leaseMs?: number;
 }
 
 const PRUNE_EVERY_MS = 60 * 60 * 1000;
+/**
+ * Lanes that nobody wakes this bot for (another instance died; a reply's retry came due in a lane
+ * given back; a wake-up was missed) are looked for this often.
+ */
+const POLL_MS = 2000;
+
+/** A name for this bot that no other instance or thread can have. */
+export function newOwner(): string {
+  return `${hostname()}:${process.pid}:${threadId}:${randomBytes(4).toString('hex')}`;
+}
 
 /** Stores, handles and sends in this thread (tests, the emulator, `memory:`; and the bot worker). */
 export function createBot(config: Readonly<Config>, options: BotOptions): LocalBot {
@@ -117,13 +155,18 @@ export function createBot(config: Readonly<Config>, options: BotOptions): LocalB
   const settings = { catalog: loadCatalog(), appUrl: config.APP_URL, appId: config.APP_ID, translations: createTranslations() };
   const progress = createProgress(now);
   const judge = createHealthJudge(options.stuckAfterMs ?? DEFAULT_STUCK_AFTER_MS, now);
+  const owner = options.owner ?? newOwner();
+  const leaseMs = options.leaseMs ?? LEASE_MS;
+  // The gate keeps its own real clock: tests that freeze `now` must not freeze the rate limit.
+  const gate = options.gate ?? createLocalRateGate({ limit: config.SEND_RATE_LIMIT, log });
   const outbox: OutboxSender = createOutboxSender({
     store,
     sendApi,
     log,
     timers,
-    limiter: createRateLimiter(config.SEND_RATE_LIMIT, timers),
-    mediaLimiter: createRateLimiter(10, timers),
+    gate,
+    owner,
+    leaseMs,
     progress,
     ...(options.retry ? { retry: options.retry } : {}),
   });
@@ -133,23 +176,45 @@ export function createBot(config: Readonly<Config>, options: BotOptions): LocalB
     outbox,
     log,
     now,
+    owner,
+    leaseMs,
     progress,
     handle: (event) => handle(event, processorDeps),
     ...(options.inboxRetry ? { retry: options.inboxRetry } : {}),
   });
-  const report = (): HandlingReport => ({ tokenValid: outbox.tokenValid(), lastProgressAt: progress.lastAt(), outboxDue: outbox.due() });
+  const report = async (): Promise<HandlingReport> => {
+    const [paused, claims] = await Promise.all([store.pausedAccounts(now()).catch(() => undefined), store.claimsOf(owner).catch(() => undefined)]);
+    const pausedAccounts = paused ? [...paused.keys()] : outbox.pausedAccounts();
+    return { tokenValid: pausedAccounts.length === 0, pausedAccounts, owner, claims, lastProgressAt: progress.lastAt(), outboxDue: outbox.due() };
+  };
+  const wake = (): void => {
+    inbox.wake();
+    outbox.wake();
+  };
   const pruner = setInterval(() => {
     store.prune(now()).catch((err: unknown) => log.error('pruning the store failed', { err }));
   }, PRUNE_EVERY_MS);
   pruner.unref();
+  // Held lanes stay ours while this bot lives; a dead one's are free again a lease later.
+  const renewer = setInterval(() => {
+    store.renewClaims(owner, leaseMs, now()).catch((err: unknown) => log.error('renewing the claims failed', { err }));
+  }, Math.max(100, Math.floor(leaseMs / 3)));
+  renewer.unref();
+  const poller = setInterval(wake, POLL_MS);
+  poller.unref();
 
   return {
     accept: (body) => inbox.accept(body),
-    wake: () => inbox.wake(),
+    wake,
     report,
+    owner,
     async recover() {
+      // The fix for an invalid token is a new token and a restart: a start lifts the pauses (an
+      // instance still on the old token meets the 190 again and pauses its account once more).
+      await store.resumeAccounts();
       const left = await inbox.recover();
-      if (left.received + left.events + left.replies > 0) log.info('resuming work left by the previous run', left);
+      outbox.wake();
+      if (left.received + left.events + left.replies > 0) log.info('work waiting in the store', left);
     },
     async idle() {
       // Handling queues replies and nothing else queues events, so inbox then outbox is enough.
@@ -157,13 +222,24 @@ export function createBot(config: Readonly<Config>, options: BotOptions): LocalB
       await outbox.idle();
     },
     async health() {
-      return judge(await store.backlog().catch(() => undefined), report());
+      const [backlog, handling] = await Promise.all([store.backlog().catch(() => undefined), report()]);
+      return judge(backlog, handling);
     },
     async close(graceMs = 10_000) {
       clearInterval(pruner);
+      clearInterval(poller);
       const finished = Promise.all([inbox.stop(), outbox.stop()]).then(() => true);
       const inTime = await Promise.race([finished, new Promise<false>((resolve) => setTimeout(() => resolve(false), graceMs).unref())]);
-      if (!inTime) log.warn('shutdown grace period over; unfinished work resumes on the next start', { grace_ms: graceMs });
+      clearInterval(renewer);
+      if (inTime) {
+        // Given back at once: another instance goes on with these lanes without waiting for a lease.
+        await store.releaseClaims(owner).catch((err: unknown) => log.error('giving the claims back failed; they expire by themselves', { err }));
+      } else {
+        // Work still in flight: its lanes are left to expire, so whoever takes them over counts
+        // the attempt (an event that hangs the bot each time is then set aside, not retried forever).
+        log.warn('shutdown grace period over; unfinished work goes on elsewhere or on the next start', { grace_ms: graceMs });
+      }
+      await gate.close();
       await store.close();
     },
     store,

@@ -1,38 +1,26 @@
 // The durable inbox. `accept` stores a verified webhook body as it arrived, before the webhook
 // answers 200; everything else happens after, from the store: bodies are expanded into events
-// (normalised, keyed, redeliveries dropped), events are handled one lane per user in arrival
-// order, and each event's replies are queued atomically with marking it handled. Only a bounded
-// window of events is held in memory, however long the backlog in the store.
+// (normalised, keyed, redeliveries dropped), and each user's events are handled in arrival order
+// by whichever instance holds that user's lane (claimed with a lease, see store.ts "Claims"), with
+// each event's replies queued atomically with marking it handled. Only the few events of the lanes
+// being handled are held in memory, however long the backlog in the store.
 //
 // Nothing one notification or event does can stop the rest: a body or event that cannot be read
 // is set aside by the store at expansion; an event whose handling keeps failing (or keeps killing
 // the thread) is retried a few times with backoff and then set aside in `failed_events`. A store
 // that fails as a whole is not a poison event: the inbox waits for it, with a growing pause.
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { createLaneQueue } from '../event-queue.ts';
 import type { WebhookEvent } from '../events/types.ts';
 import type { Logger } from '../logger.ts';
 import type { OutboxSender } from '../outbox/sender.ts';
 import type { Progress } from '../progress.ts';
-import type { BotStore, EventOutcome, InboxRow } from '../state/store.ts';
-import { reasonOf } from '../state/store.ts';
+import type { BotStore, ClaimedLane, EventOutcome, InboxRow } from '../state/store.ts';
+import { LEASE_MS, LOST, reasonOf } from '../state/store.ts';
 import { expandBody } from './expand.ts';
 import { createGate } from './gate.ts';
+import { DEFAULT_INBOX_RETRY, createRetryTimer, delayAfter, type InboxRetry } from './retry.ts';
 
-export interface InboxRetry {
-  /** First pause after a failure (ms); it doubles with each further failure, up to `maxMs`. */
-  baseMs: number;
-  maxMs: number;
-  /** Times an event is tried before it is set aside. */
-  maxAttempts: number;
-}
-
-/**
- * Five tries over about 7.5 s (0.5, 1, 2, 4 s apart): time enough for a passing fault, short of the
- * 30 s after which /healthz calls handling stuck. Store outages are retried with the same growing
- * pause, up to 10 s, for as long as they last.
- */
-export const DEFAULT_INBOX_RETRY: InboxRetry = { baseMs: 500, maxMs: 10_000, maxAttempts: 5 };
+export { DEFAULT_INBOX_RETRY, type InboxRetry } from './retry.ts';
 
 export interface InboxDeps {
   store: BotStore;
@@ -40,26 +28,31 @@ export interface InboxDeps {
   outbox: OutboxSender;
   log: Logger;
   now: () => number;
+  /** Who this bot is among the instances sharing the store (its claims carry this name). */
+  owner: string;
+  /** Users handled at once. */
   concurrency?: number;
-  /** Most events held in memory at once (queued or being handled). */
-  window?: number;
+  leaseMs?: number;
   retry?: InboxRetry;
-  /** Told about each event handled or set aside, each batch of bodies expanded, and work arriving while idle. */
+  /** Told about each event handled or set aside and each batch of bodies expanded. */
   progress?: Progress;
 }
 
 export interface Inbox {
   /** Persists a verified body; resolves once it is safe, then handling picks it up. */
   accept(body: Uint8Array): Promise<void>;
-  /** New bodies were stored (by this thread or another): pick them up. */
+  /** New bodies or lanes may be waiting (stored by this thread, another one, or another instance). */
   wake(): void;
-  /** Resumes what a previous run left: unexpanded bodies, unhandled events, unsent replies. */
+  /** Resumes what a previous run left: unexpanded bodies, unhandled events. */
   recover(): Promise<{ received: number; events: number; replies: number }>;
+  /** Resolves once nothing this bot could take is waiting and nothing it took is running. */
   idle(): Promise<void>;
+  /** Starts nothing new; the events being handled finish (their lanes stay claimed until released). */
   stop(): Promise<void>;
+  /** Lanes being handled now. */
+  readonly running: number;
 }
 
-const DEFAULT_WINDOW = 2000;
 /**
  * Users handled at once. Handling waits on Graph for a new user's profile (~100–300 ms from Meta),
  * so 64 lanes keep up with a few hundred events per second.
@@ -67,226 +60,243 @@ const DEFAULT_WINDOW = 2000;
 const DEFAULT_CONCURRENCY = 64;
 /** Events expanded per transaction: short, so a writer on another connection never waits long. */
 const EXPAND_EVENTS = 100;
+/** Events of a lane read at once. */
+const LANE_BATCH = 8;
+/** Events a lane may handle in a row while every slot is busy, before it goes to the back of the line. */
+const QUANTUM = 8;
+
+type RowResult = 'done' | 'lost';
 
 export function createInbox(deps: InboxDeps): Inbox {
-  const windowSize = deps.window ?? DEFAULT_WINDOW;
-  const refillBelow = Math.ceil(windowSize / 2);
   const retry = deps.retry ?? DEFAULT_INBOX_RETRY;
+  const concurrency = deps.concurrency ?? DEFAULT_CONCURRENCY;
+  const leaseMs = deps.leaseMs ?? LEASE_MS;
+  const { store, owner, log } = deps;
   const gate = createGate();
-  let cursor = 0; // the highest inbox id queued so far
+  const running = new Map<string, Promise<void>>();
+  const timers = createRetryTimer();
   let stopped = false;
-  let filling: Promise<void> | undefined;
-  let fillAgain = false;
-  let fillFailures = 0;
-  let fillRetry: { timer: ReturnType<typeof setTimeout>; done: Promise<void>; fire: () => void } | undefined;
-  // Events read before this run expanded anything were left by an earlier run, which may have
-  // ended because of one of them: their attempts are counted in the store before each try.
-  let expandedYet = false;
-  let leftByEarlierRun = 0;
-  const pauses = new Set<() => void>();
+  let pumping: Promise<void> | undefined;
+  let pumpAgain = false;
+  /** The last pump found nothing to expand and nothing to claim. */
+  let quiet = false;
+  let pumpFailures = 0;
 
-  /** Waits `ms`, or less if the inbox stops meanwhile. */
-  const pause = (ms: number): Promise<void> =>
-    new Promise((resolve) => {
-      const end = (): void => {
-        clearTimeout(timer);
-        pauses.delete(end);
-        resolve();
-      };
-      const timer = setTimeout(end, ms);
-      timer.unref();
-      pauses.add(end);
-    });
-  const delayAfter = (failures: number): number => Math.min(retry.maxMs, retry.baseMs * 2 ** Math.max(0, failures - 1));
+  /** Runs `work`; while the store fails, waits (a growing pause) and tries again. Undefined once stopped. */
+  const withStore = async <T>(what: string, work: () => Promise<T>): Promise<T | undefined> => {
+    for (let failures = 1; !stopped; failures++) {
+      try {
+        return await work();
+      } catch (err) {
+        const delay = delayAfter(retry, failures);
+        log.error(`the store failed (${what}); trying again`, { err, retry_in_ms: delay });
+        await timers.pause(delay);
+      }
+    }
+    return undefined;
+  };
 
-  const queue = createLaneQueue<InboxRow>({
-    log: deps.log,
-    laneOf: (row) => row.lane,
-    concurrency: deps.concurrency ?? DEFAULT_CONCURRENCY,
-    process: async (row) => {
-      await processRow(row);
-      if (queue.pending <= refillBelow) startFill();
-    },
-  });
-
-  const handleOnce = async (row: InboxRow): Promise<void> => {
-    const event = await deps.store.inboxEvent(row.id);
-    if (!event) return; // already handled
+  const handleOnce = async (row: InboxRow): Promise<RowResult> => {
+    const event = await store.inboxEvent(row.id);
+    if (!event) return 'done'; // already handled
     const outcome = await deps.handle(event);
-    const replies = await deps.store.completeEvent(row.id, outcome, deps.now());
-    if (replies.length > 0) deps.outbox.notify(new Set(replies.map((r) => r.lane)));
+    const completion = await store.completeEvent(row.id, outcome, deps.now(), owner);
+    if (completion === LOST) return 'lost';
+    if (completion.held.length > 0) deps.outbox.notify(completion.held);
+    return 'done';
   };
 
   /** Sets the event aside; while the store cannot take even that, waits for it. */
-  const setAside = async (row: InboxRow, attempts: number, reason: string): Promise<void> => {
-    for (let failures = 1; !stopped; failures++) {
-      try {
-        await deps.store.setAsideEvent(row.id, reason, deps.now());
-        deps.log.error('event set aside in failed_events: handling it kept failing', { inbox_id: row.id, lane: row.lane, attempts, reason });
-        deps.progress?.note();
-        return;
-      } catch (err) {
-        deps.log.error('the store failed to set an event aside; trying again', { err, inbox_id: row.id, retry_in_ms: delayAfter(failures) });
-        await pause(delayAfter(failures));
-      }
+  const setAside = async (row: InboxRow, attempts: number, reason: string): Promise<RowResult> => {
+    const result = await withStore('setting an event aside', () => store.setAsideEvent(row.id, reason, deps.now(), owner));
+    if (result === LOST) return 'lost';
+    if (!stopped) {
+      log.error('event set aside in failed_events: handling it kept failing', { inbox_id: row.id, lane: row.lane, attempts, reason });
+      deps.progress?.note();
     }
+    return 'done';
   };
 
   /**
    * Handles one event, trying again after a failure. From the second try on (and from the first,
-   * for an event left by an earlier run) the attempt is counted in the store before it starts: an
-   * attempt that kills the thread is still counted, and an attempt the store cannot even count is
-   * a store outage, which is waited out rather than counted against the event.
+   * for an event that may have been in flight when its previous holder died) the attempt is
+   * counted in the store before it starts: an attempt that kills the thread is still counted, and
+   * an attempt the store cannot even count is a store outage, which is waited out rather than
+   * counted against the event.
    */
-  const processRow = async (row: InboxRow): Promise<void> => {
-    let counted = row.attempts > 0 || row.id <= leftByEarlierRun;
-    // The first try of an event that arrived in this run is not counted in the store (that would
+  const processRow = async (row: InboxRow, maybeInFlight: boolean): Promise<RowResult> => {
+    let counted = row.attempts > 0 || maybeInFlight;
+    // The first try of an event that arrived normally is not counted in the store (that would
     // cost a write per event); it is added to the stored count here.
     const uncounted = counted ? 0 : 1;
     let failures = 0;
     let outages = 0;
     // An event some earlier attempt of which never finished runs alone (see gate.ts).
     const exclusive = row.attempts > 0;
-    const attempt = async (): Promise<'done' | 'failed' | 'outage'> => {
-      if (stopped) return 'done'; // left in the inbox for the next run
+    const attempt = async (): Promise<RowResult | 'failed' | 'outage'> => {
+      if (stopped) return 'done'; // left in the inbox for whoever holds the lane next
       let tries = 1;
       if (counted) {
         try {
-          tries = (await deps.store.countAttempt(row.id)) + uncounted;
+          tries = (await store.countAttempt(row.id)) + uncounted;
         } catch (err) {
           outages += 1;
-          deps.log.error('the store failed while handling an event; waiting for it', { err, inbox_id: row.id, retry_in_ms: delayAfter(outages) });
+          log.error('the store failed while handling an event; waiting for it', { err, inbox_id: row.id, retry_in_ms: delayAfter(retry, outages) });
           return 'outage';
         }
         if (tries === uncounted) return 'done'; // no longer in the inbox
         if (tries > retry.maxAttempts) {
           // Only attempts that were cut short get here: each one that failed was counted below.
-          await setAside(row, tries - 1, `handling did not finish in ${tries - 1} attempts: the bot stopped, or its thread died, during each of them`);
-          return 'done';
+          return setAside(row, tries - 1, `handling did not finish in ${tries - 1} attempts: the bot stopped, or its thread died, during each of them`);
         }
       }
       try {
-        await handleOnce(row);
-        deps.progress?.note();
-        return 'done';
+        const result = await handleOnce(row);
+        if (result === 'done') deps.progress?.note();
+        return result;
       } catch (err) {
         failures += 1;
-        if (tries >= retry.maxAttempts) {
-          await setAside(row, tries, `handling failed ${tries} times: ${reasonOf(err)}`);
-          return 'done';
-        }
-        deps.log.warn('handling an event failed; trying it again', { err, inbox_id: row.id, lane: row.lane, attempt: tries, retry_in_ms: delayAfter(failures) });
+        if (tries >= retry.maxAttempts) return setAside(row, tries, `handling failed ${tries} times: ${reasonOf(err)}`);
+        log.warn('handling an event failed; trying it again', { err, inbox_id: row.id, lane: row.lane, attempt: tries, retry_in_ms: delayAfter(retry, failures) });
         return 'failed';
       }
     };
     while (!stopped) {
       const result = await gate.run(exclusive, attempt);
-      if (result === 'done') return;
+      if (result === 'done' || result === 'lost') return result;
       counted = true;
-      await pause(delayAfter(result === 'outage' ? outages : failures));
+      await timers.pause(delayAfter(retry, result === 'outage' ? outages : failures));
+    }
+    return 'done';
+  };
+
+  /** Handles a claimed lane until it is empty (then gives it back), lost, or has had its turn. */
+  const runLane = async ({ lane, takenOver }: ClaimedLane): Promise<void> => {
+    let served = 0;
+    let head = takenOver;
+    while (!stopped) {
+      const rows = await withStore('reading a lane', () => store.laneEvents(lane, LANE_BATCH));
+      if (!rows) return;
+      if (rows.length === 0) {
+        const released = await withStore('giving a lane back', () => store.releaseInboxLane(lane, owner, deps.now()));
+        if (released !== false) return; // given back (or stopping: released with the rest at close)
+        continue; // events arrived meanwhile
+      }
+      for (const row of rows) {
+        // Only the lane's head can have been in flight when its previous holder died.
+        const result = await processRow(row, head);
+        head = false;
+        if (result === 'lost') {
+          log.warn('another instance took this lane over; leaving it', { lane });
+          return;
+        }
+        served += 1;
+        if (stopped) return;
+      }
+      if (served >= QUANTUM && running.size >= concurrency) {
+        // Every slot is busy: back of the line, so one long backlog cannot starve other users.
+        await withStore('giving a lane back', () => store.releaseInboxLane(lane, owner, deps.now(), { requeue: true }));
+        return;
+      }
     }
   };
 
-  // Tops the window up from the store, expanding stored bodies when no events are waiting.
-  const fill = async (): Promise<void> => {
-    while (!stopped && queue.pending < refillBelow) {
-      const rows = await deps.store.inboxAfter(cursor, windowSize - queue.pending);
-      if (rows.length > 0) {
-        cursor = (rows.at(-1) as InboxRow).id;
-        if (!expandedYet) leftByEarlierRun = cursor;
-        queue.enqueue(rows);
-        continue;
-      }
-      expandedYet = true;
-      const expanded = await deps.store.expandNotifications(EXPAND_EVENTS, expandBody, deps.now());
-      if (expanded.notifications === 0) return;
+  const startLane = (claimed: ClaimedLane): void => {
+    const run = runLane(claimed)
+      .catch((err: unknown) => log.error('handling a lane failed', { err, lane: claimed.lane }))
+      .finally(() => {
+        running.delete(claimed.lane);
+        wake();
+      });
+    running.set(claimed.lane, run);
+  };
+
+  /** Expands what was stored, then claims lanes for the free slots. */
+  const pump = async (): Promise<void> => {
+    let found = false;
+    for (;;) {
+      if (stopped) return;
+      const expanded = await store.expandNotifications(EXPAND_EVENTS, expandBody, deps.now());
+      if (expanded.notifications === 0) break;
+      found = true;
       deps.progress?.note();
-      if (expanded.duplicates > 0) deps.log.info('redelivered events ignored', { duplicates: expanded.duplicates });
+      if (expanded.duplicates > 0) log.info('redelivered events ignored', { duplicates: expanded.duplicates });
       for (const { id, reason, events } of expanded.unreadable) {
-        const what = events ? 'some events of a stored notification could not be read; the notification is kept in unreadable_notifications, its other events go on' : 'stored notification could not be read; set aside in unreadable_notifications';
-        deps.log.error(what, { notification_id: id, reason, ...(events ? { events: events.map((p) => p + 1) } : {}) });
+        const what = events
+          ? 'some events of a stored notification could not be read; the notification is kept in unreadable_notifications, its other events go on'
+          : 'stored notification could not be read; set aside in unreadable_notifications';
+        log.error(what, { notification_id: id, reason, ...(events ? { events: events.map((p) => p + 1) } : {}) });
       }
       await nextTurn(); // let I/O (and the webhook, when it shares this thread) run between chunks
     }
+    while (!stopped && running.size < concurrency) {
+      const claimed = await store.claimInboxLanes(owner, concurrency - running.size, leaseMs, deps.now());
+      if (claimed.length === 0) break;
+      found = true;
+      for (const c of claimed) if (!running.has(c.lane)) startLane(c);
+    }
+    quiet = !found;
   };
 
-  /** New notifications were stored. */
+  // One pump at a time, and after a failure one retry timer, however many wakes come meanwhile:
+  // they are all served by the pump that timer starts.
   const wake = (): void => {
     if (stopped) return;
-    // Work arriving while there was none: the stuck clock (see progress.ts) starts now.
-    if (!filling && !fillRetry && queue.pending === 0) deps.progress?.note();
-    startFill();
-  };
-
-  // One fill at a time, and after a failure one retry timer, however many wakes come meanwhile:
-  // they are all served by the fill that timer starts.
-  const startFill = (): void => {
-    if (stopped) return;
-    if (filling || fillRetry) {
-      fillAgain = true;
+    quiet = false;
+    if (pumping || timers.waiting()) {
+      pumpAgain = true;
       return;
     }
-    fillAgain = false;
-    filling = fill()
+    pumpAgain = false;
+    pumping = pump()
       .then(
-        () => void (fillFailures = 0),
+        () => void (pumpFailures = 0),
         (err: unknown) => {
-          fillFailures += 1;
-          const delay = delayAfter(fillFailures);
-          deps.log.error('reading the inbox failed; trying again later', { err, failures: fillFailures, retry_in_ms: delay });
-          scheduleFillRetry(delay);
+          pumpFailures += 1;
+          const delay = delayAfter(retry, pumpFailures);
+          log.error('reading the inbox failed; trying again later', { err, failures: pumpFailures, retry_in_ms: delay });
+          timers.schedule(delay, wake);
         },
       )
       .finally(() => {
-        filling = undefined;
-        if (fillAgain && !fillRetry) startFill();
+        pumping = undefined;
+        if (pumpAgain && !timers.waiting()) wake();
       });
-  };
-
-  const scheduleFillRetry = (delay: number): void => {
-    let fire!: () => void;
-    const done = new Promise<void>((resolve) => (fire = resolve));
-    const timer = setTimeout(() => {
-      fillRetry = undefined;
-      fire();
-      startFill();
-    }, delay);
-    timer.unref();
-    fillRetry = { timer, done, fire };
   };
 
   return {
     async accept(body) {
-      await deps.store.addNotification({ body }, deps.now());
+      await store.addNotification({ body }, deps.now());
       wake();
     },
     wake,
     async recover() {
-      const backlog = await deps.store.backlog();
-      deps.outbox.notify(await deps.store.outboxLanes());
+      await store.recoverClaims(deps.now());
+      const backlog = await store.backlog();
       wake();
       return { received: backlog.received, events: backlog.inbox, replies: backlog.outbox };
     },
     async idle() {
-      // Handling an event may refill the window, so wait until neither has anything left.
-      while (filling || fillRetry || queue.pending > 0) {
-        await filling;
-        await fillRetry?.done;
-        await queue.onIdle();
+      // Handling an event may store more (a redelivery, another instance's work): idle once a
+      // pump has found nothing to expand or claim, and nothing runs.
+      for (;;) {
         if (stopped) return;
+        await pumping;
+        await timers.done();
+        await Promise.all(running.values());
+        if (pumping || timers.waiting() || running.size > 0) continue;
+        if (quiet) return;
+        wake();
       }
     },
     async stop() {
       stopped = true;
-      if (fillRetry) {
-        clearTimeout(fillRetry.timer);
-        fillRetry.fire();
-        fillRetry = undefined;
-      }
-      for (const end of [...pauses]) end();
-      queue.stop();
-      await filling;
-      await queue.onIdle();
+      timers.cancel();
+      await pumping;
+      await Promise.all(running.values());
+    },
+    get running() {
+      return running.size;
     },
   };
 }

@@ -1,14 +1,17 @@
-// Drains the outbox: one lane per recipient, strictly in order, lanes side by side. A transient
-// failure parks only its own lane (exponential backoff with jitter), a permanent one is recorded
-// and given up, an invalid token pauses all sending and marks health degraded. A store that fails
-// holds every lane it failed for behind one shared, growing pause, tried again one lane at a
-// time, rather than each lane hammering it on its own timer.
+// Drains the outbox: one lane per recipient, strictly in order, lanes side by side, each sent by
+// whichever instance holds it (claimed with a lease, see store.ts "Claims"). A transient failure
+// gives only its own lane back until its retry is due (exponential backoff with jitter), a
+// permanent one is recorded and given up, an invalid token pauses its account for every instance
+// and marks health degraded. A store that fails holds every lane it failed for behind one shared,
+// growing pause, tried again one lane at a time, rather than each lane hammering it on its own.
 import { classifyFailure } from '../graph/error-policy.ts';
 import type { OutgoingAction, SendApi } from '../graph/send-api.ts';
 import type { Logger } from '../logger.ts';
 import type { Progress } from '../progress.ts';
 import type { BotStore, OutboxRow } from '../state/store.ts';
-import type { RateLimiter, Timers } from './rate-limiter.ts';
+import { DEFAULT_ACCOUNT, LEASE_MS, LOST } from '../state/store.ts';
+import type { RateGate } from './rate-gate.ts';
+import type { Timers } from './rate-limiter.ts';
 
 export interface RetryPolicy {
   baseMs: number;
@@ -25,6 +28,8 @@ const AUTH_PAUSE_MS = 5 * 60_000;
 /** After the store failed: first pause (doubling with each failure in a row), and the longest. */
 const STORE_RETRY_MS = 500;
 const STORE_RETRY_MAX_MS = 10_000;
+/** Another instance may pause (or resume) an account: its pauses are read at most this often. */
+const PAUSES_FRESH_MS = 1000;
 /**
  * Sends in flight at once. Reaching SEND_RATE_LIMIT takes rate × Graph's latency of them (250/s at
  * ~250 ms: ~60); it is also how many sends a kill -9 can catch mid-flight (and repeat after restart).
@@ -37,49 +42,71 @@ export interface OutboxSenderDeps {
   store: BotStore;
   sendApi: SendApi;
   log: Logger;
-  limiter: RateLimiter;
-  /** Audio and video have their own, lower limit. */
-  mediaLimiter: RateLimiter;
+  /** Send API rate limits per account (and the media limit), shared by all instances on PostgreSQL. */
+  gate: RateGate;
   timers: Timers;
+  /** Who this bot is among the instances sharing the store. */
+  owner: string;
+  leaseMs?: number;
   retry?: RetryPolicy;
   concurrency?: number;
-  /** Told about each reply sent, given up or put off, and replies arriving while none were due. */
+  /** Told about each reply sent, given up or put off. */
   progress?: Progress;
+  /** Told how long each send waited for the rate limit (ms). */
+  onRateWait?: (ms: number) => void;
 }
 
 export interface OutboxSender {
-  /** New replies are waiting in these lanes. */
+  /** Replies are waiting in these lanes, which this bot holds. */
   notify(lanes: Iterable<string>): void;
+  /** Replies may be due in lanes nobody holds (a retry's time came, another instance died): claim them. */
+  wake(): void;
   idle(): Promise<void>;
   stop(): Promise<void>;
-  /** False while the Page token is known to be invalid. */
+  /** False while some account's token is known to be invalid. */
   tokenValid(): boolean;
+  /** The accounts whose sending is paused because Graph rejected their token. */
+  pausedAccounts(): string[];
   /** Lanes with replies due now: waiting for a slot, being sent, or held until the store answers again. */
   due(): number;
 }
 
-type Attempt = 'done' | 'park';
+type Attempt = 'done' | 'lost' | 'given back';
+
+/** The account a reply goes out with (rows stored before several accounts existed name none). */
+export function accountOfAction(action: OutgoingAction): string {
+  const account = (action as { account?: unknown }).account;
+  return typeof account === 'string' ? account : DEFAULT_ACCOUNT;
+}
 
 export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
   const retry = deps.retry ?? DEFAULT_RETRY;
   const concurrency = deps.concurrency ?? DEFAULT_CONCURRENCY;
+  const leaseMs = deps.leaseMs ?? LEASE_MS;
+  const { store, owner, log } = deps;
+  const now = (): number => deps.timers.now();
   const ready: string[] = [];
   const queued = new Set<string>();
   const running = new Set<string>();
   const again = new Set<string>();
-  const parked = new Map<string, ReturnType<typeof setTimeout>>();
-  // Lanes parked only because the token is invalid: they wait for a person, not for time, so idle() ignores them.
-  const parkedForAuth = new Set<string>();
+  // Lanes given back until a retry is due, by this bot: idle() waits for them (not for paused accounts).
+  const retrying = new Map<string, number>();
+  let retryTimer: { at: number; timer: ReturnType<typeof setTimeout> } | undefined;
   // Lanes the store failed for, held until it answers again (see storeFailed).
   const held = new Set<string>();
   let storeFailures = 0;
   let storeRetry: ReturnType<typeof setTimeout> | undefined;
-  let authPausedUntil = 0;
+  const pauses = new Map<string, number>();
+  let pausesReadAt = Number.NEGATIVE_INFINITY;
+  let claiming: Promise<void> | undefined;
+  let claimAgain = false;
+  let quiet = false;
   let stopped = false;
   let waiters: (() => void)[] = [];
 
+  const busy = (): boolean => ready.length > 0 || running.size > 0 || claiming !== undefined || ((retrying.size > 0 || held.size > 0) && !stopped);
   const settle = (): void => {
-    if (ready.length > 0 || running.size > 0 || ((parked.size > parkedForAuth.size || held.size > 0) && !stopped)) return;
+    if (busy()) return;
     const w = waiters;
     waiters = [];
     w.forEach((resolve) => resolve());
@@ -88,7 +115,7 @@ export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
   const schedule = (lane: string): void => {
     if (stopped) return;
     if (running.has(lane)) again.add(lane);
-    else if (!queued.has(lane) && !parked.has(lane) && !held.has(lane)) {
+    else if (!queued.has(lane) && !held.has(lane)) {
       queued.add(lane);
       ready.push(lane);
     }
@@ -104,17 +131,51 @@ export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
     settle();
   };
 
-  const park = (lane: string, until: number): void => {
+  /** Claims due lanes nobody holds, for the free slots. One claim pass at a time. */
+  const wake = (): void => {
+    if (stopped) return;
+    quiet = false;
+    if (claiming) {
+      claimAgain = true;
+      return;
+    }
+    claimAgain = false;
+    claiming = (async () => {
+      const free = concurrency - running.size - ready.length;
+      const lanes = free > 0 ? await store.claimOutboxLanes(owner, free, leaseMs, now()) : [];
+      for (const lane of lanes) schedule(lane);
+      quiet = lanes.length === 0 && free > 0;
+    })()
+      .catch((err: unknown) => log.error('claiming reply lanes failed; the next wake-up tries again', { err }))
+      .finally(() => {
+        claiming = undefined;
+        pump();
+        if (claimAgain) wake();
+      });
+  };
+
+  /** One timer, for the earliest retry this bot is waiting for; each firing claims what is due. */
+  const armRetryTimer = (): void => {
+    if (retryTimer) clearTimeout(retryTimer.timer);
+    retryTimer = undefined;
+    if (retrying.size === 0 || stopped) return;
+    const at = Math.min(...retrying.values());
     const timer = setTimeout(() => {
-      parked.delete(lane);
-      parkedForAuth.delete(lane);
-      schedule(lane);
-      pump();
-    }, Math.max(0, until - deps.timers.now()));
-    // A parked lane must not keep the process alive on its own; its rows are safe in the store.
+      retryTimer = undefined;
+      const t = now();
+      for (const [lane, due] of retrying) if (due <= t) retrying.delete(lane);
+      armRetryTimer();
+      wake();
+    }, Math.max(0, at - now()));
+    // A lane waiting for its retry must not keep the process alive on its own; its rows are safe.
     timer.unref();
-    parked.set(lane, timer);
-    if (until <= authPausedUntil) parkedForAuth.add(lane);
+    retryTimer = { at, timer };
+  };
+
+  /** This bot gave the lane back until `at` (a retry): it wakes up then to claim it again. */
+  const retryAt = (lane: string, at: number): void => {
+    retrying.set(lane, at);
+    if (!retryTimer || at < retryTimer.at) armRetryTimer();
   };
 
   /**
@@ -152,37 +213,44 @@ export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
     for (const lane of lanes) schedule(lane);
   };
 
+  /** When the account's pause ends (0: not paused), as every instance knows it. */
+  const pausedUntil = async (account: string): Promise<number> => {
+    const t = now();
+    if (t - pausesReadAt >= PAUSES_FRESH_MS) {
+      const stored = await store.pausedAccounts(t);
+      pauses.clear();
+      for (const [a, until] of stored) pauses.set(a, until);
+      pausesReadAt = t;
+    }
+    const until = pauses.get(account) ?? 0;
+    return until > t ? until : 0;
+  };
+
   const runLane = async (lane: string): Promise<void> => {
     let sent = 0;
     try {
       for (;;) {
         again.delete(lane);
-        if (stopped) break;
+        if (stopped) break; // still held: released with the rest when the bot closes
         if (sent >= QUANTUM && ready.length > 0) {
           // Yield the slot: back of the line, so one long backlog cannot starve other recipients.
           again.add(lane);
           break;
         }
         sent += 1;
-        const head = await deps.store.outboxHead(lane);
-        if (!head) break;
-        const now = deps.timers.now();
-        const notBefore = Math.max(head.next_attempt_at, authPausedUntil);
-        if (notBefore > now) {
-          park(lane, notBefore);
-          break;
+        const head = await store.outboxHead(lane);
+        if (!head) {
+          if (await store.releaseOutboxLane(lane, owner, now())) break;
+          continue; // replies arrived meanwhile
         }
-        const outcome = await attempt(head);
+        const outcome = await attempt(lane, head);
         storeAnswered();
         deps.progress?.note();
-        if (outcome === 'park') {
-          park(lane, Math.max(deps.timers.now() + 1, authPausedUntil));
-          break;
-        }
+        if (outcome !== 'done') break;
       }
     } catch (err) {
       // A store error, not a send failure (those are handled in attempt).
-      deps.log.error('the store failed while sending a lane; holding it until the store answers again', { err, lane, failures: storeFailures + 1 });
+      log.error('the store failed while sending a lane; holding it until the store answers again', { err, lane, failures: storeFailures + 1 });
       if (!stopped) storeFailed(lane);
     } finally {
       running.delete(lane);
@@ -193,65 +261,93 @@ export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
     }
   };
 
-  const attempt = async (row: OutboxRow): Promise<Attempt> => {
-    const log = deps.log.child({ outbox_id: row.id, user: row.user_key, action: row.action.type });
-    const refusal = await windowRefusal(row);
-    if (refusal) {
-      log.warn('reply not sent: outside the 24-hour messaging window', { reason: refusal });
-      await deps.store.outboxFail(row.id, { reason: refusal, dropRest: true, apologise: false }, deps.timers.now());
-      return 'done';
-    }
-    await (isMedia(row.action) ? Promise.all([deps.limiter.acquire(), deps.mediaLimiter.acquire()]) : deps.limiter.acquire());
-    try {
-      const result = await deps.sendApi.perform(row.action);
-      await deps.store.outboxSent(row.id, { userKey: row.user_key, mid: result.message_id }, deps.timers.now());
-      if (authPausedUntil > 0) {
-        authPausedUntil = 0;
-        log.info('sending resumed: the Page token works again');
-      }
-      return 'done';
-    } catch (err) {
-      return onFailure(row, err, log);
-    }
+  /** Gives the lane back until `at`; `forRetry`: this bot wakes up then to send it. */
+  const giveBack = async (lane: string, at: number, forRetry: boolean): Promise<Attempt> => {
+    await store.releaseOutboxLane(lane, owner, now(), at);
+    if (forRetry) retryAt(lane, at);
+    return 'given back';
   };
 
-  const onFailure = async (row: OutboxRow, err: unknown, log: Logger): Promise<Attempt> => {
+  const attempt = async (lane: string, row: OutboxRow): Promise<Attempt> => {
+    const account = accountOfAction(row.action);
+    const log = deps.log.child({ outbox_id: row.id, user: row.user_key, action: row.action.type, ...(account ? { account } : {}) });
+    const pause = await pausedUntil(account);
+    if (row.next_attempt_at > now() || pause > 0) return giveBack(lane, Math.max(row.next_attempt_at, pause), pause === 0);
+    const expired = expiryRefusal(row.action, now());
+    const outside = expired ? undefined : await windowRefusal(row);
+    if (expired ?? outside) {
+      log.warn(expired ? 'reply not sent: past its expiry' : 'reply not sent: outside the 24-hour messaging window', { reason: expired ?? outside });
+      return fenced(await store.outboxFail(row.id, { reason: (expired ?? outside) as string, dropRest: true, apologise: false }, now(), owner));
+    }
+    const asked = performance.now();
+    const grant = await deps.gate.acquire(account, { media: isMedia(row.action) });
+    deps.onRateWait?.(performance.now() - asked);
+    let result;
+    try {
+      result = await deps.sendApi.perform(row.action);
+    } catch (err) {
+      grant.done();
+      return onFailure(lane, row, account, err, log);
+    }
+    grant.done();
+    const written = await store.outboxSent(row.id, { userKey: row.user_key, mid: result.message_id }, now(), owner);
+    if (pauses.has(account)) {
+      pauses.delete(account);
+      await store.resumeAccount(account);
+      log.info('sending resumed: the token works again');
+    }
+    return fenced(written);
+  };
+
+  const fenced = (written: unknown): Attempt => {
+    if (written !== LOST) return 'done';
+    log.warn('another instance took this reply lane over; leaving it');
+    return 'lost';
+  };
+
+  const onFailure = async (lane: string, row: OutboxRow, account: string, err: unknown, log: Logger): Promise<Attempt> => {
     const kind = classifyFailure(err);
-    const now = deps.timers.now();
+    const t = now();
     if (kind === 'auth') {
-      authPausedUntil = now + AUTH_PAUSE_MS;
-      log.error('PAGE_ACCESS_TOKEN_INVALID: Graph rejected the Page token (code 190). Sending is paused; replace PAGE_ACCESS_TOKEN and restart.', { err });
-      return 'park';
+      const until = t + AUTH_PAUSE_MS;
+      pauses.set(account, until);
+      await store.pauseAccount(account, until, 'Graph rejected the token (code 190)');
+      log.error(
+        account === DEFAULT_ACCOUNT
+          ? 'PAGE_ACCESS_TOKEN_INVALID: Graph rejected the Page token (code 190). Sending is paused; replace PAGE_ACCESS_TOKEN and restart.'
+          : `ACCESS_TOKEN_INVALID: Graph rejected the token of account ${account} (code 190). Sending for it is paused (the other accounts go on); replace its token and restart.`,
+        { err },
+      );
+      return giveBack(lane, until, false);
     }
     if (row.action.type === 'sender_action') {
       // A typing indicator is worth nothing late and must never cost the reply behind it.
       log.warn('sender action not sent, skipped', { err, failure: kind });
-      await deps.store.outboxFail(row.id, { reason: `${kind}: ${describe(err)}`, dropRest: false, apologise: false }, now);
-      return 'done';
+      return fenced(await store.outboxFail(row.id, { reason: `${kind}: ${describe(err)}`, dropRest: false, apologise: false }, t, owner));
     }
     if (kind === 'transient') {
       const attempts = row.attempts + 1;
       if (attempts < retry.maxAttempts) {
         const delay = backoff(retry, attempts);
         log.warn('send failed, will retry', { err, attempts, retry_in_ms: delay });
-        await deps.store.outboxRetry(row.id, attempts, now + delay, describe(err));
-        return 'park';
+        const written = await store.outboxRetry(row.id, { attempts, nextAttemptAt: t + delay, error: describe(err) }, t, owner);
+        if (written === LOST) return fenced(written);
+        retryAt(lane, t + delay);
+        return 'given back';
       }
       log.error('send given up after retries', { err, attempts });
-      await deps.store.outboxFail(row.id, { reason: `retries exhausted: ${describe(err)}`, dropRest: true, apologise: false }, now);
-      return 'done';
+      return fenced(await store.outboxFail(row.id, { reason: `retries exhausted: ${describe(err)}`, dropRest: true, apologise: false }, t, owner));
     }
     const apologise = kind === 'permanent' && row.action.type === 'message' && row.apology !== undefined;
     log.error('send failed permanently, not retried', { err, failure: kind, apologise });
-    await deps.store.outboxFail(row.id, { reason: `${kind}: ${describe(err)}`, dropRest: true, apologise }, now);
-    return 'done';
+    return fenced(await store.outboxFail(row.id, { reason: `${kind}: ${describe(err)}`, dropRest: true, apologise }, t, owner));
   };
 
   const windowRefusal = async (row: OutboxRow): Promise<string | undefined> => {
     if (!row.user_key || (row.action.type !== 'message' && row.action.type !== 'sender_action')) return undefined;
-    const { last_inbound_at } = await deps.store.getUser(row.user_key);
+    const { last_inbound_at } = await store.getUser(row.user_key);
     if (last_inbound_at === undefined) return undefined;
-    const age = deps.timers.now() - last_inbound_at;
+    const age = now() - last_inbound_at;
     return age > MESSAGING_WINDOW_MS ? `outside_24h_window: last message from the user ${Math.round(age / 3_600_000)} h ago` : undefined;
   };
 
@@ -259,31 +355,53 @@ export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
     notify(lanes) {
       // Replies arriving while none were due: the stuck clock (see progress.ts) starts now.
       if (ready.length + running.size + held.size === 0) deps.progress?.note();
-      for (const lane of lanes) schedule(lane);
+      for (const lane of lanes) {
+        retrying.delete(lane);
+        schedule(lane);
+      }
       pump();
     },
-    idle: () =>
-      new Promise<void>((resolve) => {
-        waiters.push(resolve);
-        settle();
-      }),
+    wake,
+    async idle() {
+      for (;;) {
+        await new Promise<void>((resolve) => {
+          waiters.push(resolve);
+          settle();
+        });
+        if (stopped || quiet) return;
+        wake();
+      }
+    },
     async stop() {
       stopped = true;
-      for (const timer of parked.values()) clearTimeout(timer);
-      parked.clear();
-      parkedForAuth.clear();
+      if (retryTimer) clearTimeout(retryTimer.timer);
+      retryTimer = undefined;
+      retrying.clear();
       clearTimeout(storeRetry);
       held.clear();
       ready.length = 0;
       queued.clear();
+      await claiming;
       await new Promise<void>((resolve) => {
         waiters.push(resolve);
         settle();
       });
     },
-    tokenValid: () => authPausedUntil === 0,
+    tokenValid: () => pausedAccountsNow().length === 0,
+    pausedAccounts: () => pausedAccountsNow(),
     due: () => ready.length + running.size + held.size,
   };
+
+  function pausedAccountsNow(): string[] {
+    const t = now();
+    return [...pauses].filter(([, until]) => until > t).map(([account]) => account);
+  }
+}
+
+/** A reply past its `expires_at` (a private reply to a comment older than Meta allows) is not sent. */
+function expiryRefusal(action: OutgoingAction, now: number): string | undefined {
+  const expiresAt = (action as { expires_at?: unknown }).expires_at;
+  return typeof expiresAt === 'number' && now > expiresAt ? `expired: the reply could only be sent until ${new Date(expiresAt).toISOString()}` : undefined;
 }
 
 /** Exponential backoff with jitter: between half and all of base·2^(n-1), capped. */

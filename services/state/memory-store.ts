@@ -1,8 +1,9 @@
 // The in-memory BotStore: for tests, the emulator and throwaway runs (`DATABASE_URL=memory:`).
 // Same semantics as the SQLite store, nothing survives a restart.
 import type { WebhookEvent } from '../events/types.ts';
+import { createLaneTable } from './lane-table.ts';
 import type { BotStore, ExpandedNotification, ExpandResult, InboxRow, MessageStatus, NewInboxEvent, OutboxRow, SentMessage, StatusUpdate, UnreadableEvent, UserState } from './store.ts';
-import { DEDUP_RETENTION_MS, SENT_RETENTION_MS, SET_ASIDE_KEPT, isStatusAdvance, reasonOf, unreadableEventsReason } from './store.ts';
+import { DEDUP_RETENTION_MS, LOST, SENT_RETENTION_MS, SET_ASIDE_KEPT, isStatusAdvance, reasonOf, replyLane, unreadableEventsReason } from './store.ts';
 
 interface InboxEntry extends InboxRow {
   timestamp: number;
@@ -38,6 +39,9 @@ export function createMemoryStore(): BotStore {
     ids?.delete(row.id);
     if (ids?.size === 0) outboxLanes.delete(row.lane);
   };
+  const inboxLanes = createLaneTable();
+  const replyLanes = createLaneTable();
+  const pauses = new Map<string, number>();
   let failed = 0;
   let nextInboxId = 1;
   let nextOutboxId = 1;
@@ -57,17 +61,18 @@ export function createMemoryStore(): BotStore {
     events.forEach((e, i) => {
       if (seen.has(e.key)) return;
       seen.set(e.key, now);
-      stored.push(insert(e, copies[i] as WebhookEvent));
+      stored.push(insert(e, copies[i] as WebhookEvent, now));
     });
     return stored;
   };
-  const insert = (e: NewInboxEvent, event: WebhookEvent): InboxRow => {
-    const row: InboxEntry = { id: nextInboxId++, lane: e.lane, timestamp: e.timestamp, event, attempts: 0 };
+  const insert = (e: NewInboxEvent, event: WebhookEvent, now: number, receivedAt?: number): InboxRow => {
+    const row: InboxEntry = { id: nextInboxId++, lane: e.lane, timestamp: e.timestamp, event, attempts: 0, received_at: receivedAt };
     inbox.set(row.id, row);
-    return { id: row.id, lane: row.lane, attempts: 0 };
+    inboxLanes.add(e.lane, 1, now);
+    return { id: row.id, lane: row.lane, attempts: 0, received_at: receivedAt };
   };
   /** Stores what can be stored of one body's events; returns the counts and the events that could not be. */
-  const storeExpanded = (expanded: ExpandedNotification, now: number) => {
+  const storeExpanded = (expanded: ExpandedNotification, now: number, receivedAt: number) => {
     const failed: UnreadableEvent[] = [...expanded.unreadable];
     let stored = 0;
     let duplicates = 0;
@@ -82,7 +87,7 @@ export function createMemoryStore(): BotStore {
       if (seen.has(e.key)) duplicates += 1;
       else {
         seen.set(e.key, now);
-        insert(e, copy);
+        insert(e, copy, now, receivedAt);
         stored += 1;
       }
     });
@@ -108,7 +113,7 @@ export function createMemoryStore(): BotStore {
         result.notifications += 1;
         let outcome: ReturnType<typeof storeExpanded>;
         try {
-          outcome = storeExpanded(expand(notification.body, notification.receivedAt), now);
+          outcome = storeExpanded(expand(notification.body, notification.receivedAt), now, notification.receivedAt);
         } catch (err) {
           const reason = reasonOf(err);
           keep(unreadable, id, { ...notification, reason, failed_at: now });
@@ -129,19 +134,24 @@ export function createMemoryStore(): BotStore {
     inboxAfter(afterId, limit) {
       const rows: InboxRow[] = [];
       // Map order is insertion order, which is id order.
-      for (const { id, lane, attempts } of inbox.values()) {
+      for (const { id, lane, attempts, received_at } of inbox.values()) {
         if (rows.length >= limit) break;
-        if (id > afterId) rows.push({ id, lane, attempts });
+        if (id > afterId) rows.push({ id, lane, attempts, received_at });
       }
       return resolved(rows);
     },
     inboxEvent: (id) => resolved(clone(inbox.get(id)?.event)),
-    completeEvent(id, outcome, now) {
+    completeEvent(id, outcome, now, owner) {
+      const entry = inbox.get(id);
+      if (entry && !inboxLanes.holds(entry.lane, owner)) return resolved(LOST);
       // Copies first: one that cannot be made (a state that cannot be cloned) changes nothing.
       const user = outcome.userKey && outcome.user ? structuredClone(outcome.user) : undefined;
       const actions = outcome.actions.map((action) => structuredClone(action));
       const apologyCopy = clone(outcome.apology);
-      inbox.delete(id);
+      if (entry) {
+        inbox.delete(id);
+        inboxLanes.remove(entry.lane);
+      }
       if (outcome.userKey && user) users.set(outcome.userKey, user);
       for (const update of outcome.sentUpdates) {
         const message = outcome.userKey ? sent.get(outcome.userKey)?.get(update.mid) : undefined;
@@ -152,7 +162,7 @@ export function createMemoryStore(): BotStore {
       const rows = actions.map((action) => {
         const row: OutboxRow = {
           id: nextOutboxId++,
-          lane: outcome.userKey ?? `recipient:${action.recipient.id ?? action.recipient.user_ref ?? '?'}`,
+          lane: replyLane(outcome.userKey, action),
           user_key: outcome.userKey,
           event_id: id,
           action,
@@ -163,9 +173,10 @@ export function createMemoryStore(): BotStore {
         outbox.set(row.id, row);
         const ids = outboxLanes.get(row.lane) ?? new Set<number>();
         outboxLanes.set(row.lane, ids.add(row.id));
+        replyLanes.add(row.lane, 1, now, owner);
         return structuredClone(row);
       });
-      return resolved(rows);
+      return resolved({ replies: rows, held: [...new Set(rows.map((r) => r.lane))].filter((lane) => replyLanes.holds(lane, owner)) });
     },
     countAttempt(id) {
       const row = inbox.get(id);
@@ -173,46 +184,97 @@ export function createMemoryStore(): BotStore {
       row.attempts += 1;
       return resolved(row.attempts);
     },
-    setAsideEvent(id, reason, now) {
+    setAsideEvent(id, reason, now, owner) {
       const row = inbox.get(id);
-      if (row) {
-        inbox.delete(id);
-        keep(failedEvents, id, { ...row, reason, failed_at: now });
-      }
+      if (!row) return resolved(undefined);
+      if (!inboxLanes.holds(row.lane, owner)) return resolved(LOST);
+      inbox.delete(id);
+      inboxLanes.remove(row.lane);
+      keep(failedEvents, id, { ...row, reason, failed_at: now });
       return resolved(undefined);
     },
+    claimInboxLanes: (owner, limit, leaseMs, now) => resolved(inboxLanes.claim(owner, limit, leaseMs, now)),
+    laneEvents(lane, limit) {
+      const rows: InboxRow[] = [];
+      for (const { id, lane: l, attempts, received_at } of inbox.values()) {
+        if (rows.length >= limit) break;
+        if (l === lane) rows.push({ id, lane, attempts, received_at });
+      }
+      return resolved(rows);
+    },
+    releaseInboxLane: (lane, owner, now, options = {}) => resolved(inboxLanes.release(lane, owner, now, options)),
+    claimOutboxLanes: (owner, limit, leaseMs, now) => resolved(replyLanes.claim(owner, limit, leaseMs, now).map((c) => c.lane)),
+    releaseOutboxLane: (lane, owner, now, availableAt) => resolved(replyLanes.release(lane, owner, now, availableAt === undefined ? {} : { availableAt })),
+    renewClaims: (owner, leaseMs, now) => resolved({ inbox: inboxLanes.renew(owner, leaseMs, now), outbox: replyLanes.renew(owner, leaseMs, now) }),
+    releaseClaims(owner) {
+      inboxLanes.releaseAll(owner);
+      replyLanes.releaseAll(owner);
+      return resolved(undefined);
+    },
+    recoverClaims() {
+      inboxLanes.expireAll();
+      replyLanes.expireAll();
+      return resolved(undefined);
+    },
+    claimsOf: (owner) => resolved({ inbox: inboxLanes.countOf(owner), outbox: replyLanes.countOf(owner) }),
+    pauseAccount(account, until) {
+      pauses.set(account, until);
+      return resolved(undefined);
+    },
+    resumeAccount(account) {
+      pauses.delete(account);
+      return resolved(undefined);
+    },
+    resumeAccounts() {
+      pauses.clear();
+      replyLanes.makeAvailable();
+      return resolved(undefined);
+    },
+    pausedAccounts: (now) => resolved(new Map([...pauses].filter(([, until]) => until > now))),
     outboxLanes: () => resolved([...outboxLanes.keys()]),
     outboxHead(lane) {
       const first = outboxLanes.get(lane)?.values().next();
       return resolved(first && !first.done ? clone(outbox.get(first.value)) : undefined);
     },
-    outboxSent(id, { userKey, mid }, now) {
+    outboxSent(id, { userKey, mid }, now, owner) {
       const row = outbox.get(id);
-      if (row) removeOutbox(row);
+      if (row && !replyLanes.holds(row.lane, owner)) return resolved(LOST);
+      if (row) {
+        removeOutbox(row);
+        replyLanes.remove(row.lane);
+      }
       if (userKey && mid) recordSent(userKey, mid, now);
       return resolved(undefined);
     },
-    outboxRetry(id, attempts, nextAttemptAt) {
+    outboxRetry(id, { attempts, nextAttemptAt }, now, owner) {
       const row = outbox.get(id);
-      if (row) Object.assign(row, { attempts, next_attempt_at: nextAttemptAt });
+      if (!row) return resolved(undefined);
+      if (!replyLanes.holds(row.lane, owner)) return resolved(LOST);
+      Object.assign(row, { attempts, next_attempt_at: nextAttemptAt });
+      replyLanes.release(row.lane, owner, now, { availableAt: nextAttemptAt });
       return resolved(undefined);
     },
-    outboxFail(id, failure) {
+    outboxFail(id, failure, _now, owner) {
       const row = outbox.get(id);
       if (!row) return resolved(0);
+      if (!replyLanes.holds(row.lane, owner)) return resolved(LOST);
       let dropped = 0;
       if (failure.dropRest) {
         for (const otherId of [...(outboxLanes.get(row.lane) ?? [])]) {
           const other = outbox.get(otherId);
           if (other && other.id !== id && other.event_id === row.event_id) {
             removeOutbox(other);
+            replyLanes.remove(other.lane);
             dropped += 1;
           }
         }
       }
       failed += 1 + dropped;
       if (failure.apologise && row.apology) Object.assign(row, { action: row.apology, apology: undefined, attempts: 0 });
-      else removeOutbox(row);
+      else {
+        removeOutbox(row);
+        replyLanes.remove(row.lane);
+      }
       return resolved(dropped);
     },
     backlog: () => resolved({ received: notifications.size, inbox: inbox.size, outbox: outbox.size, failed, unreadable: unreadable.count, failed_events: failedEvents.count }),

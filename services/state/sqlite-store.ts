@@ -5,33 +5,22 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { WebhookEvent } from '../events/types.ts';
 import type { OutgoingAction } from '../graph/send-api.ts';
-import type { Backlog, BotStore, EventOutcome, ExpandedNotification, ExpandResult, InboxRow, MessageStatus, NewInboxEvent, NotificationExpander, OutboxRow, SentMessage, StatusUpdate, UnreadableEvent, UserState } from './store.ts';
-import { DEDUP_RETENTION_MS, SENT_RETENTION_MS, reasonOf, unreadableEventsReason } from './store.ts';
+import { migrateSqlite } from './migrations/sqlite.ts';
+import type { Backlog, BotStore, ClaimedLane, Completion, EventOutcome, ExpandedNotification, ExpandResult, InboxRow, Lost, MessageStatus, NewInboxEvent, NotificationExpander, OutboxRow, SentMessage, StatusUpdate, UnreadableEvent, UserState } from './store.ts';
+import { DEDUP_RETENTION_MS, LEASE_MS, LOST, SENT_RETENTION_MS, reasonOf, replyLane, unreadableEventsReason } from './store.ts';
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS dedup (key TEXT PRIMARY KEY, seen_at INTEGER NOT NULL) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS dedup_seen ON dedup(seen_at);
-CREATE TABLE IF NOT EXISTS notifications (id INTEGER PRIMARY KEY AUTOINCREMENT, received_at INTEGER NOT NULL, body BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS unreadable_notifications (id INTEGER PRIMARY KEY, received_at INTEGER NOT NULL, body BLOB NOT NULL, reason TEXT NOT NULL, failed_at INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS inbox (id INTEGER PRIMARY KEY AUTOINCREMENT, lane TEXT NOT NULL, ts INTEGER NOT NULL, event TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0);
-CREATE TABLE IF NOT EXISTS failed_events (id INTEGER PRIMARY KEY, lane TEXT NOT NULL, ts INTEGER NOT NULL, event TEXT NOT NULL, attempts INTEGER NOT NULL, reason TEXT NOT NULL, failed_at INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS outbox (
-  id INTEGER PRIMARY KEY AUTOINCREMENT, lane TEXT NOT NULL, user_key TEXT, event_id INTEGER NOT NULL,
-  action TEXT NOT NULL, apology TEXT, attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at INTEGER NOT NULL,
-  last_error TEXT);
-CREATE INDEX IF NOT EXISTS outbox_lane ON outbox(lane, id);
-CREATE TABLE IF NOT EXISTS failed_sends (id INTEGER PRIMARY KEY, lane TEXT NOT NULL, user_key TEXT, action TEXT NOT NULL, reason TEXT NOT NULL, failed_at INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS users (key TEXT PRIMARY KEY, state TEXT NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS sent_messages (
-  user_key TEXT NOT NULL, mid TEXT NOT NULL, sent_at INTEGER NOT NULL, status TEXT NOT NULL,
-  reaction TEXT, thanked INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (user_key, mid)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS sent_by_time ON sent_messages(sent_at);
-`;
 
 interface NotificationRecord {
   id: number;
   received_at: number;
   body: Buffer;
+}
+
+interface InboxRecord {
+  id: number;
+  lane: string;
+  attempts: number;
+  received_at: number | null;
 }
 
 interface OutboxRecord {
@@ -92,8 +81,7 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
   db.pragma(`busy_timeout = ${options.onLocked === 'yield' ? 0 : lockWaitMs}`);
   if (options.checkpoint === false) db.pragma('wal_autocheckpoint = 0');
   db.pragma(`cache_size = -${Math.round((options.cacheMb ?? DEFAULT_CACHE_MB) * 1024)}`);
-  db.exec(SCHEMA);
-  migrate(db);
+  migrateSqlite(db);
   const q = prepare(db);
 
   const insertEvents = (events: readonly NewInboxEvent[], now: number): InboxRow[] => {
@@ -101,8 +89,9 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
     for (const e of events) {
       const json = serialise(e.event);
       if (q.markSeen.run(e.key, now).changes === 0) continue;
-      const id = Number(q.insertInbox.run(e.lane, e.timestamp, json).lastInsertRowid);
-      stored.push({ id, lane: e.lane, attempts: 0 });
+      const id = Number(q.insertInbox.run(e.lane, e.timestamp, json, null).lastInsertRowid);
+      q.addToInboxLane.run(e.lane, now);
+      stored.push({ id, lane: e.lane, attempts: 0, received_at: undefined });
     }
     return stored;
   };
@@ -129,7 +118,8 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
       }
       if (q.markSeen.run(e.key, now).changes === 0) duplicates += 1;
       else {
-        q.insertInbox.run(e.lane, e.timestamp, json);
+        q.insertInbox.run(e.lane, e.timestamp, json, row.received_at);
+        q.addToInboxLane.run(e.lane, now);
         stored += 1;
       }
     });
@@ -176,45 +166,75 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
     }
     return result;
   });
-  const completeOne = (id: number, outcome: EventOutcome, now: number): OutboxRow[] => {
-    q.deleteInbox.run(id);
+  const completeOne = (id: number, outcome: EventOutcome, now: number, owner: string): Completion | Lost => {
+    const lane = (q.inboxLaneOf.get(id) as { lane: string } | undefined)?.lane;
+    if (lane !== undefined) {
+      if (q.takeFromInboxLane.run(lane, owner).changes === 0) return LOST;
+      q.deleteInbox.run(id);
+    }
     if (outcome.userKey && outcome.user) q.putUser.run(outcome.userKey, JSON.stringify(outcome.user));
     for (const update of outcome.userKey ? outcome.sentUpdates : []) {
       if (update.reaction !== undefined) q.setReaction.run(update.reaction, outcome.userKey, update.mid);
       if (update.thanked) q.markThanked.run(outcome.userKey, update.mid);
     }
-    return outcome.actions.map((action) => {
-      const lane = outcome.userKey ?? `recipient:${action.recipient.id ?? action.recipient.user_ref ?? '?'}`;
-      const apology = outcome.apology ? JSON.stringify(outcome.apology) : null;
+    const apology = outcome.apology ? JSON.stringify(outcome.apology) : null;
+    const held = new Set<string>();
+    const replies = outcome.actions.map((action) => {
+      const lane = replyLane(outcome.userKey, action);
       const rowId = Number(q.insertOutbox.run(lane, outcome.userKey ?? null, id, JSON.stringify(action), apology, now).lastInsertRowid);
+      const { owner: holder } = q.addToOutboxLane.get(lane, owner, now + LEASE_MS, now) as { owner: string | null };
+      if (holder === owner) held.add(lane);
       return { id: rowId, lane, user_key: outcome.userKey, event_id: id, action, apology: outcome.apology, attempts: 0, next_attempt_at: now };
     });
+    return { replies, held: [...held] };
   };
   // Events handled (and replies sent) in the same turn share a commit too: each one's changes stay
   // all-or-nothing, and a failing one is retried alone (see createGroupCommit).
   const completeEvent = createGroupCommit(
-    db.transaction((batch: { id: number; outcome: EventOutcome; now: number }[]) => batch.map((c) => completeOne(c.id, c.outcome, c.now))),
+    db.transaction((batch: { id: number; outcome: EventOutcome; now: number; owner: string }[]) => batch.map((c) => completeOne(c.id, c.outcome, c.now, c.owner))),
     { maxBatch: HANDLING_BATCH },
   );
   const countAttempt = createGroupCommit(
     db.transaction((ids: number[]) => ids.map((id) => (q.countAttempt.get(id) as { attempts: number } | undefined)?.attempts ?? 0)),
     { maxBatch: HANDLING_BATCH },
   );
-  const setAsideEvent = db.transaction((id: number, reason: string, now: number) => {
+  const setAsideEvent = db.transaction((id: number, reason: string, now: number, owner: string): void | Lost => {
+    const lane = (q.inboxLaneOf.get(id) as { lane: string } | undefined)?.lane;
+    if (lane === undefined) return;
+    if (q.takeFromInboxLane.run(lane, owner).changes === 0) return LOST;
     q.setAsideEvent.run(reason, now, id);
     q.deleteInbox.run(id);
   });
+  /** The reply's lane if `owner` holds it; LOST if someone else does; undefined if the reply is gone. */
+  const heldReply = (id: number, owner: string): OutboxRecord | Lost | undefined => {
+    const row = q.outboxById.get(id) as OutboxRecord | undefined;
+    if (!row) return undefined;
+    return q.holdsOutboxLane.get(row.lane, owner) ? row : LOST;
+  };
   const outboxSent = createGroupCommit(
-    db.transaction((batch: { id: number; userKey: string | undefined; mid: string | undefined; now: number }[]) =>
-      batch.map(({ id, userKey, mid, now }) => {
-        q.deleteOutbox.run(id);
+    db.transaction((batch: { id: number; userKey: string | undefined; mid: string | undefined; now: number; owner: string }[]) =>
+      batch.map(({ id, userKey, mid, now, owner }): void | Lost => {
+        const row = heldReply(id, owner);
+        if (row === LOST) return LOST;
+        if (row) {
+          q.deleteOutbox.run(id);
+          q.takeFromOutboxLane.run(1, row.lane);
+        }
         if (userKey && mid) q.recordSent.run(userKey, mid, now);
       }),
     ),
     { maxBatch: HANDLING_BATCH },
   );
-  const outboxFail = db.transaction((id: number, failure: Parameters<BotStore['outboxFail']>[1], now: number): number => {
-    const row = q.outboxById.get(id) as OutboxRecord | undefined;
+  const outboxRetry = db.transaction((id: number, retry: { attempts: number; nextAttemptAt: number; error: string }, now: number, owner: string): void | Lost => {
+    const row = heldReply(id, owner);
+    if (row === LOST) return LOST;
+    if (!row) return;
+    q.retryOutbox.run(retry.attempts, retry.nextAttemptAt, retry.error, id);
+    q.parkOutboxLane.run(retry.nextAttemptAt, now, row.lane, owner);
+  });
+  const outboxFail = db.transaction((id: number, failure: Parameters<BotStore['outboxFail']>[1], now: number, owner: string): number | Lost => {
+    const row = heldReply(id, owner);
+    if (row === LOST) return LOST;
     if (!row) return 0;
     const rest = failure.dropRest ? (q.outboxOfEvent.all(row.lane, row.event_id) as OutboxRecord[]).filter((r) => r.id !== id) : [];
     q.insertFailed.run(row.id, row.lane, row.user_key, row.action, failure.reason, now);
@@ -222,15 +242,55 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
       q.insertFailed.run(r.id, r.lane, r.user_key, r.action, `skipped after ${failure.reason}`, now);
       q.deleteOutbox.run(r.id);
     }
-    if (failure.apologise && row.apology !== null) q.replaceWithApology.run(id);
+    const apologise = failure.apologise && row.apology !== null;
+    if (apologise) q.replaceWithApology.run(id);
     else q.deleteOutbox.run(id);
+    q.takeFromOutboxLane.run(rest.length + (apologise ? 0 : 1), row.lane);
     return rest.length;
+  });
+  // Read, then take: in one IMMEDIATE transaction, so no other connection takes the same lanes.
+  const claimLanes = (free: (now: number, limit: number) => { lane: string; owner: string | null }[], take: Database.Statement) =>
+    db.transaction((owner: string, limit: number, leaseMs: number, now: number): ClaimedLane[] => {
+      const lanes = free(now, limit);
+      for (const { lane } of lanes) take.run(owner, now + leaseMs, lane);
+      return lanes.map((f) => ({ lane: f.lane, takenOver: f.owner !== null }));
+    });
+  type FreeLane = { lane: string; owner: string | null };
+  const claimInbox = claimLanes((now, limit) => q.freeInboxLanes.all(now, limit) as FreeLane[], q.takeInboxLane);
+  const claimOutbox = claimLanes((now, limit) => q.freeOutboxLanes.all(now, now, limit) as FreeLane[], q.takeOutboxLane);
+  const releaseInbox = db.transaction((lane: string, owner: string, now: number, requeue: boolean): boolean => {
+    const released = (requeue ? q.requeueInboxLane.run(now, lane, owner) : q.releaseEmptyInboxLane.run(lane, owner)).changes > 0;
+    if (released) q.dropEmptyInboxLane.run(lane);
+    return released;
+  });
+  const releaseOutbox = db.transaction((lane: string, owner: string, now: number, availableAt: number | undefined): boolean => {
+    const released = (availableAt === undefined ? q.releaseEmptyOutboxLane.run(lane, owner) : q.parkOutboxLane.run(availableAt, now, lane, owner)).changes > 0;
+    if (released) q.dropEmptyOutboxLane.run(lane);
+    return released;
+  });
+  const renewClaims = db.transaction((owner: string, leaseMs: number, now: number) => ({
+    inbox: q.renewInbox.run(now + leaseMs, owner).changes,
+    outbox: q.renewOutbox.run(now + leaseMs, owner).changes,
+  }));
+  const releaseClaims = db.transaction((owner: string) => {
+    q.releaseInboxOf.run(owner);
+    q.releaseOutboxOf.run(owner);
+    q.dropEmptyLanes();
+  });
+  const resumeAccounts = db.transaction(() => {
+    q.resumeAccounts.run();
+    q.makeOutboxAvailable.run();
+  });
+  const recoverClaims = db.transaction(() => {
+    q.expireInboxClaims.run();
+    q.expireOutboxClaims.run();
   });
   // A queued reply that cannot be read (a damaged row) is given up with the reason, so the replies
   // behind it still go out. Reading takes no lock; only giving one up writes.
   const giveUpUnreadable = db.transaction((row: OutboxRecord, reason: string, now: number) => {
     q.insertFailed.run(row.id, row.lane, row.user_key, row.action, `unreadable: ${reason}`, now);
     q.deleteOutbox.run(row.id);
+    q.takeFromOutboxLane.run(1, row.lane);
   });
   const outboxHead = (lane: string): OutboxRow | undefined => {
     for (;;) {
@@ -270,20 +330,34 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
     // "database is locked" if another connection (the webhook's) committed in between.
     expandNotifications: (maxEvents, expand, now) => resolved(() => expandNotifications.immediate(maxEvents, expand, now)),
     addToInbox: (events, now) => resolved(() => addToInbox(events, now)),
-    inboxAfter: (afterId, limit) => resolved(() => q.inboxAfter.all(afterId, limit) as InboxRow[]),
+    inboxAfter: (afterId, limit) => resolved(() => (q.inboxAfter.all(afterId, limit) as InboxRecord[]).map(toInboxRow)),
     inboxEvent: (id) => resolved(() => parse<WebhookEvent>((q.inboxEvent.get(id) as { event: string } | undefined)?.event)),
-    completeEvent: (id, outcome, now) => completeEvent({ id, outcome, now }),
+    completeEvent: (id, outcome, now, owner) => completeEvent({ id, outcome, now, owner }),
     countAttempt: (id) => countAttempt(id),
-    setAsideEvent: (id, reason, now) => resolved(() => setAsideEvent.immediate(id, reason, now)),
+    setAsideEvent: (id, reason, now, owner) => resolved(() => setAsideEvent.immediate(id, reason, now, owner)),
+    claimInboxLanes: (owner, limit, leaseMs, now) => resolved(() => claimInbox.immediate(owner, limit, leaseMs, now)),
+    laneEvents: (lane, limit) => resolved(() => (q.laneEvents.all(lane, limit) as InboxRecord[]).map(toInboxRow)),
+    releaseInboxLane: (lane, owner, now, options = {}) => resolved(() => releaseInbox.immediate(lane, owner, now, options.requeue === true)),
+    claimOutboxLanes: (owner, limit, leaseMs, now) => resolved(() => claimOutbox.immediate(owner, limit, leaseMs, now).map((c) => c.lane)),
+    releaseOutboxLane: (lane, owner, now, availableAt) => resolved(() => releaseOutbox.immediate(lane, owner, now, availableAt)),
+    renewClaims: (owner, leaseMs, now) => resolved(() => renewClaims.immediate(owner, leaseMs, now)),
+    releaseClaims: (owner) => resolved(() => releaseClaims.immediate(owner)),
+    recoverClaims: () => resolved(() => recoverClaims.immediate()),
+    claimsOf: (owner) => resolved(() => q.claimsOf.get(owner, owner) as { inbox: number; outbox: number }),
+    pauseAccount: (account, until, reason) => resolved(() => void q.pauseAccount.run(account, until, reason)),
+    resumeAccount: (account) => resolved(() => void q.resumeAccount.run(account)),
+    resumeAccounts: () => resolved(() => resumeAccounts.immediate()),
+    pausedAccounts: (now) => resolved(() => new Map((q.pausedAccounts.all(now) as { account: string; until: number }[]).map((r) => [r.account, r.until]))),
     outboxLanes: () => resolved(() => (q.outboxLanes.all() as { lane: string }[]).map((r) => r.lane)),
     outboxHead: (lane) => resolved(() => outboxHead(lane)),
-    outboxSent: (id, sent, now) => outboxSent({ id, userKey: sent.userKey, mid: sent.mid, now }),
-    outboxRetry: (id, attempts, nextAt, error) => resolved(() => void q.retryOutbox.run(attempts, nextAt, error, id)),
-    outboxFail: (id, failure, now) => resolved(() => outboxFail.immediate(id, failure, now)),
+    outboxSent: (id, sent, now, owner) => outboxSent({ id, userKey: sent.userKey, mid: sent.mid, now, owner }),
+    outboxRetry: (id, retry, now, owner) => resolved(() => outboxRetry.immediate(id, retry, now, owner)),
+    outboxFail: (id, failure, now, owner) => resolved(() => outboxFail.immediate(id, failure, now, owner)),
     backlog: () => resolved(() => q.backlog.get() as Backlog),
     prune: (now) => resolved(() => {
       q.pruneDedup.run(now - DEDUP_RETENTION_MS);
       q.pruneSent.run(now - SENT_RETENTION_MS);
+      q.dropEmptyLanes();
     }),
     ping: () => resolved(() => void q.ping.get()),
     close: () => resolved(() => void db.close()),
@@ -351,7 +425,48 @@ function isLocked(err: unknown): boolean {
 function prepare(db: Database.Database) {
   return {
     markSeen: db.prepare('INSERT OR IGNORE INTO dedup (key, seen_at) VALUES (?, ?)'),
-    insertInbox: db.prepare('INSERT INTO inbox (lane, ts, event) VALUES (?, ?, ?)'),
+    insertInbox: db.prepare('INSERT INTO inbox (lane, ts, event, received_at) VALUES (?, ?, ?, ?)'),
+    addToInboxLane: db.prepare(
+      'INSERT INTO inbox_lanes (lane, pending, since) VALUES (?, 1, ?) ON CONFLICT(lane) DO UPDATE SET pending = pending + 1, since = CASE WHEN pending = 0 THEN excluded.since ELSE since END',
+    ),
+    inboxLaneOf: db.prepare('SELECT lane FROM inbox WHERE id = ?'),
+    takeFromInboxLane: db.prepare('UPDATE inbox_lanes SET pending = max(pending - 1, 0) WHERE lane = ? AND owner = ?'),
+    freeInboxLanes: db.prepare('SELECT lane, owner FROM inbox_lanes WHERE pending > 0 AND (owner IS NULL OR lease_until < ?) ORDER BY since LIMIT ?'),
+    takeInboxLane: db.prepare('UPDATE inbox_lanes SET owner = ?, lease_until = ? WHERE lane = ?'),
+    laneEvents: db.prepare('SELECT id, lane, attempts, received_at FROM inbox WHERE lane = ? ORDER BY id LIMIT ?'),
+    releaseEmptyInboxLane: db.prepare('UPDATE inbox_lanes SET owner = NULL, lease_until = 0 WHERE lane = ? AND owner = ? AND pending = 0'),
+    requeueInboxLane: db.prepare('UPDATE inbox_lanes SET owner = NULL, lease_until = 0, since = ? WHERE lane = ? AND owner = ?'),
+    dropEmptyInboxLane: db.prepare('DELETE FROM inbox_lanes WHERE lane = ? AND pending = 0 AND owner IS NULL'),
+    addToOutboxLane: db.prepare(
+      `INSERT INTO outbox_lanes (lane, owner, lease_until, pending, since) VALUES (?, ?, ?, 1, ?) ON CONFLICT(lane) DO UPDATE SET
+         pending = pending + 1,
+         since = CASE WHEN pending = 0 THEN excluded.since ELSE since END,
+         owner = CASE WHEN owner IS NULL OR lease_until < excluded.since THEN excluded.owner ELSE owner END,
+         lease_until = CASE WHEN owner IS NULL OR lease_until < excluded.since THEN excluded.lease_until ELSE lease_until END
+       RETURNING owner`,
+    ),
+    holdsOutboxLane: db.prepare('SELECT 1 FROM outbox_lanes WHERE lane = ? AND owner = ?'),
+    takeFromOutboxLane: db.prepare('UPDATE outbox_lanes SET pending = max(pending - ?, 0) WHERE lane = ?'),
+    freeOutboxLanes: db.prepare('SELECT lane, owner FROM outbox_lanes WHERE pending > 0 AND available_at <= ? AND (owner IS NULL OR lease_until < ?) ORDER BY since LIMIT ?'),
+    takeOutboxLane: db.prepare('UPDATE outbox_lanes SET owner = ?, lease_until = ? WHERE lane = ?'),
+    releaseEmptyOutboxLane: db.prepare('UPDATE outbox_lanes SET owner = NULL, lease_until = 0 WHERE lane = ? AND owner = ? AND pending = 0'),
+    parkOutboxLane: db.prepare('UPDATE outbox_lanes SET owner = NULL, lease_until = 0, available_at = ?, since = ? WHERE lane = ? AND owner = ?'),
+    dropEmptyOutboxLane: db.prepare('DELETE FROM outbox_lanes WHERE lane = ? AND pending = 0 AND owner IS NULL'),
+    renewInbox: db.prepare('UPDATE inbox_lanes SET lease_until = ? WHERE owner = ?'),
+    renewOutbox: db.prepare('UPDATE outbox_lanes SET lease_until = ? WHERE owner = ?'),
+    releaseInboxOf: db.prepare('UPDATE inbox_lanes SET owner = NULL, lease_until = 0 WHERE owner = ?'),
+    releaseOutboxOf: db.prepare('UPDATE outbox_lanes SET owner = NULL, lease_until = 0 WHERE owner = ?'),
+    expireInboxClaims: db.prepare('UPDATE inbox_lanes SET lease_until = 0 WHERE owner IS NOT NULL'),
+    expireOutboxClaims: db.prepare('UPDATE outbox_lanes SET lease_until = 0 WHERE owner IS NOT NULL'),
+    claimsOf: db.prepare('SELECT (SELECT count(*) FROM inbox_lanes WHERE owner = ?) AS inbox, (SELECT count(*) FROM outbox_lanes WHERE owner = ?) AS outbox'),
+    dropEmptyLanes: () => {
+      db.exec('DELETE FROM inbox_lanes WHERE pending = 0 AND owner IS NULL; DELETE FROM outbox_lanes WHERE pending = 0 AND owner IS NULL');
+    },
+    pauseAccount: db.prepare('INSERT INTO account_pauses (account, until, reason) VALUES (?, ?, ?) ON CONFLICT(account) DO UPDATE SET until = excluded.until, reason = excluded.reason'),
+    resumeAccount: db.prepare('DELETE FROM account_pauses WHERE account = ?'),
+    resumeAccounts: db.prepare('DELETE FROM account_pauses'),
+    makeOutboxAvailable: db.prepare('UPDATE outbox_lanes SET available_at = 0 WHERE available_at > 0'),
+    pausedAccounts: db.prepare('SELECT account, until FROM account_pauses WHERE until > ?'),
     deleteInbox: db.prepare('DELETE FROM inbox WHERE id = ?'),
     insertNotification: db.prepare('INSERT INTO notifications (received_at, body) VALUES (?, ?)'),
     oldestNotification: db.prepare('SELECT id, received_at, body FROM notifications ORDER BY id LIMIT 1'),
@@ -359,7 +474,7 @@ function prepare(db: Database.Database) {
       'INSERT OR REPLACE INTO unreadable_notifications (id, received_at, body, reason, failed_at) SELECT id, received_at, body, ?, ? FROM notifications WHERE id = ?',
     ),
     deleteNotification: db.prepare('DELETE FROM notifications WHERE id = ?'),
-    inboxAfter: db.prepare('SELECT id, lane, attempts FROM inbox WHERE id > ? ORDER BY id LIMIT ?'),
+    inboxAfter: db.prepare('SELECT id, lane, attempts, received_at FROM inbox WHERE id > ? ORDER BY id LIMIT ?'),
     countAttempt: db.prepare('UPDATE inbox SET attempts = attempts + 1 WHERE id = ? RETURNING attempts'),
     setAsideEvent: db.prepare(
       'INSERT OR REPLACE INTO failed_events (id, lane, ts, event, attempts, reason, failed_at) SELECT id, lane, ts, event, attempts, ?, ? FROM inbox WHERE id = ?',
@@ -391,18 +506,6 @@ function prepare(db: Database.Database) {
   };
 }
 
-/** Brings a database created by an earlier version up to this schema. */
-function migrate(db: Database.Database): void {
-  const inboxColumns = db.prepare("SELECT name FROM pragma_table_info('inbox')").all() as { name: string }[];
-  if (inboxColumns.some((c) => c.name === 'attempts')) return;
-  try {
-    db.exec('ALTER TABLE inbox ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0');
-  } catch (err) {
-    // Another connection (the other thread) added it in the meantime.
-    if (!/duplicate column/i.test(reasonOf(err))) throw err;
-  }
-}
-
 /** JSON text of an event; throws (rather than storing nothing) for what JSON cannot hold. */
 function serialise(value: unknown): string {
   const json = JSON.stringify(value) as string | undefined;
@@ -424,6 +527,10 @@ function parse<T>(json: string | undefined): T | undefined {
 function toSent(row: SentRecord | undefined): SentMessage | undefined {
   if (!row) return undefined;
   return { mid: row.mid, sent_at: row.sent_at, status: row.status, thanked: row.thanked === 1, ...(row.reaction === null ? {} : { reaction: row.reaction }) };
+}
+
+function toInboxRow(row: InboxRecord): InboxRow {
+  return { id: row.id, lane: row.lane, attempts: row.attempts, received_at: row.received_at ?? undefined };
 }
 
 function toOutboxRow(row: OutboxRecord): OutboxRow {

@@ -55,6 +55,16 @@ export function userKey(channel: string, senderId: string): string {
   return `${channel}:${senderId}`;
 }
 
+/**
+ * The lane a reply is sent in: the user's (so their replies go out in order), or for a reply to
+ * someone without a user key (an opt-in's user_ref, a comment) one of the recipient's own.
+ */
+export function replyLane(userKey: string | undefined, action: OutgoingAction): string {
+  if (userKey) return userKey;
+  const to = ((action as { recipient?: unknown }).recipient ?? {}) as { id?: string; user_ref?: string; comment_id?: string };
+  return `recipient:${to.id ?? to.user_ref ?? (to.comment_id === undefined ? '?' : `comment:${to.comment_id}`)}`;
+}
+
 const RANK: Record<MessageStatus, number> = { sent: 0, delivered: 1, read: 2 };
 
 /** True when `next` is further along than `current`. */
@@ -109,6 +119,8 @@ export interface InboxRow {
    * failed, or the bot stopped (or its thread died) while handling it.
    */
   attempts: number;
+  /** When the webhook stored the notification it came in (ms; undefined for rows from older releases). */
+  received_at?: number | undefined;
 }
 
 export interface NewInboxEvent {
@@ -204,8 +216,15 @@ export interface BotStore extends StateStore {
   /** Up to `limit` waiting events with an id above `afterId`, in id (arrival) order. */
   inboxAfter(afterId: number, limit: number): Promise<InboxRow[]>;
   inboxEvent(id: number): Promise<WebhookEvent | undefined>;
-  /** In one transaction: removes the event, saves the user's state, queues the replies. */
-  completeEvent(id: number, outcome: EventOutcome, now: number): Promise<OutboxRow[]>;
+  /**
+   * In one transaction, if `owner` still holds the event's lane (see `claimInboxLanes`): removes
+   * the event, saves the user's state, queues the replies. Their outbox lane is taken by `owner`
+   * when nobody holds it, so the instance that handled an event sends its replies without another
+   * claim; `held` lists the reply lanes `owner` holds afterwards (another live instance may hold
+   * one, sending this user's earlier replies: it sends these too). Resolves `LOST` (and changes
+   * nothing) when the event's lane was lost meanwhile.
+   */
+  completeEvent(id: number, outcome: EventOutcome, now: number, owner: string): Promise<Completion | Lost>;
   /**
    * Records, durably, that handling the event starts once more (after a failure, or when it was
    * found in the inbox at start-up), so an event that keeps killing the bot is still counted.
@@ -213,29 +232,112 @@ export interface BotStore extends StateStore {
    */
   countAttempt(id: number): Promise<number>;
   /**
-   * In one transaction: moves the event from the inbox to `failed_events` with the reason (the
-   * stored event is kept as it is, even if it cannot be read). Nothing happens if it is gone.
+   * In one transaction, if `owner` still holds the lane: moves the event from the inbox to
+   * `failed_events` with the reason (the stored event is kept as it is, even if it cannot be read).
+   * Nothing happens if it is gone; `LOST` when the claim was lost.
    */
-  setAsideEvent(id: number, reason: string, now: number): Promise<void>;
-  /** The lanes with queued replies (for recovery at start-up, without loading the replies). */
-  outboxLanes(): Promise<string[]>;
+  setAsideEvent(id: number, reason: string, now: number, owner: string): Promise<void | Lost>;
+
+  // --- Claims: how several instances share the work (see ARCHITECTURE.md "Several instances") ---
+  /**
+   * Takes up to `limit` inbox lanes with events waiting that nobody holds (or whose holder's lease
+   * ran out), oldest waiting first, for `owner` until `now + leaseMs`. `takenOver`: the lane's
+   * previous holder never released it (it died, or this store was reopened): its head event may
+   * have been in flight. Instances never get the same lane at once.
+   */
+  claimInboxLanes(owner: string, limit: number, leaseMs: number, now: number): Promise<ClaimedLane[]>;
+  /** The lane's next `limit` events in id (arrival) order. */
+  laneEvents(lane: string, limit: number): Promise<InboxRow[]>;
+  /**
+   * Gives the lane back when no event waits in it (true). `requeue`: give it back even with events
+   * waiting, to the back of the line (fairness between users; another instance may take it).
+   * False when events arrived meanwhile (the owner keeps the lane and goes on), or it is not held.
+   */
+  releaseInboxLane(lane: string, owner: string, now: number, options?: { requeue?: boolean }): Promise<boolean>;
+  /** Like `claimInboxLanes`, for reply lanes whose next reply is due (`available_at <= now`). */
+  claimOutboxLanes(owner: string, limit: number, leaseMs: number, now: number): Promise<string[]>;
+  /**
+   * Gives the reply lane back: when it is empty (true), or, with `availableAt`, even with replies
+   * waiting, claimable again from that time (a retry's backoff, a paused account). False when
+   * replies arrived meanwhile (without `availableAt`), or the lane is not held.
+   */
+  releaseOutboxLane(lane: string, owner: string, now: number, availableAt?: number): Promise<boolean>;
+  /** Extends every lease `owner` holds to `now + leaseMs`; returns how many lanes it holds. */
+  renewClaims(owner: string, leaseMs: number, now: number): Promise<ClaimCounts>;
+  /** Gives back every lane `owner` holds (a graceful stop), so another instance goes on at once. */
+  releaseClaims(owner: string): Promise<void>;
+  /**
+   * At start-up, for stores that only one bot uses at a time (memory, SQLite): every claim left by
+   * an earlier run is expired, so its lanes are taken over at once. PostgreSQL leaves other
+   * instances' claims alone (they expire by themselves).
+   */
+  recoverClaims(now: number): Promise<void>;
+  /** The lanes `owner` holds (for /healthz). */
+  claimsOf(owner: string): Promise<ClaimCounts>;
+
   /** The lane's next reply. One that cannot be read is given up (a failed send with the reason) and the next one returned. */
   outboxHead(lane: string): Promise<OutboxRow | undefined>;
-  /** In one transaction: removes the reply and records the sent message id for status tracking. */
-  outboxSent(id: number, sent: { userKey: string | undefined; mid: string | undefined }, now: number): Promise<void>;
-  outboxRetry(id: number, attempts: number, nextAttemptAt: number, error: string): Promise<void>;
+  /**
+   * In one transaction, if `owner` holds the lane: removes the reply and records the sent message
+   * id for status tracking. `LOST` when the claim was lost (another instance may send it again).
+   */
+  outboxSent(id: number, sent: { userKey: string | undefined; mid: string | undefined }, now: number, owner: string): Promise<void | Lost>;
+  /** Schedules the reply's next attempt and gives its lane back until then (fenced like outboxSent). */
+  outboxRetry(id: number, retry: { attempts: number; nextAttemptAt: number; error: string }, now: number, owner: string): Promise<void | Lost>;
   /**
    * Gives a reply up, recording the reason. `dropRest`: the later replies to the same event go too
    * (they would make no sense alone). `apologise`: the reply's apology takes its place at the head
-   * of the lane. Returns how many later replies were dropped.
+   * of the lane. Returns how many later replies were dropped (fenced like outboxSent).
    */
-  outboxFail(id: number, failure: { reason: string; dropRest: boolean; apologise: boolean }, now: number): Promise<number>;
+  outboxFail(id: number, failure: { reason: string; dropRest: boolean; apologise: boolean }, now: number, owner: string): Promise<number | Lost>;
+  /** The lanes with queued replies (diagnostics and tests). */
+  outboxLanes(): Promise<string[]>;
+
+  /** Pauses sending for an account until `until` (an invalid token), for every instance. */
+  pauseAccount(account: string, until: number, reason: string): Promise<void>;
+  /** Lifts the pause (a send with the account's token worked again). */
+  resumeAccount(account: string): Promise<void>;
+  /**
+   * Lifts every pause (a start: the operator replaced a token and restarted), and makes every
+   * reply lane claimable now; the sender puts off again the replies whose retry is not yet due.
+   */
+  resumeAccounts(): Promise<void>;
+  /** The accounts paused at `now`, with the time each pause ends. */
+  pausedAccounts(now: number): Promise<Map<string, number>>;
+
   backlog(): Promise<Backlog>;
   /** Forgets dedup keys and message statuses older than the retention. */
   prune(now: number): Promise<void>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
+
+/** What a fenced write resolves when the caller's claim on the lane was lost (it must drop the lane). */
+export const LOST = 'lost' as const;
+export type Lost = typeof LOST;
+
+/** What completing an event queued, and which of its reply lanes the completing owner holds. */
+export interface Completion {
+  replies: OutboxRow[];
+  held: string[];
+}
+
+export interface ClaimedLane {
+  lane: string;
+  /** The previous holder never released it: its head event may have been in flight. */
+  takenOver: boolean;
+}
+
+export interface ClaimCounts {
+  inbox: number;
+  outbox: number;
+}
+
+/** Lanes are held this long after each renewal; a dead instance's lanes are free again after it. */
+export const LEASE_MS = 10_000;
+
+/** The account a reply is sent with when it names none (a reply stored by a single-Page release). */
+export const DEFAULT_ACCOUNT = '';
 
 /** Meta redelivers for up to 36 hours; keys are kept longer than that. */
 export const DEDUP_RETENTION_MS = 48 * 60 * 60 * 1000;

@@ -35,12 +35,9 @@ function describeRate(setup: Setup): Promise<void> {
       );
     }, 120_000);
 
-    // Today's single-instance token bucket lets 105–115 calls arrive within one second at a limit
-    // of 100 (calls granted on time bunch on the way out: the issue's own finding), so on SQLite
-    // this is a known failure until the arrival-counted rate gate of issue #10 lands; then this
-    // `it.failing` fails and must become `it`.
-    const itHolds = setup.backend === 'sqlite' ? it.failing : it;
-    itHolds(`lets no more than ${LIMIT} Send API calls arrive in any one-second window`, () => {
+    // Counted on arrival: the old grant-time token bucket let 105–115 calls arrive within one
+    // second at a limit of 100 (calls granted on time bunch on the way out).
+    it(`lets no more than ${LIMIT} Send API calls arrive in any one-second window`, () => {
       expect(busiestWindow(cluster.mock.sends()).count).toBeLessThanOrEqual(LIMIT);
     });
 

@@ -10,6 +10,7 @@ import { eventKey } from '../../services/inbox/event-key.ts';
 import { createMemoryStore } from '../../services/state/memory-store.ts';
 import { createSqliteStore } from '../../services/state/sqlite-store.ts';
 import type { BotStore, NewInboxEvent } from '../../services/state/store.ts';
+import { claimAll, OWNER } from '../support/claims.ts';
 import { postSigned } from '../support/harness.ts';
 import { messageText, recipientOf, startMockGraph } from '../support/mock-graph-server.ts';
 import { expectedStream, label, orderStatusItem, pageNotification, psid, reactionItem, sleep, tempDir, textItem } from './helpers.ts';
@@ -105,17 +106,18 @@ describe('replies stored atomically with the event being handled', () => {
     const store = createSqliteStore(sqliteFile('inbox-complete'));
     cleanups.unshift(() => store.close());
     const [row] = await store.addToInbox(inboxEvents([orderStatusItem(A, stamp())]), Date.now());
+    await claimAll(store);
     const id = (row as { id: number }).id;
     const reply: OutgoingAction = { type: 'message', recipient: { id: A }, message: { text: 'hello' } };
     const poisoned = { ...reply, message: { text: 'x', poison: 1n } } as unknown as OutgoingAction;
     const outcome = { userKey: `messenger:${A}`, user: { step: 'awaiting_order_number' as const }, sentUpdates: [], apology: undefined };
 
-    await expect(store.completeEvent(id, { ...outcome, actions: [reply, poisoned] }, Date.now())).rejects.toThrow();
+    await expect(store.completeEvent(id, { ...outcome, actions: [reply, poisoned] }, Date.now(), OWNER)).rejects.toThrow();
     expect(await store.backlog()).toEqual({ received: 0, inbox: 1, outbox: 0, failed: 0, unreadable: 0, failed_events: 0 });
     expect(await store.getUser(`messenger:${A}`)).toEqual({});
     expect(await store.inboxEvent(id)).toBeDefined();
 
-    await store.completeEvent(id, { ...outcome, actions: [reply, reply] }, Date.now());
+    await store.completeEvent(id, { ...outcome, actions: [reply, reply] }, Date.now(), OWNER);
     expect(await store.backlog()).toEqual({ received: 0, inbox: 0, outbox: 2, failed: 0, unreadable: 0, failed_events: 0 });
     expect(await store.getUser(`messenger:${A}`)).toEqual({ step: 'awaiting_order_number' });
   });
@@ -125,13 +127,14 @@ describe('replies stored atomically with the event being handled', () => {
     cleanups.unshift(() => store.close());
     const B = psid(902);
     const [rowA, rowB] = await store.addToInbox(inboxEvents([orderStatusItem(A, stamp()), orderStatusItem(B, stamp())]), Date.now());
+    await claimAll(store);
     const reply = (to: string): OutgoingAction => ({ type: 'message', recipient: { id: to }, message: { text: 'hello' } });
     const poisoned = { ...reply(B), message: { text: 'x', poison: 1n } } as unknown as OutgoingAction;
     const outcome = (to: string, actions: OutgoingAction[]) => ({ userKey: `messenger:${to}`, user: { step: 'awaiting_order_number' as const }, sentUpdates: [], actions, apology: undefined });
 
     const [a, b] = await Promise.allSettled([
-      store.completeEvent((rowA as { id: number }).id, outcome(A, [reply(A)]), Date.now()),
-      store.completeEvent((rowB as { id: number }).id, outcome(B, [reply(B), poisoned]), Date.now()),
+      store.completeEvent((rowA as { id: number }).id, outcome(A, [reply(A)]), Date.now(), OWNER),
+      store.completeEvent((rowB as { id: number }).id, outcome(B, [reply(B), poisoned]), Date.now(), OWNER),
     ]);
     expect(a.status).toBe('fulfilled');
     expect(b.status).toBe('rejected');
@@ -145,14 +148,15 @@ describe('replies stored atomically with the event being handled', () => {
     cleanups.unshift(() => store.close());
     const users = Array.from({ length: 20 }, (_, i) => psid(910 + i));
     const rows = await store.addToInbox(inboxEvents(users.map((u) => orderStatusItem(u, stamp()))), Date.now());
+    await claimAll(store);
     const replies = await Promise.all(
       rows.map((row, i) => {
         const to = users[i] as string;
         const action: OutgoingAction = { type: 'message', recipient: { id: to }, message: { text: `hello ${i}` } };
-        return store.completeEvent(row.id, { userKey: `messenger:${to}`, user: {}, sentUpdates: [], actions: [action], apology: undefined }, Date.now());
+        return store.completeEvent(row.id, { userKey: `messenger:${to}`, user: {}, sentUpdates: [], actions: [action], apology: undefined }, Date.now(), OWNER);
       }),
     );
-    expect(replies.map((r) => r.map((o) => [o.lane, o.event_id]))).toEqual(rows.map((row, i) => [[`messenger:${users[i]}`, row.id]]));
+    expect(replies.map((r) => (r === 'lost' ? r : r.replies.map((o) => [o.lane, o.event_id])))).toEqual(rows.map((row, i) => [[`messenger:${users[i]}`, row.id]]));
     expect(await store.backlog()).toEqual({ received: 0, inbox: 0, outbox: 20, failed: 0, unreadable: 0, failed_events: 0 });
   });
 
@@ -165,8 +169,8 @@ describe('replies stored atomically with the event being handled', () => {
     let crashNext = false;
     const crashing: BotStore = {
       ...base,
-      completeEvent: (id, outcome, now) => {
-        if (!crashNext) return base.completeEvent(id, outcome, now);
+      completeEvent: (id, outcome, now, owner) => {
+        if (!crashNext) return base.completeEvent(id, outcome, now, owner);
         crashNext = false;
         return Promise.reject(new Error('process killed before the commit'));
       },

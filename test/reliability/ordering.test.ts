@@ -41,14 +41,14 @@ function watchHandling(base: BotStore) {
       }
       return event;
     },
-    async completeEvent(id, outcome, now) {
+    async completeEvent(id, outcome, now, owner) {
       const lane = laneOfId.get(id);
       if (lane !== undefined) {
         active.set(lane, (active.get(lane) ?? 1) - 1);
         stats.running -= 1;
         stats.handled += 1;
       }
-      return base.completeEvent(id, outcome, now);
+      return base.completeEvent(id, outcome, now, owner);
     },
   };
   return { store, stats };

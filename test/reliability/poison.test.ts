@@ -217,12 +217,12 @@ function failingFor(base: BotStore, text: string, where: 'inboxEvent' | 'complet
       }
       return event;
     },
-    completeEvent(id, outcome, now) {
-      if (where !== 'completeEvent' || !poisonIds.has(id)) return base.completeEvent(id, outcome, now);
+    completeEvent(id, outcome, now, owner) {
+      if (where !== 'completeEvent' || !poisonIds.has(id)) return base.completeEvent(id, outcome, now, owner);
       tries += 1;
       // A user state the store cannot serialise (for SQLite: JSON has no BigInt), in the real store.
       const user = { ...outcome.user, poison: 1n, fn: () => 1 } as unknown as typeof outcome.user;
-      return base.completeEvent(id, { ...outcome, user }, now);
+      return base.completeEvent(id, { ...outcome, user }, now, owner);
     },
   };
   return { store, tries: () => tries };

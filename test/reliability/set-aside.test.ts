@@ -10,6 +10,7 @@ import { createMemoryStore } from '../../services/state/memory-store.ts';
 import { createSqliteStore } from '../../services/state/sqlite-store.ts';
 import type { BotStore, NotificationExpander } from '../../services/state/store.ts';
 import { toMetaJson } from '../../services/signature.ts';
+import { claimAll, OWNER } from '../support/claims.ts';
 import { PAGE, pageNotification, psid, tempDir, textItem, withDeepValue } from './helpers.ts';
 
 const cleanups: (() => unknown)[] = [];
@@ -96,7 +97,8 @@ describe.each(stores)('%s store: handling attempts and set-aside events', (_name
     expect(await store.countAttempt(idA)).toBe(1);
     expect(await store.countAttempt(idA)).toBe(2);
     expect((await store.inboxAfter(0, 10)).map((r) => r.attempts)).toEqual([2, 0]);
-    await store.completeEvent(idA, { userKey: undefined, user: undefined, sentUpdates: [], actions: [], apology: undefined }, T0);
+    await claimAll(store);
+    await store.completeEvent(idA, { userKey: undefined, user: undefined, sentUpdates: [], actions: [], apology: undefined }, T0, OWNER);
     expect(await store.countAttempt(idA)).toBe(0);
   });
 
@@ -106,11 +108,12 @@ describe.each(stores)('%s store: handling attempts and set-aside events', (_name
     await store.expandNotifications(100, expandBody, T0);
     const [a] = await store.inboxAfter(0, 10);
     const id = (a as { id: number }).id;
-    await store.setAsideEvent(id, 'handling did not finish in 5 attempts: SyntaxError: bad row', T0 + 10);
+    await claimAll(store);
+    await store.setAsideEvent(id, 'handling did not finish in 5 attempts: SyntaxError: bad row', T0 + 10, OWNER);
     expect(await store.inboxEvent(id)).toBeUndefined();
     expect(await texts(store)).toEqual(['b']);
     expect(await store.backlog()).toEqual({ received: 0, inbox: 1, outbox: 0, failed: 0, unreadable: 0, failed_events: 1 });
-    await store.setAsideEvent(id, 'again', T0 + 20);
+    await store.setAsideEvent(id, 'again', T0 + 20, OWNER);
     expect(await store.backlog()).toMatchObject({ inbox: 1, failed_events: 1 });
   });
 });
@@ -131,7 +134,8 @@ describe('SQLite store: what is set aside is kept, and attempts survive a restar
     cleanups.unshift(() => store.close());
     expect((await store.inboxAfter(0, 10)).map((r) => r.attempts)).toEqual([2, 1]);
     expect(await store.countAttempt((a as { id: number }).id)).toBe(3);
-    await store.setAsideEvent((a as { id: number }).id, 'the reason', T0 + 9);
+    await claimAll(store);
+    await store.setAsideEvent((a as { id: number }).id, 'the reason', T0 + 9, OWNER);
     const db = new Database(path, { readonly: true });
     cleanups.unshift(() => db.close());
     const row = db.prepare('SELECT id, lane, event, attempts, reason, failed_at FROM failed_events').get() as { event: string } & Record<string, unknown>;
@@ -148,7 +152,9 @@ describe('SQLite store: what is set aside is kept, and attempts survive a restar
     const [row] = await store.inboxAfter(0, 1);
     const lane = `messenger:${psid(1)}`;
     const reply = (text: string) => ({ type: 'message' as const, recipient: { id: psid(1) }, message: { text } });
-    const [first] = await store.completeEvent((row as { id: number }).id, { userKey: lane, user: {}, sentUpdates: [], actions: [reply('one'), reply('two')], apology: undefined }, T0);
+    await claimAll(store);
+    const completion = await store.completeEvent((row as { id: number }).id, { userKey: lane, user: {}, sentUpdates: [], actions: [reply('one'), reply('two')], apology: undefined }, T0, OWNER);
+    const [first] = completion === 'lost' ? [] : completion.replies;
     const db = new Database(path);
     cleanups.unshift(() => db.close());
     db.prepare("UPDATE outbox SET action = '{\"type\":\"mess' WHERE id = ?").run(first?.id);
@@ -166,7 +172,9 @@ describe('SQLite store: what is set aside is kept, and attempts survive a restar
     const store = createSqliteStore(path);
     cleanups.unshift(() => store.close());
     const [row] = await store.inboxAfter(0, 10);
-    expect(row).toEqual({ id: 1, lane: 'messenger:1', attempts: 0 });
+    expect(row).toEqual({ id: 1, lane: 'messenger:1', attempts: 0, received_at: undefined });
+    // The migration gave the waiting event its lane, so it can be claimed and handled.
+    expect(await store.claimInboxLanes(OWNER, 10, 10_000, T0)).toEqual([{ lane: 'messenger:1', takenOver: false }]);
     expect(await store.countAttempt(1)).toBe(1);
     expect(await store.backlog()).toMatchObject({ inbox: 1, failed_events: 0 });
   });

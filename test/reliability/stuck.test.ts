@@ -6,7 +6,7 @@ import request from 'supertest';
 import type { WebhookEvent } from '../../services/events/types.ts';
 import { createInbox } from '../../services/inbox/inbox.ts';
 import { createLogger } from '../../services/logger.ts';
-import type { OutboxSender } from '../../services/outbox/sender.ts';
+import { OWNER, quietOutbox } from '../support/claims.ts';
 import { createMemoryStore } from '../../services/state/memory-store.ts';
 import type { BotStore, EventOutcome } from '../../services/state/store.ts';
 import { toMetaJson } from '../../services/signature.ts';
@@ -38,8 +38,7 @@ describe('reading the inbox keeps failing', () => {
       if (event.kind === 'message') handled.push(event.message.text ?? '');
       return Promise.resolve({ userKey: undefined, user: undefined, sentUpdates: [], actions: [], apology: undefined });
     };
-    const outbox: OutboxSender = { notify: () => undefined, idle: () => Promise.resolve(), stop: () => Promise.resolve(), tokenValid: () => true, due: () => 0 };
-    const inbox = createInbox({ store, handle, outbox, log: createLogger({ level: 'silent' }), now: () => Date.now(), retry: { baseMs: 100, maxMs: 400, maxAttempts: 5 } });
+    const inbox = createInbox({ store, handle, outbox: quietOutbox, log: createLogger({ level: 'silent' }), now: () => Date.now(), owner: OWNER, retry: { baseMs: 100, maxMs: 400, maxAttempts: 5 } });
     const started = performance.now();
     for (let i = 0; i < 20; i++) {
       await inbox.accept(Buffer.from(toMetaJson(pageNotification([textItem(A, `n-${i}`, stamp())]))));

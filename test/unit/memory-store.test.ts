@@ -1,6 +1,7 @@
 import { describe, it, expect } from '@jest/globals';
 import { createMemoryStore } from '../../services/state/memory-store.ts';
 import type { UserState } from '../../services/state/store.ts';
+import { claimAll, OWNER } from '../support/claims.ts';
 
 const USER = 'messenger:42';
 
@@ -71,15 +72,17 @@ describe('createMemoryStore sent-message updates (applied with completeEvent)', 
     const store = createMemoryStore();
     await store.recordSent(USER, 'm1', 1000);
     const [row] = await store.addToInbox([{ key: 'k1', lane: USER, timestamp: 1, event: { kind: 'unknown', channel: 'messenger', object: 'page', entry_id: '1', entry_time: 1, standby: false, reason: 'test', raw: {} } }], 1);
+    await claimAll(store, OWNER, 1);
     return { store, id: (row as { id: number }).id };
   }
 
   it('records the reaction and the thanks, and clears the reaction on null', async () => {
     const { store, id } = await storeWithEvent();
-    await store.completeEvent(id, { userKey: USER, user: {}, sentUpdates: [{ mid: 'm1', reaction: '❤', thanked: true }], actions: [], apology: undefined }, 2);
+    await store.completeEvent(id, { userKey: USER, user: {}, sentUpdates: [{ mid: 'm1', reaction: '❤', thanked: true }], actions: [], apology: undefined }, 2, OWNER);
     expect(await store.getSent(USER, 'm1')).toMatchObject({ reaction: '❤', thanked: true });
     const [again] = await store.addToInbox([{ key: 'k2', lane: USER, timestamp: 2, event: { kind: 'unknown', channel: 'messenger', object: 'page', entry_id: '1', entry_time: 2, standby: false, reason: 'test', raw: {} } }], 3);
-    await store.completeEvent((again as { id: number }).id, { userKey: USER, user: {}, sentUpdates: [{ mid: 'm1', reaction: null }], actions: [], apology: undefined }, 4);
+    await claimAll(store, OWNER, 3);
+    await store.completeEvent((again as { id: number }).id, { userKey: USER, user: {}, sentUpdates: [{ mid: 'm1', reaction: null }], actions: [], apology: undefined }, 4, OWNER);
     const sent = await store.getSent(USER, 'm1');
     expect(sent?.reaction).toBeUndefined();
     expect(sent?.thanked).toBe(true);
@@ -87,7 +90,7 @@ describe('createMemoryStore sent-message updates (applied with completeEvent)', 
 
   it('ignores updates for unknown mids or users', async () => {
     const { store, id } = await storeWithEvent();
-    await store.completeEvent(id, { userKey: 'instagram:42', user: {}, sentUpdates: [{ mid: 'm1', thanked: true }, { mid: 'nope', reaction: 'x' }], actions: [], apology: undefined }, 2);
+    await store.completeEvent(id, { userKey: 'instagram:42', user: {}, sentUpdates: [{ mid: 'm1', thanked: true }, { mid: 'nope', reaction: 'x' }], actions: [], apology: undefined }, 2, OWNER);
     expect(await store.getSent(USER, 'm1')).toMatchObject({ thanked: false });
     expect(await store.getSent('instagram:42', 'm1')).toBeUndefined();
   });

@@ -1,0 +1,40 @@
+// node-postgres pools for the store. Errors of idle connections (the server restarted, a network
+// blip) are reported, never thrown: the pool drops that connection and makes a new one on demand.
+import pg from 'pg';
+
+export interface PostgresPoolOptions {
+  url: string;
+  /** Connections at most (DATABASE_POOL_SIZE for the bot's worker; the webhook thread needs two). */
+  max: number;
+  /** Shown in pg_stat_activity, to tell the instances and threads apart. */
+  applicationName: string;
+  onError: (err: Error) => void;
+}
+
+/**
+ * Time limits that keep a stuck statement or a crashed client from holding locks for long:
+ * statements give up after 30 s, a transaction left idle by a dead client after 60 s, and a new
+ * connection after 10 s. TCP keep-alive notices a vanished server.
+ */
+const STATEMENT_TIMEOUT_MS = 30_000;
+const IDLE_IN_TRANSACTION_MS = 60_000;
+const CONNECT_TIMEOUT_MS = 10_000;
+
+export function createPostgresPool(options: PostgresPoolOptions): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: options.max,
+    application_name: options.applicationName,
+    statement_timeout: STATEMENT_TIMEOUT_MS,
+    idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_MS,
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    keepAlive: true,
+  });
+  pool.on('error', options.onError);
+  return pool;
+}
+
+/** BIGINT and BIGSERIAL come back as strings from pg; ours are milliseconds and ids well below 2^53. */
+export function toNumber(value: unknown): number {
+  return typeof value === 'number' ? value : Number(value);
+}
