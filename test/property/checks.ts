@@ -1,7 +1,7 @@
 // What a well-typed event and a valid Send API body look like, for the property tests.
 import type { WebhookEvent } from '../../services/events/types.ts';
 
-const KINDS = new Set(['message', 'echo', 'message_edit', 'postback', 'read', 'delivery', 'reaction', 'referral', 'optin', 'handover', 'policy', 'account_linking', 'game_play', 'change', 'unknown']);
+const KINDS = new Set(['message', 'echo', 'message_edit', 'postback', 'read', 'delivery', 'reaction', 'referral', 'optin', 'handover', 'policy', 'account_linking', 'game_play', 'comment', 'change', 'unknown']);
 
 const isTime = (value: unknown) => typeof value === 'number' && Number.isFinite(value) && value > 0;
 const optionalString = (value: unknown) => value === undefined || typeof value === 'string';
@@ -33,6 +33,11 @@ export function eventProblems(event: WebhookEvent): string[] {
       break;
     case 'postback':
       expect(typeof event.postback.payload === 'string', 'postback payload');
+      break;
+    case 'comment':
+      expect(isTime(event.created_at), 'created_at');
+      expect(event.field === 'feed' ? typeof event.value.comment_id === 'string' : typeof event.value.id === 'string', 'comment id');
+      expect(event.value.from === undefined || typeof event.value.from.id === 'string', 'comment from');
       break;
     case 'change':
       expect(typeof event.field === 'string', 'field');
