@@ -3,6 +3,7 @@
 import type { WebhookEvent } from '../events/types.ts';
 import type { BotStore, ExpandResult, InboxRow, MessageStatus, NewInboxEvent, OutboxRow, SentMessage, StatusUpdate, UserState } from './store.ts';
 import { DEDUP_RETENTION_MS, SENT_RETENTION_MS, isStatusAdvance } from './store.ts';
+import { recipientLane } from '../outbox/action-policy.ts';
 
 interface InboxEntry extends InboxRow {
   timestamp: number;
@@ -103,7 +104,7 @@ export function createMemoryStore(): BotStore {
       const rows = outcome.actions.map((action) => {
         const row: OutboxRow = {
           id: nextOutboxId++,
-          lane: outcome.userKey ?? `recipient:${action.recipient.id ?? action.recipient.user_ref ?? '?'}`,
+          lane: outcome.userKey ?? recipientLane(action),
           user_key: outcome.userKey,
           event_id: id,
           action: structuredClone(action),

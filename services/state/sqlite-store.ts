@@ -7,6 +7,7 @@ import type { WebhookEvent } from '../events/types.ts';
 import type { OutgoingAction } from '../graph/send-api.ts';
 import type { Backlog, BotStore, EventOutcome, ExpandResult, InboxRow, MessageStatus, NewInboxEvent, NotificationExpander, OutboxRow, SentMessage, StatusUpdate, UserState } from './store.ts';
 import { DEDUP_RETENTION_MS, SENT_RETENTION_MS } from './store.ts';
+import { recipientLane } from '../outbox/action-policy.ts';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS dedup (key TEXT PRIMARY KEY, seen_at INTEGER NOT NULL) WITHOUT ROWID;
@@ -135,7 +136,7 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
       if (update.thanked) q.markThanked.run(outcome.userKey, update.mid);
     }
     return outcome.actions.map((action) => {
-      const lane = outcome.userKey ?? `recipient:${action.recipient.id ?? action.recipient.user_ref ?? '?'}`;
+      const lane = outcome.userKey ?? recipientLane(action);
       const apology = outcome.apology ? JSON.stringify(outcome.apology) : null;
       const rowId = Number(q.insertOutbox.run(lane, outcome.userKey ?? null, id, JSON.stringify(action), apology, now).lastInsertRowid);
       return { id: rowId, lane, user_key: outcome.userKey, event_id: id, action, apology: outcome.apology, attempts: 0, next_attempt_at: now };
