@@ -22,6 +22,8 @@ export interface UserState {
   /** Who answers the thread: the bot, or people in the Page Inbox after a handover. */
   thread_owner?: 'bot' | 'human';
   last_inbound_at?: number;
+  /** Instagram stories (mentions of us, replies to ours) already thanked for, newest last, bounded. */
+  thanked_stories?: string[];
 }
 
 export type MessageStatus = 'sent' | 'delivered' | 'read';
