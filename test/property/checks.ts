@@ -69,8 +69,9 @@ function strings(value: unknown, found: string[] = []): string[] {
 
 /**
  * What is wrong with a request the bot made to Graph: the emulator's Send API validator (Meta's
- * rules, `(#100) …`), a recipient that is not a numeric PSID/IGSID or is one of our own accounts,
- * any lone surrogate anywhere, or a path that is not one the bot uses.
+ * rules, `(#100) …`), a recipient that is not a numeric PSID/IGSID (or, for a private reply, a
+ * comment id) or is one of our own accounts, any lone surrogate anywhere, or a path that is not one
+ * the bot uses (a public comment reply: the channel's edge, a text message).
  */
 export function requestProblems(
   request: { method: string; path: string; data?: unknown },
@@ -83,10 +84,21 @@ export function requestProblems(
     if (!/^[0-9]{1,32}$/.test(request.path) || context.ownIds.has(request.path)) problems.push(`profile path ${JSON.stringify(request.path)}`);
     return problems;
   }
+  const commentReply = /^([0-9]{1,32}(?:_[0-9]{1,32})?)\/(comments|replies)$/.exec(request.path);
+  if (commentReply) {
+    // A public reply under a comment: Facebook's comments edge, Instagram's replies edge, a message of text.
+    if ((commentReply[2] === 'replies') !== (context.channel === 'instagram')) problems.push(`path ${request.path} on ${context.channel}`);
+    const message = body.message;
+    if (typeof message !== 'string' || message.trim() === '' || [...message].length > 2200 || Object.keys(body).length !== 1) problems.push(`comment reply body ${JSON.stringify(body)}`);
+    return problems;
+  }
   if (!['me/messages', 'me/pass_thread_control', 'me/take_thread_control'].includes(request.path)) problems.push(`path ${request.path}`);
-  const recipient = body.recipient as { id?: unknown; user_ref?: unknown } | undefined;
+  const recipient = body.recipient as { id?: unknown; user_ref?: unknown; comment_id?: unknown } | undefined;
   const id = recipient?.id;
-  if (typeof id !== 'string' || !/^[0-9]{1,32}$/.test(id)) problems.push(`recipient ${JSON.stringify(recipient)}`);
+  const privateReply = request.path === 'me/messages' && recipient?.comment_id !== undefined;
+  if (privateReply) {
+    if (typeof recipient.comment_id !== 'string' || !/^[0-9]{1,32}(?:_[0-9]{1,32})?$/.test(recipient.comment_id)) problems.push(`recipient ${JSON.stringify(recipient)}`);
+  } else if (typeof id !== 'string' || !/^[0-9]{1,32}$/.test(id)) problems.push(`recipient ${JSON.stringify(recipient)}`);
   else if (context.ownIds.has(id)) problems.push(`a reply to our own account ${id}`);
   if (request.path === 'me/messages') {
     const problem = context.validate(body, context.channel);
