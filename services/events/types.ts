@@ -64,10 +64,10 @@ export interface Attachment {
 }
 
 /**
- * Messenger replies carry `is_self_reply`; Instagram story replies carry the story instead. The
- * story's CDN `url` is dropped by the normaliser (Meta's terms: never stored), so only `id` is left.
+ * Messenger replies carry `is_self_reply`; Instagram story replies carry the story instead. Meta
+ * sends the story's CDN `url`; the normaliser drops it (Meta's terms: never stored), so no event has it.
  */
-export type ReplyTo = { mid: string; is_self_reply?: boolean } | { story: { id: string; url?: never } };
+export type ReplyTo = { mid: string; is_self_reply?: boolean } | { story: { id: string; url?: string } };
 
 export interface MessagePayload {
   mid: string;
