@@ -6,6 +6,7 @@ import { describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { normalizeNotification } from '../services/events/normalize.ts';
 import type { WebhookEvent } from '../services/events/types.ts';
+import { laneOf } from '../services/event-queue.ts';
 import { eventKey } from '../services/inbox/event-key.ts';
 
 type JsonObject = Record<string, unknown>;
@@ -115,5 +116,16 @@ describe('dedup keys of comments', () => {
     expect(new Set([add, ...others]).size).toBe(4);
     const edited = load('page-feed-comment-edited');
     expect(key(redelivered(edited))).toBe(key(edited));
+  });
+});
+
+describe('inbox lanes of comments', () => {
+  it('an Instagram comment shares its author\'s lane with their messages; a Facebook author has a lane of their own', () => {
+    expect(laneOf(only(load('instagram-comment-price')))).toBe('instagram:7650000000000001');
+    expect(laneOf(only(load('page-feed-comment-add')))).toBe('messenger:commenter:6000000000000001');
+    const body = load('page-feed-comment-add');
+    const { from: _from, ...value } = change(body).value;
+    const anonymous = { ...body, entry: [{ ...(body.entry as JsonObject[])[0], changes: [{ field: 'feed', value }] }] };
+    expect(laneOf(only(anonymous))).toBe(`messenger:entry:${PAGE_ID}`);
   });
 });

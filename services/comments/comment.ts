@@ -48,3 +48,15 @@ export function commentFacts(event: CommentEvent): CommentFacts {
     created_at: event.created_at,
   };
 }
+
+/**
+ * The inbox lane of a comment. An Instagram comment's author is the IGSID their messages come
+ * from: one lane, so a comment and the messages around it are handled in order (the language a
+ * comment teaches is known to the message after it). A Facebook author gets a lane of their own
+ * comments (their id is no PSID); a comment without an author, the entry's.
+ */
+export function commentLane(event: CommentEvent): string {
+  const author = event.value.from?.id;
+  if (author === undefined) return `${event.channel}:entry:${event.entry_id}`;
+  return event.channel === 'instagram' ? `instagram:${author}` : `${event.channel}:commenter:${author}`;
+}
