@@ -37,7 +37,10 @@ export interface CommentDeps {
   ownAccountIds: ReadonlySet<string>;
 }
 
-const NOTHING: EventOutcome = Object.freeze({ userKey: undefined, user: undefined, sentUpdates: [], actions: [], apology: undefined });
+/** A comment that produces nothing: no user, no replies. */
+function nothing(): EventOutcome {
+  return { userKey: undefined, user: undefined, sentUpdates: [], actions: [], apology: undefined };
+}
 
 /**
  * What a comment event produces: nothing, or the replies (and, on Instagram, the commenter's
@@ -50,24 +53,24 @@ export async function handleComment(event: CommentEvent, deps: CommentDeps): Pro
   const refusal = refusalOf(event, comment, deps);
   if (refusal) {
     log[refusal.level](refusal.reason, refusal.details ?? {});
-    return NOTHING;
+    return nothing();
   }
   const match = deps.settings.catalog.commentReplies.match({ channel: comment.channel, text: comment.text, post_id: comment.post_id, media_id: comment.media_id });
   if (!match) {
     log.debug('comment matches no trigger', {});
-    return NOTHING;
+    return nothing();
   }
   const age = deps.now() - comment.created_at;
   if (age >= PRIVATE_REPLY_WINDOW_MS) {
     // Meta would refuse it: a private reply is only allowed within 7 days of the comment.
     log.warn('private reply refused: the comment is older than 7 days', { trigger: match.trigger.name, age_hours: Math.floor(age / 3_600_000) });
-    return NOTHING;
+    return nothing();
   }
   const key = comment.channel === 'instagram' && comment.author_id !== undefined && isGraphId(comment.author_id) ? userKey('instagram', comment.author_id) : undefined;
   const user: UserState = key ? await deps.store.getUser(key) : {};
   if (user.thread_owner === 'human') {
     log.info('comment not answered: a person from the shop owns this conversation', { trigger: match.trigger.name });
-    return NOTHING;
+    return nothing();
   }
   const locale = user.locale ?? onlyLocale(match) ?? DEFAULT_LOCALE;
   // Words of one language other than English tell the language of someone who has not picked
@@ -79,7 +82,7 @@ export async function handleComment(event: CommentEvent, deps: CommentDeps): Pro
     actions = repliesFor(comment, match, locale, deps.settings);
   } catch (err) {
     log.error('comment replies could not be built; nothing sent', { err, trigger: match.trigger.name, locale });
-    return NOTHING;
+    return nothing();
   }
   log.info('comment answered', { trigger: match.trigger.name, locale, public_reply: actions.length > 1, is_reply: comment.is_reply });
   return { userKey: key, user: key ? user : undefined, sentUpdates: [], actions, apology: undefined };
