@@ -105,5 +105,12 @@ declare const messages: {
       readonly "language": "Can we chat in another language?";
     };
   };
+  readonly "comments": {
+    readonly "public_reply": "Thanks for asking! We've sent you a private message 💌";
+  };
+  readonly "stories": {
+    readonly "mention_thanks": "Thank you for mentioning {{shop}} in your story! 💛 Here's what I can do for you:";
+    readonly "reply_thanks": "Thanks for replying to our story! 💛 Here's what I can do for you:";
+  };
 };
 export = messages;

@@ -3,6 +3,7 @@
 // Thin: parse and check the request, call the emulator core, answer.
 import express, { type ErrorRequestHandler, type Request, type Response, type Router } from 'express';
 import { parseAction } from '../services/emulator/actions.ts';
+import { emulatorPostsRouter } from './emulator-posts.ts';
 import type { EmulatorCore, SimUser } from '../services/emulator/index.ts';
 import { graphError, unsupported } from '../services/emulator/graph-api.ts';
 import { isMediaType, MAX_MEDIA_BYTES } from '../services/emulator/media.ts';
@@ -102,6 +103,7 @@ export function emulatorRouter(emulator: EmulatorCore, { log, streams }: { log: 
     res.set({ 'Content-Type': item.type, 'X-Content-Type-Options': 'nosniff', 'Cache-Control': 'private, max-age=3600' }).send(item.bytes);
   });
 
+  router.use(emulatorPostsRouter(emulator));
   router.use(['/info', '/users', '/media'], (_req, res) => jsonError(res, 404, 'not found'));
   router.use(apiErrors(log));
   return router;

@@ -1,6 +1,7 @@
 // Runs work in lanes: one lane's items strictly one after another, in the order given, and
 // different lanes side by side up to a concurrency bound. Every item is tracked, so shutdown and
 // tests can wait for the queue to go idle, and a stopped queue starts nothing new.
+import { commentLane } from './comments/comment.ts';
 import type { WebhookEvent } from './events/types.ts';
 import type { Logger } from './logger.ts';
 
@@ -103,8 +104,9 @@ export function createEventQueue(options: Omit<LaneQueueOptions<WebhookEvent>, '
   return createLaneQueue({ ...options, laneOf });
 }
 
-/** Events of one sender share a lane; sender-less events share one per entry. */
+/** Events of one sender share a lane (a comment's, its author's: see commentLane); sender-less events share one per entry. */
 export function laneOf(event: WebhookEvent): string {
+  if (event.kind === 'comment') return commentLane(event);
   const sender = 'sender' in event ? (event.sender?.id ?? event.sender?.user_ref) : undefined;
   return sender ? `${event.channel}:${sender}` : `${event.channel}:entry:${event.entry_id}`;
 }

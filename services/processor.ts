@@ -2,6 +2,7 @@
 // handler, then delivery of the replies in order. Every failure lands in one error path here.
 import type { EventContext, BotSettings } from './conversation/context.ts';
 import { createReplies } from './conversation/context.ts';
+import { handleComment } from './comments/handle.ts';
 import type { WebhookEvent } from './events/types.ts';
 import { isGraphId } from './graph/ids.ts';
 import type { Recipient } from './graph/messages.ts';
@@ -35,6 +36,8 @@ export async function handle(event: WebhookEvent, deps: ProcessorDeps): Promise<
     deps.log.warn('event for an account this bot does not serve: acknowledged, not handled', { kind: event.kind, object: event.object, entry_id: event.entry_id });
     return { userKey: undefined, user: undefined, sentUpdates: [], actions: [], apology: undefined };
   }
+  // A comment is not a conversation yet: it has an author, not a sender (services/comments/).
+  if (event.kind === 'comment') return handleComment(event, deps);
   const senderId = replyTarget(event, deps.ownAccountIds, deps.log);
   const key = senderId === undefined ? undefined : userKey(event.channel, senderId);
   const log = deps.log.child({ kind: event.kind, channel: event.channel, user: key });

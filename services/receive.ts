@@ -46,6 +46,9 @@ export async function handleEvent(ctx: EventContext): Promise<void> {
       return log.warn('POLICY_ENFORCEMENT', { action: event.policy_enforcement.action, reason: event.policy_enforcement.reason });
     case 'game_play':
       return log.info('game play', { game_id: event.game_play.game_id, score: event.game_play.score });
+    case 'comment':
+      // Comments have no conversation yet: the processor hands them to services/comments/ instead.
+      return log.debug('comment left to services/comments', { field: event.field });
     case 'change':
       return log.info('field change', { object: event.object, field: event.field });
     case 'unknown':

@@ -364,7 +364,6 @@ describe('Instagram messaging', () => {
   it.each([
     ['instagram-media', ['image', 'video', 'audio', 'file']],
     ['instagram-share', ['share']],
-    ['instagram-story-mention', ['story_mention']],
   ])('keeps the attachments of %s', (name, types) => {
     const body = load(name);
     const [event] = normalizeNotification(body).events;
@@ -389,13 +388,20 @@ describe('Instagram messaging', () => {
     ]);
   });
 
-  it('keeps a story reply (reply_to.story)', () => {
+  it('keeps a story mention without the story\'s CDN URL (never stored)', () => {
+    const body = load('instagram-story-mention');
+    const [event] = normalizeNotification(body).events;
+    const { mid } = item(body).message as { mid: string };
+    expect(event).toStrictEqual({ ...INSTAGRAM, kind: 'message', ...FROM_IGSID, timestamp: TS, message: { mid, attachments: [{ type: 'story_mention', payload: {} }] } });
+    expect(JSON.stringify(event)).not.toContain('lookaside');
+  });
+
+  it('keeps a story reply (reply_to.story) with the story id, without its CDN URL', () => {
     const body = load('instagram-story-reply');
     const [event] = normalizeNotification(body).events;
-    expect(event).toStrictEqual({ ...INSTAGRAM, kind: 'message', ...FROM_IGSID, timestamp: TS, message: item(body).message });
-    expect(ofKind(event, 'message').message.reply_to).toEqual({
-      story: { url: 'https://lookaside.fbsbx.com/ig_messaging_cdn/?asset_id=fake-story-2', id: '18000000000000003' },
-    });
+    const { mid, text } = item(body).message as { mid: string; text: string };
+    expect(event).toStrictEqual({ ...INSTAGRAM, kind: 'message', ...FROM_IGSID, timestamp: TS, message: { mid, text, reply_to: { story: { id: '18000000000000003' } } } });
+    expect(JSON.stringify(event)).not.toContain('lookaside');
   });
 
   it('keeps an unsent message (is_deleted) as a message event', () => {
@@ -494,8 +500,8 @@ describe('Instagram messaging', () => {
 const CHANGE_TIME = 1700000001000;
 
 describe('changes and changed_fields', () => {
-  it('normalises a page feed change with its value', () => {
-    const body = load('page-feed');
+  it('normalises a page feed item other than a comment as a change with its value', () => {
+    const body = load('page-feed-status');
     expect(normalizeNotification(body).events).toStrictEqual([
       {
         channel: 'messenger',
@@ -510,10 +516,14 @@ describe('changes and changed_fields', () => {
     ]);
   });
 
-  it.each([
-    ['instagram-comments', 'comments'],
-    ['instagram-mentions', 'mentions'],
-  ])('normalises %s as an Instagram change', (name, field) => {
+  it('normalises a page feed comment as a comment event (more in comments-events.test.ts)', () => {
+    const body = load('page-feed');
+    expect(normalizeNotification(body).events).toStrictEqual([
+      { ...MESSENGER, entry_time: CHANGE_TIME, kind: 'comment', created_at: 1700000000000, field: 'feed', value: item(body, 0, 'changes').value },
+    ]);
+  });
+
+  it.each([['instagram-mentions', 'mentions']])('normalises %s as an Instagram change', (name, field) => {
     const body = load(name);
     expect(normalizeNotification(body).events).toStrictEqual([
       { ...INSTAGRAM, entry_time: CHANGE_TIME, kind: 'change', field, value: item(body, 0, 'changes').value },
@@ -840,6 +850,7 @@ describe('whole-batch properties', () => {
       policy: true,
       account_linking: true,
       game_play: true,
+      comment: true,
       change: true,
       unknown: true,
     } satisfies Record<EventKind, true>;

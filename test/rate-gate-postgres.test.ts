@@ -1,7 +1,8 @@
 // The PostgreSQL rate gate against a real server: three gates on three pools (as three instances
 // would be) share one limit, and the mock Graph server never sees more than the limit arrive in any
 // 1-second window, while throughput stays near what the rule allows. Also: FIFO, the in-flight
-// timeout of an instance that died, pruning, media, and a clear error when the table is missing.
+// timeout of an instance that died, pruning, media, a kind with a longer window (private replies),
+// and a clear error when the table is missing.
 // Runs on a throwaway database; skipped with a message when no server is reachable, unless
 // REQUIRE_POSTGRES=1.
 import { randomBytes } from 'node:crypto';
@@ -200,6 +201,28 @@ describePg('PostgreSQL rate gate', () => {
     // The third 'small' call waits for the first one's second; 'big' is not held up by it.
     expect(small).toBeGreaterThanOrEqual(990);
     expect(big).toBeLessThan(900);
+  }, 30_000);
+
+  it('a kind with a longer window (private replies) is shared by instances and counted per its window, on top of the account limit', async () => {
+    const kinds = { private_reply: { limit: 3, windowMs: 3000 } };
+    const [a, b] = [newGate({ kinds }), newGate({ kinds })];
+    const grantedAt: number[] = [];
+    const started = performance.now();
+    const take = async (gate: RateGate): Promise<void> => {
+      const grant = await gate.acquire('ig', { kind: 'private_reply' });
+      grantedAt.push(performance.now() - started);
+      grant.done();
+    };
+    await Promise.all([take(a), take(b), take(a), take(b), take(a)]);
+    grantedAt.sort((x, y) => x - y);
+    // Three at once between the two instances; the fourth only 3 s after the first was done.
+    expect(grantedAt[2]).toBeLessThan(1500);
+    expect(grantedAt[3]).toBeGreaterThanOrEqual(2950);
+    const [row] = await rows("SELECT count(*)::int AS n FROM send_grants WHERE account = 'ig/private_reply'");
+    expect(row?.n).toBeGreaterThanOrEqual(3);
+    // The account's own limit counted them as well.
+    const [main] = await rows("SELECT count(*)::int AS n FROM send_grants WHERE account = 'ig'");
+    expect(main?.n).toBeGreaterThanOrEqual(1);
   }, 30_000);
 
   it('a database without the table: acquire fails with PostgreSQL’s error, logged, and works once the table exists', async () => {

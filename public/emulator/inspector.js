@@ -96,6 +96,9 @@ function webhookPreview(body) {
   if (item.postback) return item.postback.payload;
   if (item.reaction) return `${item.reaction.action} ${item.reaction.emoji ?? ''}`.trim();
   if (item.delivery) return `${item.delivery.mids?.length ?? 0} message(s)`;
+  // A comment (feed or Instagram comments change): what it says.
+  const comment = item.value?.message ?? item.value?.text;
+  if (typeof comment === 'string') return `“${comment}”`;
   return undefined;
 }
 
@@ -103,6 +106,8 @@ function graphPreview(body) {
   if (!body || typeof body !== 'object') return undefined;
   if (body.sender_action) return body.sender_action;
   const message = body.message;
+  // A public reply under a comment: { message: "…" }.
+  if (typeof message === 'string') return `“${message.length > 60 ? `${message.slice(0, 60)}…` : message}”`;
   if (typeof message?.text === 'string') return `“${message.text.length > 60 ? `${message.text.slice(0, 60)}…` : message.text}”`;
   const payload = message?.attachment?.payload;
   if (payload?.template_type) return `${payload.template_type} template`;

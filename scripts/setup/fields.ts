@@ -4,8 +4,12 @@ import type { EventKind } from '../../services/events/types.ts';
 
 export type WebhookObjectName = 'page' | 'instagram';
 
-/** Kinds that arrive as messaging items; `change` and `unknown` have no subscription of their own. */
-type MessagingKind = Exclude<EventKind, 'change' | 'unknown'>;
+/**
+ * Kinds that arrive as messaging items; `change` and `unknown` have no subscription of their own.
+ * `comment` comes from `feed` (Page) and `comments` (Instagram), needed only when
+ * data/comment-replies.json has triggers (services/comments/triggers.ts).
+ */
+type MessagingKind = Exclude<EventKind, 'change' | 'comment' | 'unknown'>;
 
 /** Messenger (`object=page`) field per kind, from Meta's Messenger webhook events reference. */
 const MESSENGER_FIELD: Record<MessagingKind, string> = {

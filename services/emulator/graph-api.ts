@@ -10,6 +10,7 @@ import type { AccountIds } from './notifications.ts';
 import { accountOf } from './notifications.ts';
 import type { UserRegistry } from './users.ts';
 import { fullName } from './users.ts';
+import type { Posts } from './posts.ts';
 import type { SimUser } from './types.ts';
 import { sendBodyProblem } from './validate-send.ts';
 
@@ -48,6 +49,8 @@ export interface GraphApiDeps {
   ids: AccountIds;
   users: UserRegistry;
   effects: GraphEffects;
+  /** Comments on the sample posts: private replies to them and public replies under them. */
+  comments?: Pick<Posts, 'privateReply' | 'publicReply'>;
   pageName: string;
   /** Absolute URL of a picture for the User Profile API's `profile_pic`. */
   profilePic: (user: SimUser) => string;
@@ -120,6 +123,8 @@ export function createGraphApi(deps: GraphApiDeps): GraphApi {
       if (node === 'debug_token' && method === 'GET' && edge === '') return debugToken(params);
       if (appNode) return edge === 'subscriptions' ? await appSubscriptions(method, params) : unsupported(method, node);
       if (pageNode) return pageEdge(method, edge, params);
+      const commentReply = method === 'POST' && segments.length === 2 ? deps.comments?.publicReply(node, edge, params) : undefined;
+      if (commentReply) return commentReply;
       const user = users.get(node);
       if (user && edge === '' && method === 'GET') return userProfile(user, params);
       return unsupported(method, node);
@@ -195,13 +200,14 @@ export function createGraphApi(deps: GraphApiDeps): GraphApi {
         profile_id: config.PAGE_ID,
         is_valid: true,
         expires_at: 0,
-        scopes: ['pages_messaging', 'pages_manage_metadata', 'pages_show_list', 'instagram_basic', 'instagram_manage_messages'],
+        scopes: ['pages_messaging', 'pages_manage_metadata', 'pages_show_list', 'pages_manage_engagement', 'pages_read_user_content', 'pages_read_engagement', 'instagram_basic', 'instagram_manage_messages', 'instagram_manage_comments'],
       },
     });
   }
 
   function sendMessage(params: Json): GraphReply {
     const body: Json = { ...params, recipient: jsonParam(params, 'recipient'), message: jsonParam(params, 'message') };
+    if (isObject(body.recipient) && body.recipient.comment_id !== undefined && deps.comments) return deps.comments.privateReply(body);
     const recipientId = isObject(body.recipient) && typeof body.recipient.id === 'string' ? body.recipient.id : undefined;
     const user = recipientId === undefined ? undefined : users.get(recipientId);
     if (recipientId !== undefined && !user) return graphError(400, '(#100) No matching user found', 'OAuthException', 100, 2018001);

@@ -15,6 +15,7 @@ import type { UserAction } from './actions.ts';
 import { createGraphApi, type GraphCall, type GraphReply } from './graph-api.ts';
 import { newMid } from './ids.ts';
 import { createMediaStore, type MediaStore } from './media.ts';
+import { createPosts, type Posts } from './posts.ts';
 import { createStreamHub, type StreamHub } from './sse.ts';
 import * as n from './notifications.ts';
 import type { AccountIds, Notification } from './notifications.ts';
@@ -28,6 +29,7 @@ export type * from './types.ts';
 /** The Instagram account the emulator plays: kept with the accounts, since the bot must know it as its own. */
 export { EMULATED_IG_ACCOUNT_ID } from '../accounts.ts';
 export const PAGE_NAME = 'Tidewater Tea Co.';
+export const IG_USERNAME = 'tidewater.tea';
 const PAGE_INBOX_APP_ID = '263902037430900';
 const HISTORY_LIMIT = 300;
 const SHARED_LIMIT = 100;
@@ -69,6 +71,8 @@ export interface EmulatorCore {
   /** Whether the bot sent this user a message with this mid. */
   botSent(userId: string, mid: string): boolean;
   media: MediaStore;
+  /** The sample posts users comment on, and their stories (services/emulator/posts.ts). */
+  posts: Posts;
   /** Every record so far (bounded), oldest first. */
   records(): InspectorRecord[];
   /** Resolves once every queued webhook (user actions, receipts) has been answered. */
@@ -116,6 +120,18 @@ function createEmulatorCore(deps: EmulatorDeps): EmulatorCore {
   const media = createMediaStore();
   const postWebhook = createWebhookSender({ url: deps.webhookUrl, appSecret: config.APP_SECRET, fetch: deps.fetch ?? globalThis.fetch });
 
+  const posts = createPosts({
+    ids,
+    pageName: PAGE_NAME,
+    igUsername: IG_USERNAME,
+    baseUrl: config.APP_URL,
+    now,
+    users,
+    send: (user, notification) => inLane(user.id, () => deliver(user, notification)),
+    show: (user, output) => emit(user.id, { event: 'posts', data: output }),
+    chat: (user, output) => emit(user.id, { event: 'chat', data: output }),
+    messageSent: botMessage,
+  });
   const graphApi = createGraphApi({
     config,
     ids,
@@ -123,17 +139,9 @@ function createEmulatorCore(deps: EmulatorDeps): EmulatorCore {
     pageName: PAGE_NAME,
     profilePic: (user) => `${config.APP_URL}/emulator/avatar.svg#${user.id}`,
     verifyCallback: (url, token) => verifyCallback(url, token, deps.fetch ?? globalThis.fetch),
+    comments: posts,
     effects: {
-      messageSent(user, mid, message) {
-        const userLog = logOf(user.id);
-        userLog.botMids.add(mid);
-        emit(user.id, { event: 'chat', data: { type: 'message', mid, at: now(), message } });
-        userLog.pendingReceipts.push(mid);
-        if (!userLog.receiptsQueued) {
-          userLog.receiptsQueued = true;
-          void inLane(user.id, () => sendReceipts(user));
-        }
-      },
+      messageSent: botMessage,
       senderAction(user, action) {
         if (action === 'typing_on' || action === 'typing_off') emit(user.id, { event: 'chat', data: { type: 'typing', on: action === 'typing_on' } });
       },
@@ -147,6 +155,18 @@ function createEmulatorCore(deps: EmulatorDeps): EmulatorCore {
       },
     },
   });
+
+  /** The bot's message reached the user: their chat shows it, and receipts follow. */
+  function botMessage(user: SimUser, mid: string, message: unknown): void {
+    const userLog = logOf(user.id);
+    userLog.botMids.add(mid);
+    emit(user.id, { event: 'chat', data: { type: 'message', mid, at: now(), message } });
+    userLog.pendingReceipts.push(mid);
+    if (!userLog.receiptsQueued) {
+      userLog.receiptsQueued = true;
+      void inLane(user.id, () => sendReceipts(user));
+    }
+  }
 
   function logOf(userId: string): UserLog {
     let userLog = logs.get(userId);
@@ -268,6 +288,7 @@ function createEmulatorCore(deps: EmulatorDeps): EmulatorCore {
     getUser: (id) => users.get(id),
     botSent: (userId, mid) => logs.get(userId)?.botMids.has(mid) ?? false,
     media,
+    posts,
     records: () => [...allRecords],
     history: (userId) => [...(logs.get(userId)?.events ?? shared)],
     act(user, action) {

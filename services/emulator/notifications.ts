@@ -18,7 +18,7 @@ export const THUMBS_UP_STICKER_ID = 369239263222822;
 
 export interface Notification {
   object: 'page' | 'instagram';
-  entry: { id: string; time: number; messaging?: Record<string, unknown>[]; standby?: Record<string, unknown>[] }[];
+  entry: { id: string; time: number; messaging?: Record<string, unknown>[]; standby?: Record<string, unknown>[]; changes?: { field: string; value: Record<string, unknown> }[] }[];
 }
 
 /** The account the user talks to: our Page (Messenger) or our Instagram professional account. */
@@ -87,6 +87,9 @@ export function passThreadNotification(user: SimUser, ids: AccountIds, at: numbe
 export function eventName(notification: Notification): string {
   const entry = notification.entry[0];
   const item = entry?.messaging?.[0] ?? entry?.standby?.[0];
+  const change = entry?.changes?.[0];
+  // A comment: `feed comment` (Facebook) or `comments` (Instagram).
+  if (!item && change) return typeof change.value.item === 'string' ? `${change.field} ${change.value.item}` : change.field;
   if (!item) return 'unknown';
   const known = ['message', 'postback', 'reaction', 'delivery', 'read', 'pass_thread_control'];
   const kind = known.find((k) => k in item) ?? 'unknown';

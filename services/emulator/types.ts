@@ -1,6 +1,7 @@
 // The emulator's own records: simulated users, what the page is shown, and what the inspector
 // lists. Notification and Send API bodies inside them keep Meta's shapes untouched.
 import type { Channel } from '../events/types.ts';
+import type { PostsOutput } from './posts.ts';
 
 /** One simulated Messenger or Instagram user: one per browser tab. */
 export interface SimUser {
@@ -65,5 +66,5 @@ export type ChatOutput =
   | { type: 'status'; mids: string[]; status: 'delivered' | 'read' }
   | { type: 'handover'; owner: 'app' | 'inbox'; app_id: string; metadata?: string };
 
-/** Everything one user's page stream carries. */
-export type StreamEvent = { event: 'chat'; data: ChatOutput } | { event: 'inspector'; data: InspectorRecord };
+/** Everything one user's page stream carries (`posts`: their Posts view, services/emulator/posts.ts). */
+export type StreamEvent = { event: 'chat'; data: ChatOutput } | { event: 'inspector'; data: InspectorRecord } | { event: 'posts'; data: PostsOutput };

@@ -7,6 +7,8 @@ type Json = Record<string, unknown>;
 const SENDER_ACTIONS = ['typing_on', 'typing_off', 'mark_seen'];
 const MESSAGING_TYPES = ['RESPONSE', 'UPDATE', 'MESSAGE_TAG'];
 const MEDIA_TYPES = ['image', 'video', 'audio', 'file'];
+/** `<post id>_<comment id>` on Facebook, digits on Instagram. */
+export const COMMENT_ID = /^\d{1,32}(?:_\d{1,32})?$/;
 
 export const SEND_LIMITS = {
   text: 2000,
@@ -37,9 +39,10 @@ export function sendBodyProblem(body: Json, channel: Channel): string | undefine
 function checkBody(body: Json, channel: Channel): void {
   const recipient = body.recipient;
   if (!isObject(recipient)) fail('The parameter recipient is required');
-  if (typeof recipient.id !== 'string' || recipient.id === '') fail('param recipient[id] must be a non-empty string');
   const hasMessage = body.message !== undefined;
   const hasAction = body.sender_action !== undefined;
+  if (recipient.comment_id !== undefined) checkCommentRecipient(recipient, hasAction);
+  else if (typeof recipient.id !== 'string' || recipient.id === '') fail('param recipient[id] must be a non-empty string');
   if (hasMessage === hasAction) fail('Exactly one of message or sender_action must be set');
   if (hasAction) {
     if (typeof body.sender_action !== 'string' || !SENDER_ACTIONS.includes(body.sender_action)) {
@@ -52,6 +55,13 @@ function checkBody(body: Json, channel: Channel): void {
   }
   if (body.messaging_type === 'MESSAGE_TAG' && typeof body.tag !== 'string') fail('Param tag is required when messaging_type is MESSAGE_TAG');
   checkMessage(body.message, channel);
+}
+
+/** A private reply: `recipient.comment_id` alone, a comment id as Meta issues them, and a message. */
+function checkCommentRecipient(recipient: Json, hasAction: boolean): void {
+  if (recipient.id !== undefined || recipient.user_ref !== undefined) fail('param recipient must have exactly one of id, user_ref, comment_id');
+  if (typeof recipient.comment_id !== 'string' || !COMMENT_ID.test(recipient.comment_id)) fail('param recipient[comment_id] must be a valid comment id');
+  if (hasAction) fail('sender_action cannot be sent to a comment_id recipient');
 }
 
 function checkMessage(message: unknown, channel: Channel): void {

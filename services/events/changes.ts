@@ -1,5 +1,7 @@
 // `entry[].changes[]` (subscriptions with include_values) and `entry[].changed_fields` (without).
+// Comments on our posts get their own kind (comments.ts); every other change stays a `change`.
 import type { ChangeEvent, EventBase, WebhookEvent } from './types.ts';
+import { readComment } from './comments.ts';
 import { isObject, isString } from './guards.ts';
 import { unknownEvent } from './unknown.ts';
 
@@ -11,6 +13,8 @@ export function normalizeChange(item: unknown, base: EventBase, uid: string | un
   if (!isObject(item) || !isString(item.field)) {
     return unknownEvent(base, 'change has no string field', item);
   }
+  const comment = readComment(item.field, item.value, base);
+  if (comment) return comment;
   const event = changeEvent(base, item.field, uid);
   return Object.hasOwn(item, 'value') ? { ...event, value: item.value } : event;
 }

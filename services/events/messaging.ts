@@ -4,6 +4,7 @@ import type { JsonObject } from './guards.ts';
 import { isObject } from './guards.ts';
 import { isParticipant } from './payload-guards.ts';
 import { READERS } from './messaging-readers.ts';
+import { withoutStoryUrls } from './stories.ts';
 import { readTime } from './time.ts';
 import { unknownEvent } from './unknown.ts';
 
@@ -37,8 +38,10 @@ function readCommon(item: JsonObject, base: EventBase): MessagingBase | string {
   };
 }
 
-export function normalizeMessagingItem(item: unknown, base: EventBase): WebhookEvent {
-  if (!isObject(item)) return unknownEvent(base, 'messaging item is not an object', item);
+export function normalizeMessagingItem(raw: unknown, base: EventBase): WebhookEvent {
+  if (!isObject(raw)) return unknownEvent(base, 'messaging item is not an object', raw);
+  // Before anything else, so no event (an unknown one included) keeps a story's CDN URL.
+  const item = withoutStoryUrls(raw);
   const match = READERS.find(([field]) => Object.hasOwn(item, field));
   if (match === undefined) return unknownEvent(base, 'messaging item has no known field', item);
   const [field, read] = match;

@@ -63,8 +63,11 @@ export interface Attachment {
   url?: string;
 }
 
-/** Messenger replies carry `is_self_reply`; Instagram story replies carry the story instead. */
-export type ReplyTo = { mid: string; is_self_reply?: boolean } | { story: { url: string; id: string } };
+/**
+ * Messenger replies carry `is_self_reply`; Instagram story replies carry the story instead. Meta
+ * sends the story's CDN `url`; the normaliser drops it (Meta's terms: never stored), so no event has it.
+ */
+export type ReplyTo = { mid: string; is_self_reply?: boolean } | { story: { id: string; url?: string } };
 
 export interface MessagePayload {
   mid: string;
@@ -254,6 +257,57 @@ export interface ChangeEvent extends EventBase {
   uid?: string;
 }
 
+/** The author of a comment: Facebook gives `name`, Instagram `username` (and its IGSID as `id`). */
+export interface CommentAuthor {
+  id: string;
+  name?: string;
+  username?: string;
+  self_ig_scoped_id?: string;
+}
+
+/**
+ * The `value` of a Page `feed` change with `item: "comment"`: a comment on a Page post, or a reply
+ * to a comment (then `parent_id` is the comment replied to, else the post).
+ */
+export interface FeedCommentValue {
+  item: 'comment';
+  verb: 'add' | 'edited' | 'remove' | 'hide' | 'unhide' | (string & {});
+  comment_id: string;
+  /** `<page id>_<post id>`. */
+  post_id: string;
+  parent_id?: string;
+  from?: CommentAuthor;
+  message?: string;
+  /** Seconds since the epoch, as Meta sends it (the event's `timestamp` has it in milliseconds). */
+  created_time?: number | string;
+  [key: string]: unknown;
+}
+
+/** The `value` of an Instagram `comments` (or `live_comments`) change: a new comment or reply. */
+export interface InstagramCommentValue {
+  /** The comment's id. */
+  id: string;
+  text?: string;
+  from?: CommentAuthor;
+  media?: { id: string; media_product_type?: string; ad_id?: string; ad_title?: string; original_media_id?: string };
+  /** Set when the comment replies to another comment. */
+  parent_id?: string;
+  [key: string]: unknown;
+}
+
+/**
+ * A comment on one of our posts: a Page `feed` change with `item: "comment"` (Messenger channel)
+ * or an Instagram `comments` / `live_comments` change. `value` is Meta's object untouched.
+ */
+export type CommentEvent = EventBase & {
+  kind: 'comment';
+  /**
+   * When the comment was made, epoch ms: `value.created_time` on Facebook; Instagram sends no
+   * creation time, so `entry_time` (when Meta sent it, never before the comment was made).
+   */
+  created_at: number;
+} & ({ field: 'feed'; value: FeedCommentValue } | { field: 'comments' | 'live_comments'; value: InstagramCommentValue });
+
 /** Anything authentic that we could not recognise: kept whole so it can be logged and inspected. */
 export interface UnknownEvent extends EventBase {
   kind: 'unknown';
@@ -276,6 +330,7 @@ export type WebhookEvent =
   | PolicyEnforcementEvent
   | AccountLinkingEvent
   | GamePlayEvent
+  | CommentEvent
   | ChangeEvent
   | UnknownEvent;
 

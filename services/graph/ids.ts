@@ -25,3 +25,19 @@ export function graphId(value: string, what: string): string {
   if (!isGraphId(value)) throw new InvalidGraphIdError(what);
   return value;
 }
+
+/**
+ * Comment ids as Meta issues them: `<post id>_<comment id>` on Facebook, digits on Instagram. The
+ * same reasoning as for `graphId`: nothing else may become (part of) a request path.
+ */
+const COMMENT_ID = /^[0-9]{1,32}(?:_[0-9]{1,32})?$/;
+
+export function isCommentId(value: unknown): value is string {
+  return typeof value === 'string' && COMMENT_ID.test(value);
+}
+
+/** The comment id, checked: throws `InvalidGraphIdError` when it is not one. */
+export function commentId(value: string, what: string): string {
+  if (!isCommentId(value)) throw new InvalidGraphIdError(what);
+  return value;
+}

@@ -4,6 +4,8 @@
 export interface Recipient {
   id?: string;
   user_ref?: string;
+  /** A private reply: the one message Meta allows to the author of this comment (within 7 days). */
+  comment_id?: string;
 }
 
 export interface QuickReply {

@@ -2,18 +2,40 @@
 // never call it directly; they produce actions, and the delivery step performs them in order.
 import type { Channel } from '../events/types.ts';
 import type { GraphClient } from './client.ts';
-import { graphId } from './ids.ts';
+import { commentId, graphId } from './ids.ts';
 import type { OutgoingMessage, Recipient, SendRequest, SenderAction } from './messages.ts';
 
 /** Page Inbox's app ID: the documented target for handing a conversation to people. */
 export const PAGE_INBOX_APP_ID = '263902037430900';
 
+/** What any action may carry besides its own fields. */
+export interface ActionTiming {
+  /**
+   * Epoch ms from which the action must not be sent any more (a private reply: 7 days after the
+   * comment). The sender refuses an expired action and records why (`isExpired`).
+   */
+  expires_at?: number;
+}
+
 /** One thing the bot does towards a user. Serializable, so an outbox can store it. */
-export type OutgoingAction =
-  | { type: 'message'; recipient: Recipient; message: OutgoingMessage }
-  | { type: 'sender_action'; recipient: Recipient; sender_action: SenderAction }
-  | { type: 'pass_thread_control'; recipient: Recipient; target_app_id: string; metadata?: string }
-  | { type: 'take_thread_control'; recipient: Recipient; metadata?: string };
+export type OutgoingAction = ActionTiming &
+  (
+    | {
+        type: 'message';
+        recipient: Recipient;
+        message: OutgoingMessage;
+        /**
+         * Set on private replies (`recipient.comment_id`), whose recipient does not say the channel:
+         * Instagram's private replies have a limit of their own (services/outbox/action-policy.ts).
+         */
+        channel?: Channel;
+      }
+    | { type: 'sender_action'; recipient: Recipient; sender_action: SenderAction }
+    | { type: 'pass_thread_control'; recipient: Recipient; target_app_id: string; metadata?: string }
+    | { type: 'take_thread_control'; recipient: Recipient; metadata?: string }
+    /** A public reply under a comment: `POST /{comment-id}/comments` (Facebook) or `/{ig-comment-id}/replies`. */
+    | { type: 'comment_reply'; channel: Channel; comment_id: string; message: string }
+  );
 
 export interface SendResult {
   recipient_id?: string;
@@ -70,6 +92,13 @@ async function performAction(graph: GraphClient, action: OutgoingAction): Promis
         data: { recipient: action.recipient, metadata: action.metadata },
       });
       return {};
+    case 'comment_reply': {
+      // The comment id is the path: checked like any id there. Facebook calls a reply a comment on
+      // the comment; Instagram has a replies edge.
+      const edge = action.channel === 'instagram' ? 'replies' : 'comments';
+      await graph.request({ method: 'POST', path: `${commentId(action.comment_id, 'comment reply')}/${edge}`, data: { message: action.message } });
+      return {};
+    }
   }
 }
 

@@ -1,7 +1,7 @@
 // A stable key per event, the same every time Meta redelivers it, so a redelivery is recognised
 // and not handled twice. Meta's own ids are used where they exist (message mid, watermarks).
 import { createHash } from 'node:crypto';
-import type { WebhookEvent } from '../events/types.ts';
+import type { CommentEvent, MessagingBase, WebhookEvent } from '../events/types.ts';
 import { assertNever } from '../events/types.ts';
 
 export function eventKey(event: WebhookEvent): string {
@@ -33,6 +33,8 @@ function specificKey(event: WebhookEvent): string {
     case 'account_linking':
     case 'game_play':
       return `${event.kind}:${who(event)}:${event.timestamp}:${digest(withoutBatchTime(event))}`;
+    case 'comment':
+      return commentKey(event);
     case 'change':
       return `chg:${event.entry_id}:${event.entry_time}:${event.field}:${digest(event.value ?? null)}`;
     case 'unknown':
@@ -42,7 +44,19 @@ function specificKey(event: WebhookEvent): string {
   }
 }
 
-function who(event: Extract<WebhookEvent, { timestamp: number }>): string {
+/**
+ * A new comment is keyed by its id alone, so every copy Meta sends (a redelivery in another batch,
+ * with another entry.time) is the same event and the comment is answered once. Instagram sends
+ * only new comments. Edits, removals and hides are keyed by what they say, so each is seen once
+ * too; none of them is ever answered (see services/comments/), so an edit cannot earn a second reply.
+ */
+function commentKey(event: CommentEvent): string {
+  if (event.field !== 'feed') return `cmt:${event.value.id}`;
+  const { verb, comment_id } = event.value;
+  return verb === 'add' ? `cmt:${comment_id}` : `cmt:${comment_id}:${verb}:${digest(withoutBatchTime(event))}`;
+}
+
+function who(event: MessagingBase): string {
   return event.sender?.id ?? event.sender?.user_ref ?? `to:${event.recipient?.id ?? '?'}`;
 }
 

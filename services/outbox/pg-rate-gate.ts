@@ -1,8 +1,9 @@
 // The rate gate for several instances on one PostgreSQL database: the same rule as the local gate
 // (services/outbox/rate-gate.ts, where the proof is), kept in the `send_grants` table so that every
 // instance counts every instance's calls. A grant is a row; it counts while `until_ms` is ahead of
-// the database's clock: `granted + in-flight timeout + 1 s` while the call is in flight (so the grant
-// of an instance that died expires on its own), `done + 1 s` once done.
+// the database's clock: `granted + in-flight timeout + window` while the call is in flight (so the
+// grant of an instance that died expires on its own), `done + window` once done. The window is 1 s
+// for the Send API and its media limit, an hour for Instagram's private replies.
 //
 // Why each piece:
 // - One short transaction per batch of grants, serialised per account by an advisory transaction
@@ -27,24 +28,25 @@ import { createHash } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
 import type { Logger } from '../logger.ts';
 import {
-  acquireWithMedia,
+  acquireLimits,
   burstFor,
-  COUNT_AFTER_DONE_MS,
+  checkWindows,
   IN_FLIGHT_TIMEOUT_MS,
-  limitOf,
-  MEDIA_RATE_LIMIT,
+  limitFor,
   nextRoomAt,
   RateGateClosedError,
   realGateClock,
   SMOOTHING_MS,
-  type AccountLimit,
+  windowOf,
   type GateClock,
   type Grant,
+  type LimitName,
+  type LimitOptions,
   type LimitShape,
   type RateGate,
 } from './rate-gate.ts';
 
-/** The table, for the PostgreSQL migrations. `account` is a Page or Instagram account id, or `<id>/media`. */
+/** The table, for the PostgreSQL migrations. `account` is a Page or Instagram account id, `<id>/media` or `<id>/<kind>`. */
 export const SEND_GRANTS_POSTGRES_DDL = `
 CREATE TABLE IF NOT EXISTS send_grants (
   id BIGSERIAL PRIMARY KEY,
@@ -83,18 +85,15 @@ SELECT clock.now_ms::float8 AS now_ms, coalesce(o.counted, 0) AS counted, o.earl
        coalesce(o.recent, '{}')::float8[] AS recent, (SELECT coalesce(array_agg(id ORDER BY id), '{}') FROM inserted)::text[] AS ids
 FROM clock LEFT JOIN occupancy o ON true`;
 
-// $1 grant ids, $2 how long ago each was done (ms).
+// $1 grant ids, $2 how long ago each was done (ms), $3 how long each keeps counting after (its window).
 const DONE_SQL = `
 UPDATE send_grants g
-SET until_ms = greatest(g.granted_ms, ceil(extract(epoch FROM clock_timestamp()) * 1000)::bigint - v.ago) + ${COUNT_AFTER_DONE_MS}
-FROM unnest($1::bigint[], $2::bigint[]) AS v(id, ago)
+SET until_ms = greatest(g.granted_ms, ceil(extract(epoch FROM clock_timestamp()) * 1000)::bigint - v.ago) + v.window_ms
+FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS v(id, ago, window_ms)
 WHERE g.id = v.id`;
 
-export interface PgRateGateOptions {
+export interface PgRateGateOptions extends LimitOptions {
   pool: Pool;
-  /** SEND_RATE_LIMIT, or a limit per account; the same on every instance. */
-  limit: AccountLimit;
-  mediaLimit?: number;
   log: Logger;
   inFlightTimeoutMs?: number;
   smoothingMs?: number;
@@ -121,7 +120,10 @@ interface Waiter {
 
 interface AccountQueue {
   key: string;
-  isMedia: boolean;
+  /** The account the key belongs to, and which of its limits the key counts. */
+  account: string;
+  name: LimitName;
+  windowMs: number;
   waiters: Waiter[];
   serving: Promise<void> | undefined;
   /** Ends the current wait early (close). */
@@ -131,11 +133,12 @@ interface AccountQueue {
 export function createPgRateGate(options: PgRateGateOptions): RateGate {
   const clock = options.clock ?? realGateClock;
   const smoothingMs = options.smoothingMs ?? SMOOTHING_MS;
-  const holdMs = (options.inFlightTimeoutMs ?? IN_FLIGHT_TIMEOUT_MS) + COUNT_AFTER_DONE_MS;
+  checkWindows(options);
+  const inFlightMs = options.inFlightTimeoutMs ?? IN_FLIGHT_TIMEOUT_MS;
   const pollMs = options.pollMs ?? 100;
   const maxBatch = options.maxBatch ?? 32;
   const queues = new Map<string, AccountQueue>();
-  const doneQueue: { id: string; ago: number }[] = [];
+  const doneQueue: { id: string; ago: number; windowMs: number }[] = [];
   let flushing: Promise<void> | undefined;
   let closed = false;
 
@@ -143,7 +146,7 @@ export function createPgRateGate(options: PgRateGateOptions): RateGate {
     while (doneQueue.length > 0) {
       const batch = doneQueue.splice(0);
       try {
-        await options.pool.query(DONE_SQL, [batch.map((d) => d.id), batch.map((d) => Math.floor(d.ago))]);
+        await options.pool.query(DONE_SQL, [batch.map((d) => d.id), batch.map((d) => Math.floor(d.ago)), batch.map((d) => d.windowMs)]);
       } catch (err) {
         // Safe to lose: those grants count until their in-flight timeout instead of 1 s after done.
         // (`ago` rounds down, so the done time the database computes is never too early.)
@@ -153,7 +156,7 @@ export function createPgRateGate(options: PgRateGateOptions): RateGate {
     flushing = undefined;
   };
 
-  const grantFor = (id: string): Grant => {
+  const grantFor = (id: string, windowMs: number): Grant => {
     let marked = false;
     return {
       done(atMs) {
@@ -161,20 +164,20 @@ export function createPgRateGate(options: PgRateGateOptions): RateGate {
         marked = true;
         const now = clock.now();
         const ago = atMs === undefined || !Number.isFinite(atMs) ? 0 : Math.max(0, now - atMs);
-        doneQueue.push({ id, ago });
+        doneQueue.push({ id, ago, windowMs });
         flushing ??= flushDone();
       },
     };
   };
 
   const take = async (queue: AccountQueue, want: number): Promise<{ result: TakeResult; limit: number }> => {
-    const limit = queue.isMedia ? (options.mediaLimit ?? MEDIA_RATE_LIMIT) : limitOf(options.limit, queue.key);
+    const limit = limitFor(queue.name, queue.account, options);
     const client = await options.pool.connect();
     let broken: Error | undefined;
     try {
       // Both numbers are computed here, never user text: safe to inline, which saves a round trip.
       await client.query(`BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock(${SEND_GRANTS_LOCK_CLASS}, ${lockKey(queue.key)})`);
-      const { rows } = await client.query<TakeResult>(TAKE_SQL, [queue.key, want, limit, smoothingMs, burstFor(limit, smoothingMs), holdMs]);
+      const { rows } = await client.query<TakeResult>(TAKE_SQL, [queue.key, want, limit, smoothingMs, burstFor(limit, smoothingMs, queue.windowMs), inFlightMs + queue.windowMs]);
       await client.query('COMMIT');
       const row = rows[0];
       if (!row) throw new Error('rate gate: the grant query returned no row');
@@ -212,20 +215,21 @@ export function createPgRateGate(options: PgRateGateOptions): RateGate {
         for (const waiter of queue.waiters.splice(0, want)) waiter.reject(error);
         continue;
       }
-      const grants = taken.result.ids.map(grantFor);
+      const grants = taken.result.ids.map((id) => grantFor(id, queue.windowMs));
       if (closed) {
         for (const grant of grants) grant.done();
         break;
       }
       for (const grant of grants) (queue.waiters.shift() as Waiter).resolve(grant);
       if (queue.waiters.length === 0 || grants.length === want) continue;
-      await pause(queue, waitAfter(taken.result, taken.limit, grants.length));
+      await pause(queue, waitAfter(queue, taken.result, taken.limit, grants.length));
     }
   };
 
   /** How long until a grant may be possible, from what the query saw plus what it just granted. */
-  const waitAfter = (result: TakeResult, limit: number, granted: number): number => {
-    const shape: LimitShape = { limit, burst: burstFor(limit, smoothingMs), smoothingMs };
+  const waitAfter = (queue: AccountQueue, result: TakeResult, limit: number, granted: number): number => {
+    const shape: LimitShape = { limit, burst: burstFor(limit, smoothingMs, queue.windowMs), smoothingMs };
+    const holdMs = inFlightMs + queue.windowMs;
     const now = result.now_ms;
     const earliest = result.earliest ?? undefined;
     const at = nextRoomAt(shape, {
@@ -234,23 +238,21 @@ export function createPgRateGate(options: PgRateGateOptions): RateGate {
       recentGrants: [...result.recent, ...Array.from({ length: granted }, () => now)],
     });
     // Later than any done grant could end: every counting grant is in flight, so look again soon.
-    if (at === undefined || at - now > COUNT_AFTER_DONE_MS) return pollMs;
+    if (at === undefined || at - now > queue.windowMs) return pollMs;
     // +1: the database compares whole milliseconds.
     return Math.max(1, at - now + 1);
   };
 
-  const enqueue = (key: string, isMedia: boolean): Promise<Grant> => {
+  const enqueue = (key: string, name: LimitName, account: string): Promise<Grant> => {
     if (closed) return Promise.reject(new RateGateClosedError());
-    if (!isMedia) {
-      try {
-        limitOf(options.limit, key);
-      } catch (err) {
-        return Promise.reject(err instanceof Error ? err : new Error(String(err)));
-      }
+    try {
+      limitFor(name, account, options);
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
     let queue = queues.get(key);
     if (!queue) {
-      queue = { key, isMedia, waiters: [], serving: undefined, wake: undefined };
+      queue = { key, account, name, windowMs: windowOf(name, options), waiters: [], serving: undefined, wake: undefined };
       queues.set(key, queue);
     }
     const q = queue;
@@ -269,7 +271,7 @@ export function createPgRateGate(options: PgRateGateOptions): RateGate {
   };
 
   return {
-    acquire: (account, acquireOptions) => acquireWithMedia(enqueue, account, acquireOptions),
+    acquire: (account, acquireOptions) => acquireLimits((key, name) => enqueue(key, name, account), account, acquireOptions),
     now: () => clock.now(),
     async close() {
       closed = true;

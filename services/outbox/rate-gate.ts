@@ -31,9 +31,16 @@
 //
 // Smoothing. On top of the count, at most ceil(limit × SMOOTHING_MS / 1 s) grants are given within
 // any SMOOTHING_MS (100 ms): an idle account does not release a whole second's worth at once.
+//
+// Longer windows. Nothing above depends on the window being one second: with a window W, a grant
+// counts until W after done() and the same argument bounds any window [t, t + W) of arrivals by
+// the limit. So one gate also enforces limits per hour, such as Instagram's 750 private replies
+// per hour per account (INSTAGRAM_PRIVATE_REPLY_LIMIT): `acquire(account, { kind: 'private_reply' })`
+// takes a slot under that limit first, then one under the account's Send API limit. The smoothing
+// share is of the window (ceil(limit × SMOOTHING_MS / W)): 750 per hour gives one grant per 100 ms.
 import type { Logger } from '../logger.ts';
 
-/** How long a finished call keeps counting: Meta counts calls per second. */
+/** How long a finished call keeps counting: Meta counts Send API calls per second. */
 export const COUNT_AFTER_DONE_MS = 1000;
 /** Meta's lower limit for audio and video attachments, per account. */
 export const MEDIA_RATE_LIMIT = 10;
@@ -55,9 +62,25 @@ export interface Grant {
   done(atMs?: number): void;
 }
 
+/** Limits that some calls take on top of the account's: named, each with its own window. */
+export type LimitKind = 'private_reply';
+
+/** `limit` calls per account within any `windowMs`. */
+export interface WindowLimit {
+  limit: AccountLimit;
+  windowMs: number;
+}
+
+/** Instagram: 750 private replies (to post and reel comments) per hour per professional account. */
+export const INSTAGRAM_PRIVATE_REPLY_LIMIT: Readonly<WindowLimit> = Object.freeze({ limit: 750, windowMs: 3_600_000 });
+
+export const DEFAULT_KIND_LIMITS: Readonly<Record<LimitKind, Readonly<WindowLimit>>> = Object.freeze({ private_reply: INSTAGRAM_PRIVATE_REPLY_LIMIT });
+
 export interface AcquireOptions {
   /** Audio or video: takes a slot under the media limit as well as under the account's limit. */
   media?: boolean;
+  /** Also takes a slot under this kind's limit (an Instagram private reply: 750 per hour). */
+  kind?: LimitKind;
 }
 
 export interface RateGate {
@@ -69,7 +92,7 @@ export interface RateGate {
   close(): Promise<void>;
 }
 
-/** Calls per second for an account: one number for all, or per account (Pages may differ). */
+/** Calls per window (a second unless said otherwise) for an account: one number for all, or per account. */
 export type AccountLimit = number | ((account: string) => number);
 
 export interface GateClock {
@@ -94,21 +117,36 @@ export class RateGateClosedError extends Error {
   }
 }
 
-/** The largest number of grants within any SMOOTHING_MS for this limit. */
-export function burstFor(limit: number, smoothingMs = SMOOTHING_MS): number {
-  return Math.max(1, Math.ceil((limit * smoothingMs) / 1000));
+/** The largest number of grants within any SMOOTHING_MS for this limit (per window of `windowMs`). */
+export function burstFor(limit: number, smoothingMs = SMOOTHING_MS, windowMs = COUNT_AFTER_DONE_MS): number {
+  return Math.max(1, Math.ceil((limit * smoothingMs) / windowMs));
 }
 
-export function limitOf(limit: AccountLimit, account: string): number {
+export function limitOf(limit: AccountLimit, account: string, windowMs = COUNT_AFTER_DONE_MS): number {
   const value = typeof limit === 'number' ? limit : limit(account);
-  if (!Number.isFinite(value) || value < 1) throw new RangeError(`rate limit for account ${account} must be at least 1 call per second, got ${value}`);
+  const per = windowMs === COUNT_AFTER_DONE_MS ? 'second' : `${windowMs / 1000} s`;
+  if (!Number.isFinite(value) || value < 1) throw new RangeError(`rate limit for account ${account} must be at least 1 call per ${per}, got ${value}`);
   return Math.floor(value);
+}
+
+/** A window of at least a second (the Send API's), in whole milliseconds. */
+export function checkWindow(windowMs: number, what: string): number {
+  if (!Number.isInteger(windowMs) || windowMs < COUNT_AFTER_DONE_MS) throw new RangeError(`${what}: the window must be a whole number of milliseconds, at least ${COUNT_AFTER_DONE_MS}, got ${windowMs}`);
+  return windowMs;
 }
 
 /** The key media grants are counted under: an account id never contains a slash. */
 export function mediaKey(account: string): string {
   return `${account}/media`;
 }
+
+/** The key a kind's grants are counted under (`<account>/private_reply`). */
+export function kindKey(account: string, kind: LimitKind): string {
+  return `${account}/${kind}`;
+}
+
+/** Which limit a key is counted under. */
+export type LimitName = 'account' | 'media' | LimitKind;
 
 /** Where one limit stands at a moment; the same for the local and the PostgreSQL gate. */
 export interface Occupancy {
@@ -146,49 +184,84 @@ export function nextRoomAt(shape: LimitShape, occ: Occupancy): number | undefine
   return at;
 }
 
-export interface LocalRateGateOptions {
-  /** SEND_RATE_LIMIT, or a limit per account. */
-  limit: AccountLimit;
-  mediaLimit?: number;
+export interface LocalRateGateOptions extends LimitOptions {
   clock?: GateClock;
   inFlightTimeoutMs?: number;
   smoothingMs?: number;
   log?: Logger;
 }
 
-/** Acquires the media slot first, then the account's: the scarcer slot is never held idle by a wait for the common one. */
-export function acquireWithMedia(take: (key: string, media: boolean) => Promise<Grant>, account: string, options?: AcquireOptions): Promise<Grant> {
-  if (!options?.media) return take(account, false);
-  return take(mediaKey(account), true).then(async (media) => {
-    let main: Grant;
-    try {
-      main = await take(account, false);
-    } catch (err) {
-      media.done();
-      throw err;
-    }
-    return {
-      done(atMs) {
-        main.done(atMs);
-        media.done(atMs);
-      },
-    };
-  });
+/** The limits one call takes, scarcest first, each with the key its grants are counted under. */
+export function limitsFor(account: string, options?: AcquireOptions): { key: string; name: LimitName }[] {
+  const limits: { key: string; name: LimitName }[] = [];
+  if (options?.kind) limits.push({ key: kindKey(account, options.kind), name: options.kind });
+  if (options?.media) limits.push({ key: mediaKey(account), name: 'media' });
+  limits.push({ key: account, name: 'account' });
+  return limits;
+}
+
+/**
+ * Acquires every limit the call takes, scarcest first (a private reply's hourly slot, then the
+ * media slot, then the account's): a scarce slot is never held idle by a wait for a common one.
+ * One grant comes back; its done() marks all of them.
+ */
+export async function acquireLimits(take: (key: string, name: LimitName) => Promise<Grant>, account: string, options?: AcquireOptions): Promise<Grant> {
+  const held: Grant[] = [];
+  try {
+    for (const { key, name } of limitsFor(account, options)) held.push(await take(key, name));
+  } catch (err) {
+    for (const grant of held) grant.done();
+    throw err;
+  }
+  if (held.length === 1) return held[0] as Grant;
+  return {
+    done(atMs) {
+      for (const grant of held) grant.done(atMs);
+    },
+  };
+}
+
+/** What shapes a gate's limits: the account's, the media one and the kinds'. */
+export interface LimitOptions {
+  /** SEND_RATE_LIMIT, or a limit per account: calls per `windowMs`. */
+  limit: AccountLimit;
+  /** The window `limit` counts in (default 1 s, the Send API's). */
+  windowMs?: number;
+  /** Audio and video calls per second (default MEDIA_RATE_LIMIT). */
+  mediaLimit?: number;
+  /** The limits of the kinds (default DEFAULT_KIND_LIMITS: Instagram private replies, 750 per hour). */
+  kinds?: Partial<Record<LimitKind, WindowLimit>>;
+}
+
+/** The window a limit counts in. */
+export function windowOf(name: LimitName, options: LimitOptions): number {
+  if (name === 'media') return COUNT_AFTER_DONE_MS;
+  if (name === 'account') return options.windowMs ?? COUNT_AFTER_DONE_MS;
+  return (options.kinds?.[name] ?? DEFAULT_KIND_LIMITS[name]).windowMs;
+}
+
+/** How many calls a limit allows per its window, for one account; throws RangeError for a bad one. */
+export function limitFor(name: LimitName, account: string, options: LimitOptions): number {
+  if (name === 'media') return options.mediaLimit ?? MEDIA_RATE_LIMIT;
+  const windowMs = windowOf(name, options);
+  if (name === 'account') return limitOf(options.limit, account, windowMs);
+  return limitOf((options.kinds?.[name] ?? DEFAULT_KIND_LIMITS[name]).limit, account, windowMs);
 }
 
 /** The gate for one process: all state in memory, one timer per account at most. */
 export function createLocalRateGate(options: LocalRateGateOptions): RateGate {
   const clock = options.clock ?? realGateClock;
-  const mediaLimit = options.mediaLimit ?? MEDIA_RATE_LIMIT;
   const smoothingMs = options.smoothingMs ?? SMOOTHING_MS;
+  checkWindows(options);
   const meters = new Map<string, Meter>();
   let closed = false;
 
-  const meterFor = (key: string, isMedia: boolean): Meter => {
+  const meterFor = (key: string, name: LimitName, account: string): Meter => {
     let meter = meters.get(key);
     if (!meter) {
       meter = createMeter({
-        limit: () => (isMedia ? mediaLimit : limitOf(options.limit, key)),
+        limit: () => limitFor(name, account, options),
+        windowMs: windowOf(name, options),
         clock,
         smoothingMs,
         inFlightTimeoutMs: options.inFlightTimeoutMs ?? IN_FLIGHT_TIMEOUT_MS,
@@ -202,7 +275,7 @@ export function createLocalRateGate(options: LocalRateGateOptions): RateGate {
   return {
     acquire(account, acquireOptions) {
       if (closed) return Promise.reject(new RateGateClosedError());
-      return acquireWithMedia((key, isMedia) => meterFor(key, isMedia).take(), account, acquireOptions);
+      return acquireLimits((key, name) => meterFor(key, name, account).take(), account, acquireOptions);
     },
     now: () => clock.now(),
     close() {
@@ -228,17 +301,25 @@ interface Waiter {
   reject(err: Error): void;
 }
 
+/** Refuses a window shorter than a second (the Send API's) at construction, naming the option. */
+export function checkWindows(options: { windowMs?: number; kinds?: Partial<Record<LimitKind, WindowLimit>> }): void {
+  if (options.windowMs !== undefined) checkWindow(options.windowMs, 'rate gate windowMs');
+  for (const [kind, limit] of Object.entries(options.kinds ?? {})) if (limit) checkWindow(limit.windowMs, `rate gate kinds.${kind}`);
+}
+
 interface MeterOptions {
   limit: () => number;
+  /** How long a done grant keeps counting: the window the limit is counted in. */
+  windowMs: number;
   clock: GateClock;
   smoothingMs: number;
   inFlightTimeoutMs: number;
   log: Logger | undefined;
 }
 
-/** One account's (or its media's) limit: the grants that count, the waiters, at most one timer. */
+/** One account's (or its media's, or a kind's) limit: the grants that count, the waiters, at most one timer. */
 function createMeter(options: MeterOptions): Meter {
-  const { clock, smoothingMs } = options;
+  const { clock, smoothingMs, windowMs } = options;
   const inFlight = new Set<Held>();
   const releases: number[] = []; // when each done grant stops counting, ascending
   const recent: number[] = []; // grant times within the smoothing window, ascending
@@ -264,7 +345,7 @@ function createMeter(options: MeterOptions): Meter {
   };
 
   const grant = (now: number): Grant => {
-    const held: Held = { grantedAt: now, expiresAt: now + options.inFlightTimeoutMs + COUNT_AFTER_DONE_MS };
+    const held: Held = { grantedAt: now, expiresAt: now + options.inFlightTimeoutMs + windowMs };
     inFlight.add(held);
     recent.push(now);
     return {
@@ -273,7 +354,7 @@ function createMeter(options: MeterOptions): Meter {
         if (!inFlight.delete(held)) return;
         const at = clock.now();
         const doneAt = atMs === undefined || !Number.isFinite(atMs) ? at : Math.min(at, Math.max(held.grantedAt, atMs));
-        const until = doneAt + COUNT_AFTER_DONE_MS;
+        const until = doneAt + windowMs;
         if (until > at) releases.splice(sortedIndex(releases, until), 0, until);
         pump();
       },
@@ -302,7 +383,7 @@ function createMeter(options: MeterOptions): Meter {
       for (const waiter of waiters.splice(0)) waiter.reject(err instanceof Error ? err : new Error(String(err)));
       return;
     }
-    const shape: LimitShape = { limit, burst: burstFor(limit, smoothingMs), smoothingMs };
+    const shape: LimitShape = { limit, burst: burstFor(limit, smoothingMs, windowMs), smoothingMs };
     let room = roomFor(shape, occupancy());
     while (room > 0 && waiters.length > 0) {
       (waiters.shift() as Waiter).resolve(grant(now));

@@ -10,6 +10,7 @@ import type { Logger } from '../logger.ts';
 import type { Progress } from '../progress.ts';
 import type { BotStore, OutboxRow } from '../state/store.ts';
 import { DEFAULT_ACCOUNT, LEASE_MS, LOST } from '../state/store.ts';
+import { expiryReason, gateOptionsFor, inMessagingWindow, isExpired } from './action-policy.ts';
 import type { RateGate } from './rate-gate.ts';
 import type { Timers } from './rate-limiter.ts';
 
@@ -273,14 +274,14 @@ export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
     const log = deps.log.child({ outbox_id: row.id, user: row.user_key, action: row.action.type, ...(account ? { account } : {}) });
     const pause = await pausedUntil(account);
     if (row.next_attempt_at > now() || pause > 0) return giveBack(lane, Math.max(row.next_attempt_at, pause), pause === 0);
-    const expired = expiryRefusal(row.action, now());
+    const expired = isExpired(row.action, now()) ? expiryReason(row.action, now()) : undefined;
     const outside = expired ? undefined : await windowRefusal(row);
     if (expired ?? outside) {
       log.warn(expired ? 'reply not sent: past its expiry' : 'reply not sent: outside the 24-hour messaging window', { reason: expired ?? outside });
       return fenced(await store.outboxFail(row.id, { reason: (expired ?? outside) as string, dropRest: true, apologise: false }, now(), owner));
     }
     const asked = performance.now();
-    const grant = await deps.gate.acquire(account, { media: isMedia(row.action) });
+    const grant = await deps.gate.acquire(account, gateOptionsFor(row.action));
     deps.onRateWait?.(performance.now() - asked);
     let result;
     try {
@@ -344,7 +345,8 @@ export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
   };
 
   const windowRefusal = async (row: OutboxRow): Promise<string | undefined> => {
-    if (!row.user_key || (row.action.type !== 'message' && row.action.type !== 'sender_action')) return undefined;
+    // A private reply has its own window (7 days from the comment, as its expires_at).
+    if (!row.user_key || (row.action.type !== 'message' && row.action.type !== 'sender_action') || !inMessagingWindow(row.action)) return undefined;
     const { last_inbound_at } = await store.getUser(row.user_key);
     if (last_inbound_at === undefined) return undefined;
     const age = now() - last_inbound_at;
@@ -398,21 +400,10 @@ export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
   }
 }
 
-/** A reply past its `expires_at` (a private reply to a comment older than Meta allows) is not sent. */
-function expiryRefusal(action: OutgoingAction, now: number): string | undefined {
-  const expiresAt = (action as { expires_at?: unknown }).expires_at;
-  return typeof expiresAt === 'number' && now > expiresAt ? `expired: the reply could only be sent until ${new Date(expiresAt).toISOString()}` : undefined;
-}
-
 /** Exponential backoff with jitter: between half and all of base·2^(n-1), capped. */
 export function backoff(policy: RetryPolicy, attempts: number): number {
   const ceiling = Math.min(policy.maxMs, policy.baseMs * 2 ** (attempts - 1));
   return Math.round(ceiling / 2 + (ceiling / 2) * policy.random());
-}
-
-function isMedia(action: OutgoingAction): boolean {
-  if (action.type !== 'message' || !('attachment' in action.message)) return false;
-  return action.message.attachment.type === 'audio' || action.message.attachment.type === 'video';
 }
 
 function describe(err: unknown): string {

@@ -1,10 +1,11 @@
-// The shop's data: the shop itself (data/shop.json), products and orders from small JSON files in
-// data/, validated on load so a broken file stops start-up with the file and field named, instead
+// The shop's data: the shop itself (data/shop.json), products and orders, and the comment triggers
+// (data/comment-replies.json) from small JSON files in data/, validated on load so a broken file stops start-up with the file and field named, instead
 // of surfacing as an apology (or a raw translation key) to a customer.
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { array, fail, isoDate, matching, member, object, optionalString, positiveInteger, readDataFile, string, type Field } from './data-file.ts';
 import { DATA_DIR, loadShop, type Shop } from './shop.ts';
+import { loadCommentTriggers, type CommentTriggers } from '../comments/triggers.ts';
 
 export interface Product {
   id: string;
@@ -32,6 +33,8 @@ export interface Catalog {
   products: readonly Product[];
   product(id: string): Product | undefined;
   order(number: string): Order | undefined;
+  /** Which comments on the shop's posts get a private reply (data/comment-replies.json). */
+  commentReplies: CommentTriggers;
 }
 
 /** The texts every product has in locales/<locale>.json under `products.<id>`. */
@@ -56,11 +59,13 @@ export function loadCatalog(paths: Partial<CatalogPaths> = {}): Catalog {
   const shop = loadShop(where.data);
   const products = readProducts(where);
   const orders = new Map(readOrders(where.data).map((o) => [o.number, o]));
+  const commentReplies = loadCommentTriggers(where.data, where.english);
   return {
     shop,
     products,
     product: (id) => products.find((p) => p.id === id),
     order: (number) => orders.get(number),
+    commentReplies,
   };
 }
 

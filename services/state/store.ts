@@ -22,6 +22,8 @@ export interface UserState {
   /** Who answers the thread: the bot, or people in the Page Inbox after a handover. */
   thread_owner?: 'bot' | 'human';
   last_inbound_at?: number;
+  /** Instagram stories (mentions of us, replies to ours) already thanked for, newest last, bounded. */
+  thanked_stories?: string[];
 }
 
 export type MessageStatus = 'sent' | 'delivered' | 'read';
@@ -57,12 +59,14 @@ export function userKey(channel: string, senderId: string): string {
 
 /**
  * The lane a reply is sent in: the user's (so their replies go out in order), or for a reply to
- * someone without a user key (an opt-in's user_ref, a comment) one of the recipient's own.
+ * someone without a user key (an opt-in's user_ref, a Facebook comment) one per recipient, so that
+ * a private reply and the public reply to the same comment are sent in that order.
  */
 export function replyLane(userKey: string | undefined, action: OutgoingAction): string {
   if (userKey) return userKey;
-  const to = ((action as { recipient?: unknown }).recipient ?? {}) as { id?: string; user_ref?: string; comment_id?: string };
-  return `recipient:${to.id ?? to.user_ref ?? (to.comment_id === undefined ? '?' : `comment:${to.comment_id}`)}`;
+  if (action.type === 'comment_reply') return `recipient:comment:${action.comment_id}`;
+  const { id, user_ref, comment_id } = action.recipient;
+  return `recipient:${id ?? user_ref ?? (comment_id === undefined ? '?' : `comment:${comment_id}`)}`;
 }
 
 const RANK: Record<MessageStatus, number> = { sent: 0, delivered: 1, read: 2 };

@@ -1,7 +1,7 @@
 // What a well-typed event and a valid Send API body look like, for the property tests.
 import type { WebhookEvent } from '../../services/events/types.ts';
 
-const KINDS = new Set(['message', 'echo', 'message_edit', 'postback', 'read', 'delivery', 'reaction', 'referral', 'optin', 'handover', 'policy', 'account_linking', 'game_play', 'change', 'unknown']);
+const KINDS = new Set(['message', 'echo', 'message_edit', 'postback', 'read', 'delivery', 'reaction', 'referral', 'optin', 'handover', 'policy', 'account_linking', 'game_play', 'comment', 'change', 'unknown']);
 
 const isTime = (value: unknown) => typeof value === 'number' && Number.isFinite(value) && value > 0;
 const optionalString = (value: unknown) => value === undefined || typeof value === 'string';
@@ -34,6 +34,11 @@ export function eventProblems(event: WebhookEvent): string[] {
     case 'postback':
       expect(typeof event.postback.payload === 'string', 'postback payload');
       break;
+    case 'comment':
+      expect(isTime(event.created_at), 'created_at');
+      expect(event.field === 'feed' ? typeof event.value.comment_id === 'string' : typeof event.value.id === 'string', 'comment id');
+      expect(event.value.from === undefined || typeof event.value.from.id === 'string', 'comment from');
+      break;
     case 'change':
       expect(typeof event.field === 'string', 'field');
       break;
@@ -64,8 +69,9 @@ function strings(value: unknown, found: string[] = []): string[] {
 
 /**
  * What is wrong with a request the bot made to Graph: the emulator's Send API validator (Meta's
- * rules, `(#100) …`), a recipient that is not a numeric PSID/IGSID or is one of our own accounts,
- * any lone surrogate anywhere, or a path that is not one the bot uses.
+ * rules, `(#100) …`), a recipient that is not a numeric PSID/IGSID (or, for a private reply, a
+ * comment id) or is one of our own accounts, any lone surrogate anywhere, or a path that is not one
+ * the bot uses (a public comment reply: the channel's edge, a text message).
  */
 export function requestProblems(
   request: { method: string; path: string; data?: unknown },
@@ -78,10 +84,21 @@ export function requestProblems(
     if (!/^[0-9]{1,32}$/.test(request.path) || context.ownIds.has(request.path)) problems.push(`profile path ${JSON.stringify(request.path)}`);
     return problems;
   }
+  const commentReply = /^([0-9]{1,32}(?:_[0-9]{1,32})?)\/(comments|replies)$/.exec(request.path);
+  if (commentReply) {
+    // A public reply under a comment: Facebook's comments edge, Instagram's replies edge, a message of text.
+    if ((commentReply[2] === 'replies') !== (context.channel === 'instagram')) problems.push(`path ${request.path} on ${context.channel}`);
+    const message = body.message;
+    if (typeof message !== 'string' || message.trim() === '' || [...message].length > 2200 || Object.keys(body).length !== 1) problems.push(`comment reply body ${JSON.stringify(body)}`);
+    return problems;
+  }
   if (!['me/messages', 'me/pass_thread_control', 'me/take_thread_control'].includes(request.path)) problems.push(`path ${request.path}`);
-  const recipient = body.recipient as { id?: unknown; user_ref?: unknown } | undefined;
+  const recipient = body.recipient as { id?: unknown; user_ref?: unknown; comment_id?: unknown } | undefined;
   const id = recipient?.id;
-  if (typeof id !== 'string' || !/^[0-9]{1,32}$/.test(id)) problems.push(`recipient ${JSON.stringify(recipient)}`);
+  const privateReply = request.path === 'me/messages' && recipient?.comment_id !== undefined;
+  if (privateReply) {
+    if (typeof recipient.comment_id !== 'string' || !/^[0-9]{1,32}(?:_[0-9]{1,32})?$/.test(recipient.comment_id)) problems.push(`recipient ${JSON.stringify(recipient)}`);
+  } else if (typeof id !== 'string' || !/^[0-9]{1,32}$/.test(id)) problems.push(`recipient ${JSON.stringify(recipient)}`);
   else if (context.ownIds.has(id)) problems.push(`a reply to our own account ${id}`);
   if (request.path === 'me/messages') {
     const problem = context.validate(body, context.channel);

@@ -11,7 +11,7 @@ const DATA = fileURLToPath(new URL('../../data/', import.meta.url));
 export function withDataDir<T>(files: Record<string, unknown>, use: (dir: string) => T): T {
   const dir = mkdtempSync(join(tmpdir(), 'shop-data-'));
   try {
-    for (const name of ['shop.json', 'products.json', 'orders.json']) cpSync(join(DATA, name), join(dir, name));
+    for (const name of ['shop.json', 'products.json', 'orders.json', 'comment-replies.json']) cpSync(join(DATA, name), join(dir, name));
     for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), typeof content === 'string' ? content : JSON.stringify(content));
     return use(`${dir}/`);
   } finally {

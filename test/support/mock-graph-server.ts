@@ -1,6 +1,6 @@
 // A real Graph API stand-in on 127.0.0.1 for tests that run the bot for real (a spawned app, or
-// the harness pointed at it): answers the Send API, the User Profile API and thread control like
-// Meta does, records every call with its arrival and answer times, and can be scripted to fail
+// the harness pointed at it): answers the Send API, the User Profile API, thread control and
+// public comment replies like Meta does, records every call with its arrival and answer times, and can be scripted to fail
 // (HTTP 5xx, Graph error codes, dropped connections, calls that hang past the client's timeout).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -160,6 +160,11 @@ export async function startMockGraph(options: MockGraphOptions = {}): Promise<Mo
       return [200, { recipient_id, message_id: `m_mock_${mids}` }];
     }
     if (call.method === 'POST' && /^\/v[\d.]+\/me\/(pass|take)_thread_control$/.test(call.path)) return [200, { success: true }];
+    // A public reply under a comment (Facebook's comments edge, Instagram's replies edge): the new comment's id.
+    if (call.method === 'POST' && /^\/v[\d.]+\/\d+(?:_\d+)?\/(comments|replies)$/.test(call.path)) {
+      mids += 1;
+      return [200, { id: `1790000000${String(mids).padStart(7, '0')}` }];
+    }
     const profileMatch = /^\/v[\d.]+\/(\d+)$/.exec(call.path);
     if (call.method === 'GET' && profileMatch?.[1]) {
       const id = profileMatch[1];

@@ -297,3 +297,72 @@ describe('local rate gate: accounts and media', () => {
     await expect(gate.acquire('good')).resolves.toBeDefined();
   });
 });
+
+describe('local rate gate: windows longer than a second (Instagram private replies)', () => {
+  const HOUR = 3_600_000;
+
+  it('a gate can count per hour with the same rule: 750 in any hour, the 751st an hour after the first was done', async () => {
+    const clock = fakeClock();
+    const gate = createLocalRateGate({ limit: 750, windowMs: HOUR, clock });
+    const grantedAt: number[] = [];
+    const all = Promise.all(
+      Array.from({ length: 760 }, () =>
+        gate.acquire('ig').then(async (g) => {
+          grantedAt.push(clock.now());
+          await clock.sleep(200);
+          g.done();
+        }),
+      ),
+    );
+    await clock.runAll(3 * HOUR);
+    await all;
+    expect(grantedAt).toHaveLength(760);
+    expect(maxInWindow(grantedAt, HOUR)).toBe(750);
+    // Smoothing is a share of the window: one grant per 100 ms, so the 750 take 75 s.
+    expect(grantedAt[749]).toBe(74_900);
+    // The first was done at 200 ms and counts for an hour after.
+    expect(grantedAt[750]).toBe(HOUR + 200);
+  });
+
+  it('acquire(account, { kind: "private_reply" }) keeps to 750 per hour per account on top of the account\'s per-second limit', async () => {
+    const clock = fakeClock();
+    const gate = createLocalRateGate({ limit: 100, clock });
+    const at: Record<'reply' | 'text' | 'other', number[]> = { reply: [], text: [], other: [] };
+    const send = (what: 'reply' | 'text' | 'other') =>
+      gate.acquire(what === 'other' ? 'other-ig' : 'ig', what === 'text' ? {} : { kind: 'private_reply' }).then(async (g) => {
+        at[what].push(clock.now());
+        await clock.sleep(50);
+        g.done();
+      });
+    const all = Promise.all([...Array.from({ length: 800 }, () => send('reply')), ...Array.from({ length: 300 }, () => send('text')), send('other')]);
+    await clock.advanceTo(10 * 60_000);
+    // Ten minutes in: 750 replies went out and 50 wait for the hour; texts and the other account were not held up.
+    expect(at.reply).toHaveLength(750);
+    expect(at.text).toHaveLength(300);
+    expect(at.other).toEqual([0]);
+    expect(maxInWindow([...at.reply, ...at.text], 1000)).toBeLessThanOrEqual(100);
+    await clock.runAll(2 * HOUR);
+    await all;
+    expect(at.reply).toHaveLength(800);
+    expect(maxInWindow(at.reply, HOUR)).toBe(750);
+    expect(Math.min(...at.reply.slice(750))).toBeGreaterThanOrEqual(HOUR);
+  });
+
+  it('the kind\'s limit and window are configurable, and no 1-window of arrivals exceeds them whatever the delays (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 8 }), fc.integer({ min: 2, max: 6 }), fc.array(fc.array(callArb, { minLength: 1, maxLength: 6 }), { minLength: 1, maxLength: 8 }), async (limit, seconds, lanes) => {
+        const clock = fakeClock();
+        const gate = createLocalRateGate({ limit: 1000, clock, kinds: { private_reply: { limit, windowMs: seconds * 1000 } } });
+        const arrivals = await simulate(clock, () => gate.acquire('ig', { kind: 'private_reply' }), lanes);
+        expect(arrivals).toHaveLength(lanes.flat().length);
+        expect(maxInWindow(arrivals, seconds * 1000)).toBeLessThanOrEqual(limit);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('refuses a window shorter than a second, naming the option', () => {
+    expect(() => createLocalRateGate({ limit: 1, windowMs: 10 })).toThrow('rate gate windowMs: the window must be a whole number of milliseconds, at least 1000, got 10');
+    expect(() => createLocalRateGate({ limit: 1, kinds: { private_reply: { limit: 750, windowMs: 0.5 } } })).toThrow('rate gate kinds.private_reply');
+  });
+});
