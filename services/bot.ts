@@ -1,10 +1,11 @@
 // Wires the services together from a config: Graph client, Send API, the store, the inbox that
 // handles events, and the outbox that delivers replies. No HTTP here; app.ts puts a server in front.
 import type { AxiosInstance } from 'axios';
-import { ownAccountIds } from './accounts.ts';
+import { createAccountDirectory } from './accounts/directory.ts';
+import { createAccountTokens, type AccountTokens } from './accounts/tokens.ts';
 import type { Config } from './config.ts';
-import { graphClientFor } from './graph/client.ts';
-import { createSendApi } from './graph/send-api.ts';
+import { createAccountClients, createAccountsSendApi } from './graph/account-send-api.ts';
+import type { GraphObserver } from './graph/client.ts';
 import { createTranslations } from './i18n.ts';
 import { createInbox, type Inbox } from './inbox/inbox.ts';
 import type { Logger } from './logger.ts';
@@ -55,7 +56,12 @@ export interface BotOptions {
   log: Logger;
   timers?: Timers;
   store?: BotStore;
+  /** The HTTP instance for GRAPH_API_URL calls (tests; the worker's observed one). */
   http?: AxiosInstance;
+  /** Told about every Graph and Instagram API call (the live dashboard). */
+  observeGraph?: GraphObserver;
+  /** The accounts' current tokens, shared with the token refresher; made from the config if absent. */
+  tokens?: AccountTokens;
   retry?: RetryPolicy;
 }
 
@@ -66,8 +72,15 @@ export function createBot(config: Readonly<Config>, options: BotOptions): LocalB
   const { log } = options;
   const timers = options.timers ?? realTimers;
   const now = () => timers.now();
-  const graph = graphClientFor(config, options.http);
-  const sendApi = createSendApi(graph);
+  const accounts = createAccountDirectory(config.accounts);
+  const tokens = options.tokens ?? createAccountTokens(config.accounts);
+  const clients = createAccountClients({
+    config,
+    tokens,
+    ...(options.http ? { http: { graph: options.http } } : {}),
+    ...(options.observeGraph ? { observe: () => options.observeGraph as GraphObserver } : {}),
+  });
+  const sendApi = createAccountsSendApi(clients, accounts.defaultKey);
   const store = options.store ?? openStore(config.DATABASE_URL);
   const settings = { catalog: loadCatalog(), appUrl: config.APP_URL, appId: config.APP_ID, translations: createTranslations() };
   const outbox: OutboxSender = createOutboxSender({
@@ -79,7 +92,7 @@ export function createBot(config: Readonly<Config>, options: BotOptions): LocalB
     mediaLimiter: createRateLimiter(10, timers),
     ...(options.retry ? { retry: options.retry } : {}),
   });
-  const processorDeps = { store, sendApi, settings, log, now, ownAccountIds: ownAccountIds(config) };
+  const processorDeps = { store, sendApi, settings, log, now, accounts };
   const inbox: Inbox = createInbox({ store, outbox, log, now, handle: (event) => handle(event, processorDeps) });
   const pruner = setInterval(() => {
     store.prune(now()).catch((err: unknown) => log.error('pruning the store failed', { err }));

@@ -8,12 +8,16 @@ import type { OutgoingMessage, Recipient, SendRequest, SenderAction } from './me
 /** Page Inbox's app ID: the documented target for handing a conversation to people. */
 export const PAGE_INBOX_APP_ID = '263902037430900';
 
-/** One thing the bot does towards a user. Serializable, so an outbox can store it. */
+/**
+ * One thing the bot does towards a user. Serializable, so an outbox can store it. `account` is the
+ * key of the account it is sent as (its token, its API); absent in rows stored by a release before
+ * several accounts, which belong to the default account. It never goes into a request body.
+ */
 export type OutgoingAction =
-  | { type: 'message'; recipient: Recipient; message: OutgoingMessage }
-  | { type: 'sender_action'; recipient: Recipient; sender_action: SenderAction }
-  | { type: 'pass_thread_control'; recipient: Recipient; target_app_id: string; metadata?: string }
-  | { type: 'take_thread_control'; recipient: Recipient; metadata?: string };
+  | { type: 'message'; recipient: Recipient; message: OutgoingMessage; account?: string }
+  | { type: 'sender_action'; recipient: Recipient; sender_action: SenderAction; account?: string }
+  | { type: 'pass_thread_control'; recipient: Recipient; target_app_id: string; metadata?: string; account?: string }
+  | { type: 'take_thread_control'; recipient: Recipient; metadata?: string; account?: string };
 
 export interface SendResult {
   recipient_id?: string;
@@ -30,11 +34,17 @@ export interface UserProfile {
 }
 
 export interface SendApi {
+  /** Sends as `action.account` (the default account when absent). */
   perform(action: OutgoingAction): Promise<SendResult>;
-  /** Rejects with `InvalidGraphIdError`, without a request, when `userId` is not a numeric PSID/IGSID. */
-  getUserProfile(userId: string, channel: Channel): Promise<UserProfile>;
+  /**
+   * Looks the user up with the token of `account` (the one the user wrote to; the default account
+   * when absent). Rejects with `InvalidGraphIdError`, without a request, when `userId` is not a
+   * numeric PSID/IGSID.
+   */
+  getUserProfile(userId: string, channel: Channel, account?: string): Promise<UserProfile>;
 }
 
+/** The Send API over one Graph client: one account's (services/graph/account-send-api.ts puts them together). */
 export function createSendApi(graph: GraphClient): SendApi {
   return {
     perform: (action) => performAction(graph, action),
