@@ -47,7 +47,7 @@ function world() {
         const url = new URL(uri, hosts[host]);
         const headers = this.req.headers as Record<string, string | undefined>;
         const isForm = (headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded');
-        calls.push({ host, method, path: url.pathname, query: Object.fromEntries(url.searchParams), form: isForm ? Object.fromEntries(new URLSearchParams(String(body))) : undefined, body, authorization: headers.authorization });
+        calls.push({ host, method, path: url.pathname, query: Object.fromEntries(url.searchParams), form: isForm && typeof body === 'string' ? Object.fromEntries(new URLSearchParams(body)) : undefined, body, authorization: headers.authorization });
         return [status, response as nock.ReplyBody];
       });
   return { calls, on, list: () => calls.map((c) => `${c.host} ${c.method} ${c.path}`) };
