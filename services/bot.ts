@@ -67,6 +67,11 @@ export interface BotOptions {
 
 const PRUNE_EVERY_MS = 60 * 60 * 1000;
 
+/** The observer, told which API each call went to. */
+function observedAs(observe: GraphObserver, api: 'graph' | 'instagram'): GraphObserver {
+  return (call) => observe({ ...call, api });
+}
+
 /** Stores, handles and sends in this thread (tests, the emulator, `memory:`; and the bot worker). */
 export function createBot(config: Readonly<Config>, options: BotOptions): LocalBot {
   const { log } = options;
@@ -78,7 +83,7 @@ export function createBot(config: Readonly<Config>, options: BotOptions): LocalB
     config,
     tokens,
     ...(options.http ? { http: { graph: options.http } } : {}),
-    ...(options.observeGraph ? { observe: () => options.observeGraph as GraphObserver } : {}),
+    ...(options.observeGraph ? { observe: (api) => observedAs(options.observeGraph as GraphObserver, api) } : {}),
   });
   const sendApi = createAccountsSendApi(clients, accounts.defaultKey);
   const store = options.store ?? openStore(config.DATABASE_URL);

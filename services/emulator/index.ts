@@ -134,27 +134,27 @@ function createEmulatorCore(deps: EmulatorDeps): EmulatorCore {
   const profilePic = (user: SimUser) => `${config.APP_URL}/emulator/avatar.svg#${user.id}`;
 
   const effects: GraphEffects = {
-      messageSent(user, mid, message) {
-        const userLog = logOf(user.id);
-        userLog.botMids.add(mid);
-        emit(user.id, { event: 'chat', data: { type: 'message', mid, at: now(), message } });
-        userLog.pendingReceipts.push(mid);
-        if (!userLog.receiptsQueued) {
-          userLog.receiptsQueued = true;
-          void inLane(user.id, () => sendReceipts(user));
-        }
-      },
-      senderAction(user, action) {
-        if (action === 'typing_on' || action === 'typing_off') emit(user.id, { event: 'chat', data: { type: 'typing', on: action === 'typing_on' } });
-      },
-      threadPassed(user, target, metadata) {
-        user.thread_owner = target === config.APP_ID ? 'app' : 'inbox';
-        emit(user.id, { event: 'chat', data: { type: 'handover', owner: user.thread_owner, app_id: target, ...(metadata ? { metadata } : {}) } });
-      },
-      threadTaken(user, metadata) {
-        user.thread_owner = 'app';
-        emit(user.id, { event: 'chat', data: { type: 'handover', owner: 'app', app_id: config.APP_ID ?? '', ...(metadata ? { metadata } : {}) } });
-      },
+    messageSent(user, mid, message) {
+      const userLog = logOf(user.id);
+      userLog.botMids.add(mid);
+      emit(user.id, { event: 'chat', data: { type: 'message', mid, at: now(), message } });
+      userLog.pendingReceipts.push(mid);
+      if (!userLog.receiptsQueued) {
+        userLog.receiptsQueued = true;
+        void inLane(user.id, () => sendReceipts(user));
+      }
+    },
+    senderAction(user, action) {
+      if (action === 'typing_on' || action === 'typing_off') emit(user.id, { event: 'chat', data: { type: 'typing', on: action === 'typing_on' } });
+    },
+    threadPassed(user, target, metadata) {
+      user.thread_owner = target === config.APP_ID ? 'app' : 'inbox';
+      emit(user.id, { event: 'chat', data: { type: 'handover', owner: user.thread_owner, app_id: target, ...(metadata ? { metadata } : {}) } });
+    },
+    threadTaken(user, metadata) {
+      user.thread_owner = 'app';
+      emit(user.id, { event: 'chat', data: { type: 'handover', owner: 'app', app_id: config.APP_ID ?? '', ...(metadata ? { metadata } : {}) } });
+    },
   };
   const graphApi = createGraphApi({
     config,

@@ -36,6 +36,8 @@ export interface ObservedGraphCall {
   status: number | undefined;
   response: unknown;
   ms: number;
+  /** Which API answered, when the caller knows (several accounts: Graph API or Instagram API). */
+  api?: 'graph' | 'instagram';
 }
 
 export type GraphObserver = (call: ObservedGraphCall) => void;
