@@ -73,8 +73,7 @@ function graphItem(record) {
       el(
         'summary',
         {},
-        el('span', { class: 'dir', text: record.api === 'instagram' ? '← Instagram API' : '← Graph API' }),
-        el('span', { class: `api ${record.api === 'instagram' ? 'instagram' : 'graph'}`, text: record.api === 'instagram' ? 'graph.instagram.com' : 'graph.facebook.com', title: record.api === 'instagram' ? 'INSTAGRAM_API_URL (Instagram Login)' : 'GRAPH_API_URL' }),
+        el('span', { class: 'dir', text: record.api === 'instagram' ? '← Instagram API' : '← Graph API', title: record.api === 'instagram' ? 'INSTAGRAM_API_URL (Instagram Login)' : 'GRAPH_API_URL' }),
         accountTag(record.account),
         el('span', { class: 'what', text: withPreview(`${record.method} ${record.path}${query ? `?${query}` : ''}`, graphPreview(record.body)) }),
         el('span', { class: `code ${ok ? 'ok' : 'bad'}`, text: String(record.status || 'failed') }),
