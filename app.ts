@@ -10,6 +10,7 @@ import { dashboardRouter } from './routes/dashboard.ts';
 import { healthRouter } from './routes/health.ts';
 import { emulatorHostCheck } from './routes/host-check.ts';
 import { webhookRoute } from './routes/webhook.ts';
+import { describeAccount } from './services/accounts/types.ts';
 import { createBot, type Bot } from './services/bot.ts';
 import { configFromEnvironment, secretsOf, signingSecrets, type Config } from './services/config.ts';
 import { createEmulator, type Emulator } from './services/emulator/index.ts';
@@ -188,7 +189,15 @@ async function main(): Promise<void> {
   const log = createLogger({ level: config.LOG_LEVEL, format: config.LOG_FORMAT, redact: secretsOf(config) });
   for (const warning of config.warnings) log.warn(warning);
   const running = await start(config, log);
-  log.info('bot started', { mode: config.mode, port: config.PORT, graph: config.GRAPH_API_URL, webhook: `${config.APP_URL}/webhook` });
+  const instagramLogin = config.accounts.some((a) => a.type === 'instagram');
+  log.info('bot started', {
+    mode: config.mode,
+    port: config.PORT,
+    graph: config.GRAPH_API_URL,
+    ...(instagramLogin ? { instagram: config.INSTAGRAM_API_URL } : {}),
+    accounts: config.accounts.map(describeAccount),
+    webhook: `${config.APP_URL}/webhook`,
+  });
   const port = (running.server.address() as AddressInfo).port;
   if (config.mode === 'emulator') {
     process.stdout.write(`\nOpen http://localhost:${port}/ to chat with your bot (emulator mode: no Meta credentials needed)\n\n`);
