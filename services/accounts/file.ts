@@ -18,8 +18,12 @@ export class AccountsFileError extends ConfigError {
   readonly problems: readonly AccountsFileProblem[];
   constructor(path: string, problems: readonly AccountsFileProblem[]) {
     const lines = problems.map((p) => `\n  - ${p.entry}${p.field === undefined ? '' : ` ${p.field}`}: ${p.problem} (${p.fix})`);
-    super('ACCOUNTS_FILE', `${path} has ${problems.length === 1 ? 'a problem' : `${problems.length} problems`}:${lines.join('')}\n`, `correct ${path} (accounts.example.json shows the format)`);
+    const fix = `correct ${path} (accounts.example.json shows the format)`;
+    const problem = `${path} has ${problems.length === 1 ? 'a problem' : `${problems.length} problems`}:${lines.join('')}`;
+    super('ACCOUNTS_FILE', problem, fix);
     this.name = 'AccountsFileError';
+    // One problem per line, then the fix on its own line.
+    this.message = `ACCOUNTS_FILE: ${problem}\nFix: ${fix}`;
     this.problems = problems;
   }
 }

@@ -1,6 +1,7 @@
 // ACCOUNTS_FILE: every way the file can be wrong gets an error that names the entry and the field
 // and says what to do, all problems at once, and never a token (not even in a JSON syntax error).
 // The config around it: live mode, the conflict with PAGE_ACCESS_TOKEN, the Instagram settings.
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from '@jest/globals';
 import { parseAccounts, readAccountsFile, AccountsFileError, type AccountsFileIo } from '../../services/accounts/file.ts';
 import { loadConfig, secretsOf, signingSecrets } from '../../services/config.ts';
@@ -97,6 +98,19 @@ describe('the accounts file', () => {
     const text = `{\n  "accounts": [\n    { "type": "page", "page_id": "111", "access_token": "${PAGE_TOKEN}" }\n    { "type": "page" }\n  ]\n}`;
     const [problem] = problemsOf(text);
     expect(problem).toMatch(/^the file: is not valid JSON at line 4, column \d+$/);
+  });
+});
+
+describe('accounts.example.json', () => {
+  it('has the documented format: only its placeholder tokens are refused', () => {
+    const text = readFileSync(new URL('../../accounts.example.json', import.meta.url), 'utf8');
+    expect(problemsOf(text)).toEqual([
+      "accounts[0] (page 111111111111111) access_token: is still the example's placeholder",
+      "accounts[1] (page 222222222222222) access_token: is still the example's placeholder",
+      "accounts[2] (instagram 17841400000000003) access_token: is still the example's placeholder",
+    ]);
+    const filled = text.replace(/"<[^>]*>"/g, () => `"EAAfilledInToken${Math.random().toString(36).slice(2)}0123456789"`);
+    expect(parseAccounts(filled, 'accounts.json').map((a) => `${a.type} ${a.key}`)).toEqual(['page 111111111111111', 'page 222222222222222', 'instagram 17841400000000003']);
   });
 });
 
