@@ -190,7 +190,7 @@ async function instagramTokenChecks(deps: SetupDeps, account: SetupAccount): Pro
     checks.push({ name: 'Permissions', ok: true, warn: true, detail: `not checked: INSTAGRAM_API_URL did not describe the token (debug_token); the bot needs ${INSTAGRAM_LOGIN_SCOPES.join(', ')}` });
     const stored = deps.tokens?.adopted(a.key);
     checks.push(
-      stored === undefined
+      stored === undefined || stored.expires_at === 0
         ? { name: 'Expiry', ok: true, warn: true, detail: 'unknown: the bot learns it at its first refresh of the token (60 days from then)' }
         : instagramExpiry(stored.expires_at, now, fix),
     );

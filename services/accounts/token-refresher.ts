@@ -1,10 +1,12 @@
 // Keeps the Instagram Login accounts' long-lived tokens alive. Meta's tokens last 60 days from
 // their last refresh and can be refreshed once they are 24 hours old; a token that expires can
 // only be replaced by a person. So each check (the bot runs one hourly) takes up a token another
-// instance refreshed (from the TokenStore), and refreshes a token that is due: a week old, or
-// with fewer than 10 days left; one refreshed by no one yet (just configured) right away, so its
-// expiry becomes known. The new token is stored, then used for every call from then on. Tokens
-// are never logged: the log says which account, when the token expires and how many days are left.
+// instance refreshed (from the TokenStore), and refreshes a token that is due: a week old, or with
+// fewer than 10 days left. A configured token seen for the first time is recorded (its expiry
+// unknown) and refreshed once it has been known for 24 hours: a token generated a minute ago cannot
+// be refreshed yet, and Meta tells the expiry only with a refresh. The new token is stored, then
+// used for every call from then on. Tokens are never logged: the log says which account, when the
+// token expires and how many days are left.
 import { GraphApiError } from '../errors.ts';
 import type { RefreshCall } from '../graph/instagram-token.ts';
 import type { Logger } from '../logger.ts';
@@ -41,6 +43,9 @@ export interface TokenRefresherDeps {
   policy?: RefreshPolicy;
 }
 
+/** `expires_at` of a token whose expiry is not known yet (recorded, never refreshed). */
+export const UNKNOWN_EXPIRY = 0;
+
 export interface TokenStatus {
   account: string;
   /** Undefined until the token was refreshed once (Meta tells the expiry only then). */
@@ -75,7 +80,15 @@ export function createTokenRefresher(deps: TokenRefresherDeps): TokenRefresher {
       log.info('the configured Instagram token changed: the one refreshed from the previous token is no longer used');
     }
     const now = deps.now();
-    if (state !== undefined && state.expires_at <= now) {
+    if (state === undefined) {
+      // First sight of this token: it may be minutes old. Recorded, so the day counts across restarts.
+      const seen: StoredToken = { token: deps.tokens.configured(key), refreshed_at: now, expires_at: UNKNOWN_EXPIRY, origin };
+      await deps.store.put(key, seen);
+      deps.tokens.adopt(key, seen);
+      log.info('Instagram token recorded; it is refreshed once it is known for 24 hours, and then every week', { refresh_after: iso(now + policy.minAgeMs) });
+      return;
+    }
+    if (state.expires_at !== UNKNOWN_EXPIRY && state.expires_at <= now) {
       if (!expiredLogged.has(key)) log.error('INSTAGRAM_TOKEN_EXPIRED: the Instagram token expired and cannot be refreshed; generate a new one and put it in ACCOUNTS_FILE', { expired_at: iso(state.expires_at) });
       expiredLogged.add(key);
       return;
@@ -87,8 +100,7 @@ export function createTokenRefresher(deps: TokenRefresherDeps): TokenRefresher {
       (value) => value,
       (err: unknown) => {
         failedAt.set(key, now);
-        const young = state === undefined ? ' (Meta refreshes a token once it is 24 hours old)' : '';
-        log.warn(`Instagram token not refreshed${young}; trying again later`, { err: err instanceof GraphApiError ? err : describe(err), retry_in_ms: policy.retryAfterFailureMs });
+        log.warn('Instagram token not refreshed; trying again later', { err: err instanceof GraphApiError ? err : describe(err), retry_in_ms: policy.retryAfterFailureMs });
         return undefined;
       },
     );
@@ -124,11 +136,12 @@ export function createTokenRefresher(deps: TokenRefresherDeps): TokenRefresher {
     status: () =>
       accounts.map((account) => {
         const stored = deps.tokens.adopted(account.key);
+        const known = stored !== undefined && stored.expires_at !== UNKNOWN_EXPIRY;
         return {
           account: account.key,
-          expires_at: stored?.expires_at,
-          refreshed_at: stored?.refreshed_at,
-          days_left: stored === undefined ? undefined : daysLeft(stored.expires_at, deps.now()),
+          expires_at: known ? stored.expires_at : undefined,
+          refreshed_at: known ? stored.refreshed_at : undefined,
+          days_left: known ? daysLeft(stored.expires_at, deps.now()) : undefined,
         };
       }),
   };
@@ -142,11 +155,10 @@ export function startTokenRefresher(refresher: TokenRefresher, everyMs: number =
   return () => clearInterval(timer);
 }
 
-function isDue(state: StoredToken | undefined, now: number, policy: RefreshPolicy): boolean {
-  if (state === undefined) return true;
+function isDue(state: StoredToken, now: number, policy: RefreshPolicy): boolean {
   const age = now - state.refreshed_at;
   if (age < policy.minAgeMs) return false;
-  return age >= policy.refreshEveryMs || state.expires_at - now < policy.urgentBelowMs;
+  return state.expires_at === UNKNOWN_EXPIRY || age >= policy.refreshEveryMs || state.expires_at - now < policy.urgentBelowMs;
 }
 
 export function daysLeft(expiresAt: number, now: number): number {

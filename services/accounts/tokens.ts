@@ -8,7 +8,9 @@ import type { Account } from './types.ts';
 /** A refreshed Instagram User token as the store keeps it. Times are epoch milliseconds. */
 export interface StoredToken {
   token: string;
+  /** 0 while unknown: a configured token recorded at first sight, not refreshed yet. */
   expires_at: number;
+  /** When it was refreshed (or, for a configured token, first seen). */
   refreshed_at: number;
   /**
    * `tokenOrigin()` of the configured token this one was refreshed from. When the accounts file

@@ -52,14 +52,23 @@ function setup(options: { refresh?: RefreshCall; accounts?: Account[] } = {}) {
 }
 
 describe('the token refresher', () => {
-  it('refreshes a configured token once, stores it, uses it, and waits a week before the next refresh', async () => {
+  it('records a configured token at first sight, refreshes it once it is known for a day, stores and uses the new one, then waits a week', async () => {
     const t = setup();
     await t.refresher.check();
+    expect(t.calls).toEqual([]);
+    expect(await t.store.get(IG)).toEqual({ token: CONFIGURED, refreshed_at: START, expires_at: 0, origin: tokenOrigin(CONFIGURED) });
+    expect(t.refresher.status()).toEqual([{ account: IG, expires_at: undefined, refreshed_at: undefined, days_left: undefined }]);
+    t.advance(23 * HOUR);
+    await t.refresher.check();
+    expect(t.calls).toEqual([]);
+
+    t.advance(HOUR);
+    await t.refresher.check();
+    const refreshedAt = START + DAY;
     expect(t.calls).toEqual([CONFIGURED]);
-    const stored = await t.store.get(IG);
-    expect(stored).toEqual({ token: 'IGAArefreshed1Token0123456789', refreshed_at: START, expires_at: START + 60 * DAY, origin: tokenOrigin(CONFIGURED) });
+    expect(await t.store.get(IG)).toEqual({ token: 'IGAArefreshed1Token0123456789', refreshed_at: refreshedAt, expires_at: refreshedAt + 60 * DAY, origin: tokenOrigin(CONFIGURED) });
     expect(t.tokens.current(IG)).toBe('IGAArefreshed1Token0123456789');
-    expect(t.refresher.status()).toEqual([{ account: IG, expires_at: START + 60 * DAY, refreshed_at: START, days_left: 60 }]);
+    expect(t.refresher.status()).toEqual([{ account: IG, expires_at: refreshedAt + 60 * DAY, refreshed_at: refreshedAt, days_left: 60 }]);
 
     for (const step of [HOUR, DAY, 5 * DAY]) {
       t.advance(step);
@@ -74,6 +83,15 @@ describe('the token refresher', () => {
     expect(t.store.size).toBe(1);
   });
 
+  it('counts the first day across restarts: a new refresher finds the record and refreshes on time', async () => {
+    const t = setup();
+    await t.refresher.check();
+    t.advance(DAY + HOUR);
+    const restarted = createTokenRefresher({ ...t.deps, tokens: createAccountTokens(ACCOUNTS) });
+    await restarted.check();
+    expect(t.calls).toEqual([CONFIGURED]);
+  });
+
   it('never touches a Page token', async () => {
     const t = setup();
     await t.refresher.check();
@@ -83,6 +101,7 @@ describe('the token refresher', () => {
 
   it('refreshes once when checks overlap', async () => {
     const t = setup();
+    await t.store.put(IG, { token: CONFIGURED, refreshed_at: START - 2 * DAY, expires_at: 0, origin: tokenOrigin(CONFIGURED) });
     await Promise.all([t.refresher.check(), t.refresher.check(), t.refresher.check()]);
     expect(t.calls).toHaveLength(1);
   });
@@ -106,12 +125,16 @@ describe('the token refresher', () => {
     expect(t.calls).toEqual(['IGAAyoungButShort0123456789']);
   });
 
-  it('sets a stored chain aside when the accounts file has a new token, and refreshes the new one', async () => {
+  it('sets a stored chain aside when the accounts file has a new token, and starts again from the new one', async () => {
     const t = setup();
-    await t.store.put(IG, { token: 'IGAAfromTheOldToken0123456789', refreshed_at: START - DAY, expires_at: START + 59 * DAY, origin: tokenOrigin('IGAAanOlderConfiguredToken0123') });
+    await t.store.put(IG, { token: 'IGAAfromTheOldToken0123456789', refreshed_at: START - 2 * DAY, expires_at: START + 58 * DAY, origin: tokenOrigin('IGAAanOlderConfiguredToken0123') });
+    await t.refresher.check();
+    expect(t.tokens.current(IG)).toBe(CONFIGURED);
+    expect(await t.store.get(IG)).toMatchObject({ token: CONFIGURED, origin: tokenOrigin(CONFIGURED) });
+    expect(t.lines.join('\n')).toContain('the configured Instagram token changed');
+    t.advance(DAY);
     await t.refresher.check();
     expect(t.calls).toEqual([CONFIGURED]);
-    expect(t.lines.join('\n')).toContain('the configured Instagram token changed');
   });
 
   it('logs an expired token once, as an error that says what to do, and does not try to refresh it', async () => {
@@ -134,6 +157,7 @@ describe('the token refresher', () => {
         return Promise.resolve({ access_token: 'IGAAafterFailure0123456789', expires_in: 5_184_000 });
       },
     });
+    await t.store.put(IG, { token: CONFIGURED, refreshed_at: START - 2 * DAY, expires_at: 0, origin: tokenOrigin(CONFIGURED) });
     await t.refresher.check();
     t.advance(30 * 60 * 1000);
     await t.refresher.check();
@@ -152,6 +176,7 @@ describe('the token refresher', () => {
   it('keeps checking the other accounts when the store fails for one', async () => {
     const second: Account = { type: 'instagram', key: '17841400000000004', instagram_account_id: '17841400000000004', access_token: 'IGAAsecondAccount0123456789', name: undefined };
     const t = setup({ accounts: [...ACCOUNTS, second] });
+    await t.store.put(second.key, { token: second.access_token, refreshed_at: START - 2 * DAY, expires_at: 0, origin: tokenOrigin(second.access_token) });
     const get = t.store.get.bind(t.store);
     t.deps.store.get = (account) => (account === IG ? Promise.reject(new Error('disk full')) : get(account));
     await t.refresher.check();
