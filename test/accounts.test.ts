@@ -10,7 +10,7 @@ import { createMemoryTokenStore, createAccountTokens } from '../services/account
 import { createTokenRefresher } from '../services/accounts/token-refresher.ts';
 import { createBot } from '../services/bot.ts';
 import { loadConfig, secretsOf } from '../services/config.ts';
-import { appSecretProof } from '../services/graph/client.ts';
+import { appSecretProof, type GraphObserver, type ObservedGraphCall } from '../services/graph/client.ts';
 import { createRefreshCall } from '../services/graph/instagram-token.ts';
 import { createLogger } from '../services/logger.ts';
 import { APP_SECRET, IG_LOGIN, INSTAGRAM, INSTAGRAM_APP_SECRET, PAGE_A, PAGE_A_IG, PAGE_B, TOKENS, VERSION, accountsEnv } from './support/accounts.ts';
@@ -26,7 +26,7 @@ const MAYA = '7650000000000001';
 const NOOR = '7650000000000002';
 const OMAR = '7650000000000003';
 
-function app(options: { tokens?: ReturnType<typeof createAccountTokens> } = {}) {
+function app(options: { tokens?: ReturnType<typeof createAccountTokens>; observeGraph?: GraphObserver } = {}) {
   const config = loadConfig(accountsEnv());
   const lines: string[] = [];
   const log = createLogger({ level: 'debug', redact: secretsOf(config), write: (line) => lines.push(line) });
@@ -116,6 +116,19 @@ describe('a batch of Instagram entries: a linked account, an Instagram Login acc
     expect(apis.sends().length).toBeGreaterThan(0);
     const forged = await postSigned(h.app, { object: 'instagram', entry: [entry(IG_LOGIN, item(NOOR, IG_LOGIN, 'again'))] }, 'some-other-secret-0123456789');
     expect(forged.status).toBe(403);
+  });
+});
+
+describe('what the live dashboard sees', () => {
+  it('each call with the API it went to, and no token', async () => {
+    const observed: ObservedGraphCall[] = [];
+    const h = app({ observeGraph: (call) => observed.push(call) });
+    recordApis();
+    await deliver(h, { object: 'page', entry: [entry(PAGE_B, item(BEN, PAGE_B, 'hello'))] });
+    await deliver(h, { object: 'instagram', entry: [entry(IG_LOGIN, item(NOOR, IG_LOGIN, 'hi'))] }, INSTAGRAM_APP_SECRET);
+    expect(new Set(observed.map((c) => `${c.api ?? '?'} ${c.path}`))).toEqual(new Set([`graph ${BEN}`, 'graph me/messages', `instagram ${NOOR}`, 'instagram me/messages']));
+    const text = JSON.stringify(observed);
+    for (const secret of [...Object.values(TOKENS), APP_SECRET, INSTAGRAM_APP_SECRET, 'appsecret_proof']) expect(text).not.toContain(secret);
   });
 });
 

@@ -119,7 +119,7 @@ function configChecks(config: Readonly<Config>): Check[] {
 async function pageTokenChecks(deps: SetupDeps, target: LiveTarget, account: Account): Promise<Check[]> {
   const { config, graph } = deps;
   if (account.type !== 'page') return [];
-  const idName = config.ACCOUNTS_FILE === undefined ? 'PAGE_ID' : 'page_id';
+  const idName = config.ACCOUNTS_FILE === undefined && account.page_id === config.PAGE_ID ? 'PAGE_ID' : 'page_id';
   const fix = config.ACCOUNTS_FILE === undefined ? PAGE_TOKEN_FIX : `${PAGE_TOKEN_FIX_FILE} (page ${account.page_id})`;
   let body: unknown;
   try {
