@@ -155,14 +155,20 @@ function readEntry(entry: unknown, index: number, problems: AccountsFileProblem[
 
 /** Checks the token's form only; the value itself never appears in a problem. */
 function readToken(value: unknown, where: string, problem: (field: string, text: string, fix: string) => void): string | undefined {
-  const field = 'access_token';
-  if (value === undefined) return void problem(field, 'is missing', `paste ${where}`);
-  if (typeof value !== 'string' || value.trim() === '') return void problem(field, 'is not a token (a non-empty string)', `paste ${where}`);
-  if (/^\s*<.*>\s*$/s.test(value) || value.includes('…') || value.includes('...')) return void problem(field, "is still the example's placeholder", `replace it with ${where}`);
-  if (/\s/.test(value)) return void problem(field, 'contains spaces or line breaks', 'paste the token alone, in one piece');
-  if (!/^[\x21-\x7e]+$/.test(value)) return void problem(field, 'contains characters no access token has', `paste ${where} again, without quotes or other marks around it`);
-  if (value.length < 20) return void problem(field, 'is too short to be an access token', `paste the whole of ${where}`);
-  return value;
+  const wrong = tokenProblem(value, where);
+  if (wrong === undefined) return value as string;
+  problem('access_token', wrong.text, wrong.fix);
+  return undefined;
+}
+
+function tokenProblem(value: unknown, where: string): { text: string; fix: string } | undefined {
+  if (value === undefined) return { text: 'is missing', fix: `paste ${where}` };
+  if (typeof value !== 'string' || value.trim() === '') return { text: 'is not a token (a non-empty string)', fix: `paste ${where}` };
+  if (/^\s*<.*>\s*$/s.test(value) || value.includes('…') || value.includes('...')) return { text: "is still the example's placeholder", fix: `replace it with ${where}` };
+  if (/\s/.test(value)) return { text: 'contains spaces or line breaks', fix: 'paste the token alone, in one piece' };
+  if (!/^[\x21-\x7e]+$/.test(value)) return { text: 'contains characters no access token has', fix: `paste ${where} again, without quotes or other marks around it` };
+  if (value.length < 20) return { text: 'is too short to be an access token', fix: `paste the whole of ${where}` };
+  return undefined;
 }
 
 function readName(value: unknown, problem: (field: string, text: string, fix: string) => void): string | undefined {
