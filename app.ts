@@ -10,12 +10,12 @@ import { dashboardRouter } from './routes/dashboard.ts';
 import { healthRouter } from './routes/health.ts';
 import { emulatorHostCheck } from './routes/host-check.ts';
 import { webhookRoute } from './routes/webhook.ts';
+import { describeAccount } from './services/accounts/types.ts';
 import { createBot, type Bot } from './services/bot.ts';
-import { configFromEnvironment, secretsOf, type Config } from './services/config.ts';
+import { configFromEnvironment, secretsOf, signingSecrets, type Config } from './services/config.ts';
 import { createEmulator, type Emulator } from './services/emulator/index.ts';
 import { HEARTBEAT_MS, createStreamHub, type StreamHub } from './services/emulator/sse.ts';
 import { createTrafficLog, type TrafficLog } from './services/emulator/traffic.ts';
-import { createGraphHttp } from './services/graph/client.ts';
 import { createLogger, type Logger } from './services/logger.ts';
 import { createThreadedBot } from './services/worker/threaded-bot.ts';
 
@@ -44,7 +44,7 @@ export function createApp({ config, log, bot, ...deps }: AppDeps): App {
   // The emulator is for this machine: every route, the webhook too, checks the Host (DNS rebinding).
   const hostCheck = config.mode === 'emulator' ? emulatorHostCheck({ appUrl: config.APP_URL, log }) : undefined;
   const webhook = webhookRoute({
-    appSecret: config.APP_SECRET,
+    appSecret: signingSecrets(config),
     verifyToken: config.VERIFY_TOKEN,
     log,
     accept: (body) => bot.accept(body),
@@ -149,9 +149,8 @@ function botFor(config: Readonly<Config>, log: Logger, traffic: TrafficLog | und
   if (config.DATABASE_URL.startsWith('sqlite:') && config.DATABASE_URL !== 'sqlite::memory:') {
     return createThreadedBot(config, { log, ...(traffic ? { observeGraph: traffic.observeGraph } : {}) });
   }
-  // The live dashboard watches the bot's Graph calls through the client's observer.
-  const http = traffic ? createGraphHttp({ baseUrl: config.GRAPH_API_URL, version: config.GRAPH_API_VERSION, observe: traffic.observeGraph }) : undefined;
-  return createBot(config, { log, ...(http ? { http } : {}) });
+  // The live dashboard watches the bot's Graph and Instagram API calls through the clients' observer.
+  return createBot(config, { log, ...(traffic ? { observeGraph: traffic.observeGraph } : {}) });
 }
 
 /** Starts the bot and its server on config.PORT (and config.HOST, loopback in emulator mode). */
@@ -188,8 +187,17 @@ async function main(): Promise<void> {
   const config = configFromEnvironment();
   if (!config) process.exit(1);
   const log = createLogger({ level: config.LOG_LEVEL, format: config.LOG_FORMAT, redact: secretsOf(config) });
+  for (const warning of config.warnings) log.warn(warning);
   const running = await start(config, log);
-  log.info('bot started', { mode: config.mode, port: config.PORT, graph: config.GRAPH_API_URL, webhook: `${config.APP_URL}/webhook` });
+  const instagramLogin = config.accounts.some((a) => a.type === 'instagram');
+  log.info('bot started', {
+    mode: config.mode,
+    port: config.PORT,
+    graph: config.GRAPH_API_URL,
+    ...(instagramLogin ? { instagram: config.INSTAGRAM_API_URL } : {}),
+    accounts: config.accounts.map(describeAccount),
+    webhook: `${config.APP_URL}/webhook`,
+  });
   const port = (running.server.address() as AddressInfo).port;
   if (config.mode === 'emulator') {
     process.stdout.write(`\nOpen http://localhost:${port}/ to chat with your bot (emulator mode: no Meta credentials needed)\n\n`);

@@ -1,11 +1,12 @@
 // The emulator's HTTP side, mounted at /emulator in emulator mode only: the emulated Graph API
-// under /graph/:version/…, and the page's API (create a user, act as that user, one event stream).
-// Thin: parse and check the request, call the emulator core, answer.
+// under /graph/:version/…, the emulated Instagram API under /instagram/:version/… (and Meta's
+// unversioned /instagram/refresh_access_token), and the page's API (the accounts, create a user,
+// act as that user, one event stream). Thin: parse and check the request, call the core, answer.
 import express, { type ErrorRequestHandler, type Request, type Response, type Router } from 'express';
 import { parseAction } from '../services/emulator/actions.ts';
-import { emulatorPostsRouter } from './emulator-posts.ts';
+import { channelsOf } from '../services/emulator/accounts.ts';
 import type { EmulatorCore, SimUser } from '../services/emulator/index.ts';
-import { graphError, unsupported } from '../services/emulator/graph-api.ts';
+import { graphError, unsupported, type GraphCall, type GraphReply } from '../services/emulator/graph-shared.ts';
 import { isMediaType, MAX_MEDIA_BYTES } from '../services/emulator/media.ts';
 import type { StreamHub } from '../services/emulator/sse.ts';
 import { EMULATOR_LOCALES, type EmulatorLocale } from '../services/emulator/users.ts';
@@ -21,10 +22,20 @@ export function emulatorRouter(emulator: EmulatorCore, { log, streams }: { log: 
   const openStreams = new Map<string, number>();
 
   router.all('/graph/:version/*path', graphBody, async (req: Request<{ version: string; path: string[] }>, res: Response) => {
-    await answerGraph(emulator, req, res, req.params.version, req.params.path.join('/'));
+    await answerGraph((call) => emulator.graph(call), req, res, req.params.version, req.params.path.join('/'));
   });
   router.all(['/graph', '/graph/*rest'], (req, res) => {
     sendGraph(res, unsupported(req.method, req.path.replace(/^\/graph\/?/, '') || 'graph'));
+  });
+  // Meta documents the refresh endpoint without a version; every other Instagram call has one.
+  router.get('/instagram/refresh_access_token', async (req, res) => {
+    await answerGraph((call) => emulator.instagram(call), req, res, '', 'refresh_access_token');
+  });
+  router.all('/instagram/:version/*path', graphBody, async (req: Request<{ version: string; path: string[] }>, res: Response) => {
+    await answerGraph((call) => emulator.instagram(call), req, res, req.params.version, req.params.path.join('/'));
+  });
+  router.all(['/instagram', '/instagram/*rest'], (req, res) => {
+    sendGraph(res, unsupported(req.method, req.path.replace(/^\/instagram\/?/, '') || 'instagram'));
   });
 
   router.get('/info', (_req, res) => {
@@ -32,6 +43,16 @@ export function emulatorRouter(emulator: EmulatorCore, { log, streams }: { log: 
       mode: 'emulator',
       page: { id: emulator.ids.pageId, name: emulator.pageName },
       instagram_account: { id: emulator.ids.igAccountId },
+      accounts: emulator.accounts.map((a) => ({
+        key: a.key,
+        type: a.type,
+        api: a.api,
+        name: a.name,
+        username: a.username,
+        page_id: a.page_id,
+        instagram_account_id: a.instagram_account_id,
+        channels: channelsOf(a),
+      })),
       locales: EMULATOR_LOCALES,
       channels: ['messenger', 'instagram'],
     });
@@ -48,7 +69,12 @@ export function emulatorRouter(emulator: EmulatorCore, { log, streams }: { log: 
       return jsonError(res, 400, `locale must be one of ${EMULATOR_LOCALES.join(', ')}`);
     }
     if (name === '' || [...name].length > NAME_LIMIT || /[\p{Cc}]/u.test(name)) return jsonError(res, 400, `name must be 1 to ${NAME_LIMIT} printable characters`);
-    const user = emulator.createUser({ channel, name, locale: locale as EmulatorLocale });
+    const offering = emulator.accounts.filter((a) => channelsOf(a).includes(channel));
+    const account = input.account ?? offering[0]?.key;
+    if (typeof account !== 'string' || !offering.some((a) => a.key === account)) {
+      return jsonError(res, 400, `account must be one that offers ${channel}: ${offering.map((a) => a.key).join(', ') || 'none'}`);
+    }
+    const user = emulator.createUser({ channel, name, locale: locale as EmulatorLocale, account });
     res.status(201).json(publicUser(user));
   });
 
@@ -103,15 +129,15 @@ export function emulatorRouter(emulator: EmulatorCore, { log, streams }: { log: 
     res.set({ 'Content-Type': item.type, 'X-Content-Type-Options': 'nosniff', 'Cache-Control': 'private, max-age=3600' }).send(item.bytes);
   });
 
-  router.use(emulatorPostsRouter(emulator));
   router.use(['/info', '/users', '/media'], (_req, res) => jsonError(res, 404, 'not found'));
   router.use(apiErrors(log));
   return router;
 }
 
-async function answerGraph(emulator: EmulatorCore, req: Request<{ version: string; path: string[] }>, res: Response, version: string, path: string): Promise<void> {
-  if (!/^v\d+\.\d+$/.test(version)) return sendGraph(res, unsupported(req.method, version));
-  const reply = await emulator.graph({
+/** `version` '' is an unversioned call (only Instagram's refresh endpoint is one). */
+async function answerGraph(api: (call: GraphCall) => Promise<GraphReply>, req: Request, res: Response, version: string, path: string): Promise<void> {
+  if (version !== '' && !/^v\d+\.\d+$/.test(version)) return sendGraph(res, unsupported(req.method, version));
+  const reply = await api({
     method: req.method,
     version,
     path,
@@ -153,6 +179,7 @@ function publicUser(user: SimUser) {
   return {
     id: user.id,
     channel: user.channel,
+    account: user.account,
     name: fullName(user),
     first_name: user.first_name,
     last_name: user.last_name,
@@ -174,7 +201,7 @@ function apiErrors(log: Logger): ErrorRequestHandler {
     const code = typeof status === 'number' && status >= 400 && status < 500 ? status : 500;
     if (code === 500) log.error('emulator request failed', { err });
     const text = code === 413 ? 'the body is too large' : code === 500 ? 'internal error' : 'the body could not be parsed';
-    if (req.path.startsWith('/graph/')) return sendGraph(res, graphError(code, `(#100) ${text}`, 'OAuthException', 100));
+    if (req.path.startsWith('/graph/') || req.path.startsWith('/instagram/')) return sendGraph(res, graphError(code, `(#100) ${text}`, 'OAuthException', 100));
     jsonError(res, code, text);
   };
 }

@@ -11,7 +11,8 @@ import type { Logger } from '../services/logger.ts';
 import { SIGNATURE_HEADER, verifySignature } from '../services/signature.ts';
 
 export interface WebhookDeps {
-  appSecret: string;
+  /** Every secret Meta may sign with: APP_SECRET, and INSTAGRAM_APP_SECRET when it differs. */
+  appSecret: string | readonly string[];
   verifyToken: string;
   log: Logger;
   /** Takes the raw bytes of one authentic notification; the 200 is sent once this resolves. */

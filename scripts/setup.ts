@@ -1,5 +1,5 @@
-// npm run setup -- <doctor|subscribe|status|unsubscribe|profile> [options]
-// Connects the bot to a real Page. A thin main: parse the command line, load .env and the config,
+// npm run setup -- <doctor|subscribe|status|unsubscribe|profile> [options] [--account ID]
+// Connects the bot to real Pages and Instagram accounts. A thin main: parse the command line, load .env and the config,
 // build the one Graph client, run the tested command function, exit with its code.
 import { configFromEnvironment, secretsOf } from '../services/config.ts';
 import { graphClientFor } from '../services/graph/client.ts';
@@ -19,8 +19,11 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const config = configFromEnvironment();
   if (!config) return EXIT.USAGE;
+  // The app's client: every app call passes the app token. Each account's calls get their own client.
   const graph = graphClientFor(config);
   const out = createStreamOutput(process.stdout, [...secretsOf(config), `${config.APP_ID ?? ''}|${config.APP_SECRET}`]);
+  // doctor shows them among its checks; the other commands say them first.
+  if (parsed.value.command !== 'doctor') for (const warning of config.warnings) process.stderr.write(`warning: ${warning}\n`);
   return runCommand(parsed.value, { config, graph, out });
 }
 

@@ -4,11 +4,13 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { threadId } from 'node:worker_threads';
 import type { AxiosInstance } from 'axios';
-import { ownAccountIds } from './accounts.ts';
+import { createAccountDirectory } from './accounts/directory.ts';
+import { createAccountTokens, type AccountTokens } from './accounts/tokens.ts';
 import type { Config } from './config.ts';
-import { graphClientFor } from './graph/client.ts';
-import { createSendApi } from './graph/send-api.ts';
+import { createAccountClients, createAccountsSendApi } from './graph/account-send-api.ts';
+import type { GraphObserver } from './graph/client.ts';
 import { createTranslations } from './i18n.ts';
+import { expanderFor } from './inbox/expand.ts';
 import { createInbox, type Inbox, type InboxRetry } from './inbox/inbox.ts';
 import type { Logger } from './logger.ts';
 import { createLocalRateGate, type RateGate } from './outbox/rate-gate.ts';
@@ -118,7 +120,12 @@ export interface BotOptions {
   log: Logger;
   timers?: Timers;
   store?: BotStore;
+  /** The HTTP instance for GRAPH_API_URL calls (tests; the worker's observed one). */
   http?: AxiosInstance;
+  /** Told about every Graph and Instagram API call (the live dashboard). */
+  observeGraph?: GraphObserver;
+  /** The accounts' current tokens, shared with the token refresher; made from the config if absent. */
+  tokens?: AccountTokens;
   retry?: RetryPolicy;
   /** How events that fail to be handled are retried before they are set aside. */
   inboxRetry?: InboxRetry;
@@ -144,13 +151,25 @@ export function newOwner(): string {
   return `${hostname()}:${process.pid}:${threadId}:${randomBytes(4).toString('hex')}`;
 }
 
+/** The observer, told which API each call went to. */
+function observedAs(observe: GraphObserver, api: 'graph' | 'instagram'): GraphObserver {
+  return (call) => observe({ ...call, api });
+}
+
 /** Stores, handles and sends in this thread (tests, the emulator, `memory:`; and the bot worker). */
 export function createBot(config: Readonly<Config>, options: BotOptions): LocalBot {
   const { log } = options;
   const timers = options.timers ?? realTimers;
   const now = () => timers.now();
-  const graph = graphClientFor(config, options.http);
-  const sendApi = createSendApi(graph);
+  const accounts = createAccountDirectory(config.accounts);
+  const tokens = options.tokens ?? createAccountTokens(config.accounts);
+  const clients = createAccountClients({
+    config,
+    tokens,
+    ...(options.http ? { http: { graph: options.http } } : {}),
+    ...(options.observeGraph ? { observe: (api) => observedAs(options.observeGraph as GraphObserver, api) } : {}),
+  });
+  const sendApi = createAccountsSendApi(clients, accounts.defaultKey);
   const store = options.store ?? openStore(config.DATABASE_URL);
   const settings = { catalog: loadCatalog(), appUrl: config.APP_URL, appId: config.APP_ID, translations: createTranslations() };
   const progress = createProgress(now);
@@ -170,7 +189,7 @@ export function createBot(config: Readonly<Config>, options: BotOptions): LocalB
     progress,
     ...(options.retry ? { retry: options.retry } : {}),
   });
-  const processorDeps = { store, sendApi, settings, log, now, ownAccountIds: ownAccountIds(config) };
+  const processorDeps = { store, sendApi, settings, log, now, accounts };
   const inbox: Inbox = createInbox({
     store,
     outbox,
@@ -180,6 +199,7 @@ export function createBot(config: Readonly<Config>, options: BotOptions): LocalB
     leaseMs,
     progress,
     handle: (event) => handle(event, processorDeps),
+    expand: expanderFor(accounts),
     ...(options.inboxRetry ? { retry: options.inboxRetry } : {}),
   });
   const report = async (): Promise<HandlingReport> => {

@@ -3,14 +3,24 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
 import dotenv from 'dotenv';
+import {
+  EMULATED_IG_ACCOUNT_ID,
+  EMULATED_IG_LOGIN_ACCOUNT_ID,
+  EMULATED_NAMES,
+  EMULATED_PAGE_ID,
+  EMULATED_SECOND_PAGE_ID,
+} from './accounts/emulated.ts';
+import { fileIo, readAccountsFile, type AccountsFileIo } from './accounts/file.ts';
+import type { Account } from './accounts/types.ts';
 import { ConfigError } from './errors.ts';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './logger.ts';
 
 export const DEFAULT_GRAPH_API_URL = 'https://graph.facebook.com';
 export const DEFAULT_GRAPH_API_VERSION = 'v24.0';
+export const DEFAULT_INSTAGRAM_API_URL = 'https://graph.instagram.com';
 
 export interface Config {
-  /** `live` talks to Meta with a Page token; `emulator` runs a local Graph API and chat page. */
+  /** `live` talks to Meta (PAGE_ACCESS_TOKEN or ACCOUNTS_FILE set); `emulator` runs a local Graph API and chat page. */
   mode: 'live' | 'emulator';
   /**
    * Emulator mode with APP_SECRET set in the environment: the secrets (and the emulator's Page token,
@@ -25,14 +35,29 @@ export interface Config {
   HOST: string | undefined;
   APP_ID: string | undefined;
   APP_SECRET: string;
-  /** The Page the bot speaks for: required in live mode, the emulator's Page otherwise. */
+  /**
+   * The single-Page variables. Without ACCOUNTS_FILE they make the one page account (PAGE_ID is
+   * required in live mode; the emulator's first Page otherwise); with it they are those of the
+   * file's first Page ('' when it lists none). Code that serves several accounts reads `accounts`.
+   */
   PAGE_ID: string;
   PAGE_ACCESS_TOKEN: string;
   VERIFY_TOKEN: string;
   APP_URL: string;
   IG_ACCOUNT_ID: string | undefined;
+  /** The path of the accounts file, when the accounts come from one. */
+  ACCOUNTS_FILE: string | undefined;
+  /**
+   * Every account this deployment serves, validated (unique ids); the first is the default
+   * account. From ACCOUNTS_FILE, or the one Page of PAGE_ID, or the emulator's three accounts.
+   */
+  accounts: readonly Account[];
   GRAPH_API_URL: string;
   GRAPH_API_VERSION: string;
+  /** Base URL of every Instagram Login call (with GRAPH_API_VERSION): graph.instagram.com, or the emulator's. */
+  INSTAGRAM_API_URL: string;
+  /** Signs Instagram Login accounts' webhooks and makes their appsecret_proof; APP_SECRET unless set. */
+  INSTAGRAM_APP_SECRET: string;
   LOG_LEVEL: LogLevel;
   /** `json` lines, `pretty` (pino-pretty) for a person, or `auto`: pretty when stdout is a terminal. */
   LOG_FORMAT: LogFormat;
@@ -42,21 +67,55 @@ export interface Config {
   SEND_RATE_LIMIT: number;
   /** Presented as a bearer token to open the live dashboard in live mode; unset = dashboard off. */
   DASHBOARD_TOKEN: string | undefined;
+  /** Things worth telling the operator at start-up (e.g. an accounts file others can read): the caller logs them. */
+  warnings: readonly string[];
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-/** Reads the config from an environment object (process.env in app.ts, a literal in tests). */
-export function loadConfig(env: Env): Readonly<Config> {
+/**
+ * Reads the config from an environment object (process.env in app.ts, a literal in tests).
+ * `io` reads ACCOUNTS_FILE (the file system unless a test injects one).
+ */
+export function loadConfig(env: Env, io: AccountsFileIo = fileIo): Readonly<Config> {
   const read = (name: string): string | undefined => {
     const value = env[name]?.trim();
     return value === '' ? undefined : value;
   };
   const token = read('PAGE_ACCESS_TOKEN');
-  const mode = token === undefined ? 'emulator' : 'live';
+  const accountsFile = read('ACCOUNTS_FILE');
+  if (accountsFile !== undefined && token !== undefined) {
+    throw new ConfigError(
+      'ACCOUNTS_FILE',
+      'and PAGE_ACCESS_TOKEN are both set, and only one of them may say which accounts the bot serves',
+      'keep ACCOUNTS_FILE and move the Page into it (its page_id and access_token), then remove PAGE_ACCESS_TOKEN (and PAGE_ID, IG_ACCOUNT_ID) from .env; or remove ACCOUNTS_FILE to run the one Page of PAGE_ACCESS_TOKEN',
+    );
+  }
+  const mode = token === undefined && accountsFile === undefined ? 'emulator' : 'live';
   const PORT = parsePort(read('PORT'));
-  const secrets = mode === 'live' ? requireLiveSecrets(read) : emulatorSecrets(read);
+  const secrets = mode === 'live' ? requireLiveSecrets(read, accountsFile === undefined ? 'PAGE_ACCESS_TOKEN' : 'ACCOUNTS_FILE') : emulatorSecrets(read);
   const pinned = mode === 'emulator' && read('APP_SECRET') !== undefined;
+  const warnings: string[] = [];
+  const IG_ACCOUNT_ID = numericId('IG_ACCOUNT_ID', read('IG_ACCOUNT_ID'));
+  let accounts: Account[];
+  let single: { PAGE_ID: string; PAGE_ACCESS_TOKEN: string; IG_ACCOUNT_ID: string | undefined };
+  if (accountsFile !== undefined) {
+    const file = readAccountsFile(accountsFile, io);
+    accounts = file.accounts;
+    warnings.push(...file.warnings);
+    for (const name of ['PAGE_ID', 'IG_ACCOUNT_ID'].filter((n) => read(n) !== undefined)) {
+      warnings.push(`${name} is ignored: with ACCOUNTS_FILE the file lists the accounts. Remove ${name} from .env`);
+    }
+    const firstPage = accounts.find((a) => a.type === 'page');
+    single = { PAGE_ID: firstPage?.page_id ?? '', PAGE_ACCESS_TOKEN: firstPage?.access_token ?? '', IG_ACCOUNT_ID: firstPage?.instagram_account_id };
+  } else {
+    const PAGE_ID = parsePageId(read('PAGE_ID'), mode);
+    const PAGE_ACCESS_TOKEN = token ?? emulatorToken('emulator page token', pinned ? secrets.APP_SECRET : undefined);
+    single = { PAGE_ID, PAGE_ACCESS_TOKEN, IG_ACCOUNT_ID };
+    accounts = mode === 'live'
+      ? [{ type: 'page', key: PAGE_ID, page_id: PAGE_ID, access_token: PAGE_ACCESS_TOKEN, instagram_account_id: IG_ACCOUNT_ID, name: undefined }]
+      : emulatorAccounts(PAGE_ID, PAGE_ACCESS_TOKEN, IG_ACCOUNT_ID, pinned ? secrets.APP_SECRET : undefined);
+  }
   const config: Config = {
     mode,
     emulatorPinned: pinned,
@@ -64,18 +123,21 @@ export function loadConfig(env: Env): Readonly<Config> {
     HOST: parseHost(read('HOST'), mode),
     APP_ID: numericId('APP_ID', read('APP_ID')) ?? (mode === 'emulator' ? '100000000000001' : undefined),
     APP_SECRET: secrets.APP_SECRET,
-    PAGE_ID: parsePageId(read('PAGE_ID'), mode),
-    PAGE_ACCESS_TOKEN: token ?? emulatorPageToken(pinned ? secrets.APP_SECRET : undefined),
+    ...single,
     VERIFY_TOKEN: secrets.VERIFY_TOKEN,
     APP_URL: parseAppUrl(read('APP_URL'), PORT),
-    IG_ACCOUNT_ID: numericId('IG_ACCOUNT_ID', read('IG_ACCOUNT_ID')),
+    ACCOUNTS_FILE: accountsFile,
+    accounts: Object.freeze(accounts.map((a) => Object.freeze(a))),
     GRAPH_API_URL: parseGraphUrl(read('GRAPH_API_URL'), mode, PORT),
     GRAPH_API_VERSION: parseVersion(read('GRAPH_API_VERSION')),
+    INSTAGRAM_API_URL: parseInstagramUrl(read('INSTAGRAM_API_URL'), mode, PORT),
+    INSTAGRAM_APP_SECRET: read('INSTAGRAM_APP_SECRET') ?? secrets.APP_SECRET,
     LOG_LEVEL: parseLogLevel(read('LOG_LEVEL')),
     LOG_FORMAT: parseLogFormat(read('LOG_FORMAT')),
     DATABASE_URL: parseDatabaseUrl(read('DATABASE_URL'), mode),
     SEND_RATE_LIMIT: parseRate(read('SEND_RATE_LIMIT')),
     DASHBOARD_TOKEN: parseDashboardToken(read('DASHBOARD_TOKEN')),
+    warnings: Object.freeze(warnings),
   };
   return Object.freeze(config);
 }
@@ -95,16 +157,25 @@ export function configFromEnvironment(report: (line: string) => void = (line) =>
   }
 }
 
-/** The secret values of a config, for the logger to redact wherever they might appear. */
+/**
+ * The secret values of a config, for the logger, the dashboard and the emulator to redact wherever
+ * they might appear: the app secrets, every account's token, the verify and dashboard tokens.
+ */
 export function secretsOf(config: Config): string[] {
-  return [config.APP_SECRET, config.PAGE_ACCESS_TOKEN, config.VERIFY_TOKEN, config.DASHBOARD_TOKEN].filter((s): s is string => s !== undefined);
+  const all = [config.APP_SECRET, config.INSTAGRAM_APP_SECRET, config.PAGE_ACCESS_TOKEN, ...config.accounts.map((a) => a.access_token), config.VERIFY_TOKEN, config.DASHBOARD_TOKEN];
+  return [...new Set(all.filter((s): s is string => s !== undefined && s !== ''))];
 }
 
-function requireLiveSecrets(read: (name: string) => string | undefined) {
+/** The secrets Meta signs webhooks with: APP_SECRET, and INSTAGRAM_APP_SECRET when it is another. */
+export function signingSecrets(config: Pick<Config, 'APP_SECRET' | 'INSTAGRAM_APP_SECRET'>): string[] {
+  return [...new Set([config.APP_SECRET, config.INSTAGRAM_APP_SECRET])];
+}
+
+function requireLiveSecrets(read: (name: string) => string | undefined, because: 'PAGE_ACCESS_TOKEN' | 'ACCOUNTS_FILE') {
   const need = (name: string, where: string): string => {
     const value = read(name);
     if (value === undefined) {
-      throw new ConfigError(name, 'is required when PAGE_ACCESS_TOKEN is set', `set ${name} in .env (${where})`);
+      throw new ConfigError(name, `is required when ${because} is set`, `set ${name} in .env (${where})`);
     }
     return value;
   };
@@ -124,9 +195,24 @@ function emulatorSecrets(read: (name: string) => string | undefined) {
 }
 
 /** Random per run, or derived from a pinned APP_SECRET so another process can compute it too. */
-function emulatorPageToken(pinnedSecret: string | undefined): string {
-  const material = pinnedSecret ? createHmac('sha256', pinnedSecret).update('emulator page token').digest('hex') : randomBytes(16).toString('hex');
+function emulatorToken(label: string, pinnedSecret: string | undefined): string {
+  const material = pinnedSecret ? createHmac('sha256', pinnedSecret).update(label).digest('hex') : randomBytes(16).toString('hex');
   return `EMULATOR-${material.slice(0, 32)}`;
+}
+
+/**
+ * The emulator's accounts: the first Page (PAGE_ID, with IG_ACCOUNT_ID or the emulator's linked
+ * Instagram account), a second Page, and an Instagram Login account, each with its own token.
+ * An extra account whose id PAGE_ID or IG_ACCOUNT_ID already took is left out.
+ */
+function emulatorAccounts(pageId: string, pageToken: string, igAccountId: string | undefined, pinnedSecret: string | undefined): Account[] {
+  const first: Account = { type: 'page', key: pageId, page_id: pageId, access_token: pageToken, instagram_account_id: igAccountId ?? EMULATED_IG_ACCOUNT_ID, name: EMULATED_NAMES.firstPage };
+  const taken = new Set([pageId, first.instagram_account_id]);
+  const extras: Account[] = [
+    { type: 'page', key: EMULATED_SECOND_PAGE_ID, page_id: EMULATED_SECOND_PAGE_ID, access_token: emulatorToken('emulator second page token', pinnedSecret), instagram_account_id: undefined, name: EMULATED_NAMES.secondPage },
+    { type: 'instagram', key: EMULATED_IG_LOGIN_ACCOUNT_ID, instagram_account_id: EMULATED_IG_LOGIN_ACCOUNT_ID, access_token: emulatorToken('emulator instagram login token', pinnedSecret), name: EMULATED_NAMES.igLogin },
+  ];
+  return [first, ...extras.filter((a) => !taken.has(a.key))];
 }
 
 function parsePort(raw: string | undefined): number {
@@ -162,7 +248,7 @@ function numericId(name: string, raw: string | undefined): string | undefined {
 function parsePageId(raw: string | undefined, mode: Config['mode']): string {
   const id = numericId('PAGE_ID', raw);
   if (id !== undefined) return id;
-  if (mode === 'emulator') return '100000000000002';
+  if (mode === 'emulator') return EMULATED_PAGE_ID;
   throw new ConfigError(
     'PAGE_ID',
     'is required when PAGE_ACCESS_TOKEN is set: the bot answers only for its own Page',
@@ -191,6 +277,11 @@ function parseAppUrl(raw: string | undefined, port: number): string {
 function parseGraphUrl(raw: string | undefined, mode: Config['mode'], port: number): string {
   if (raw === undefined) return mode === 'emulator' ? `http://127.0.0.1:${port}/emulator/graph` : DEFAULT_GRAPH_API_URL;
   return stripSlash(parseUrl('GRAPH_API_URL', raw, DEFAULT_GRAPH_API_URL).toString());
+}
+
+function parseInstagramUrl(raw: string | undefined, mode: Config['mode'], port: number): string {
+  if (raw === undefined) return mode === 'emulator' ? `http://127.0.0.1:${port}/emulator/instagram` : DEFAULT_INSTAGRAM_API_URL;
+  return stripSlash(parseUrl('INSTAGRAM_API_URL', raw, DEFAULT_INSTAGRAM_API_URL).toString());
 }
 
 function parseVersion(raw: string | undefined): string {

@@ -1,6 +1,7 @@
 // Runs work in lanes: one lane's items strictly one after another, in the order given, and
 // different lanes side by side up to a concurrency bound. Every item is tracked, so shutdown and
 // tests can wait for the queue to go idle, and a stopped queue starts nothing new.
+import { accountKeyOf, type AccountDirectory } from './accounts/directory.ts';
 import { commentLane } from './comments/comment.ts';
 import type { WebhookEvent } from './events/types.ts';
 import type { Logger } from './logger.ts';
@@ -99,14 +100,22 @@ export function createLaneQueue<T>({ process, laneOf, log, concurrency = 16, qua
   };
 }
 
-/** A lane queue of webhook events, one lane per sender. */
-export function createEventQueue(options: Omit<LaneQueueOptions<WebhookEvent>, 'laneOf'>): LaneQueue<WebhookEvent> {
-  return createLaneQueue({ ...options, laneOf });
+/** A lane queue of webhook events, one lane per sender of each account. */
+export function createEventQueue(options: Omit<LaneQueueOptions<WebhookEvent>, 'laneOf'> & { accounts?: AccountDirectory }): LaneQueue<WebhookEvent> {
+  const { accounts, ...rest } = options;
+  return createLaneQueue({ ...rest, laneOf: (event) => laneOf(event, accounts) });
 }
 
-/** Events of one sender share a lane (a comment's, its author's: see commentLane); sender-less events share one per entry. */
-export function laneOf(event: WebhookEvent): string {
-  if (event.kind === 'comment') return commentLane(event);
+/**
+ * Events of one sender of one account share a lane, `<account>/<channel>:<sender>`: the same key
+ * as the user's (services/state/store.ts `userKey`), so a user's events and replies keep one lane.
+ * A comment goes in its author's lane (see commentLane). Sender-less events share one per entry.
+ * The account is the directory's for `entry.id`; without a directory (or for an id that is none
+ * of ours) it is `entry.id` itself, which is the account key for Pages and Instagram Login accounts.
+ */
+export function laneOf(event: WebhookEvent, accounts?: AccountDirectory): string {
+  const account = (accounts ? accountKeyOf(event, accounts) : undefined) ?? event.entry_id;
+  if (event.kind === 'comment') return commentLane(event, account);
   const sender = 'sender' in event ? (event.sender?.id ?? event.sender?.user_ref) : undefined;
-  return sender ? `${event.channel}:${sender}` : `${event.channel}:entry:${event.entry_id}`;
+  return sender ? `${account}/${event.channel}:${sender}` : `${account}/${event.channel}:entry:${event.entry_id}`;
 }

@@ -1,5 +1,6 @@
 // Handles one event end to end: who it is from, what we remember about them, their language, the
 // handler, then delivery of the replies in order. Every failure lands in one error path here.
+import { accountKeyOf, type AccountDirectory } from './accounts/directory.ts';
 import type { EventContext, BotSettings } from './conversation/context.ts';
 import { createReplies } from './conversation/context.ts';
 import { handleComment } from './comments/handle.ts';
@@ -21,28 +22,35 @@ export interface ProcessorDeps {
   settings: BotSettings;
   log: Logger;
   now: () => number;
-  /** The Page and Instagram account ids this bot answers for (`ownAccountIds(config)`). */
-  ownAccountIds: ReadonlySet<string>;
+  /** The accounts this bot answers for: each event is matched to one by its `entry.id`. */
+  accounts: AccountDirectory;
 }
 
 /**
  * Runs the handler for one event and returns what it produced: the user's new state and the
  * replies, for the caller to store atomically. Handler bugs become an apology, never a throw.
- * An event for an account this bot does not serve is logged and produces nothing.
+ * An event for an account this bot does not serve is logged and produces nothing. Every reply
+ * (and the apology) carries the account whose entry the event came in, so it goes out with that
+ * account's token through that account's API.
  */
 export async function handle(event: WebhookEvent, deps: ProcessorDeps): Promise<EventOutcome> {
-  if (!forUs(event, deps.ownAccountIds)) {
-    // Another Page's (or Instagram account's) conversation: our token must never answer it.
+  const account = accountKeyOf(event, deps.accounts);
+  if (account === undefined && !onlyLogged(event)) {
+    // Another Page's (or Instagram account's) conversation: our tokens must never answer it.
     deps.log.warn('event for an account this bot does not serve: acknowledged, not handled', { kind: event.kind, object: event.object, entry_id: event.entry_id });
     return { userKey: undefined, user: undefined, sentUpdates: [], actions: [], apology: undefined };
   }
   // A comment is not a conversation yet: it has an author, not a sender (services/comments/).
-  if (event.kind === 'comment') return handleComment(event, deps);
-  const senderId = replyTarget(event, deps.ownAccountIds, deps.log);
-  const key = senderId === undefined ? undefined : userKey(event.channel, senderId);
-  const log = deps.log.child({ kind: event.kind, channel: event.channel, user: key });
+  if (event.kind === 'comment') {
+    if (account === undefined) return { userKey: undefined, user: undefined, sentUpdates: [], actions: [], apology: undefined };
+    const outcome = await handleComment(event, { ...deps, account });
+    return { ...outcome, actions: outcome.actions.map((action) => ({ ...action, account })) };
+  }
+  const senderId = account === undefined ? undefined : replyTarget(event, deps.accounts, deps.log);
+  const key = senderId === undefined || account === undefined ? undefined : userKey(account, event.channel, senderId);
+  const log = deps.log.child({ kind: event.kind, channel: event.channel, account, user: key });
   const user: UserState = key ? await deps.store.getUser(key) : {};
-  const profile = key && senderId && needsProfile(event) ? await loadProfile({ ...deps, log }, user, senderId, event.channel) : undefined;
+  const profile = key && senderId && account && needsProfile(event) ? await loadProfile({ ...deps, log }, user, senderId, event.channel, account) : undefined;
   const locale = chooseLocale(event, user);
   const actions: OutgoingAction[] = [];
   const recipient: Recipient | undefined = senderId ? { id: senderId } : undefined;
@@ -69,36 +77,37 @@ export async function handle(event: WebhookEvent, deps: ProcessorDeps): Promise<
     if (recipient && !event.standby) actions.push(apology(ctx, recipient));
   }
   if (key && isInbound(event)) user.last_inbound_at = inboundTime(event.timestamp, deps.now());
+  const from = (action: OutgoingAction): OutgoingAction => ({ ...action, account });
   return {
     userKey: key,
     user: key ? user : undefined,
     sentUpdates: ctx.sentUpdates,
-    actions: withTyping(event, actions, recipient),
-    apology: recipient && !event.standby ? apology(ctx, recipient) : undefined,
+    actions: account === undefined ? [] : withTyping(event, actions, recipient).map(from),
+    apology: recipient && account !== undefined && !event.standby ? from(apology(ctx, recipient)) : undefined,
   };
 }
 
 /**
  * A conversation event (anything from `messaging` or `standby`) is ours only in an entry of one
- * of our accounts. `change` and `unknown` events are only ever logged, so they pass: the log then
- * says what they were. (Messaging items under objects other than page and instagram are already
- * `unknown`.)
+ * of our accounts. `change` and `unknown` events are only ever logged, so they are handled (the
+ * log then says what they were) whoever they are for, and never answered. (Messaging items under
+ * objects other than page and instagram are already `unknown`.)
  */
-function forUs(event: WebhookEvent, own: ReadonlySet<string>): boolean {
-  return event.kind === 'change' || event.kind === 'unknown' || own.has(event.entry_id);
+function onlyLogged(event: WebhookEvent): boolean {
+  return event.kind === 'change' || event.kind === 'unknown';
 }
 
 /**
- * Who a reply would go to: the sender, unless it is one of our own accounts (echoes, or a
- * notification that names our Page as the sender whatever entry.id says). A sender id is a PSID or
+ * Who a reply would go to: the sender, unless it is one of our own accounts, any of them (echoes,
+ * or a notification that names one of our Pages as the sender whatever entry.id says). A sender id is a PSID or
  * IGSID, always decimal digits; anything else cannot be addressed (nor placed in a Graph path),
  * so such an event is handled as one without a sender. Plugin users without a PSID come as
  * `sender.user_ref`, never as a non-numeric `sender.id`.
  */
-function replyTarget(event: WebhookEvent, own: ReadonlySet<string>, log: Logger): string | undefined {
+function replyTarget(event: WebhookEvent, accounts: AccountDirectory, log: Logger): string | undefined {
   if (!('sender' in event) || event.kind === 'echo') return undefined;
   const id = event.sender?.id;
-  if (id === undefined || id === event.entry_id || own.has(id)) return undefined;
+  if (id === undefined || id === event.entry_id || accounts.isOwnId(id)) return undefined;
   if (!isGraphId(id)) {
     log.warn('sender id is not a numeric PSID/IGSID: handled as an event without a sender', { kind: event.kind });
     return undefined;

@@ -17,9 +17,10 @@ interface ProfileDeps {
 
 /**
  * The cached or freshly fetched profile; updates `user.profile` in place. An id that is not a
- * numeric PSID/IGSID has no profile: nothing is fetched, nothing is cached.
+ * numeric PSID/IGSID has no profile: nothing is fetched, nothing is cached. `account` is the one
+ * the user wrote to: its token (and API) looks the profile up, as PSIDs and IGSIDs are scoped to it.
  */
-export async function loadProfile(deps: ProfileDeps, user: UserState, userId: string, channel: Channel): Promise<CachedProfile | undefined> {
+export async function loadProfile(deps: ProfileDeps, user: UserState, userId: string, channel: Channel, account: string): Promise<CachedProfile | undefined> {
   if (!isGraphId(userId)) {
     deps.log.warn('sender id is not a numeric PSID/IGSID: no profile lookup');
     return undefined;
@@ -28,7 +29,7 @@ export async function loadProfile(deps: ProfileDeps, user: UserState, userId: st
   const cached = user.profile;
   if (cached && now - cached.fetched_at < (cached.failed ? RETRY_AFTER_FAILURE_MS : FRESH_MS)) return cached;
   try {
-    const raw = await deps.sendApi.getUserProfile(userId, channel);
+    const raw = await deps.sendApi.getUserProfile(userId, channel, account);
     const firstName = raw.first_name ?? raw.name?.split(' ')[0] ?? raw.username;
     user.profile = { first_name: firstName, locale: raw.locale, fetched_at: now };
   } catch (err) {

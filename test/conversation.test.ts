@@ -292,7 +292,7 @@ describe('Reactions, reads and deliveries', () => {
   it('thanks once for a reaction to a bot message, records unreact silently, and tracks sent → delivered → read', async () => {
     const c = ana();
     await c.says('hi');
-    const key = `messenger:${c.id}`;
+    const key = `${PAGE_ID}/messenger:${c.id}`;
     const status = async (mid: string) => (await c.harness.bot.store.getSent(key, mid))?.status;
     expect(await status('m_bot_1')).toBe('sent');
     const at = (offset: number) => ({ sender: { id: c.id }, recipient: { id: PAGE_ID }, timestamp: Date.now() + offset });

@@ -3,7 +3,8 @@
 // Graph is faked at the HTTP boundary, and a catch-all scope records any call nobody expected.
 import { describe, expect, it } from '@jest/globals';
 import nock from 'nock';
-import { EMULATED_IG_ACCOUNT_ID, ownAccountIds } from '../services/accounts.ts';
+import { accountKeyOf, createAccountDirectory } from '../services/accounts/directory.ts';
+import { EMULATED_IG_ACCOUNT_ID, EMULATED_IG_LOGIN_ACCOUNT_ID, EMULATED_SECOND_PAGE_ID } from '../services/accounts/emulated.ts';
 import { loadConfig } from '../services/config.ts';
 import { graphClientFor } from '../services/graph/client.ts';
 import { InvalidGraphIdError } from '../services/graph/ids.ts';
@@ -53,20 +54,31 @@ function text(sender: string, body: string, mid: string, object: 'page' | 'insta
 
 const recipients = (sends: unknown[]) => sends.map((s) => (s as { recipient?: { id?: string } }).recipient?.id);
 
-describe('ownAccountIds', () => {
+describe('the account directory of the single-Page variables', () => {
   const live = { ...TEST_ENV, DATABASE_URL: 'memory:' };
+  const own = (env: Record<string, string>) => {
+    const directory = createAccountDirectory(loadConfig(env).accounts);
+    return ['100000000000002', EMULATED_IG_ACCOUNT_ID, EMULATED_SECOND_PAGE_ID, EMULATED_IG_LOGIN_ACCOUNT_ID, PAGE_ID, IG_ID, '42', '43'].filter((id) => directory.isOwnId(id));
+  };
 
-  it('is the Page and the Instagram account in live mode', () => {
-    expect([...ownAccountIds(loadConfig(live))]).toEqual([PAGE_ID, IG_ID]);
+  it('is one page account keyed by PAGE_ID, with the Instagram account linked to it', () => {
+    const directory = createAccountDirectory(loadConfig(live).accounts);
+    expect(directory.keys()).toEqual([PAGE_ID]);
+    expect(own(live)).toEqual([PAGE_ID, IG_ID]);
+    expect(accountKeyOf({ channel: 'instagram', entry_id: IG_ID }, directory)).toBe(PAGE_ID);
+    expect(accountKeyOf({ channel: 'messenger', entry_id: PAGE_ID }, directory)).toBe(PAGE_ID);
+    // A Page id is a Messenger entry's, an Instagram id an Instagram entry's: never the other way round.
+    expect(accountKeyOf({ channel: 'instagram', entry_id: PAGE_ID }, directory)).toBeUndefined();
+    expect(accountKeyOf({ channel: 'messenger', entry_id: IG_ID }, directory)).toBeUndefined();
   });
 
   it('is only the Page in live mode without IG_ACCOUNT_ID', () => {
-    expect([...ownAccountIds(loadConfig({ ...live, IG_ACCOUNT_ID: '' }))]).toEqual([PAGE_ID]);
+    expect(own({ ...live, IG_ACCOUNT_ID: '' })).toEqual([PAGE_ID]);
   });
 
-  it("is the emulator's Page and Instagram account in emulator mode", () => {
-    expect([...ownAccountIds(loadConfig({}))]).toEqual(['100000000000002', EMULATED_IG_ACCOUNT_ID]);
-    expect([...ownAccountIds(loadConfig({ PAGE_ID: '42', IG_ACCOUNT_ID: '43' }))]).toEqual(['42', '43']);
+  it("is the emulator's two Pages (the first with its Instagram account) and its Instagram Login account in emulator mode", () => {
+    expect(own({})).toEqual(['100000000000002', EMULATED_IG_ACCOUNT_ID, EMULATED_SECOND_PAGE_ID, EMULATED_IG_LOGIN_ACCOUNT_ID]);
+    expect(own({ PAGE_ID: '42', IG_ACCOUNT_ID: '43' })).toEqual([EMULATED_SECOND_PAGE_ID, EMULATED_IG_LOGIN_ACCOUNT_ID, '42', '43']);
   });
 });
 
@@ -80,7 +92,7 @@ describe('only our own accounts are answered', () => {
     expect(new Set(recipients(graph.sends()))).toEqual(new Set([ANA]));
     expect(graph.calls.filter((c) => c.method === 'GET').map((c) => c.path)).toEqual([`/v24.0/${ANA}`]);
     expect(unexpected).toEqual([]);
-    expect(await h.bot.store.getUser(`messenger:${OTHER_USER}`)).toEqual({});
+    for (const account of [PAGE_ID, OTHER_PAGE]) expect(await h.bot.store.getUser(`${account}/messenger:${OTHER_USER}`)).toEqual({});
     expect(h.logs).toContainEqual(expect.objectContaining({ msg: 'event for an account this bot does not serve: acknowledged, not handled', entry_id: OTHER_PAGE }));
   });
 
@@ -89,7 +101,7 @@ describe('only our own accounts are answered', () => {
     const graph = fakeGraph({ profiles: { [IG_USER]: { name: 'Maya' } } });
     await deliver(h, text(IG_USER, 'hi', 'aWdf_other_account', 'instagram', '17841499999999999'));
     expect(graph.calls).toEqual([]);
-    expect(await h.bot.store.getUser(`instagram:${IG_USER}`)).toEqual({});
+    for (const account of [PAGE_ID, '17841499999999999']) expect(await h.bot.store.getUser(`${account}/instagram:${IG_USER}`)).toEqual({});
   });
 
   it('answers no Instagram conversation in live mode without IG_ACCOUNT_ID: the bot cannot know its account', async () => {
@@ -123,7 +135,7 @@ describe('only our own accounts are answered', () => {
     }
     await deliver(h, fixture('unknown-object-messaging'));
     expect(graph.calls).toEqual([]);
-    expect(await h.bot.store.getUser(`messenger:${ANA}`)).toEqual({});
+    expect(await h.bot.store.getUser(`${PAGE_ID}/messenger:${ANA}`)).toEqual({});
   });
 });
 
@@ -144,8 +156,8 @@ describe('never a reply to our own accounts', () => {
     await deliver(h, text(IG_ID, 'hi', 'm_ig_as_sender'));
     await deliver(h, text(PAGE_ID, 'hi', 'aWdf_page_as_sender', 'instagram'));
     expect(graph.calls).toEqual([]);
-    expect(await h.bot.store.getUser(`messenger:${IG_ID}`)).toEqual({});
-    expect(await h.bot.store.getUser(`instagram:${PAGE_ID}`)).toEqual({});
+    expect(await h.bot.store.getUser(`${PAGE_ID}/messenger:${IG_ID}`)).toEqual({});
+    expect(await h.bot.store.getUser(`${PAGE_ID}/instagram:${PAGE_ID}`)).toEqual({});
   });
 });
 
@@ -188,7 +200,7 @@ describe('sender ids that cannot be a PSID or IGSID', () => {
       },
     };
     const user: UserState = {};
-    const profile = await loadProfile({ sendApi, log: createLogger({ level: 'silent' }), now: () => 1 }, user, '..', 'messenger');
+    const profile = await loadProfile({ sendApi, log: createLogger({ level: 'silent' }), now: () => 1 }, user, '..', 'messenger', PAGE_ID);
     expect(profile).toBeUndefined();
     expect(user).toEqual({});
     expect(calls).toEqual([]);

@@ -200,19 +200,28 @@ describe('subscribe', () => {
     expect(nock.pendingMocks()).toEqual([]);
   });
 
-  it('runs against the emulator when APP_SECRET is pinned, with its derived Page token and a local callback', async () => {
-    const { deps } = setup({ PAGE_ACCESS_TOKEN: '', APP_ID: '', PAGE_ID: '', APP_URL: 'http://localhost:3000' });
+  it('runs against the emulator when APP_SECRET is pinned: its three accounts, with their derived tokens and a local callback', async () => {
+    const { deps, text } = setup({ PAGE_ACCESS_TOKEN: '', APP_ID: '', PAGE_ID: '', APP_URL: 'http://localhost:3000', INSTAGRAM_API_URL: 'https://instagram.test' });
     expect(deps.config).toMatchObject({ mode: 'emulator', emulatorPinned: true });
-    // The token is derived from APP_SECRET, so the running emulator (another process) knows it too.
-    expect(deps.config.PAGE_ACCESS_TOKEN).toBe(loadConfig({ APP_SECRET: ENV.APP_SECRET }).PAGE_ACCESS_TOKEN);
+    // The tokens are derived from APP_SECRET, so the running emulator (another process) knows them too.
+    const pinned = loadConfig({ APP_SECRET: ENV.APP_SECRET });
+    expect(deps.config.accounts.map((a) => a.access_token)).toEqual(pinned.accounts.map((a) => a.access_token));
+    expect(deps.config.PAGE_ACCESS_TOKEN).toBe(pinned.PAGE_ACCESS_TOKEN);
     const emulatorApp = deps.config.APP_ID as string;
-    const emulatorPage = deps.config.PAGE_ID;
+    const [first, second, login] = deps.config.accounts;
     const graph = graphMock();
     graph.on('POST', `${emulatorApp}/subscriptions`, 200, { success: true });
-    graph.on('POST', `${emulatorPage}/subscribed_apps`, 200, { success: true });
+    graph.on('POST', `${emulatorApp}/subscriptions`, 200, { success: true });
+    graph.on('POST', `${first?.key ?? ''}/subscribed_apps`, 200, { success: true });
+    graph.on('POST', `${second?.key ?? ''}/subscribed_apps`, 200, { success: true });
+    const instagram = nock('https://instagram.test').post(`/${V}/${login?.key ?? ''}/subscribed_apps`).query(true).reply(200, { success: true });
     await expect(subscribe(deps)).resolves.toBe(0);
     expect(form(graph.calls[0]).callback_url).toBe('http://localhost:3000/webhook');
-    expect(graph.calls[1]?.authorization).toBe(`Bearer ${deps.config.PAGE_ACCESS_TOKEN}`);
+    expect(graph.calls.map((c) => form(c).object ?? c.path)).toEqual(['page', 'instagram', `/${V}/${first?.key ?? ''}/subscribed_apps`, `/${V}/${second?.key ?? ''}/subscribed_apps`]);
+    expect(graph.calls[2]?.authorization).toBe(`Bearer ${deps.config.PAGE_ACCESS_TOKEN}`);
+    expect(graph.calls[3]?.authorization).toBe(`Bearer ${second?.access_token ?? ''}`);
+    expect(instagram.isDone()).toBe(true);
+    expect(text()).toContain(`✔ instagram install  instagram ${login?.key ?? ''} (INSTAGRAM_API_URL)`);
   });
 
   it('refuses to run without live credentials, naming each missing variable (exit 2)', async () => {

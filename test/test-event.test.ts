@@ -1,7 +1,9 @@
 import { createServer } from 'node:http';
 import { describe, expect, it } from '@jest/globals';
 import type { AddressInfo } from 'node:net';
-import { buildTestNotification, sendTestEvent } from '../services/test-event.ts';
+import { loadConfig } from '../services/config.ts';
+import { buildTestNotification, sendTestEvent, testTargetOf } from '../services/test-event.ts';
+import { APP_SECRET, IG_LOGIN, INSTAGRAM_APP_SECRET, PAGE_A, PAGE_A_IG, PAGE_B, accountsEnv } from './support/accounts.ts';
 import { normalizeNotification } from '../services/events/normalize.ts';
 import { PAGE_ID, TEST_ENV, createHarness, fakeGraph } from './support/harness.ts';
 
@@ -35,5 +37,23 @@ describe('send-test-event', () => {
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }
+  });
+});
+
+describe('send-test-event with several accounts', () => {
+  const config = loadConfig(accountsEnv());
+
+  it('addresses the first account that has the channel, or the one --account names, signed with its app secret', () => {
+    expect(testTargetOf(config, 'messenger')).toEqual({ accountId: PAGE_A, secret: APP_SECRET });
+    expect(testTargetOf(config, 'instagram')).toEqual({ accountId: PAGE_A_IG, secret: APP_SECRET });
+    expect(testTargetOf(config, 'messenger', PAGE_B)).toEqual({ accountId: PAGE_B, secret: APP_SECRET });
+    expect(testTargetOf(config, 'instagram', PAGE_A)).toEqual({ accountId: PAGE_A_IG, secret: APP_SECRET });
+    expect(testTargetOf(config, 'instagram', IG_LOGIN)).toEqual({ accountId: IG_LOGIN, secret: INSTAGRAM_APP_SECRET });
+  });
+
+  it('says why when the account does not have the channel', () => {
+    expect(testTargetOf(config, 'messenger', IG_LOGIN)).toBe(`no configured account with id ${IG_LOGIN} has Messenger (a Page)`);
+    expect(testTargetOf(config, 'instagram', PAGE_B)).toBe(`no configured account with id ${PAGE_B} has an Instagram account`);
+    expect(testTargetOf(loadConfig({ ...TEST_ENV, IG_ACCOUNT_ID: '', DATABASE_URL: 'memory:' }), 'instagram')).toMatch(/^no Instagram account is configured/);
   });
 });

@@ -2,7 +2,6 @@
 // side, send the user's actions, and follow the bot's replies and the inspector over one
 // server-sent-events stream. No polling, no framework, no build step.
 import { createInspector } from './inspector.js';
-import { createPostsView } from './posts.js';
 import { REACTIONS, el, isWide, renderBotContent } from './render.js';
 
 const $ = (id) => document.getElementById(id);
@@ -23,7 +22,10 @@ const ui = {
   composer: $('composer'),
   input: $('composer-input'),
   subtitle: $('chat-subtitle'),
+  title: $('chat-title'),
   badge: $('channel-badge'),
+  account: $('setup-account'),
+  accountNote: $('account-note'),
   newChat: $('new-chat'),
   sticker: $('send-sticker'),
   image: $('image-input'),
@@ -37,16 +39,49 @@ const inspector = createInspector({
   clear: $('clear-records'),
 });
 
-const posts = createPostsView({
-  tabs: $('view-tabs'),
-  chatTab: $('tab-chat'),
-  postsTab: $('tab-posts'),
-  thread: ui.thread,
-  container: $('posts'),
-});
-
 /** The tab's state: its user, its stream, and what the bot's messages look like now. */
-const state = { user: undefined, source: undefined, rows: new Map(), typing: undefined, typingTimer: undefined, openPicker: undefined };
+const state = { user: undefined, source: undefined, rows: new Map(), typing: undefined, typingTimer: undefined, openPicker: undefined, accounts: [] };
+
+/** The accounts the emulator plays (two Pages, one with a linked Instagram account, and an Instagram Login account). */
+async function loadAccounts() {
+  if (state.accounts.length > 0) return state.accounts;
+  const response = await fetch('/emulator/info').catch(() => undefined);
+  const info = response?.ok ? await response.json() : { accounts: [] };
+  state.accounts = Array.isArray(info.accounts) ? info.accounts : [];
+  return state.accounts;
+}
+
+function accountOf(key) {
+  return state.accounts.find((a) => a.key === key);
+}
+
+/** How an account is offered on a channel: its name, and which API its replies use. */
+function accountLabel(account, channel) {
+  if (channel === 'messenger') return `${account.name} (Facebook Page)`;
+  if (account.type === 'page') return `@${account.username} (${account.name}, linked to its Page)`;
+  return `@${account.username} (${account.name}, Instagram Login, no Page)`;
+}
+
+function fillAccounts() {
+  const channel = new FormData(ui.setup).get('channel');
+  const previous = ui.account.value;
+  const offering = state.accounts.filter((a) => a.channels.includes(channel));
+  ui.account.replaceChildren(...offering.map((a) => el('option', { value: a.key, text: accountLabel(a, channel) })));
+  if (offering.some((a) => a.key === previous)) ui.account.value = previous;
+  describeAccount();
+}
+
+function describeAccount() {
+  const account = accountOf(ui.account.value);
+  if (!account) return;
+  const channel = new FormData(ui.setup).get('channel');
+  const api = account.api === 'instagram' ? 'the Instagram API (graph.instagram.com) with its own Instagram token' : 'the Graph API with the Page token';
+  const id = channel === 'messenger' ? account.page_id : account.instagram_account_id;
+  ui.accountNote.textContent = `Notifications carry entry.id ${id}; the bot answers through ${api}.`;
+}
+
+for (const radio of ui.setup.querySelectorAll('input[name=channel]')) radio.addEventListener('change', fillAccounts);
+ui.account.addEventListener('change', describeAccount);
 
 if (window.matchMedia('(max-width: 820px)').matches) $('inspector-panel').open = false;
 
@@ -59,15 +94,18 @@ async function boot() {
     if (response?.ok) return startChat(await response.json());
     sessionStorage.removeItem(STORAGE_KEY);
   }
-  showSetup();
+  await showSetup();
 }
 
-function showSetup() {
+async function showSetup() {
+  await loadAccounts();
+  fillAccounts();
   ui.boot.hidden = true;
   ui.thread.hidden = true;
   ui.newChat.hidden = true;
   ui.badge.hidden = true;
   ui.setup.hidden = false;
+  ui.title.textContent = state.accounts[0]?.name ?? 'Tidewater Tea Co.';
   ui.subtitle.textContent = 'Typically replies instantly';
   $('setup-name').focus();
 }
@@ -76,13 +114,13 @@ ui.setup.addEventListener('submit', async (event) => {
   event.preventDefault();
   ui.setupError.textContent = '';
   const form = new FormData(ui.setup);
-  const body = { channel: form.get('channel'), name: String(form.get('name') ?? '').trim(), locale: form.get('locale') };
+  const body = { channel: form.get('channel'), name: String(form.get('name') ?? '').trim(), locale: form.get('locale'), ...(form.get('account') ? { account: form.get('account') } : {}) };
   const response = await fetch('/emulator/users', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) }).catch(() => undefined);
   if (!response) return void (ui.setupError.textContent = 'The app is not reachable. Is it still running?');
   const data = await response.json().catch(() => ({}));
   if (!response.ok) return void (ui.setupError.textContent = data.error ?? `Could not create the user (HTTP ${response.status}).`);
   sessionStorage.setItem(STORAGE_KEY, data.id);
-  startChat(data);
+  await startChat(data);
 });
 
 ui.newChat.addEventListener('click', () => {
@@ -92,23 +130,24 @@ ui.newChat.addEventListener('click', () => {
   sessionStorage.removeItem(STORAGE_KEY);
   clearThread();
   inspector.reset();
-  posts.reset();
-  showSetup();
+  void showSetup();
 });
 
-function startChat(user) {
+async function startChat(user) {
+  await loadAccounts();
   state.user = user;
+  const account = accountOf(user.account);
   document.body.className = `channel-${user.channel}`;
   ui.boot.hidden = true;
   ui.setup.hidden = true;
   ui.thread.hidden = false;
   ui.newChat.hidden = false;
   ui.badge.hidden = false;
-  ui.badge.textContent = user.channel === 'messenger' ? 'Messenger' : 'Instagram';
+  ui.badge.textContent = user.channel === 'messenger' ? 'Messenger' : account?.type === 'instagram' ? 'Instagram · Instagram Login' : 'Instagram';
+  ui.title.textContent = user.channel === 'instagram' && account?.username ? `@${account.username}` : (account?.name ?? 'Tidewater Tea Co.');
   ui.subtitle.textContent = user.channel === 'messenger' ? `You are ${user.name} · ${user.locale}` : `You are @${user.username}`;
   ui.sticker.hidden = user.channel !== 'messenger';
   connect(user);
-  void posts.start(user);
   ui.input.focus();
 }
 
@@ -120,13 +159,12 @@ function connect(user) {
     const { history } = JSON.parse(event.data);
     clearThread();
     inspector.reset();
-    for (const item of history) (item.event === 'chat' ? onChat : item.event === 'posts' ? posts.onEvent : inspector.add)(item.data, true);
+    for (const item of history) (item.event === 'chat' ? onChat : inspector.add)(item.data, true);
     ui.getStarted.hidden = ui.messages.children.length > 0;
     ui.chatError.textContent = '';
   });
   source.addEventListener('chat', (event) => onChat(JSON.parse(event.data)));
   source.addEventListener('inspector', (event) => inspector.add(JSON.parse(event.data)));
-  source.addEventListener('posts', (event) => posts.onEvent(JSON.parse(event.data)));
   source.addEventListener('error', () => {
     if (source.readyState === EventSource.CONNECTING) ui.chatError.textContent = 'Reconnecting to the emulator…';
     if (source.readyState === EventSource.CLOSED) ui.chatError.textContent = 'Lost the connection to the emulator. Reload the page once the app runs again.';
@@ -304,7 +342,7 @@ function showTyping() {
   if (!state.typing) {
     state.typing = el(
       'li',
-      { class: 'row bot typing', 'aria-label': 'Tidewater Tea Co. is typing' },
+      { class: 'row bot typing', 'aria-label': `${ui.title.textContent} is typing` },
       el('img', { class: 'avatar', src: '/emulator/avatar.svg', alt: '' }),
       el('div', { class: 'bubble' }, el('span', { class: 'dot' }), el('span', { class: 'dot' }), el('span', { class: 'dot' })),
     );

@@ -1,5 +1,6 @@
-// The inspector: one line per webhook the emulator sent (→) and per Graph API call the bot made
-// (←), each opening to its JSON. Shared by the emulator page and the live dashboard.
+// The inspector: one line per webhook the emulator sent (→) and per Graph API or Instagram API
+// call the bot made (←), each naming its account and opening to its JSON. Shared by the emulator
+// page and the live dashboard.
 import { el } from './render.js';
 
 const MAX_RECORDS = 400;
@@ -48,6 +49,7 @@ function webhookItem(record) {
         'summary',
         {},
         el('span', { class: 'dir', text: '→ webhook' }),
+        accountTag(record.account),
         el('span', { class: 'what', text: withPreview(record.event, webhookPreview(record.body)) }),
         el('span', { class: `code ${ok ? 'ok' : 'bad'}`, text: String(status), title: ok ? 'Acknowledged' : record.error ?? 'Not acknowledged' }),
         el('span', { class: 'ms', text: record.ms === undefined || record.ms === null ? '' : `${record.ms} ms` }),
@@ -71,7 +73,8 @@ function graphItem(record) {
       el(
         'summary',
         {},
-        el('span', { class: 'dir', text: '← Graph API' }),
+        el('span', { class: 'dir', text: record.api === 'instagram' ? '← Instagram API' : '← Graph API', title: record.api === 'instagram' ? 'INSTAGRAM_API_URL (Instagram Login)' : 'GRAPH_API_URL' }),
+        accountTag(record.account),
         el('span', { class: 'what', text: withPreview(`${record.method} ${record.path}${query ? `?${query}` : ''}`, graphPreview(record.body)) }),
         el('span', { class: `code ${ok ? 'ok' : 'bad'}`, text: String(record.status || 'failed') }),
         el('span', { class: 'ms', text: record.ms === undefined ? '' : `${record.ms} ms` }),
@@ -83,6 +86,13 @@ function graphItem(record) {
       el('pre', { text: JSON.stringify(record.response, null, 2) }),
     ),
   );
+}
+
+/** Which account a record concerns: its name and kind (the token a call carried, the entry a webhook was for). */
+function accountTag(account) {
+  if (!account) return undefined;
+  const kind = account.type === 'page' ? 'Page' : 'Instagram Login';
+  return el('span', { class: 'account', text: `${account.name} · ${kind}`, title: `account ${account.key}` });
 }
 
 /** A short hint of what is inside: the text, payload or action, so the list reads like the chat. */

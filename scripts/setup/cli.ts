@@ -9,29 +9,40 @@ import { status } from './status.ts';
 import { subscribe } from './subscribe.ts';
 import { unsubscribe } from './unsubscribe.ts';
 
-export const USAGE = `usage: npm run setup -- <command> [options]
+export const USAGE = `usage: npm run setup -- <command> [options] [--account ID]
 
 commands:
   doctor                      check config, tokens, subscriptions, webhook and profile (run this first)
-  subscribe                   subscribe the app to the webhook fields the bot needs and install it on the Page
-  status                      show the app subscriptions and Page install, and what differs from what the bot needs
+  subscribe                   subscribe the app to the webhook fields the bot needs and install it on each account
+  status                      show the app subscriptions and each account's install, and what differs from what the bot needs
   unsubscribe [--object page|instagram] [--fields a,b]
                               remove the app subscription (all objects, one object, or some of its fields);
-                              removing the whole page object also uninstalls the app from the Page
-  profile [--dry-run]         set Get Started, greeting, persistent menu, allowed domain and Instagram
-                              ice breakers from locales/, changing only what differs; --dry-run sends nothing
+                              removing a whole object also uninstalls the app from the accounts that use it
+  profile [--dry-run]         set Get Started, greeting, persistent menu and allowed domain (Pages) and
+                              Instagram ice breakers from locales/, changing only what differs; --dry-run sends nothing
   help                        show this text
+
+--account ID                  only the account with this Page or Instagram account id (every configured account
+                              otherwise, each in its own section); with unsubscribe, only its install is removed
 
 exit codes: 0 done / all checks passed, 1 a Graph call or a check failed, 2 usage or configuration error`;
 
 export type Command =
-  | { command: 'doctor' | 'subscribe' | 'status' | 'help' }
-  | { command: 'unsubscribe'; object?: WebhookObjectName; fields?: string[] }
-  | { command: 'profile'; dryRun: boolean };
+  | { command: 'help' }
+  | { command: 'doctor' | 'subscribe' | 'status'; account?: string }
+  | { command: 'unsubscribe'; object?: WebhookObjectName; fields?: string[]; account?: string }
+  | { command: 'profile'; dryRun: boolean; account?: string };
 
 export type ParseResult = { ok: true; value: Command } | { ok: false; error: string };
 
 const FIELD = /^[a-z_]+$/;
+const ACCOUNT_OPTION = { account: { type: 'string' } } as const;
+
+/** `{ account }` when --account was given (digits only: a Page or Instagram account id). */
+function accountOf(value: string | undefined): { account?: string } | string {
+  if (value === undefined) return {};
+  return /^\d{1,32}$/.test(value) ? { account: value } : `--account takes a numeric Page or Instagram account id, not "${value}"`;
+}
 
 export function parseCommand(argv: readonly string[]): ParseResult {
   const [name, ...rest] = argv;
@@ -39,17 +50,20 @@ export function parseCommand(argv: readonly string[]): ParseResult {
     switch (name) {
       case 'doctor':
       case 'subscribe':
-      case 'status':
-        parseArgs({ args: rest, options: {}, strict: true, allowPositionals: false });
-        return { ok: true, value: { command: name } };
+      case 'status': {
+        const { values } = parseArgs({ args: rest, options: ACCOUNT_OPTION, strict: true, allowPositionals: false });
+        const account = accountOf(values.account);
+        return typeof account === 'string' ? { ok: false, error: account } : { ok: true, value: { command: name, ...account } };
+      }
       case undefined:
       case 'help':
       case '--help':
       case '-h':
         return { ok: true, value: { command: 'help' } };
       case 'profile': {
-        const { values } = parseArgs({ args: rest, options: { 'dry-run': { type: 'boolean' } }, strict: true, allowPositionals: false });
-        return { ok: true, value: { command: 'profile', dryRun: values['dry-run'] === true } };
+        const { values } = parseArgs({ args: rest, options: { 'dry-run': { type: 'boolean' }, ...ACCOUNT_OPTION }, strict: true, allowPositionals: false });
+        const account = accountOf(values.account);
+        return typeof account === 'string' ? { ok: false, error: account } : { ok: true, value: { command: 'profile', dryRun: values['dry-run'] === true, ...account } };
       }
       case 'unsubscribe':
         return parseUnsubscribe(rest);
@@ -63,12 +77,15 @@ export function parseCommand(argv: readonly string[]): ParseResult {
 }
 
 function parseUnsubscribe(args: string[]): ParseResult {
-  const { values } = parseArgs({ args, options: { object: { type: 'string' }, fields: { type: 'string' } }, strict: true, allowPositionals: false });
+  const { values } = parseArgs({ args, options: { object: { type: 'string' }, fields: { type: 'string' }, ...ACCOUNT_OPTION }, strict: true, allowPositionals: false });
   const { object, fields } = values;
+  const account = accountOf(values.account);
+  if (typeof account === 'string') return { ok: false, error: account };
   if (object !== undefined && object !== 'page' && object !== 'instagram') {
     return { ok: false, error: `--object must be page or instagram, not "${object}"` };
   }
-  if (fields === undefined) return { ok: true, value: { command: 'unsubscribe', ...(object === undefined ? {} : { object }) } };
+  if (fields !== undefined && account.account !== undefined) return { ok: false, error: '--fields changes the app subscription, which every account shares: leave out --account' };
+  if (fields === undefined) return { ok: true, value: { command: 'unsubscribe', ...(object === undefined ? {} : { object }), ...account } };
   if (object === undefined) return { ok: false, error: '--fields needs --object page or --object instagram' };
   const list = fields.split(',').map((f) => f.trim());
   const bad = list.filter((f) => !FIELD.test(f));
@@ -84,18 +101,22 @@ export async function runCommand(command: Command, deps: SetupDeps): Promise<Exi
       deps.out.line(USAGE);
       return EXIT.OK;
     case 'doctor':
-      return doctor(deps);
+      return doctor(deps, only(command.account));
     case 'subscribe':
-      return subscribe(deps);
+      return subscribe(deps, only(command.account));
     case 'status':
-      return status(deps);
+      return status(deps, only(command.account));
     case 'unsubscribe':
-      return unsubscribe(deps, { ...(command.object === undefined ? {} : { object: command.object }), ...(command.fields === undefined ? {} : { fields: command.fields }) });
+      return unsubscribe(deps, { ...(command.object === undefined ? {} : { object: command.object }), ...(command.fields === undefined ? {} : { fields: command.fields }), ...only(command.account) });
     case 'profile':
-      return profile(deps, { dryRun: command.dryRun });
+      return profile(deps, { dryRun: command.dryRun, ...only(command.account) });
     default:
       return assertNever(command);
   }
+}
+
+function only(account: string | undefined): { account?: string } {
+  return account === undefined ? {} : { account };
 }
 
 function assertNever(value: never): never {

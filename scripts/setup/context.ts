@@ -1,7 +1,11 @@
-// What every setup command gets injected, the exit codes they return, and the one guard that
-// stops them early when the config cannot reach a real Page.
+// What every setup command gets injected, the exit codes they return, the one guard that stops
+// them early when the config cannot reach a real app, and the accounts a command works on
+// (every configured one, or the one of --account), each with its own Graph client.
+import type { AccountTokens } from '../../services/accounts/tokens.ts';
+import type { Account, AccountApi } from '../../services/accounts/types.ts';
+import { apiOf, idsOf } from '../../services/accounts/types.ts';
 import type { Config } from '../../services/config.ts';
-import type { GraphClient } from '../../services/graph/client.ts';
+import { createGraphClient, type GraphClient } from '../../services/graph/client.ts';
 import type { Translations } from '../../services/i18n.ts';
 import type { Output } from './output.ts';
 
@@ -17,8 +21,12 @@ export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
 export interface SetupDeps {
   config: Readonly<Config>;
-  /** The one Graph client; its default token is the Page token. */
+  /** The Graph client for the app's calls (GRAPH_API_URL, APP_SECRET); each call passes the app token. */
   graph: GraphClient;
+  /** An account's client (its token, its API, its app secret); made from the config when absent. */
+  clientFor?: (account: Account) => GraphClient;
+  /** The accounts' current tokens (a refreshed Instagram token from the bot's store); the configured ones when absent. */
+  tokens?: AccountTokens;
   out: Output;
   /** For the webhook verification request in `doctor`; global fetch otherwise. */
   fetchImpl?: typeof fetch;
@@ -33,7 +41,6 @@ export interface SetupDeps {
 /** The values every live command needs, checked present. */
 export interface LiveTarget {
   appId: string;
-  pageId: string;
   /** `APP_ID|APP_SECRET`: sent only in the Authorization header, never printed. */
   appToken: string;
 }
@@ -50,15 +57,12 @@ export function missingSettings(config: Readonly<Config>): MissingSetting[] {
     missing.push({
       variable: 'PAGE_ACCESS_TOKEN',
       fix:
-        'set it in .env to a Page token (App Dashboard > Messenger > Messenger API Settings > Generate token); ' +
+        'set it in .env to a Page token (App Dashboard > Messenger > Messenger API Settings > Generate token), or set ACCOUNTS_FILE to a file of accounts (see "Several accounts" in the README); ' +
         'or, to try the commands against the emulator, set APP_SECRET and VERIFY_TOKEN in .env and restart npm start',
     });
   }
   if (config.APP_ID === undefined) {
     missing.push({ variable: 'APP_ID', fix: 'copy the numeric App ID from App Dashboard > App settings > Basic into .env' });
-  }
-  if (config.PAGE_ID === undefined) {
-    missing.push({ variable: 'PAGE_ID', fix: 'copy the numeric Page ID (Page > About > Page transparency, or Messenger API Settings) into .env' });
   }
   return missing;
 }
@@ -67,13 +71,66 @@ export function missingSettings(config: Readonly<Config>): MissingSetting[] {
 export function requireLive(deps: Pick<SetupDeps, 'config' | 'out'>): LiveTarget | undefined {
   const { config, out } = deps;
   const missing = missingSettings(config);
-  if (missing.length > 0 || config.APP_ID === undefined || config.PAGE_ID === undefined) {
+  if (missing.length > 0 || config.APP_ID === undefined) {
     out.line('The setup commands need a real Meta app and Page, and .env is missing:');
     for (const m of missing) out.line(`  ${m.variable}: ${m.fix}.`);
     out.line('Nothing was sent. See "Connect your Page" in the README.');
     return undefined;
   }
-  return { appId: config.APP_ID, pageId: config.PAGE_ID, appToken: `${config.APP_ID}|${config.APP_SECRET}` };
+  return { appId: config.APP_ID, appToken: `${config.APP_ID}|${config.APP_SECRET}` };
+}
+
+/** One account a command works on. */
+export interface SetupAccount {
+  account: Account;
+  api: AccountApi;
+  /** Its client: its token, GRAPH_API_URL or INSTAGRAM_API_URL, APP_SECRET or INSTAGRAM_APP_SECRET. */
+  client: GraphClient;
+  /** The node its install and profile are on: the page_id, or the Instagram Login account's id. */
+  nodeId: string;
+  /** Its section heading: `Page 111 (Tidewater) · Messenger, Instagram 1784…`. */
+  title: string;
+}
+
+/**
+ * The accounts a command works on: the one `--account` names (by any of its ids), or all of them.
+ * An id no account has is refused with the list of configured ones.
+ */
+export function selectAccounts(deps: Pick<SetupDeps, 'config' | 'clientFor' | 'tokens'>, only: string | undefined): { ok: true; value: SetupAccount[] } | { ok: false; error: string } {
+  const { config } = deps;
+  const chosen = only === undefined ? config.accounts : config.accounts.filter((a) => idsOf(a).includes(only));
+  if (chosen.length === 0) {
+    return { ok: false, error: `--account ${only ?? ''} is none of the configured accounts (${config.accounts.map((a) => a.key).join(', ')}): give a Page id or an Instagram account id from ${config.ACCOUNTS_FILE === undefined ? 'PAGE_ID or IG_ACCOUNT_ID' : 'ACCOUNTS_FILE'}` };
+  }
+  const clientFor = deps.clientFor ?? ((account: Account) => accountClient(config, account, deps.tokens));
+  return {
+    ok: true,
+    value: chosen.map((account) => ({
+      account,
+      api: apiOf(account),
+      client: clientFor(account),
+      nodeId: account.type === 'page' ? account.page_id : account.instagram_account_id,
+      title: titleOf(account),
+    })),
+  };
+}
+
+/** The client an account's calls use, as the bot makes it (services/graph/account-send-api.ts). */
+export function accountClient(config: Readonly<Config>, account: Account, tokens?: AccountTokens): GraphClient {
+  const page = account.type === 'page';
+  return createGraphClient({
+    baseUrl: page ? config.GRAPH_API_URL : config.INSTAGRAM_API_URL,
+    version: config.GRAPH_API_VERSION,
+    accessToken: () => tokens?.current(account.key) ?? account.access_token,
+    appSecret: page ? config.APP_SECRET : config.INSTAGRAM_APP_SECRET,
+  });
+}
+
+export function titleOf(account: Account): string {
+  const name = account.name === undefined ? '' : ` (${account.name})`;
+  if (account.type === 'instagram') return `Instagram ${account.instagram_account_id}${name} · Instagram Login`;
+  const ig = account.instagram_account_id === undefined ? '' : `, Instagram ${account.instagram_account_id}`;
+  return `Page ${account.page_id}${name} · Messenger${ig}`;
 }
 
 /** Meta only calls (and Messenger only allow-lists) https URLs that it can reach; the emulator calls localhost. */

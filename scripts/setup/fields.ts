@@ -1,5 +1,6 @@
 // The webhook fields the bot needs, derived from the event kinds it handles. A new kind in the
 // WebhookEvent union fails to compile here until someone decides which field delivers it.
+import type { Account } from '../../services/accounts/types.ts';
 import type { EventKind } from '../../services/events/types.ts';
 
 export type WebhookObjectName = 'page' | 'instagram';
@@ -66,11 +67,20 @@ export interface NeededObject {
   fields: readonly string[];
 }
 
-/** What the bot needs subscribed: always the Page, and Instagram when IG_ACCOUNT_ID is set. */
-export function neededObjects(igAccountId: string | undefined): NeededObject[] {
-  const needed: NeededObject[] = [{ object: 'page', fields: MESSENGER_FIELDS }];
-  if (igAccountId !== undefined) needed.push({ object: 'instagram', fields: INSTAGRAM_FIELDS });
+/**
+ * What the app needs subscribed for these accounts: `page` when one is a Page, `instagram` when
+ * one has an Instagram account (linked to a Page, or on Instagram Login).
+ */
+export function neededObjects(accounts: readonly Account[]): NeededObject[] {
+  const needed: NeededObject[] = [];
+  if (accounts.some((a) => a.type === 'page')) needed.push({ object: 'page', fields: MESSENGER_FIELDS });
+  if (accounts.some((a) => a.instagram_account_id !== undefined)) needed.push({ object: 'instagram', fields: INSTAGRAM_FIELDS });
   return needed;
+}
+
+/** The fields of an account's own install: a Page's Messenger fields, an Instagram Login account's Instagram fields. */
+export function installFieldsOf(account: Account): readonly string[] {
+  return account.type === 'page' ? MESSENGER_FIELDS : INSTAGRAM_FIELDS;
 }
 
 export function fieldsFor(object: WebhookObjectName): readonly string[] {

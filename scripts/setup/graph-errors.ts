@@ -1,24 +1,31 @@
 // How a failed Graph call is shown: code, subcode, message and fbtrace_id (what Meta support asks
 // for), plus a hint for the failures people hit while connecting a Page. Never a token or a URL
 // with a query string: GraphApiError holds neither.
+import type { Account } from '../../services/accounts/types.ts';
 import { secretsOf, type Config } from '../../services/config.ts';
 import { GraphApiError } from '../../services/errors.ts';
 import { FAIL, paint, table, type Output } from './output.ts';
 
 /** Which token the failed call carried, so the hint names the right variable. */
-export type TokenKind = 'app' | 'page';
+export type TokenKind = 'app' | 'page' | 'instagram';
 
 export interface ErrorContext {
   token: TokenKind;
   appUrl: string;
   graphUrl: string;
+  /** Where the token of the failed call is configured: `PAGE_ACCESS_TOKEN`, or its entry in ACCOUNTS_FILE. */
+  tokenSource: string;
   /** Values scrubbed from Graph's message before it is shown (Graph sometimes quotes a token). */
   secrets: readonly string[];
 }
 
-export function errorContext(config: Readonly<Config>, token: TokenKind): ErrorContext {
+/** The context of a call with the app token, or with an account's token (its kind follows the account). */
+export function errorContext(config: Readonly<Config>, token: TokenKind, account?: Account): ErrorContext {
   const secrets = [...secretsOf(config), `${config.APP_ID ?? ''}|${config.APP_SECRET}`];
-  return { token, appUrl: config.APP_URL, graphUrl: config.GRAPH_API_URL, secrets };
+  const kind: TokenKind = account === undefined ? token : account.type === 'page' ? 'page' : 'instagram';
+  const tokenSource =
+    config.ACCOUNTS_FILE === undefined || account === undefined ? 'PAGE_ACCESS_TOKEN' : `the access_token of ${account.type} ${account.type === 'page' ? account.page_id : account.instagram_account_id} in ACCOUNTS_FILE`;
+  return { token: kind, appUrl: config.APP_URL, graphUrl: kind === 'instagram' ? config.INSTAGRAM_API_URL : config.GRAPH_API_URL, tokenSource, secrets };
 }
 
 /** Graph's message without any of our secrets in it. */
@@ -34,24 +41,33 @@ const CALLBACK_CODES = new Set([2200, 2201]);
 /** Lines that tell a person what to try next, or none when we have nothing better than Graph's text. */
 export function hintsFor(err: GraphApiError, ctx: ErrorContext): string[] {
   if (err.status === undefined) {
-    return [`no answer from ${ctx.graphUrl}: check the network, or that the mock or emulator behind GRAPH_API_URL is running`];
+    return [`no answer from ${ctx.graphUrl}: check the network, or that the mock or emulator behind ${ctx.token === 'instagram' ? 'INSTAGRAM_API_URL' : 'GRAPH_API_URL'} is running`];
   }
   const code = err.code;
   if (code !== undefined && (CALLBACK_CODES.has(code) || (err.error_subcode !== undefined && CALLBACK_CODES.has(err.error_subcode)))) {
     return callbackChecklist(ctx.appUrl);
   }
   if (code === 190 || code === 102) {
-    return ctx.token === 'page'
-      ? ['PAGE_ACCESS_TOKEN is invalid or expired: generate a new Page token (App Dashboard > Messenger > Messenger API Settings > Generate token) and put it in .env']
-      : ['the app token was rejected: check that APP_ID and APP_SECRET in .env belong to the same app (App Dashboard > App settings > Basic)'];
+    if (ctx.token === 'page') {
+      const where = ctx.tokenSource === 'PAGE_ACCESS_TOKEN' ? 'put it in .env' : 'put it there';
+      return [`${ctx.tokenSource} is invalid or expired: generate a new Page token (App Dashboard > Messenger > Messenger API Settings > Generate token) and ${where}`];
+    }
+    if (ctx.token === 'instagram') {
+      return [`${ctx.tokenSource} is invalid or expired: generate a new one (App Dashboard > Instagram > API setup with Instagram login > Generate token) and put it there; check INSTAGRAM_APP_SECRET too (App Dashboard > Instagram > API setup with Instagram login > Business login settings)`];
+    }
+    return ['the app token was rejected: check that APP_ID and APP_SECRET in .env belong to the same app (App Dashboard > App settings > Basic)'];
   }
   if (code === 10 || (code !== undefined && code >= 200 && code <= 299)) {
-    return ctx.token === 'page'
-      ? [
-          'the Page token lacks a permission: generate it again with pages_messaging and pages_manage_metadata (plus instagram_basic and instagram_manage_messages for Instagram),',
-          'as someone with full control of the Page; `npm run setup -- doctor` lists the scopes it has',
-        ]
-      : ['the app token cannot do this: check APP_ID and APP_SECRET, and that the Messenger (and Instagram) product is added to the app'];
+    if (ctx.token === 'page') {
+      return [
+        'the Page token lacks a permission: generate it again with pages_messaging and pages_manage_metadata (plus instagram_basic and instagram_manage_messages for Instagram),',
+        'as someone with full control of the Page; `npm run setup -- doctor` lists the scopes it has',
+      ];
+    }
+    if (ctx.token === 'instagram') {
+      return ['the Instagram token lacks a permission: generate it again granting instagram_business_basic and instagram_business_manage_messages; `npm run setup -- doctor` lists the scopes it has'];
+    }
+    return ['the app token cannot do this: check APP_ID and APP_SECRET, and that the Messenger (and Instagram) product is added to the app'];
   }
   if (code === 100) {
     return [

@@ -1,10 +1,11 @@
-// `profile [--dry-run]`: the Messenger Profile (Get Started, greeting, persistent menu, allow-listed
-// domain) and, with IG_ACCOUNT_ID, Instagram's ice breakers. Reads the current profile first and
-// POSTs only the fields that differ; --dry-run prints the difference and sends nothing.
+// `profile [--dry-run] [--account ID]`: per account, a Page's Messenger Profile (Get Started,
+// greeting and persistent menu per locale, allow-listed domain) and, for its linked Instagram
+// account, Instagram's ice breakers (both with the Page token); an Instagram Login account's ice
+// breakers with its own token under INSTAGRAM_API_URL. Reads the current profile first and POSTs
+// only the fields that differ; --dry-run prints the difference and sends nothing.
 import type { Config } from '../../services/config.ts';
-import type { GraphClient } from '../../services/graph/client.ts';
 import { createTranslations, type Translations } from '../../services/i18n.ts';
-import { APP_URL_FIX, EXIT, publicHttpsProblem, requireLive, type ExitCode, type SetupDeps } from './context.ts';
+import { APP_URL_FIX, EXIT, publicHttpsProblem, requireLive, selectAccounts, type ExitCode, type SetupAccount, type SetupDeps } from './context.ts';
 import { attempt, errorContext } from './graph-errors.ts';
 import { heading, mark, paint, table, type Output } from './output.ts';
 import {
@@ -26,14 +27,21 @@ export interface ProfilePlan {
   body: Record<string, unknown>;
 }
 
-/** Reads the current profile(s) with the Page token and works out what to send. Throws GraphApiError. */
-export async function planProfile(graph: GraphClient, config: Readonly<Config>, translations: Translations): Promise<ProfilePlan[]> {
+/**
+ * Reads an account's current profile(s) with its token and works out what to send: a Page's
+ * Messenger profile and, when it has a linked Instagram account, its ice breakers; an Instagram
+ * Login account's ice breakers. Throws GraphApiError.
+ */
+export async function planProfile(account: Pick<SetupAccount, 'account' | 'client'>, config: Readonly<Config>, translations: Translations): Promise<ProfilePlan[]> {
+  const graph = account.client;
   const plans: ProfilePlan[] = [];
-  const messenger = desiredMessengerProfile(config.APP_URL, translations);
-  const current = await graph.request<unknown>({ method: 'GET', path: 'me/messenger_profile', params: { fields: MESSENGER_PROFILE_FIELDS.join(',') } });
-  const changes = diffProfile(MESSENGER_PROFILE_FIELDS, messenger, currentProfile(current));
-  plans.push({ platform: 'messenger', changes, body: pick(messenger, changes) });
-  if (config.IG_ACCOUNT_ID !== undefined) {
+  if (account.account.type === 'page') {
+    const messenger = desiredMessengerProfile(config.APP_URL, translations);
+    const current = await graph.request<unknown>({ method: 'GET', path: 'me/messenger_profile', params: { fields: MESSENGER_PROFILE_FIELDS.join(',') } });
+    const changes = diffProfile(MESSENGER_PROFILE_FIELDS, messenger, currentProfile(current));
+    plans.push({ platform: 'messenger', changes, body: pick(messenger, changes) });
+  }
+  if (account.account.instagram_account_id !== undefined) {
     const instagram = desiredInstagramProfile(translations);
     const currentIg = await graph.request<unknown>({ method: 'GET', path: 'me/messenger_profile', params: { fields: INSTAGRAM_PROFILE_FIELDS.join(','), platform: 'instagram' } });
     const igChanges = diffProfile(INSTAGRAM_PROFILE_FIELDS, instagram, currentProfile(currentIg));
@@ -48,21 +56,41 @@ export function pendingChanges(plan: ProfilePlan): FieldChange[] {
 
 export interface ProfileOptions {
   dryRun?: boolean;
+  /** Only this account (any of its ids); every configured account when absent. */
+  account?: string;
 }
 
 export async function profile(deps: SetupDeps, options: ProfileOptions = {}): Promise<ExitCode> {
-  const { config, graph, out } = deps;
+  const { config, out } = deps;
   const target = requireLive(deps);
   if (target === undefined) return EXIT.USAGE;
+  const selected = selectAccounts(deps, options.account);
+  if (!selected.ok) {
+    out.line(`${selected.error}. Nothing was sent.`);
+    return EXIT.USAGE;
+  }
   const problem = publicHttpsProblem(config.APP_URL, config.mode);
-  if (problem !== undefined) {
+  if (problem !== undefined && selected.value.some((a) => a.account.type === 'page')) {
     out.line(`${problem}: the persistent menu links to ${config.APP_URL}/shop.html and Messenger allow-lists only https domains.`);
     out.line(`Fix: ${APP_URL_FIX}. Nothing was sent.`);
     return EXIT.USAGE;
   }
-  const ctx = errorContext(config, 'page');
   const translations = deps.translations ?? createTranslations();
-  const planned = await attempt(out, ctx, () => planProfile(graph, config, translations));
+  const results: ExitCode[] = [];
+  for (const [i, account] of selected.value.entries()) {
+    if (selected.value.length > 1 || config.ACCOUNTS_FILE !== undefined) {
+      if (i > 0) out.line();
+      heading(out, account.title);
+    }
+    results.push(await profileOf(deps, account, translations, options.dryRun === true));
+  }
+  return results.some((r) => r !== EXIT.OK) ? EXIT.FAILED : EXIT.OK;
+}
+
+async function profileOf(deps: SetupDeps, account: SetupAccount, translations: Translations, dryRun: boolean): Promise<ExitCode> {
+  const { config, out } = deps;
+  const ctx = errorContext(config, 'page', account.account);
+  const planned = await attempt(out, ctx, () => planProfile(account, config, translations));
   if (!planned.ok) return EXIT.FAILED;
   printPlan(out, planned.value);
   const toSend = planned.value.filter((plan) => pendingChanges(plan).length > 0);
@@ -70,13 +98,13 @@ export async function profile(deps: SetupDeps, options: ProfileOptions = {}): Pr
     out.line(`${mark(out, true)} The profile is already up to date. Nothing was sent.`);
     return EXIT.OK;
   }
-  if (options.dryRun === true) {
+  if (dryRun) {
     out.line('Dry run: nothing was sent. Run `npm run setup -- profile` to apply these changes.');
     return EXIT.OK;
   }
   for (const plan of toSend) {
     const params = plan.platform === 'instagram' ? { platform: 'instagram' } : undefined;
-    const sent = await attempt(out, ctx, () => graph.request({ method: 'POST', path: 'me/messenger_profile', params, data: plan.body }));
+    const sent = await attempt(out, ctx, () => account.client.request({ method: 'POST', path: 'me/messenger_profile', params, data: plan.body }));
     if (!sent.ok) return EXIT.FAILED;
     out.line(`${mark(out, true)} ${plan.platform}: updated ${pendingChanges(plan).map((c) => c.field).join(', ')}`);
   }

@@ -1,8 +1,10 @@
 // The webhook subscriptions: the app-level subscription (`/{app-id}/subscriptions`, app token)
-// and the Page install (`/{page-id}/subscribed_apps`, Page token). Meta only delivers a field
-// when both levels have it. Reads here are shared with `status` and `doctor`.
+// and each account's install (`/{page-id}/subscribed_apps` with the Page token under
+// GRAPH_API_URL; `/{ig-id}/subscribed_apps` with the Instagram token under INSTAGRAM_API_URL for
+// an Instagram Login account). Meta only delivers a field when both levels have it. Reads here
+// are shared with `status` and `doctor`.
 import type { GraphClient } from '../../services/graph/client.ts';
-import type { LiveTarget } from './context.ts';
+import type { LiveTarget, SetupAccount } from './context.ts';
 import { diffFields, type FieldDiff, type NeededObject } from './fields.ts';
 
 export interface AppSubscription {
@@ -12,7 +14,7 @@ export interface AppSubscription {
   fields: string[];
 }
 
-export interface PageInstall {
+export interface Install {
   id: string;
   name: string | undefined;
   subscribed_fields: string[];
@@ -32,11 +34,16 @@ export async function readAppSubscriptions(graph: GraphClient, target: LiveTarge
   });
 }
 
-/** GET /{page-id}/subscribed_apps with the Page token: our app's entry, or undefined when not installed. */
-export async function readPageInstall(graph: GraphClient, target: LiveTarget): Promise<PageInstall | undefined> {
-  const body = await graph.request<unknown>({ method: 'GET', path: `${target.pageId}/subscribed_apps` });
+/**
+ * GET /{node-id}/subscribed_apps with the account's token: our app's entry, or undefined when not
+ * installed. An Instagram Login token sees only its own app, which Meta lists under the Instagram
+ * app's id (not APP_ID), so there the entry is the one listed.
+ */
+export async function readInstall(target: LiveTarget, account: SetupAccount): Promise<Install | undefined> {
+  const body = await account.client.request<unknown>({ method: 'GET', path: `${account.nodeId}/subscribed_apps` });
   for (const item of dataOf(body)) {
-    if (!isRecord(item) || (item.id !== target.appId && item.id !== Number(target.appId))) continue;
+    const ours = isRecord(item) && (item.id === target.appId || item.id === Number(target.appId) || account.api === 'instagram');
+    if (!ours) continue;
     const fields = Array.isArray(item.subscribed_fields) ? item.subscribed_fields.filter((f): f is string => typeof f === 'string') : [];
     return { id: target.appId, name: typeof item.name === 'string' ? item.name : undefined, subscribed_fields: fields };
   }
@@ -55,10 +62,10 @@ export async function postAppSubscription(graph: GraphClient, target: LiveTarget
   await graph.request({ method: 'POST', path: `${target.appId}/subscriptions`, data: form, accessToken: target.appToken });
 }
 
-/** POST /{page-id}/subscribed_apps with the Page token: installs the app on the Page for these fields. */
-export async function postPageInstall(graph: GraphClient, target: LiveTarget, fields: readonly string[]): Promise<void> {
+/** POST /{node-id}/subscribed_apps with the account's token: installs the app on the account for these fields. */
+export async function postInstall(account: SetupAccount, fields: readonly string[]): Promise<void> {
   const form = new URLSearchParams({ subscribed_fields: fields.join(',') });
-  await graph.request({ method: 'POST', path: `${target.pageId}/subscribed_apps`, data: form });
+  await account.client.request({ method: 'POST', path: `${account.nodeId}/subscribed_apps`, data: form });
 }
 
 /** DELETE /{app-id}/subscriptions for an object, or only some of its fields. */
@@ -68,9 +75,9 @@ export async function deleteAppSubscription(graph: GraphClient, target: LiveTarg
   await graph.request({ method: 'DELETE', path: `${target.appId}/subscriptions`, params, accessToken: target.appToken });
 }
 
-/** DELETE /{page-id}/subscribed_apps: removes the app from the Page. */
-export async function deletePageInstall(graph: GraphClient, target: LiveTarget): Promise<void> {
-  await graph.request({ method: 'DELETE', path: `${target.pageId}/subscribed_apps` });
+/** DELETE /{node-id}/subscribed_apps: removes the app from the account. */
+export async function deleteInstall(account: SetupAccount): Promise<void> {
+  await account.client.request({ method: 'DELETE', path: `${account.nodeId}/subscribed_apps` });
 }
 
 export interface ObjectCheck {
@@ -96,14 +103,15 @@ export function checkAppSubscription(needed: NeededObject, subscriptions: readon
   return { object: needed.object, ok: problems.length === 0, problems, diff };
 }
 
-/** Compares the Page install with the Messenger fields the bot needs. */
-export function checkPageInstall(install: PageInstall | undefined, fields: readonly string[]): ObjectCheck {
+/** Compares an account's install with the fields the bot needs there. */
+export function checkInstall(install: Install | undefined, fields: readonly string[], api: 'graph' | 'instagram' = 'graph'): ObjectCheck {
+  const object = api === 'graph' ? 'page install' : 'instagram install';
   if (install === undefined) {
-    return { object: 'page install', ok: false, problems: ['app not installed on the Page'], diff: { missing: [...fields], extra: [] } };
+    return { object, ok: false, problems: [api === 'graph' ? 'app not installed on the Page' : 'app not installed on the Instagram account'], diff: { missing: [...fields], extra: [] } };
   }
   const diff = diffFields(fields, install.subscribed_fields);
   const problems = diff.missing.length > 0 ? [`missing fields: ${diff.missing.join(', ')}`] : [];
-  return { object: 'page install', ok: problems.length === 0, problems, diff };
+  return { object, ok: problems.length === 0, problems, diff };
 }
 
 function dataOf(body: unknown): unknown[] {

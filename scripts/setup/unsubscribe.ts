@@ -1,36 +1,49 @@
-// `unsubscribe [--object page|instagram] [--fields a,b]`: removes the app subscription for an
-// object, or only some of its fields, and uninstalls the app from the Page when the whole page
-// object goes (without it the install receives nothing).
-import { EXIT, requireLive, type ExitCode, type SetupDeps } from './context.ts';
+// `unsubscribe [--object page|instagram] [--fields a,b] [--account ID]`: removes the app
+// subscription for an object, or only some of its fields, and uninstalls the app from the
+// accounts when a whole object goes (without it their installs receive nothing). With --account,
+// only that account's install is removed: the app subscription still serves the other accounts.
+import { EXIT, requireLive, selectAccounts, type ExitCode, type SetupDeps } from './context.ts';
 import { neededObjects, type WebhookObjectName } from './fields.ts';
-import { attempt, errorContext, type ErrorContext, type TokenKind } from './graph-errors.ts';
+import { attempt, errorContext } from './graph-errors.ts';
 import { mark } from './output.ts';
-import { deleteAppSubscription, deletePageInstall } from './subscriptions.ts';
+import { deleteAppSubscription, deleteInstall } from './subscriptions.ts';
 
 export interface UnsubscribeOptions {
   /** Only this object; every object the bot uses when absent. */
   object?: WebhookObjectName;
   /** Only these fields of `object` (the CLI requires --object with --fields). */
   fields?: readonly string[];
+  /** Only this account's install (any of its ids); the app subscription stays. */
+  account?: string;
 }
 
 export async function unsubscribe(deps: SetupDeps, options: UnsubscribeOptions = {}): Promise<ExitCode> {
   const { config, graph, out } = deps;
   const target = requireLive(deps);
   if (target === undefined) return EXIT.USAGE;
-  const ctx = (token: TokenKind): ErrorContext => errorContext(config, token);
-  const objects = options.object !== undefined ? [options.object] : neededObjects(config.IG_ACCOUNT_ID).map((n) => n.object);
-  for (const object of objects) {
-    const result = await attempt(out, ctx('app'), () => deleteAppSubscription(graph, target, object, options.fields));
-    if (!result.ok) return EXIT.FAILED;
-    const what = options.fields === undefined ? 'all fields' : `fields ${options.fields.join(', ')}`;
-    out.line(`  ${mark(out, true)} app subscription  object=${object.padEnd(9)}  removed ${what}`);
+  const selected = selectAccounts(deps, options.account);
+  if (!selected.ok) {
+    out.line(`${selected.error}. Nothing was sent.`);
+    return EXIT.USAGE;
   }
-  if (objects.includes('page') && options.fields === undefined) {
-    const result = await attempt(out, ctx('page'), () => deletePageInstall(graph, target));
-    if (!result.ok) return EXIT.FAILED;
-    out.line(`  ${mark(out, true)} page install      page ${target.pageId}  app removed from the Page`);
+  const objects = options.object !== undefined ? [options.object] : neededObjects(config.accounts).map((n) => n.object);
+  if (options.account === undefined) {
+    for (const object of objects) {
+      const result = await attempt(out, errorContext(config, 'app'), () => deleteAppSubscription(graph, target, object, options.fields));
+      if (!result.ok) return EXIT.FAILED;
+      const what = options.fields === undefined ? 'all fields' : `fields ${options.fields.join(', ')}`;
+      out.line(`  ${mark(out, true)} app subscription  object=${object.padEnd(9)}  removed ${what}`);
+    }
   }
-  out.line('Undo with: npm run setup -- subscribe');
+  if (options.fields === undefined) {
+    // A Page's install carries its Messenger fields, an Instagram Login account's its Instagram ones.
+    const uninstall = selected.value.filter((a) => objects.includes(a.api === 'graph' ? 'page' : 'instagram'));
+    for (const a of uninstall) {
+      const result = await attempt(out, errorContext(config, 'page', a.account), () => deleteInstall(a));
+      if (!result.ok) return EXIT.FAILED;
+      out.line(a.api === 'graph' ? `  ${mark(out, true)} page install      page ${a.nodeId}  app removed from the Page` : `  ${mark(out, true)} instagram install  instagram ${a.nodeId}  app removed from the Instagram account`);
+    }
+  }
+  out.line(`Undo with: npm run setup -- subscribe${options.account === undefined ? '' : ` --account ${options.account}`}`);
   return EXIT.OK;
 }

@@ -55,8 +55,8 @@ export function commentFacts(event: CommentEvent): CommentFacts {
  * comment teaches is known to the message after it). A Facebook author gets a lane of their own
  * comments (their id is no PSID); a comment without an author, the entry's.
  */
-export function commentLane(event: CommentEvent): string {
+export function commentLane(event: CommentEvent, account: string): string {
   const author = event.value.from?.id;
-  if (author === undefined) return `${event.channel}:entry:${event.entry_id}`;
-  return event.channel === 'instagram' ? `instagram:${author}` : `${event.channel}:commenter:${author}`;
+  if (author === undefined) return `${account}/${event.channel}:entry:${event.entry_id}`;
+  return event.channel === 'instagram' ? `${account}/instagram:${author}` : `${account}/${event.channel}:commenter:${author}`;
 }

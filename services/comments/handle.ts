@@ -10,6 +10,7 @@
 // until the customer answers: such a comment belongs to no user (its replies wait in the comment's
 // own lane), and the conversation that follows picks its language from the Messenger profile or the
 // customer's words, like any other.
+import type { AccountDirectory } from '../accounts/directory.ts';
 import type { BotSettings } from '../conversation/context.ts';
 import { mainMenu } from '../conversation/menu.ts';
 import type { CommentEvent } from '../events/types.ts';
@@ -33,8 +34,10 @@ export interface CommentDeps {
   settings: BotSettings;
   log: Logger;
   now: () => number;
-  /** The Page and Instagram account ids this bot answers for: their own comments are never answered. */
-  ownAccountIds: ReadonlySet<string>;
+  /** The accounts this bot answers for: their own comments are never answered. */
+  accounts: AccountDirectory;
+  /** The account whose entry the comment came in (the user key and every reply carry it). */
+  account: string;
 }
 
 /** A comment that produces nothing: no user, no replies. */
@@ -66,7 +69,7 @@ export async function handleComment(event: CommentEvent, deps: CommentDeps): Pro
     log.warn('private reply refused: the comment is older than 7 days', { trigger: match.trigger.name, age_hours: Math.floor(age / 3_600_000) });
     return nothing();
   }
-  const key = comment.channel === 'instagram' && comment.author_id !== undefined && isGraphId(comment.author_id) ? userKey('instagram', comment.author_id) : undefined;
+  const key = comment.channel === 'instagram' && comment.author_id !== undefined && isGraphId(comment.author_id) ? userKey(deps.account, 'instagram', comment.author_id) : undefined;
   const user: UserState = key ? await deps.store.getUser(key) : {};
   if (user.thread_owner === 'human') {
     log.info('comment not answered: a person from the shop owns this conversation', { trigger: match.trigger.name });
@@ -103,7 +106,7 @@ function refusalOf(event: CommentEvent, comment: CommentFacts, deps: CommentDeps
   }
   const author = comment.author_id;
   if (author === undefined) return { level: 'warn', reason: 'comment without from.id: it could be our own, so it is not answered' };
-  if (author === event.entry_id || deps.ownAccountIds.has(author)) return { level: 'debug', reason: 'our own comment or reply: not answered' };
+  if (author === event.entry_id || deps.accounts.isOwnId(author)) return { level: 'debug', reason: 'our own comment or reply: not answered' };
   if (!isCommentId(comment.comment_id)) return { level: 'warn', reason: 'comment id is not a Graph comment id: not answered' };
   if (comment.text.trim() === '') return { level: 'debug', reason: 'comment without text: not answered' };
   return undefined;

@@ -1,36 +1,40 @@
-// The local Messenger/Instagram emulator: simulated users, an emulated Graph API, and Meta's side
-// of the webhook. Users' actions become signed notifications POSTed to the app's real /webhook;
-// the bot's Graph calls land in the emulated API and reach the user's page through one stream.
+// The local Messenger/Instagram emulator: simulated users, an emulated Graph API (for the Pages)
+// and Instagram API (for the Instagram Login account), and Meta's side of the webhook. Users'
+// actions become signed notifications POSTed to the app's real /webhook; the bot's calls land in
+// the emulated APIs and reach the user's page through one stream. Each user talks to one account
+// (chosen on the page's setup screen): its entry id, its token, its API.
 // Whatever a page is shown (records, chat, history) is scrubbed of every configured secret first,
 // and a recorded call keeps no token-carrying field (`setup doctor`'s debug_token has input_token).
 import { randomBytes } from 'node:crypto';
 import type { Router } from 'express';
 import { emulatorRouter } from '../../routes/emulator.ts';
-import { EMULATED_IG_ACCOUNT_ID } from '../accounts.ts';
 import { secretsOf, type Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import { createRedactor } from '../redact.ts';
 import { bodyWithoutTokens, withoutTokens } from '../token-fields.ts';
+import { channelsOf, emulatedAccounts, targetOf, type EmulatedAccount } from './accounts.ts';
 import type { UserAction } from './actions.ts';
-import { createGraphApi, type GraphCall, type GraphReply } from './graph-api.ts';
+import { createGraphApi } from './graph-api.ts';
+import type { EmulatedApi, GraphCall, GraphEffects, GraphReply } from './graph-shared.ts';
+import { createInstagramApi } from './instagram-api.ts';
 import { newMid } from './ids.ts';
 import { createMediaStore, type MediaStore } from './media.ts';
-import { createPosts, type Posts } from './posts.ts';
 import { createStreamHub, type StreamHub } from './sse.ts';
 import * as n from './notifications.ts';
 import type { AccountIds, Notification } from './notifications.ts';
 import { createWebhookSender } from './webhook-sender.ts';
 import { createUserRegistry, type NewUser } from './users.ts';
-import type { ChatOutput, GraphCallRecord, InspectorRecord, SimUser, StreamEvent, WebhookRecord } from './types.ts';
+import type { ChatOutput, GraphCallRecord, InspectorRecord, RecordAccount, SimUser, StreamEvent, WebhookRecord } from './types.ts';
 
 export type { UserAction } from './actions.ts';
 export type * from './types.ts';
 
 /** The Instagram account the emulator plays: kept with the accounts, since the bot must know it as its own. */
-export { EMULATED_IG_ACCOUNT_ID } from '../accounts.ts';
+export { EMULATED_IG_ACCOUNT_ID } from '../accounts/emulated.ts';
+export type { EmulatedAccount } from './accounts.ts';
 export const PAGE_NAME = 'Tidewater Tea Co.';
-export const IG_USERNAME = 'tidewater.tea';
 const PAGE_INBOX_APP_ID = '263902037430900';
+const APP_NAME = 'Tidewater Tea Co. bot';
 const HISTORY_LIMIT = 300;
 const SHARED_LIMIT = 100;
 
@@ -54,16 +58,23 @@ export interface ActOutcome {
 }
 
 export interface EmulatorCore {
+  /** The first Page's ids (the one older scripts and tests know). */
   ids: AccountIds;
+  /** Every account the emulator plays, in the configured order. */
+  accounts: readonly EmulatedAccount[];
+  /** The first Page's name. */
   pageName: string;
   /** Public base URL of the app (APP_URL), for media links inside notifications. */
   baseUrl: string;
+  /** Throws when `input.account` is not an account that offers `input.channel` (the route checks first). */
   createUser(input: NewUser): SimUser;
   getUser(id: string): SimUser | undefined;
   /** Performs one user action: builds Meta's notification, signs it and POSTs it to /webhook. */
   act(user: SimUser, action: UserAction): Promise<ActOutcome>;
   /** The emulated Graph API, recording the call for the inspector. */
   graph(call: GraphCall): Promise<GraphReply>;
+  /** The emulated Instagram API (Instagram Login accounts), recording the call for the inspector. */
+  instagram(call: GraphCall): Promise<GraphReply>;
   /** Live events for one user's page; returns the unsubscribe function. */
   subscribe(userId: string, listener: (event: StreamEvent) => void): () => void;
   /** What a page that (re)connects is shown first: its conversation and records so far. */
@@ -71,8 +82,6 @@ export interface EmulatorCore {
   /** Whether the bot sent this user a message with this mid. */
   botSent(userId: string, mid: string): boolean;
   media: MediaStore;
-  /** The sample posts users comment on, and their stories (services/emulator/posts.ts). */
-  posts: Posts;
   /** Every record so far (bounded), oldest first. */
   records(): InspectorRecord[];
   /** Resolves once every queued webhook (user actions, receipts) has been answered. */
@@ -100,7 +109,10 @@ function createEmulatorCore(deps: EmulatorDeps): EmulatorCore {
   const { config, log } = deps;
   const now = deps.now ?? Date.now;
   const redactor = createRedactor(secretsOf(config));
-  const ids: AccountIds = { pageId: config.PAGE_ID ?? '100000000000002', igAccountId: config.IG_ACCOUNT_ID ?? EMULATED_IG_ACCOUNT_ID };
+  const accounts = emulatedAccounts(config.accounts);
+  const firstPage = accounts.find((a) => a.type === 'page');
+  const ids: AccountIds = { pageId: firstPage?.page_id ?? '', igAccountId: firstPage?.instagram_account_id ?? '' };
+  const accountByKey = new Map(accounts.map((a) => [a.key, a]));
   const listeners = new Map<string, Set<(event: StreamEvent) => void>>();
   const logs = new Map<string, UserLog>();
   const shared: StreamEvent[] = [];
@@ -119,53 +131,72 @@ function createEmulatorCore(deps: EmulatorDeps): EmulatorCore {
   });
   const media = createMediaStore();
   const postWebhook = createWebhookSender({ url: deps.webhookUrl, appSecret: config.APP_SECRET, fetch: deps.fetch ?? globalThis.fetch });
+  const profilePic = (user: SimUser) => `${config.APP_URL}/emulator/avatar.svg#${user.id}`;
 
-  const posts = createPosts({
-    ids,
-    pageName: PAGE_NAME,
-    igUsername: IG_USERNAME,
-    baseUrl: config.APP_URL,
-    now,
-    users,
-    send: (user, notification) => inLane(user.id, () => deliver(user, notification)),
-    show: (user, output) => emit(user.id, { event: 'posts', data: output }),
-    chat: (user, output) => emit(user.id, { event: 'chat', data: output }),
-    messageSent: botMessage,
-  });
+  const effects: GraphEffects = {
+    messageSent(user, mid, message) {
+      const userLog = logOf(user.id);
+      userLog.botMids.add(mid);
+      emit(user.id, { event: 'chat', data: { type: 'message', mid, at: now(), message } });
+      userLog.pendingReceipts.push(mid);
+      if (!userLog.receiptsQueued) {
+        userLog.receiptsQueued = true;
+        void inLane(user.id, () => sendReceipts(user));
+      }
+    },
+    senderAction(user, action) {
+      if (action === 'typing_on' || action === 'typing_off') emit(user.id, { event: 'chat', data: { type: 'typing', on: action === 'typing_on' } });
+    },
+    threadPassed(user, target, metadata) {
+      user.thread_owner = target === config.APP_ID ? 'app' : 'inbox';
+      emit(user.id, { event: 'chat', data: { type: 'handover', owner: user.thread_owner, app_id: target, ...(metadata ? { metadata } : {}) } });
+    },
+    threadTaken(user, metadata) {
+      user.thread_owner = 'app';
+      emit(user.id, { event: 'chat', data: { type: 'handover', owner: 'app', app_id: config.APP_ID ?? '', ...(metadata ? { metadata } : {}) } });
+    },
+  };
   const graphApi = createGraphApi({
     config,
-    ids,
+    pages: accounts.filter((a) => a.api === 'graph'),
     users,
-    pageName: PAGE_NAME,
-    profilePic: (user) => `${config.APP_URL}/emulator/avatar.svg#${user.id}`,
+    effects,
+    appName: APP_NAME,
+    profilePic,
     verifyCallback: (url, token) => verifyCallback(url, token, deps.fetch ?? globalThis.fetch),
-    comments: posts,
-    effects: {
-      messageSent: botMessage,
-      senderAction(user, action) {
-        if (action === 'typing_on' || action === 'typing_off') emit(user.id, { event: 'chat', data: { type: 'typing', on: action === 'typing_on' } });
-      },
-      threadPassed(user, target, metadata) {
-        user.thread_owner = target === config.APP_ID ? 'app' : 'inbox';
-        emit(user.id, { event: 'chat', data: { type: 'handover', owner: user.thread_owner, app_id: target, ...(metadata ? { metadata } : {}) } });
-      },
-      threadTaken(user, metadata) {
-        user.thread_owner = 'app';
-        emit(user.id, { event: 'chat', data: { type: 'handover', owner: 'app', app_id: config.APP_ID ?? '', ...(metadata ? { metadata } : {}) } });
-      },
-    },
   });
+  const instagramApi = createInstagramApi({ config, accounts: accounts.filter((a) => a.api === 'instagram'), users, effects, appName: APP_NAME, profilePic, now });
 
-  /** The bot's message reached the user: their chat shows it, and receipts follow. */
-  function botMessage(user: SimUser, mid: string, message: unknown): void {
-    const userLog = logOf(user.id);
-    userLog.botMids.add(mid);
-    emit(user.id, { event: 'chat', data: { type: 'message', mid, at: now(), message } });
-    userLog.pendingReceipts.push(mid);
-    if (!userLog.receiptsQueued) {
-      userLog.receiptsQueued = true;
-      void inLane(user.id, () => sendReceipts(user));
-    }
+  function recordAccount(key: string | undefined): RecordAccount | undefined {
+    const account = key === undefined ? undefined : accountByKey.get(key);
+    return account ? { key: account.key, name: account.name, type: account.type } : undefined;
+  }
+
+  /** Meta signs an Instagram Login account's notifications with the Instagram app secret. */
+  function secretOf(user: SimUser): string {
+    return accountByKey.get(user.account)?.api === 'instagram' ? config.INSTAGRAM_APP_SECRET : config.APP_SECRET;
+  }
+
+  async function called(api: EmulatedApi, call: GraphCall): Promise<GraphReply> {
+    const started = performance.now();
+    const reply = await (api === 'graph' ? graphApi : instagramApi)(call);
+    const account = recordAccount(reply.account);
+    record<GraphCallRecord>({
+      kind: 'graph',
+      at: now(),
+      user_id: reply.userId,
+      api,
+      ...(account ? { account } : {}),
+      method: call.method.toUpperCase(),
+      path: call.version === '' ? `/${call.path}` : `/${call.version}/${call.path}`,
+      query: withoutTokens(call.query),
+      body: bodyWithoutTokens(call.body),
+      status: reply.status,
+      // The refresh endpoint answers with a new token: never kept, shown or streamed.
+      response: withoutTokens(reply.body),
+      ms: Math.round((performance.now() - started) * 10) / 10,
+    });
+    return reply;
   }
 
   function logOf(userId: string): UserLog {
@@ -225,14 +256,16 @@ function createEmulatorCore(deps: EmulatorDeps): EmulatorCore {
     return run;
   }
 
-  async function deliver(user: SimUser | undefined, notification: Notification): Promise<WebhookRecord> {
+  async function deliver(user: SimUser, notification: Notification): Promise<WebhookRecord> {
     const at = now();
-    const outcome = await postWebhook(notification);
+    const outcome = await postWebhook(notification, secretOf(user));
     if (outcome.status !== 200) log.warn('emulator webhook not acknowledged', { status: outcome.status, error: outcome.error });
+    const account = recordAccount(user.account);
     return record<WebhookRecord>({
       kind: 'webhook',
       at,
-      user_id: user?.id,
+      user_id: user.id,
+      ...(account ? { account } : {}),
       event: n.eventName(notification),
       body: notification,
       status: outcome.status,
@@ -249,11 +282,11 @@ function createEmulatorCore(deps: EmulatorDeps): EmulatorCore {
     const last = mids.at(-1);
     if (last === undefined) return;
     if (user.channel === 'messenger') {
-      await deliver(user, n.deliveryNotification(user, ids, now(), mids, now()));
+      await deliver(user, n.deliveryNotification(user, now(), mids, now()));
       emit(user.id, { event: 'chat', data: { type: 'status', mids, status: 'delivered' } });
     }
     const seen = user.channel === 'messenger' ? { watermark: now() } : { mid: last };
-    await deliver(user, n.readNotification(user, ids, now(), seen));
+    await deliver(user, n.readNotification(user, now(), seen));
     emit(user.id, { event: 'chat', data: { type: 'status', mids, status: 'read' } });
   }
 
@@ -261,40 +294,47 @@ function createEmulatorCore(deps: EmulatorDeps): EmulatorCore {
     const at = now();
     switch (action.type) {
       case 'text':
-        return n.messageNotification(user, ids, at, n.textMessage(mid, action.text));
+        return n.messageNotification(user, at, n.textMessage(mid, action.text));
       case 'quick_reply':
-        return n.messageNotification(user, ids, at, n.textMessage(mid, action.text, action.payload));
+        return n.messageNotification(user, at, n.textMessage(mid, action.text, action.payload));
       case 'postback':
-        return n.postbackNotification(user, ids, at, { mid, title: action.title, payload: action.payload });
+        return n.postbackNotification(user, at, { mid, title: action.title, payload: action.payload });
       case 'get_started':
-        return n.postbackNotification(user, ids, at, { mid, title: 'Get Started', payload: 'GET_STARTED' });
+        return n.postbackNotification(user, at, { mid, title: 'Get Started', payload: 'GET_STARTED' });
       case 'sticker':
-        return n.messageNotification(user, ids, at, n.stickerMessage(mid, `${config.APP_URL}/emulator/sticker.png`));
+        return n.messageNotification(user, at, n.stickerMessage(mid, `${config.APP_URL}/emulator/sticker.png`));
       case 'image':
-        return n.messageNotification(user, ids, at, n.imageMessage(mid, action.url));
+        return n.messageNotification(user, at, n.imageMessage(mid, action.url));
       case 'reaction':
-        return n.reactionNotification(user, ids, at, action.mid, action.action, action.reaction);
+        return n.reactionNotification(user, at, action.mid, action.action, action.reaction);
       case 'return_thread':
         user.thread_owner = 'app';
-        return n.passThreadNotification(user, ids, at, { previous_owner_app_id: PAGE_INBOX_APP_ID, new_owner_app_id: config.APP_ID ?? '', metadata: 'conversation done in the Page Inbox' });
+        return n.passThreadNotification(user, at, { previous_owner_app_id: PAGE_INBOX_APP_ID, new_owner_app_id: config.APP_ID ?? '', metadata: 'conversation done in the Page Inbox' });
     }
+  }
+
+  function createUser(input: NewUser): SimUser {
+    const account = input.account === undefined ? accounts.find((a) => channelsOf(a).includes(input.channel)) : accountByKey.get(input.account);
+    const target = account ? targetOf(account, input.channel) : undefined;
+    if (!target) throw new Error(`no emulated account ${input.account ?? ''} offers ${input.channel}`);
+    return users.create({ target, name: input.name, locale: input.locale });
   }
 
   return {
     ids,
-    pageName: PAGE_NAME,
+    accounts,
+    pageName: firstPage?.name ?? PAGE_NAME,
     baseUrl: config.APP_URL,
-    createUser: (input) => users.create(input),
+    createUser,
     getUser: (id) => users.get(id),
     botSent: (userId, mid) => logs.get(userId)?.botMids.has(mid) ?? false,
     media,
-    posts,
     records: () => [...allRecords],
     history: (userId) => [...(logs.get(userId)?.events ?? shared)],
     act(user, action) {
       users.touch(user);
       const hasMid = action.type !== 'reaction' && action.type !== 'return_thread';
-      const mid = hasMid ? newMid(user.channel, n.accountOf(user, ids)) : undefined;
+      const mid = hasMid ? newMid(user.channel, user.account_id) : undefined;
       const chat: ChatOutput | undefined = chatEchoOf(action, mid, now());
       if (chat) emit(user.id, { event: 'chat', data: chat });
       if (action.type === 'reaction') {
@@ -308,23 +348,8 @@ function createEmulatorCore(deps: EmulatorDeps): EmulatorCore {
         return { mid, webhook };
       });
     },
-    async graph(call) {
-      const started = performance.now();
-      const reply = await graphApi(call);
-      record<GraphCallRecord>({
-        kind: 'graph',
-        at: now(),
-        user_id: reply.userId,
-        method: call.method.toUpperCase(),
-        path: `/${call.version}/${call.path}`,
-        query: withoutTokens(call.query),
-        body: bodyWithoutTokens(call.body),
-        status: reply.status,
-        response: reply.body,
-        ms: Math.round((performance.now() - started) * 10) / 10,
-      });
-      return reply;
-    },
+    graph: (call) => called('graph', call),
+    instagram: (call) => called('instagram', call),
     subscribe(userId, listener) {
       let set = listeners.get(userId);
       if (!set) {

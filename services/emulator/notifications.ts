@@ -1,9 +1,11 @@
 // Builds webhook notifications the way Meta sends them for a simulated user: Messenger under
-// `object: "page"` with the Page ID, Instagram under `object: "instagram"` with the IG account ID.
-// Pure functions: the caller passes the time and the IDs.
+// `object: "page"` with the Page ID, Instagram under `object: "instagram"` with the IG account ID
+// (the one linked to a Page, or an Instagram Login account's): the account the user talks to.
+// Pure functions: the caller passes the time.
 import type { Attachment, MessagePayload, PassThreadControl, PostbackPayload, ReactionPayload } from '../events/types.ts';
 import type { SimUser } from './types.ts';
 
+/** The first Page's ids, for callers that know a single Page (older tests, scripts). */
 export interface AccountIds {
   pageId: string;
   igAccountId: string;
@@ -21,17 +23,12 @@ export interface Notification {
   entry: { id: string; time: number; messaging?: Record<string, unknown>[]; standby?: Record<string, unknown>[]; changes?: { field: string; value: Record<string, unknown> }[] }[];
 }
 
-/** The account the user talks to: our Page (Messenger) or our Instagram professional account. */
-export function accountOf(user: SimUser, ids: AccountIds): string {
-  return user.channel === 'messenger' ? ids.pageId : ids.igAccountId;
-}
-
 /**
  * Wraps one messaging item from the user. While a person in the Page Inbox owns the thread, Meta
  * delivers the user's events to our app under `standby` instead of `messaging`.
  */
-function fromUser(user: SimUser, ids: AccountIds, at: number, fields: Record<string, unknown>, standby = false): Notification {
-  const account = accountOf(user, ids);
+function fromUser(user: SimUser, at: number, fields: Record<string, unknown>, standby = false): Notification {
+  const account = user.account_id;
   const item = { sender: { id: user.id }, recipient: { id: account }, timestamp: at, ...fields };
   return {
     object: user.channel === 'messenger' ? 'page' : 'instagram',
@@ -41,8 +38,8 @@ function fromUser(user: SimUser, ids: AccountIds, at: number, fields: Record<str
 
 const inStandby = (user: SimUser) => user.thread_owner === 'inbox';
 
-export function messageNotification(user: SimUser, ids: AccountIds, at: number, message: MessagePayload): Notification {
-  return fromUser(user, ids, at, { message }, inStandby(user));
+export function messageNotification(user: SimUser, at: number, message: MessagePayload): Notification {
+  return fromUser(user, at, { message }, inStandby(user));
 }
 
 export function textMessage(mid: string, text: string, quickReplyPayload?: string): MessagePayload {
@@ -59,28 +56,28 @@ export function stickerMessage(mid: string, url: string, stickerId: number = THU
   return { mid, attachments };
 }
 
-export function postbackNotification(user: SimUser, ids: AccountIds, at: number, postback: PostbackPayload): Notification {
-  return fromUser(user, ids, at, { postback }, inStandby(user));
+export function postbackNotification(user: SimUser, at: number, postback: PostbackPayload): Notification {
+  return fromUser(user, at, { postback }, inStandby(user));
 }
 
-export function reactionNotification(user: SimUser, ids: AccountIds, at: number, mid: string, action: 'react' | 'unreact', name: ReactionName): Notification {
+export function reactionNotification(user: SimUser, at: number, mid: string, action: 'react' | 'unreact', name: ReactionName): Notification {
   const reaction: ReactionPayload = action === 'react' ? { mid, action, reaction: name, emoji: REACTIONS[name] } : { mid, action };
-  return fromUser(user, ids, at, { reaction }, inStandby(user));
+  return fromUser(user, at, { reaction }, inStandby(user));
 }
 
 /** Messenger only: the bot's messages reached the user's device. */
-export function deliveryNotification(user: SimUser, ids: AccountIds, at: number, mids: string[], watermark: number): Notification {
-  return fromUser(user, ids, at, { delivery: { mids, watermark } });
+export function deliveryNotification(user: SimUser, at: number, mids: string[], watermark: number): Notification {
+  return fromUser(user, at, { delivery: { mids, watermark } });
 }
 
 /** Messenger `message_reads` (a watermark) or Instagram `messaging_seen` (the last `mid` seen). */
-export function readNotification(user: SimUser, ids: AccountIds, at: number, seen: { watermark: number } | { mid: string }): Notification {
-  return fromUser(user, ids, at, { read: seen });
+export function readNotification(user: SimUser, at: number, seen: { watermark: number } | { mid: string }): Notification {
+  return fromUser(user, at, { read: seen });
 }
 
 /** The Page Inbox passes the thread back to our app (a person marked the conversation done). */
-export function passThreadNotification(user: SimUser, ids: AccountIds, at: number, control: PassThreadControl): Notification {
-  return fromUser(user, ids, at, { pass_thread_control: control });
+export function passThreadNotification(user: SimUser, at: number, control: PassThreadControl): Notification {
+  return fromUser(user, at, { pass_thread_control: control });
 }
 
 /** The name of the event inside a notification, for the inspector's summary line. */

@@ -58,6 +58,7 @@ export function createTrafficLog({ secrets, now = Date.now, limit = 200 }: Traff
         kind: 'graph',
         at: now(),
         user_id: recipientOf(call.body) ?? (/^\d+$/.test(call.path) ? call.path : undefined),
+        ...(call.api ? { api: call.api } : {}),
         method: call.method,
         path: `/${call.path}`,
         // The client's observer already leaves token fields out; this holds for any observer.

@@ -1,5 +1,6 @@
 // The emulator's own records: simulated users, what the page is shown, and what the inspector
 // lists. Notification and Send API bodies inside them keep Meta's shapes untouched.
+import type { AccountApi } from '../accounts/types.ts';
 import type { Channel } from '../events/types.ts';
 import type { PostsOutput } from './posts.ts';
 
@@ -8,6 +9,10 @@ export interface SimUser {
   /** PSID (Messenger) or IGSID (Instagram), scoped to our Page / IG account like Meta's. */
   id: string;
   channel: Channel;
+  /** The key of the account the user talks to (services/emulator/accounts.ts). */
+  account: string;
+  /** The id the user writes to, as Meta puts it in `entry.id` and `recipient.id`: a Page or Instagram account id. */
+  account_id: string;
   first_name: string;
   last_name: string;
   /** Instagram handle, derived from the name. */
@@ -20,12 +25,21 @@ export interface SimUser {
   last_active_at: number;
 }
 
+/** The account a record concerns, as the inspector names it. */
+export interface RecordAccount {
+  key: string;
+  name: string;
+  type: 'page' | 'instagram';
+}
+
 /** One webhook notification the emulator POSTed to the app, and how the app answered. */
 export interface WebhookRecord {
   kind: 'webhook';
   seq: number;
   at: number;
   user_id: string | undefined;
+  /** The account whose entry the notification carried. */
+  account?: RecordAccount;
   /** The event inside, e.g. `message`, `postback`, `delivery`, for the inspector's summary line. */
   event: string;
   body: unknown;
@@ -36,12 +50,16 @@ export interface WebhookRecord {
   error?: string;
 }
 
-/** One call the bot (or a script) made to the emulated Graph API. Never headers or tokens. */
+/** One call the bot (or a script) made to the emulated Graph API or Instagram API. Never headers or tokens. */
 export interface GraphCallRecord {
   kind: 'graph';
   seq: number;
   at: number;
   user_id: string | undefined;
+  /** Which API answered: the Graph API (Pages) or the Instagram API (Instagram Login); graph when absent. */
+  api?: AccountApi;
+  /** The account whose token the call carried, when it was an account's. */
+  account?: RecordAccount;
   method: string;
   /** Path with version, e.g. `/v24.0/me/messages`. */
   path: string;

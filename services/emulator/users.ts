@@ -1,6 +1,7 @@
 // The simulated users, one per browser tab. Bounded: the least recently active user is forgotten
 // when the limit is reached, so an open emulator never grows without end.
 import type { Channel } from '../events/types.ts';
+import type { ConversationTarget } from './accounts.ts';
 import { newUserId } from './ids.ts';
 import type { SimUser } from './types.ts';
 
@@ -12,10 +13,12 @@ export interface NewUser {
   channel: Channel;
   name: string;
   locale: EmulatorLocale;
+  /** The account to talk to (its key); the first that offers the channel when absent. */
+  account?: string;
 }
 
 export interface UserRegistry {
-  create(input: NewUser): SimUser;
+  create(input: { target: ConversationTarget; name: string; locale: EmulatorLocale }): SimUser;
   get(id: string): SimUser | undefined;
   /** Marks activity, so busy users are the last to be forgotten. */
   touch(user: SimUser): void;
@@ -25,8 +28,9 @@ export interface UserRegistry {
 export function createUserRegistry({ now, limit = 500, onForget }: { now: () => number; limit?: number; onForget?: (id: string) => void }): UserRegistry {
   const users = new Map<string, SimUser>();
   return {
-    create({ channel, name, locale }) {
+    create({ target, name, locale }) {
       if (users.size >= limit) forgetLeastActive();
+      const { channel } = target;
       let id = newUserId(channel);
       while (users.has(id)) id = newUserId(channel);
       const [first, ...rest] = name.trim().split(/\s+/);
@@ -34,6 +38,8 @@ export function createUserRegistry({ now, limit = 500, onForget }: { now: () => 
       const user: SimUser = {
         id,
         channel,
+        account: target.account,
+        account_id: target.entry_id,
         first_name: first ?? name,
         last_name: rest.join(' '),
         username: usernameOf(name),

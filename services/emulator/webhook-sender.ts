@@ -16,17 +16,18 @@ export interface WebhookOutcome {
   error?: string;
 }
 
-export type WebhookSender = (body: unknown) => Promise<WebhookOutcome>;
+/** POSTs one notification, signed with `secret` (the app secret unless given: an Instagram Login account's use the Instagram app secret). */
+export type WebhookSender = (body: unknown, secret?: string) => Promise<WebhookOutcome>;
 
 export function createWebhookSender({ url, appSecret, fetch, timeoutMs = 15_000 }: WebhookSenderDeps): WebhookSender {
-  return async (body) => {
+  return async (body, secret = appSecret) => {
     const raw = toMetaJson(body);
     const started = performance.now();
     const elapsed = () => Math.round((performance.now() - started) * 10) / 10;
     try {
       const response = await fetch(url, {
         method: 'POST',
-        headers: { 'Content-Type': 'application/json', 'X-Hub-Signature-256': signatureFor(appSecret, raw), 'User-Agent': 'facebookexternalua' },
+        headers: { 'Content-Type': 'application/json', 'X-Hub-Signature-256': signatureFor(secret, raw), 'User-Agent': 'facebookexternalua' },
         body: raw,
         signal: AbortSignal.timeout(timeoutMs),
       });

@@ -1,5 +1,6 @@
-// The one Graph API client. Every call goes under GRAPH_API_URL/GRAPH_API_VERSION, carries the
-// token in the Authorization header (never in a URL that could be logged) with `appsecret_proof`,
+// The one Graph API client. Every call goes under a base URL and version (GRAPH_API_URL for Pages,
+// INSTAGRAM_API_URL for Instagram Login accounts), carries the token in the Authorization header
+// (never in a URL that could be logged) with `appsecret_proof` keyed by the app secret of that API,
 // and every failure becomes a GraphApiError that holds no token and no request config.
 import { createHmac } from 'node:crypto';
 import axios, { type AxiosInstance, type InternalAxiosRequestConfig, type Method } from 'axios';
@@ -10,8 +11,11 @@ import { bodyWithoutTokens, pathWithoutTokens, withoutTokens } from '../token-fi
 export interface GraphClientOptions {
   baseUrl: string;
   version: string;
-  /** Default token (the Page token); a call may pass another one, e.g. the app token for setup. */
-  accessToken: string;
+  /**
+   * Default token (an account's token); a call may pass another one, e.g. the app token for setup.
+   * A function is asked before every call, so a refreshed token is used from the next call on.
+   */
+  accessToken: string | (() => string);
   appSecret: string;
   timeoutMs?: number;
   /** Injected for tests; created from baseUrl otherwise. */
@@ -32,6 +36,8 @@ export interface ObservedGraphCall {
   status: number | undefined;
   response: unknown;
   ms: number;
+  /** Which API answered, when the caller knows (several accounts: Graph API or Instagram API). */
+  api?: 'graph' | 'instagram';
 }
 
 export type GraphObserver = (call: ObservedGraphCall) => void;
@@ -106,7 +112,7 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
   const http = options.http ?? createGraphHttp(options);
   return {
     async request<T>(req: GraphRequest): Promise<T> {
-      const token = req.accessToken ?? options.accessToken;
+      const token = req.accessToken ?? (typeof options.accessToken === 'function' ? options.accessToken() : options.accessToken);
       const endpoint = `${req.method.toUpperCase()} /${options.version}/${req.path}`;
       let response;
       try {
@@ -149,7 +155,7 @@ interface GraphErrorBody {
   error?: { message?: unknown; type?: unknown; code?: unknown; error_subcode?: unknown; fbtrace_id?: unknown };
 }
 
-function graphError(status: number, body: unknown, endpoint: string, secrets: readonly string[]): GraphApiError {
+export function graphError(status: number, body: unknown, endpoint: string, secrets: readonly string[]): GraphApiError {
   const error = (typeof body === 'object' && body !== null ? (body as GraphErrorBody).error : undefined) ?? {};
   return new GraphApiError({
     status,
@@ -162,12 +168,15 @@ function graphError(status: number, body: unknown, endpoint: string, secrets: re
   });
 }
 
-/** Graph echoes a malformed token back in some messages (code 190), escaped or not: never keep it. */
-function scrub(message: string, secrets: readonly string[]): string {
-  return redactText(message, secrets).replace(/\bEA[A-Za-z0-9]{20,}/g, '[REDACTED]');
+/**
+ * Graph echoes a malformed token back in some messages (code 190), escaped or not: never keep it.
+ * Facebook tokens start with EA, Instagram User tokens with IG (IGAA…, IGQV…).
+ */
+export function scrub(message: string, secrets: readonly string[]): string {
+  return redactText(message, secrets).replace(/\b(?:EA|IG)[A-Za-z0-9_-]{20,}/g, '[REDACTED]');
 }
 
-function networkError(err: unknown, endpoint: string): GraphApiError {
+export function networkError(err: unknown, endpoint: string): GraphApiError {
   // Only the code and a fixed text: axios errors hold the request config, headers included.
   const code = axios.isAxiosError(err) ? (err.code ?? 'ERR_NETWORK') : 'ERR_UNKNOWN';
   const text = code === 'ECONNABORTED' || code === 'ETIMEDOUT' ? 'request timed out' : `network error ${code}`;

@@ -15,6 +15,11 @@ export interface ActionTiming {
    * comment). The sender refuses an expired action and records why (`isExpired`).
    */
   expires_at?: number;
+  /**
+   * The key of the account it is sent as (its token, its API); absent in rows stored by a release
+   * before several accounts, which belong to the default account. It never goes into a request body.
+   */
+  account?: string;
 }
 
 /** One thing the bot does towards a user. Serializable, so an outbox can store it. */
@@ -52,11 +57,17 @@ export interface UserProfile {
 }
 
 export interface SendApi {
+  /** Sends as `action.account` (the default account when absent). */
   perform(action: OutgoingAction): Promise<SendResult>;
-  /** Rejects with `InvalidGraphIdError`, without a request, when `userId` is not a numeric PSID/IGSID. */
-  getUserProfile(userId: string, channel: Channel): Promise<UserProfile>;
+  /**
+   * Looks the user up with the token of `account` (the one the user wrote to; the default account
+   * when absent). Rejects with `InvalidGraphIdError`, without a request, when `userId` is not a
+   * numeric PSID/IGSID.
+   */
+  getUserProfile(userId: string, channel: Channel, account?: string): Promise<UserProfile>;
 }
 
+/** The Send API over one Graph client: one account's (services/graph/account-send-api.ts puts them together). */
 export function createSendApi(graph: GraphClient): SendApi {
   return {
     perform: (action) => performAction(graph, action),

@@ -14,7 +14,7 @@ import type { WebhookEvent } from '../events/types.ts';
 import type { Logger } from '../logger.ts';
 import type { OutboxSender } from '../outbox/sender.ts';
 import type { Progress } from '../progress.ts';
-import type { BotStore, ClaimedLane, EventOutcome, InboxRow } from '../state/store.ts';
+import type { BotStore, ClaimedLane, EventOutcome, InboxRow, NotificationExpander } from '../state/store.ts';
 import { LEASE_MS, LOST, reasonOf } from '../state/store.ts';
 import { expandBody } from './expand.ts';
 import { createGate } from './gate.ts';
@@ -36,6 +36,8 @@ export interface InboxDeps {
   retry?: InboxRetry;
   /** Told about each event handled or set aside and each batch of bodies expanded. */
   progress?: Progress;
+  /** Turns a stored body into its events (default `expandBody`; the bot's knows its accounts). */
+  expand?: NotificationExpander;
 }
 
 export interface Inbox {
@@ -216,7 +218,7 @@ export function createInbox(deps: InboxDeps): Inbox {
     let found = false;
     for (;;) {
       if (stopped) return;
-      const expanded = await store.expandNotifications(EXPAND_EVENTS, expandBody, deps.now());
+      const expanded = await store.expandNotifications(EXPAND_EVENTS, deps.expand ?? expandBody, deps.now());
       if (expanded.notifications === 0) break;
       found = true;
       deps.progress?.note();

@@ -1,5 +1,6 @@
 // What the bot remembers, behind one small interface so the in-memory store can be swapped for
-// a durable or shared one without touching handlers. Users are keyed `<channel>:<sender id>`.
+// a durable or shared one without touching handlers. Users are keyed per account:
+// `<account>/<channel>:<sender id>` (see `userKey`).
 import type { WebhookEvent } from '../events/types.ts';
 import type { OutgoingAction } from '../graph/send-api.ts';
 import type { Locale } from '../i18n.ts';
@@ -53,8 +54,12 @@ export interface StateStore {
   updateStatus(userKey: string, update: StatusUpdate, status: MessageStatus): Promise<number>;
 }
 
-export function userKey(channel: string, senderId: string): string {
-  return `${channel}:${senderId}`;
+/**
+ * A user's key: `<account>/<channel>:<sender id>`. PSIDs and IGSIDs are scoped to one Page or
+ * Instagram account, so the account is part of the key and no two accounts' users can collide.
+ */
+export function userKey(account: string, channel: string, senderId: string): string {
+  return `${account}/${channel}:${senderId}`;
 }
 
 /**

@@ -211,4 +211,43 @@ void describe('the emulator page in a real browser', () => {
       assert.equal(await page.locator('#inspector-panel').getAttribute('open'), null, 'the inspector starts collapsed on a phone');
     });
   });
+
+  void it('another account: the Instagram Login account (no Facebook Page), picked on the setup screen, answered through the Instagram API', async () => {
+    await inNewTab('instagram-login', { width: 1280, height: 860 }, async (page) => {
+      await page.goto(base);
+      await page.getByLabel('Instagram').check();
+      const account = page.getByLabel('Shop account');
+      // Instagram offers the first Page's linked account and the Instagram Login account; Messenger only the Pages.
+      assert.deepEqual(await account.locator('option').allTextContents(), ['@tidewater.tea.co (Tidewater Tea Co., linked to its Page)', '@matcha.corner (Matcha Corner, Instagram Login, no Page)']);
+      await account.selectOption({ label: '@matcha.corner (Matcha Corner, Instagram Login, no Page)' });
+      await page.locator('#account-note', { hasText: 'through the Instagram API (graph.instagram.com) with its own Instagram token' }).waitFor();
+      await page.getByLabel('Your name').fill('Noor');
+      await page.getByRole('button', { name: 'Start chatting' }).click();
+      await page.getByRole('textbox', { name: 'Message' }).waitFor();
+      assert.equal(await page.locator('#chat-title').textContent(), '@matcha.corner');
+      assert.equal(await page.locator('#channel-badge').textContent(), 'Instagram · Instagram Login');
+      await say(page, 'hello');
+      await botSays(page, 'Hi Noor! Welcome to Tidewater Tea Co.');
+      // The inspector: the webhook was for this account, and the reply went out through the Instagram API with its token.
+      await page.locator('.record.webhook', { hasText: 'Matcha Corner · Instagram Login' }).first().waitFor();
+      const reply = page.locator('.record.graph', { hasText: 'POST /v24.0/me/messages' }).last();
+      await reply.waitFor();
+      assert.equal(await reply.locator('.dir').textContent(), '← Instagram API');
+      assert.equal(await reply.locator('.account').textContent(), 'Matcha Corner · Instagram Login');
+      assert.equal(await page.locator('.record.graph .dir', { hasText: '← Graph API' }).count(), 0, 'an Instagram Login reply went through the Graph API');
+
+      // A new chat with the second Page on Messenger: its own account, through the Graph API.
+      await page.getByRole('button', { name: 'New chat' }).click();
+      await page.getByLabel('Messenger').check();
+      await page.getByLabel('Shop account').selectOption({ label: 'Harbour Tea Bar (Facebook Page)' });
+      await page.getByLabel('Your name').fill('Ben');
+      await page.getByRole('button', { name: 'Start chatting' }).click();
+      await say(page, 'hello');
+      await botSays(page, 'Hi Ben! Welcome to Tidewater Tea Co.');
+      const pageReply = page.locator('.record.graph', { hasText: 'POST /v24.0/me/messages' }).last();
+      await pageReply.waitFor();
+      assert.equal(await pageReply.locator('.dir').textContent(), '← Graph API');
+      assert.equal(await pageReply.locator('.account').textContent(), 'Harbour Tea Bar · Page');
+    });
+  });
 });

@@ -4,7 +4,8 @@
 // Send API validator), no lone surrogate, and no id in a profile path that is not digits.
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { ownAccountIds } from '../../services/accounts.ts';
+import { accountKeyOf, createAccountDirectory } from '../../services/accounts/directory.ts';
+import { idsOf } from '../../services/accounts/types.ts';
 import { loadConfig } from '../../services/config.ts';
 import { sendBodyProblem } from '../../services/emulator/validate-send.ts';
 import { PayloadError } from '../../services/errors.ts';
@@ -17,13 +18,15 @@ import { createLogger } from '../../services/logger.ts';
 import { handle, type ProcessorDeps } from '../../services/processor.ts';
 import { loadCatalog } from '../../services/shop/catalog.ts';
 import { createMemoryStore } from '../../services/state/memory-store.ts';
+import { userKey } from '../../services/state/store.ts';
 import { TEST_ENV } from '../support/harness.ts';
 import { anyBody, generatedConversation, hostileText, mutatedFixture, runs, timeoutFor } from './arbitraries.ts';
 import { requestProblems } from './checks.ts';
 
 const RUNS = runs(300);
 const config = loadConfig({ ...TEST_ENV, DATABASE_URL: 'memory:' });
-const ownIds = ownAccountIds(config);
+const accounts = createAccountDirectory(config.accounts);
+const ownIds = new Set(config.accounts.flatMap(idsOf));
 const settings = { catalog: loadCatalog(), appUrl: config.APP_URL, appId: config.APP_ID, translations: createTranslations() };
 
 /** A Graph client that answers profiles from the generated one and records every request. */
@@ -62,10 +65,10 @@ describe('replies to any notification', () => {
         const store = createMemoryStore();
         const { graph, requests } = recordingGraph(profile);
         const sendApi = createSendApi(graph);
-        const deps: ProcessorDeps = { store, sendApi, settings, log, now: () => Date.now(), ownAccountIds: ownIds };
+        const deps: ProcessorDeps = { store, sendApi, settings, log, now: () => Date.now(), accounts };
         for (const event of events) {
           const id = 'sender' in event ? event.sender?.id : undefined;
-          if (id !== undefined) await store.putUser(`${event.channel}:${id}`, { ...(awaitingOrder ? { step: 'awaiting_order_number' } : {}), ...(locale ? { locale } : {}) });
+          if (id !== undefined) await store.putUser(userKey(accountKeyOf(event, accounts) ?? event.entry_id, event.channel, id), { ...(awaitingOrder ? { step: 'awaiting_order_number' } : {}), ...(locale ? { locale } : {}) });
           const outcome = await handle(event, deps);
           const actions: OutgoingAction[] = [...outcome.actions, ...(outcome.apology ? [outcome.apology] : [])];
           for (const action of actions) await sendApi.perform(action);

@@ -15,6 +15,8 @@ export interface GraphCall {
   via: string | undefined;
   query: Record<string, string>;
   body: unknown;
+  /** The Authorization header as sent (which account's token the call carried). */
+  authorization?: string;
   /** performance.now() when the request had fully arrived. */
   at: number;
   /** performance.now() when it was answered or dropped; undefined while pending or hung. */
@@ -233,6 +235,7 @@ export async function startMockGraph(options: MockGraphOptions = {}): Promise<Mo
         via: via?.[1],
         query: Object.fromEntries(url.searchParams),
         body,
+        ...(req.headers.authorization === undefined ? {} : { authorization: req.headers.authorization }),
         at: performance.now(),
         answeredAt: undefined,
         status: undefined,

@@ -3,7 +3,7 @@
 // window, rate limits, lanes), and the Graph calls SendApi.perform makes for comment recipients.
 import { describe, expect, it } from '@jest/globals';
 import nock from 'nock';
-import { ownAccountIds } from '../../services/accounts.ts';
+import { createAccountDirectory } from '../../services/accounts/directory.ts';
 import { handleComment, PRIVATE_REPLY_WINDOW_MS, type CommentDeps } from '../../services/comments/handle.ts';
 import { loadConfig } from '../../services/config.ts';
 import { mainMenu } from '../../services/conversation/menu.ts';
@@ -22,6 +22,7 @@ import { createMemoryStore } from '../../services/state/memory-store.ts';
 import { fixture, TEST_ENV } from '../support/harness.ts';
 
 const config = loadConfig({ ...TEST_ENV, DATABASE_URL: 'memory:' });
+const accounts = createAccountDirectory(config.accounts);
 const translations = createTranslations();
 const settings = { catalog: loadCatalog(), appUrl: config.APP_URL, appId: config.APP_ID, translations };
 const CREATED = 1700000000 * 1000;
@@ -33,7 +34,7 @@ function commentEvent(name: string): CommentEvent {
 }
 
 function deps(now: number, lines: string[] = []): CommentDeps & { store: ReturnType<typeof createMemoryStore> } {
-  return { store: createMemoryStore(), settings, log: createLogger({ level: 'debug', write: (l) => lines.push(l) }), now: () => now, ownAccountIds: ownAccountIds(config) };
+  return { store: createMemoryStore(), settings, log: createLogger({ level: 'debug', write: (l) => lines.push(l) }), now: () => now, accounts, account: accounts.defaultKey };
 }
 
 describe('handleComment', () => {

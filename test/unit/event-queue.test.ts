@@ -1,7 +1,9 @@
 import { describe, it, expect } from '@jest/globals';
-import { createEventQueue } from '../../services/event-queue.ts';
+import { createAccountDirectory } from '../../services/accounts/directory.ts';
+import { createEventQueue, laneOf } from '../../services/event-queue.ts';
 import type { MessageEvent, WebhookEvent } from '../../services/events/types.ts';
 import { createLogger } from '../../services/logger.ts';
+import { userKey } from '../../services/state/store.ts';
 
 function message(sender: string, mid: string): MessageEvent {
   return { kind: 'message', channel: 'messenger', object: 'page', entry_id: '1', entry_time: 0, standby: false, sender: { id: sender }, recipient: { id: '1' }, timestamp: 0, message: { mid } };
@@ -102,7 +104,7 @@ describe('createEventQueue', () => {
     await q.release('a2');
     await q.queue.onIdle();
     const logged = q.lines.map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(logged).toEqual([expect.objectContaining({ level: 'error', msg: 'queued work failed', lane: 'messenger:A', err: { name: 'Error', message: 'failed a1', stack: expect.stringMatching(/event-queue\.test\.ts:\d+:\d+/) } })]);
+    expect(logged).toEqual([expect.objectContaining({ level: 'error', msg: 'queued work failed', lane: '1/messenger:A', err: { name: 'Error', message: 'failed a1', stack: expect.stringMatching(/event-queue\.test\.ts:\d+:\d+/) } })]);
   });
 
   it('counts pending events and resolves onIdle only after all of them', async () => {
@@ -122,5 +124,37 @@ describe('createEventQueue', () => {
     await q.release('a2');
     expect(q.queue.pending).toBe(0);
     expect(idle).toBe(true);
+  });
+});
+
+describe('laneOf', () => {
+  const directory = createAccountDirectory([
+    { type: 'page', key: '111', page_id: '111', access_token: 'EAApage111token0123456789', instagram_account_id: '17841400000000001', name: undefined },
+    { type: 'instagram', key: '17841400000000003', instagram_account_id: '17841400000000003', access_token: 'IGAAlogin3token0123456789', name: undefined },
+  ]);
+  const event = (channel: 'messenger' | 'instagram', entryId: string, sender?: string): WebhookEvent => ({
+    kind: 'message',
+    channel,
+    object: channel === 'messenger' ? 'page' : 'instagram',
+    entry_id: entryId,
+    entry_time: 0,
+    standby: false,
+    ...(sender === undefined ? {} : { sender: { id: sender } }),
+    recipient: { id: entryId },
+    timestamp: 0,
+    message: { mid: 'm' },
+  });
+
+  it("is the user's key: the account (a linked Instagram account's Page), the channel and the sender", () => {
+    expect(laneOf(event('messenger', '111', '24'), directory)).toBe(userKey('111', 'messenger', '24'));
+    expect(laneOf(event('instagram', '17841400000000001', '76'), directory)).toBe(userKey('111', 'instagram', '76'));
+    expect(laneOf(event('instagram', '17841400000000003', '76'), directory)).toBe(userKey('17841400000000003', 'instagram', '76'));
+  });
+
+  it('keeps the same sender of two accounts apart, and falls back to entry.id without a directory or for another account', () => {
+    expect(laneOf(event('messenger', '111', '24'), directory)).not.toBe(laneOf(event('messenger', '222', '24'), directory));
+    expect(laneOf(event('messenger', '222', '24'), directory)).toBe('222/messenger:24');
+    expect(laneOf(event('instagram', '17841400000000001', '76'))).toBe('17841400000000001/instagram:76');
+    expect(laneOf(event('messenger', '111'), directory)).toBe('111/messenger:entry:111');
   });
 });

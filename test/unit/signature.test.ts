@@ -69,3 +69,21 @@ describe('toMetaJson', () => {
     expect(reasonFor(signatureFor(appSecret, escaped), Buffer.from(escaped))).toBeUndefined();
   });
 });
+
+describe('verifySignature with several app secrets (APP_SECRET and INSTAGRAM_APP_SECRET)', () => {
+  const instagramSecret = 'unit-instagram-app-secret';
+  const secrets = [appSecret, instagramSecret];
+  const check = (header: string | undefined) => () => verifySignature({ appSecret: secrets, rawBody, header });
+
+  it('accepts a signature made with any of them', () => {
+    expect(check(signatureFor(appSecret, rawBody))).not.toThrow();
+    expect(check(signatureFor(instagramSecret, rawBody))).not.toThrow();
+  });
+
+  it('refuses one made with another secret, and a missing or malformed one, as before', () => {
+    expect(check(signatureFor('another-secret', rawBody))).toThrow(new SignatureError('mismatch'));
+    expect(check(undefined)).toThrow(new SignatureError('missing'));
+    expect(check('sha256=zz')).toThrow(new SignatureError('malformed'));
+    expect(() => verifySignature({ appSecret: [], rawBody, header: good })).toThrow(new SignatureError('mismatch'));
+  });
+});
