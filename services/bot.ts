@@ -63,7 +63,15 @@ export type HealthJudge = (backlog: Backlog | undefined, report: HandlingReport 
  * token is not known bad, and handling answers and moves. Stuck means notifications, events, or
  * replies that are due (with a valid token) have waited `stuckAfterMs` with nothing moving.
  */
-export function createHealthJudge(stuckAfterMs: number, now: () => number): HealthJudge {
+/**
+ * What an operator replaces when Graph rejects an account's token: PAGE_ACCESS_TOKEN for the one
+ * Page of the environment, else that account's entry in ACCOUNTS_FILE.
+ */
+export function tokenFixOf(config: Pick<Config, 'ACCOUNTS_FILE'>): (account: string) => string {
+  return (account) => (config.ACCOUNTS_FILE === undefined ? 'PAGE_ACCESS_TOKEN' : `the access_token of account ${account} in ${config.ACCOUNTS_FILE}`);
+}
+
+export function createHealthJudge(stuckAfterMs: number, now: () => number, tokenFix: (account: string) => string = () => 'PAGE_ACCESS_TOKEN'): HealthJudge {
   return (backlog, report) => {
     const token = report === 'no answer' || report.tokenValid ? 'ok' : 'invalid';
     const reasons: string[] = [];
@@ -71,8 +79,9 @@ export function createHealthJudge(stuckAfterMs: number, now: () => number): Heal
     if (!backlog) reasons.push('the store does not answer');
     const paused = report === 'no answer' ? [] : (report.pausedAccounts ?? []);
     if (token === 'invalid') {
-      const which = paused.filter((a) => a !== '').join(', ');
-      reasons.push(which ? `Graph rejected the token of account ${which} (code 190): replace it and restart` : 'Graph rejected the Page token (code 190): replace PAGE_ACCESS_TOKEN and restart');
+      const fixes = paused.map(tokenFix);
+      if (fixes.length === 0 || fixes.every((f) => f === 'PAGE_ACCESS_TOKEN')) reasons.push('Graph rejected the Page token (code 190): replace PAGE_ACCESS_TOKEN and restart');
+      else reasons.push(`Graph rejected the token of account ${paused.join(', ')} (code 190), whose sending is paused: replace ${fixes.join('; ')} and restart`);
     }
     if (report === 'no answer') {
       handling = 'stalled';
@@ -173,7 +182,8 @@ export function createBot(config: Readonly<Config>, options: BotOptions): LocalB
   const store = options.store ?? openStore(config.DATABASE_URL);
   const settings = { catalog: loadCatalog(), appUrl: config.APP_URL, appId: config.APP_ID, translations: createTranslations() };
   const progress = createProgress(now);
-  const judge = createHealthJudge(options.stuckAfterMs ?? DEFAULT_STUCK_AFTER_MS, now);
+  const tokenFix = tokenFixOf(config);
+  const judge = createHealthJudge(options.stuckAfterMs ?? DEFAULT_STUCK_AFTER_MS, now, tokenFix);
   const owner = options.owner ?? newOwner();
   const leaseMs = options.leaseMs ?? LEASE_MS;
   // The gate keeps its own real clock: tests that freeze `now` must not freeze the rate limit.
@@ -187,6 +197,8 @@ export function createBot(config: Readonly<Config>, options: BotOptions): LocalB
     owner,
     leaseMs,
     progress,
+    defaultAccount: accounts.defaultKey,
+    tokenFix,
     ...(options.retry ? { retry: options.retry } : {}),
   });
   const processorDeps = { store, sendApi, settings, log, now, accounts };

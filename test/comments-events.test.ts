@@ -121,11 +121,12 @@ describe('dedup keys of comments', () => {
 
 describe('inbox lanes of comments', () => {
   it('an Instagram comment shares its author\'s lane with their messages; a Facebook author has a lane of their own', () => {
-    expect(laneOf(only(load('instagram-comment-price')))).toBe('instagram:7650000000000001');
-    expect(laneOf(only(load('page-feed-comment-add')))).toBe('messenger:commenter:6000000000000001');
+    // Without the account directory, the account is the entry's id (see laneOf).
+    expect(laneOf(only(load('instagram-comment-price')))).toBe('17841400000000001/instagram:7650000000000001');
+    expect(laneOf(only(load('page-feed-comment-add')))).toBe(`${PAGE_ID}/messenger:commenter:6000000000000001`);
     const body = load('page-feed-comment-add');
     const { from: _from, ...value } = change(body).value;
     const anonymous = { ...body, entry: [{ ...(body.entry as JsonObject[])[0], changes: [{ field: 'feed', value }] }] };
-    expect(laneOf(only(anonymous))).toBe(`messenger:entry:${PAGE_ID}`);
+    expect(laneOf(only(anonymous))).toBe(`${PAGE_ID}/messenger:entry:${PAGE_ID}`);
   });
 });

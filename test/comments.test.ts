@@ -245,7 +245,7 @@ describe('when the customer answers the private reply', () => {
     const shop = shopAt(COMMENT_TIME + 60_000);
     await shop.post(igComment({ text: 'precio por favor' }));
     expect(sentTo(shop)).toEqual([privateReply(IG_COMMENT, 'es_ES')]);
-    expect((await shop.harness.bot.store.getUser(`instagram:${IGSID}`)).locale).toBe('es_ES');
+    expect((await shop.harness.bot.store.getUser(`${PAGE_ID}/instagram:${IGSID}`)).locale).toBe('es_ES');
     // They tap "Ver tés" in the private reply's menu: a quick reply from their IGSID.
     await shop.post(
       notification('instagram', { sender: { id: IGSID }, recipient: { id: IG_ID }, timestamp: COMMENT_TIME + 120_000, message: { mid: 'aWdfZAG1faWQ6MTpJR01lc3NhZA2VfaWQ6tap1', text: t('es_ES')('menu.browse'), quick_reply: { payload: 'BROWSE' } } }),
@@ -284,7 +284,7 @@ describe('story mentions and story replies on Instagram', () => {
     await shop.post(fixture('instagram-story-mention'));
     await shop.post(fixture('instagram-story-mention'));
     expect(messages(shop)).toEqual([thanks('stories.mention_thanks')]);
-    const user = await shop.harness.bot.store.getUser(`instagram:${IGSID}`);
+    const user = await shop.harness.bot.store.getUser(`${PAGE_ID}/instagram:${IGSID}`);
     expect(user.thanked_stories).toHaveLength(1);
     expect(JSON.stringify(user)).not.toContain('lookaside');
     expect(shop.harness.logText()).not.toContain('lookaside');
@@ -294,7 +294,7 @@ describe('story mentions and story replies on Instagram', () => {
     const shop = shopAt(COMMENT_TIME + 60_000);
     for (let i = 0; i < 22; i += 1) await shop.post(mention(`aWdfmention${i}`, COMMENT_TIME + 60_000 + i));
     expect(messages(shop)).toHaveLength(22);
-    expect((await shop.harness.bot.store.getUser(`instagram:${IGSID}`)).thanked_stories).toHaveLength(20);
+    expect((await shop.harness.bot.store.getUser(`${PAGE_ID}/instagram:${IGSID}`)).thanked_stories).toHaveLength(20);
   });
 
   it('a reply to our story is thanked once with the menu; the next reply to that story is answered as a message', async () => {

@@ -38,6 +38,8 @@ const PAUSES_FRESH_MS = 1000;
 const DEFAULT_CONCURRENCY = 64;
 /** Sends a recipient's lane may make in a row while other lanes wait for a slot. */
 const QUANTUM = 2;
+/** Lanes nobody holds that each claim pass takes, however busy this bot is. */
+const MIN_CLAIM = 8;
 
 export interface OutboxSenderDeps {
   store: BotStore;
@@ -55,6 +57,10 @@ export interface OutboxSenderDeps {
   progress?: Progress;
   /** Told how long each send waited for the rate limit (ms). */
   onRateWait?: (ms: number) => void;
+  /** The account of a reply that names none (stored by a release before several accounts). */
+  defaultAccount?: string;
+  /** What to replace when Graph rejects an account's token (default: PAGE_ACCESS_TOKEN). */
+  tokenFix?: (account: string) => string;
 }
 
 export interface OutboxSender {
@@ -74,11 +80,6 @@ export interface OutboxSender {
 
 type Attempt = 'done' | 'lost' | 'given back';
 
-/** The account a reply goes out with (rows stored before several accounts existed name none). */
-export function accountOfAction(action: OutgoingAction): string {
-  const account = (action as { account?: unknown }).account;
-  return typeof account === 'string' ? account : DEFAULT_ACCOUNT;
-}
 
 export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
   const retry = deps.retry ?? DEFAULT_RETRY;
@@ -86,6 +87,10 @@ export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
   const leaseMs = deps.leaseMs ?? LEASE_MS;
   const { store, owner, log } = deps;
   const now = (): number => deps.timers.now();
+  const defaultAccount = deps.defaultAccount ?? DEFAULT_ACCOUNT;
+  const tokenFix = deps.tokenFix ?? ((): string => 'PAGE_ACCESS_TOKEN');
+  /** The account a reply goes out with (rows stored before several accounts existed name none). */
+  const accountOfAction = (action: OutgoingAction): string => action.account ?? defaultAccount;
   const ready: string[] = [];
   const queued = new Set<string>();
   const running = new Set<string>();
@@ -122,6 +127,16 @@ export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
     }
   };
 
+  /** Like schedule, but at the front of the line. */
+  const scheduleFirst = (lane: string): void => {
+    if (stopped || held.has(lane)) return;
+    if (running.has(lane)) again.add(lane);
+    else if (!queued.has(lane)) {
+      queued.add(lane);
+      ready.unshift(lane);
+    }
+  };
+
   const pump = (): void => {
     while (!stopped && running.size < concurrency && ready.length > 0) {
       const lane = ready.shift() as string;
@@ -142,10 +157,13 @@ export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
     }
     claimAgain = false;
     claiming = (async () => {
-      const free = concurrency - running.size - ready.length;
-      const lanes = free > 0 ? await store.claimOutboxLanes(owner, free, leaseMs, now()) : [];
-      for (const lane of lanes) schedule(lane);
-      quiet = lanes.length === 0 && free > 0;
+      // Lanes nobody holds have waited longest (their holder died, or their retry came due):
+      // always take a few, and put them at the front of the line, so a backlog of fresh replies
+      // this bot is sending cannot starve them.
+      const free = Math.max(MIN_CLAIM, 2 * concurrency - running.size - ready.length);
+      const lanes = await store.claimOutboxLanes(owner, free, leaseMs, now());
+      for (const lane of lanes.reverse()) scheduleFirst(lane);
+      quiet = lanes.length === 0;
     })()
       .catch((err: unknown) => log.error('claiming reply lanes failed; the next wake-up tries again', { err }))
       .finally(() => {
@@ -313,10 +331,11 @@ export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
       const until = t + AUTH_PAUSE_MS;
       pauses.set(account, until);
       await store.pauseAccount(account, until, 'Graph rejected the token (code 190)');
+      const fix = tokenFix(account);
       log.error(
-        account === DEFAULT_ACCOUNT
+        fix === 'PAGE_ACCESS_TOKEN'
           ? 'PAGE_ACCESS_TOKEN_INVALID: Graph rejected the Page token (code 190). Sending is paused; replace PAGE_ACCESS_TOKEN and restart.'
-          : `ACCESS_TOKEN_INVALID: Graph rejected the token of account ${account} (code 190). Sending for it is paused (the other accounts go on); replace its token and restart.`,
+          : `ACCESS_TOKEN_INVALID: Graph rejected the token of account ${account} (code 190). Sending for it is paused (the other accounts go on); replace ${fix} and restart.`,
         { err },
       );
       return giveBack(lane, until, false);

@@ -2,7 +2,7 @@
 // only what the webhook needs: storing each verified body with a group commit on its own
 // connection, then waking the worker, which expands, handles and sends from the same database.
 import { Worker, type ResourceLimits } from 'node:worker_threads';
-import { createHealthJudge, type Bot, type HandlingReport, type Health } from '../bot.ts';
+import { createHealthJudge, tokenFixOf, type Bot, type HandlingReport, type Health } from '../bot.ts';
 import type { Config } from '../config.ts';
 import type { GraphObserver } from '../graph/client.ts';
 import type { InboxRetry } from '../inbox/inbox.ts';
@@ -69,7 +69,7 @@ export function createThreadedBot(config: Readonly<Config>, options: ThreadedBot
   let closing = false;
   let wakeQueued = false;
   let alive = false;
-  const judge = createHealthJudge(options.stuckAfterMs ?? DEFAULT_STUCK_AFTER_MS, Date.now);
+  const judge = createHealthJudge(options.stuckAfterMs ?? DEFAULT_STUCK_AFTER_MS, Date.now, tokenFixOf(config));
   let worker = startWorker();
 
   function startWorker(): Worker {

@@ -19,6 +19,9 @@ export function echoed(text: string | undefined): string | undefined {
   return text === undefined ? undefined : /^"(.*)" doesn't look like an order number/.exec(text)?.[1];
 }
 
+/** The key (and lane) of a Messenger user of the test Page: `<account>/<channel>:<id>`. */
+export const messengerUser = (id: string): string => `${PAGE}/messenger:${id}`;
+
 /** A numeric PSID for user number `i`. */
 export const psid = (i: number): string => `2400000${String(i).padStart(10, '0')}`;
 

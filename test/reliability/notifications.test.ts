@@ -12,7 +12,7 @@ import type { BotStore, EventOutcome, ExpandedNotification } from '../../service
 import { toMetaJson } from '../../services/signature.ts';
 import { claimAll, OWNER, quietOutbox } from '../support/claims.ts';
 import Database from 'better-sqlite3';
-import { pageNotification, psid, sleep, tempDir, textItem, waitFor } from './helpers.ts';
+import { messengerUser, pageNotification, psid, sleep, tempDir, textItem, waitFor } from './helpers.ts';
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
@@ -58,7 +58,7 @@ describe.each(stores)('%s store: stored notifications', (_name, open) => {
     const rows = await store.inboxAfter(0, 10);
     const texts = await Promise.all(rows.map(async (r) => ((await store.inboxEvent(r.id)) as Extract<WebhookEvent, { kind: 'message' }>).message.text));
     expect(texts).toEqual(['a', 'b', 'c', 'd', 'e']);
-    expect(rows.map((r) => r.lane)).toEqual([1, 1, 2, 2, 3].map((i) => `messenger:${psid(i)}`));
+    expect(rows.map((r) => r.lane)).toEqual([1, 1, 2, 2, 3].map((i) => messengerUser(psid(i))));
   });
 
   it('drops a redelivered body’s events by key, counting them as duplicates', async () => {

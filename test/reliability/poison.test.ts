@@ -15,7 +15,7 @@ import { postSigned } from '../support/harness.ts';
 import { recipientOf, startMockGraph, type MockGraph } from '../support/mock-graph-server.ts';
 import { toMetaJson } from '../../services/signature.ts';
 import Database from 'better-sqlite3';
-import { PAGE, expectedStream, label, orderStatusItem, pageNotification, psid, sleep, streamsByUser, tempDir, textItem, waitFor, withDeepValue } from './helpers.ts';
+import { expectedStream, label, messengerUser, orderStatusItem, PAGE, pageNotification, psid, sleep, streamsByUser, tempDir, textItem, waitFor, withDeepValue } from './helpers.ts';
 
 const A = psid(1201);
 const B = psid(1202);
@@ -250,7 +250,7 @@ describe.each(STORES)('%s store: an event whose handling keeps failing', (_name,
     expect(sendsTo(r, B)).toEqual(expectedStream([]));
     expect(await r.h.bot.store.backlog()).toEqual({ received: 0, inbox: 0, outbox: 0, failed: 0, unreadable: 0, failed_events: 1 });
     const aside = r.h.logs.find((l) => l.msg === 'event set aside in failed_events: handling it kept failing');
-    expect(aside).toMatchObject({ level: 'error', lane: `messenger:${A}`, attempts: FAST_RETRY.maxAttempts });
+    expect(aside).toMatchObject({ level: 'error', lane: messengerUser(A), attempts: FAST_RETRY.maxAttempts });
     expect(String(aside?.reason)).toMatch(where === 'inboxEvent' ? /SyntaxError: Unexpected token/ : /(BigInt|could not be cloned)/);
     expect(String(aside?.reason)).toMatch(/^handling failed 5 times: /);
     expect(r.h.logs.filter((l) => l.msg === 'handling an event failed; trying it again')).toHaveLength(FAST_RETRY.maxAttempts - 1);
@@ -344,7 +344,7 @@ describe('an event that kills the bot each time it is handled', () => {
     await settle(final);
     expect(await final.h.bot.store.backlog()).toMatchObject({ received: 0, inbox: 0, outbox: 0, failed_events: 1 });
     const aside = final.h.logs.find((l) => l.msg === 'event set aside in failed_events: handling it kept failing');
-    expect(aside).toMatchObject({ lane: `messenger:${A}`, attempts: 3, reason: 'handling did not finish in 3 attempts: the bot stopped, or its thread died, during each of them' });
+    expect(aside).toMatchObject({ lane: messengerUser(A), attempts: 3, reason: 'handling did not finish in 3 attempts: the bot stopped, or its thread died, during each of them' });
     // Every other event was answered (a send in flight at a death may have gone out twice).
     for (const u of users) {
       const texts = streamsByUser(mock.sends()).get(u) ?? [];

@@ -14,7 +14,7 @@ import { createSqliteStore } from '../../services/state/sqlite-store.ts';
 import { DEDUP_RETENTION_MS, type BotStore, type NewInboxEvent } from '../../services/state/store.ts';
 import { TEST_ENV, postSigned } from '../support/harness.ts';
 import { messageText, recipientOf, startMockGraph } from '../support/mock-graph-server.ts';
-import { expectedStream, invalidOrder, label, orderStatusItem, pageNotification, psid, reactionItem, tempDir, textItem } from './helpers.ts';
+import { expectedStream, invalidOrder, label, messengerUser, orderStatusItem, pageNotification, psid, reactionItem, tempDir, textItem } from './helpers.ts';
 import { stamp, useRigs, type Rig } from './in-process.ts';
 
 const A = psid(201);
@@ -68,7 +68,7 @@ describe('redelivered notifications get no second reply', () => {
     const react1 = reactionItem(A, mid, 'react', stamp());
     const unreact = reactionItem(A, mid, 'unreact', stamp());
     const react2 = reactionItem(A, mid, 'react', stamp());
-    const reaction = async () => (await r.h.bot.store.getSent(`messenger:${A}`, mid))?.reaction;
+    const reaction = async () => (await r.h.bot.store.getSent(messengerUser(A), mid))?.reaction;
 
     await r.post(react1);
     await r.h.bot.idle();

@@ -11,7 +11,7 @@ import { createSqliteStore } from '../../services/state/sqlite-store.ts';
 import type { BotStore, NotificationExpander } from '../../services/state/store.ts';
 import { toMetaJson } from '../../services/signature.ts';
 import { claimAll, OWNER } from '../support/claims.ts';
-import { PAGE, pageNotification, psid, tempDir, textItem, withDeepValue } from './helpers.ts';
+import { messengerUser, PAGE, pageNotification, psid, tempDir, textItem, withDeepValue } from './helpers.ts';
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
@@ -139,7 +139,7 @@ describe('SQLite store: what is set aside is kept, and attempts survive a restar
     const db = new Database(path, { readonly: true });
     cleanups.unshift(() => db.close());
     const row = db.prepare('SELECT id, lane, event, attempts, reason, failed_at FROM failed_events').get() as { event: string } & Record<string, unknown>;
-    expect(row).toMatchObject({ id: a?.id, lane: `messenger:${psid(1)}`, attempts: 3, reason: 'the reason', failed_at: T0 + 9 });
+    expect(row).toMatchObject({ id: a?.id, lane: messengerUser(psid(1)), attempts: 3, reason: 'the reason', failed_at: T0 + 9 });
     expect((JSON.parse(row.event) as { message: { text: string } }).message.text).toBe('a');
   });
 

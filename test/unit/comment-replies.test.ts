@@ -56,17 +56,17 @@ describe('handleComment', () => {
   it('on Instagram the comment belongs to the commenter\'s IGSID, whose language it learns from non-English words', async () => {
     const d = deps(CREATED + 1000);
     const outcome = await handleComment(commentEvent('instagram-comment-reply'), d);
-    expect(outcome.userKey).toBe('instagram:7650000000000002');
+    expect(outcome.userKey).toBe(`${accounts.defaultKey}/instagram:7650000000000002`);
     expect(outcome.user).toEqual({ locale: 'id_ID' });
     expect(outcome.actions[0]).toMatchObject({ recipient: { comment_id: '17900000000000004' }, channel: 'instagram', expires_at: CREATED + 1000 + PRIVATE_REPLY_WINDOW_MS });
   });
 
   it('a language the customer picked wins over the comment\'s words; a person owning the thread means no reply', async () => {
     const d = deps(CREATED + 1000);
-    await d.store.putUser('instagram:7650000000000002', { locale: 'zh_TW' });
+    await d.store.putUser(`${accounts.defaultKey}/instagram:7650000000000002`, { locale: 'zh_TW' });
     const outcome = await handleComment(commentEvent('instagram-comment-reply'), d);
     expect(outcome.actions[0]).toMatchObject({ message: { text: translations.fixedT('zh_TW')('browse.intro') } });
-    await d.store.putUser('instagram:7650000000000002', { thread_owner: 'human' });
+    await d.store.putUser(`${accounts.defaultKey}/instagram:7650000000000002`, { thread_owner: 'human' });
     expect((await handleComment(commentEvent('instagram-comment-reply'), d)).actions).toEqual([]);
   });
 
