@@ -8,6 +8,8 @@ import { createSendApi } from './graph/send-api.ts';
 import { createTranslations } from './i18n.ts';
 import { createInbox, type Inbox } from './inbox/inbox.ts';
 import type { Logger } from './logger.ts';
+import type { MetricsSnapshot } from './metrics/bot-metrics.ts';
+import { createThreadMetrics, type ThreadMetrics } from './metrics/registry.ts';
 import { createRateLimiter, realTimers, type Timers } from './outbox/rate-limiter.ts';
 import { createOutboxSender, type OutboxSender, type RetryPolicy } from './outbox/sender.ts';
 import { handle } from './processor.ts';
@@ -42,6 +44,8 @@ export interface Bot {
   close(graceMs?: number): Promise<void>;
   /** The store as this thread sees it (tests read user state and the backlog through it). */
   store: BotStore;
+  /** metrics (#14): what handling and sending counted, as snapshots to merge into a scrape; never rejects. */
+  metrics(): Promise<MetricsSnapshot[]>;
 }
 
 /** A bot that handles in this thread; `wake` tells it that another thread stored new notifications. */
@@ -57,6 +61,8 @@ export interface BotOptions {
   store?: BotStore;
   http?: AxiosInstance;
   retry?: RetryPolicy;
+  /** Where handling and sending are counted (a registry of its own if absent). */
+  metrics?: ThreadMetrics;
 }
 
 const PRUNE_EVERY_MS = 60 * 60 * 1000;
@@ -69,6 +75,7 @@ export function createBot(config: Readonly<Config>, options: BotOptions): LocalB
   const graph = graphClientFor(config, options.http);
   const sendApi = createSendApi(graph);
   const store = options.store ?? openStore(config.DATABASE_URL);
+  const metrics = options.metrics ?? createThreadMetrics({ thread: 'main', processMetrics: false });
   const settings = { catalog: loadCatalog(), appUrl: config.APP_URL, appId: config.APP_ID, translations: createTranslations() };
   const outbox: OutboxSender = createOutboxSender({
     store,
@@ -77,10 +84,13 @@ export function createBot(config: Readonly<Config>, options: BotOptions): LocalB
     timers,
     limiter: createRateLimiter(config.SEND_RATE_LIMIT, timers),
     mediaLimiter: createRateLimiter(10, timers),
+    metrics,
     ...(options.retry ? { retry: options.retry } : {}),
   });
   const processorDeps = { store, sendApi, settings, log, now, ownAccountIds: ownAccountIds(config) };
-  const inbox: Inbox = createInbox({ store, outbox, log, now, handle: (event) => handle(event, processorDeps) });
+  const inbox: Inbox = createInbox({ store, outbox, log, now, metrics, handle: (event) => handle(event, processorDeps) });
+  // metrics (#14): one token today, the Page's (Instagram sends with it too).
+  metrics.readFrom({ tokens: () => [{ account: config.PAGE_ID, valid: outbox.tokenValid() }] });
   const pruner = setInterval(() => {
     store.prune(now()).catch((err: unknown) => log.error('pruning the store failed', { err }));
   }, PRUNE_EVERY_MS);
@@ -110,5 +120,6 @@ export function createBot(config: Readonly<Config>, options: BotOptions): LocalB
       await store.close();
     },
     store,
+    metrics: async () => [await metrics.snapshot()],
   };
 }

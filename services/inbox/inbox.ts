@@ -8,6 +8,7 @@ import { laneOf, createLaneQueue } from '../event-queue.ts';
 import { normalizeNotification } from '../events/normalize.ts';
 import type { WebhookEvent } from '../events/types.ts';
 import type { Logger } from '../logger.ts';
+import { noopMetrics, type BotMetrics } from '../metrics/bot-metrics.ts';
 import type { OutboxSender } from '../outbox/sender.ts';
 import type { BotStore, EventOutcome, InboxRow, NewInboxEvent } from '../state/store.ts';
 import { eventKey } from './event-key.ts';
@@ -21,6 +22,8 @@ export interface InboxDeps {
   concurrency?: number;
   /** Most events held in memory at once (queued or being handled). */
   window?: number;
+  /** Counts handled, duplicate and unreadable events (metrics, #14). */
+  metrics?: BotMetrics;
 }
 
 export interface Inbox {
@@ -75,6 +78,8 @@ export function createInbox(deps: InboxDeps): Inbox {
       const expanded = await deps.store.expandNotifications(EXPAND_EVENTS, expandBody, deps.now());
       if (expanded.notifications === 0) return;
       if (expanded.duplicates > 0) deps.log.info('redelivered events ignored', { duplicates: expanded.duplicates });
+      metricsOf(deps).eventDuplicates(expanded.duplicates); // metrics (#14)
+      metricsOf(deps).eventsUnreadable(expanded.unreadable.length); // metrics (#14)
       for (const { id, reason } of expanded.unreadable) deps.log.error('stored notification could not be read; set aside in unreadable_notifications', { notification_id: id, reason });
       await nextTurn(); // let I/O (and the webhook, when it shares this thread) run between chunks
     }
@@ -130,11 +135,17 @@ export function createInbox(deps: InboxDeps): Inbox {
 }
 
 async function processRow(deps: InboxDeps, row: InboxRow): Promise<void> {
+  const started = performance.now(); // metrics (#14)
   const event = await deps.store.inboxEvent(row.id);
   if (!event) return; // already handled
   const outcome = await deps.handle(event);
   const replies = await deps.store.completeEvent(row.id, outcome, deps.now());
+  metricsOf(deps).eventHandled(event.kind, event.channel, (performance.now() - started) / 1000); // metrics (#14)
   if (replies.length > 0) deps.outbox.notify(new Set(replies.map((r) => r.lane)));
+}
+
+function metricsOf(deps: InboxDeps): BotMetrics {
+  return deps.metrics ?? noopMetrics;
 }
 
 /** A stored body → its events with keys and lanes, in timestamp order so each user's events are handled in order. */

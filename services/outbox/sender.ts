@@ -1,9 +1,11 @@
 // Drains the outbox: one lane per recipient, strictly in order, lanes side by side. A transient
 // failure parks only its own lane (exponential backoff with jitter), a permanent one is recorded
 // and given up, an invalid token pauses all sending and marks health degraded.
+import { GraphApiError } from '../errors.ts';
 import { classifyFailure } from '../graph/error-policy.ts';
 import type { OutgoingAction, SendApi } from '../graph/send-api.ts';
 import type { Logger } from '../logger.ts';
+import { noopMetrics, type BotMetrics, type SendOutcome } from '../metrics/bot-metrics.ts';
 import type { BotStore, OutboxRow } from '../state/store.ts';
 import type { RateLimiter, Timers } from './rate-limiter.ts';
 
@@ -38,6 +40,8 @@ export interface OutboxSenderDeps {
   timers: Timers;
   retry?: RetryPolicy;
   concurrency?: number;
+  /** Counts Send API results, rate-limit waits and reply latency (metrics, #14). */
+  metrics?: BotMetrics;
 }
 
 export interface OutboxSender {
@@ -53,6 +57,7 @@ type Attempt = 'done' | 'park';
 
 export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
   const retry = deps.retry ?? DEFAULT_RETRY;
+  const metrics = deps.metrics ?? noopMetrics;
   const concurrency = deps.concurrency ?? DEFAULT_CONCURRENCY;
   const ready: string[] = [];
   const queued = new Set<string>();
@@ -148,9 +153,12 @@ export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
       await deps.store.outboxFail(row.id, { reason: refusal, dropRest: true, apologise: false }, deps.timers.now());
       return 'done';
     }
+    const waitFrom = deps.timers.now(); // metrics (#14)
     await (isMedia(row.action) ? Promise.all([deps.limiter.acquire(), deps.mediaLimiter.acquire()]) : deps.limiter.acquire());
+    metrics.rateLimited((deps.timers.now() - waitFrom) / 1000); // metrics (#14)
     try {
       const result = await deps.sendApi.perform(row.action);
+      recordAccepted(metrics, row, deps.timers.now()); // metrics (#14)
       await deps.store.outboxSent(row.id, { userKey: row.user_key, mid: result.message_id }, deps.timers.now());
       if (authPausedUntil > 0) {
         authPausedUntil = 0;
@@ -165,6 +173,7 @@ export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
   const onFailure = async (row: OutboxRow, err: unknown, log: Logger): Promise<Attempt> => {
     const kind = classifyFailure(err);
     const now = deps.timers.now();
+    metrics.sendResult(sendOutcome(kind, row, retry), graphCode(err)); // metrics (#14)
     if (kind === 'auth') {
       authPausedUntil = now + AUTH_PAUSE_MS;
       log.error('PAGE_ACCESS_TOKEN_INVALID: Graph rejected the Page token (code 190). Sending is paused; replace PAGE_ACCESS_TOKEN and restart.', { err });
@@ -226,6 +235,23 @@ export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
     },
     tokenValid: () => authPausedUntil === 0,
   };
+}
+
+/** metrics (#14): every accepted request counts as sent; a reply message also measures its latency from the webhook. */
+function recordAccepted(metrics: BotMetrics, row: OutboxRow, now: number): void {
+  metrics.sendResult('sent', undefined);
+  if (row.action.type === 'message' && row.received_at !== undefined) metrics.replyAccepted((now - row.received_at) / 1000);
+}
+
+/** metrics (#14): how onFailure will treat this failure (kept in step with it). */
+function sendOutcome(kind: ReturnType<typeof classifyFailure>, row: OutboxRow, retry: RetryPolicy): SendOutcome {
+  if (kind === 'auth') return 'retried'; // paused, then tried again
+  if (kind !== 'transient' || row.action.type === 'sender_action') return 'failed';
+  return row.attempts + 1 < retry.maxAttempts ? 'retried' : 'failed';
+}
+
+function graphCode(err: unknown): number | undefined {
+  return err instanceof GraphApiError ? err.code : undefined;
 }
 
 /** Exponential backoff with jitter: between half and all of base·2^(n-1), capped. */

@@ -7,13 +7,15 @@ import { DEDUP_RETENTION_MS, SENT_RETENTION_MS, isStatusAdvance } from './store.
 interface InboxEntry extends InboxRow {
   timestamp: number;
   event: WebhookEvent;
+  /** When the webhook stored the notification (reply latency). */
+  received_at: number;
 }
 
 export function createMemoryStore(): BotStore {
   const users = new Map<string, UserState>();
   const sent = new Map<string, Map<string, SentMessage>>();
   const seen = new Map<string, number>();
-  const notifications = new Map<number, Uint8Array>();
+  const notifications = new Map<number, { body: Uint8Array; received_at: number }>();
   let nextNotificationId = 1;
   const inbox = new Map<number, InboxEntry>();
   const outbox = new Map<number, OutboxRow>();
@@ -37,12 +39,12 @@ export function createMemoryStore(): BotStore {
     sentOf(key).set(mid, { mid, sent_at: at, status: 'sent', thanked: false });
   };
   const resolved = <T>(value: T): Promise<T> => Promise.resolve(value);
-  const addToInbox = (events: readonly NewInboxEvent[], now: number): InboxRow[] => {
+  const addToInbox = (events: readonly NewInboxEvent[], now: number, receivedAt = now): InboxRow[] => {
     const stored: InboxRow[] = [];
     for (const e of events) {
       if (seen.has(e.key)) continue;
       seen.set(e.key, now);
-      const row = { id: nextInboxId++, lane: e.lane, timestamp: e.timestamp, event: structuredClone(e.event) };
+      const row = { id: nextInboxId++, lane: e.lane, timestamp: e.timestamp, event: structuredClone(e.event), received_at: receivedAt };
       inbox.set(row.id, row);
       stored.push({ id: row.id, lane: row.lane });
     }
@@ -56,13 +58,13 @@ export function createMemoryStore(): BotStore {
     getSent: (key, mid) => resolved(clone(sent.get(key)?.get(mid))),
     updateStatus: (key, update, status) => resolved(advance(sentOf(key), update, status)),
 
-    addNotification({ body }) {
-      notifications.set(nextNotificationId++, Uint8Array.prototype.slice.call(body));
+    addNotification({ body }, now) {
+      notifications.set(nextNotificationId++, { body: Uint8Array.prototype.slice.call(body), received_at: now });
       return resolved(undefined);
     },
     expandNotifications(maxEvents, expand, now) {
       const result: ExpandResult = { notifications: 0, stored: 0, duplicates: 0, unreadable: [] };
-      for (const [id, body] of notifications) {
+      for (const [id, { body, received_at }] of notifications) {
         if (result.notifications > 0 && result.stored + result.duplicates >= maxEvents) break;
         notifications.delete(id);
         result.notifications += 1;
@@ -74,7 +76,7 @@ export function createMemoryStore(): BotStore {
           result.unreadable.push({ id, reason: err instanceof Error ? err.message : String(err) });
           continue;
         }
-        const stored = addToInbox(events, now).length;
+        const stored = addToInbox(events, now, received_at).length;
         result.stored += stored;
         result.duplicates += events.length - stored;
       }
@@ -92,6 +94,7 @@ export function createMemoryStore(): BotStore {
     },
     inboxEvent: (id) => resolved(clone(inbox.get(id)?.event)),
     completeEvent(id, outcome, now) {
+      const receivedAt = inbox.get(id)?.received_at;
       inbox.delete(id);
       if (outcome.userKey && outcome.user) users.set(outcome.userKey, structuredClone(outcome.user));
       for (const update of outcome.sentUpdates) {
@@ -110,6 +113,7 @@ export function createMemoryStore(): BotStore {
           apology: clone(outcome.apology),
           attempts: 0,
           next_attempt_at: now,
+          ...(receivedAt === undefined ? {} : { received_at: receivedAt }),
         };
         outbox.set(row.id, row);
         const ids = outboxLanes.get(row.lane) ?? new Set<number>();

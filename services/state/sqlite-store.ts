@@ -13,11 +13,11 @@ CREATE TABLE IF NOT EXISTS dedup (key TEXT PRIMARY KEY, seen_at INTEGER NOT NULL
 CREATE INDEX IF NOT EXISTS dedup_seen ON dedup(seen_at);
 CREATE TABLE IF NOT EXISTS notifications (id INTEGER PRIMARY KEY AUTOINCREMENT, received_at INTEGER NOT NULL, body BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS unreadable_notifications (id INTEGER PRIMARY KEY, received_at INTEGER NOT NULL, body BLOB NOT NULL, reason TEXT NOT NULL, failed_at INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS inbox (id INTEGER PRIMARY KEY AUTOINCREMENT, lane TEXT NOT NULL, ts INTEGER NOT NULL, event TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS inbox (id INTEGER PRIMARY KEY AUTOINCREMENT, lane TEXT NOT NULL, ts INTEGER NOT NULL, event TEXT NOT NULL, received_at INTEGER);
 CREATE TABLE IF NOT EXISTS outbox (
   id INTEGER PRIMARY KEY AUTOINCREMENT, lane TEXT NOT NULL, user_key TEXT, event_id INTEGER NOT NULL,
   action TEXT NOT NULL, apology TEXT, attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at INTEGER NOT NULL,
-  last_error TEXT);
+  last_error TEXT, received_at INTEGER);
 CREATE INDEX IF NOT EXISTS outbox_lane ON outbox(lane, id);
 CREATE TABLE IF NOT EXISTS failed_sends (id INTEGER PRIMARY KEY, lane TEXT NOT NULL, user_key TEXT, action TEXT NOT NULL, reason TEXT NOT NULL, failed_at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS users (key TEXT PRIMARY KEY, state TEXT NOT NULL) WITHOUT ROWID;
@@ -36,6 +36,7 @@ interface OutboxRecord {
   apology: string | null;
   attempts: number;
   next_attempt_at: number;
+  received_at: number | null;
 }
 
 interface SentRecord {
@@ -86,13 +87,17 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
   if (options.checkpoint === false) db.pragma('wal_autocheckpoint = 0');
   db.pragma(`cache_size = -${Math.round((options.cacheMb ?? DEFAULT_CACHE_MB) * 1024)}`);
   db.exec(SCHEMA);
+  // metrics (#14): databases created before reply latency was measured lack these columns.
+  addColumnIfMissing(db, 'inbox', 'received_at', 'INTEGER');
+  addColumnIfMissing(db, 'outbox', 'received_at', 'INTEGER');
   const q = prepare(db);
 
-  const insertEvents = (events: readonly NewInboxEvent[], now: number): InboxRow[] => {
+  // receivedAt: when the webhook stored the notification, kept with its events and replies (reply latency).
+  const insertEvents = (events: readonly NewInboxEvent[], now: number, receivedAt = now): InboxRow[] => {
     const stored: InboxRow[] = [];
     for (const e of events) {
       if (q.markSeen.run(e.key, now).changes === 0) continue;
-      const id = Number(q.insertInbox.run(e.lane, e.timestamp, JSON.stringify(e.event)).lastInsertRowid);
+      const id = Number(q.insertInbox.run(e.lane, e.timestamp, JSON.stringify(e.event), receivedAt).lastInsertRowid);
       stored.push({ id, lane: e.lane });
     }
     return stored;
@@ -108,7 +113,7 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
     const result: ExpandResult = { notifications: 0, stored: 0, duplicates: 0, unreadable: [] };
     // One row at a time: a 1,000-event body is large, and the budget may stop after the first.
     while (result.notifications === 0 || result.stored + result.duplicates < maxEvents) {
-      const row = q.oldestNotification.get() as { id: number; body: Buffer } | undefined;
+      const row = q.oldestNotification.get() as { id: number; body: Buffer; received_at: number } | undefined;
       if (!row) break;
       result.notifications += 1;
       let events: NewInboxEvent[];
@@ -120,7 +125,7 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
         q.setAsideNotification.run(reason, now, row.id);
         events = [];
       }
-      const stored = insertEvents(events, now).length;
+      const stored = insertEvents(events, now, row.received_at).length;
       result.stored += stored;
       result.duplicates += events.length - stored;
       q.deleteNotification.run(row.id);
@@ -128,7 +133,7 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
     return result;
   });
   const completeOne = (id: number, outcome: EventOutcome, now: number): OutboxRow[] => {
-    q.deleteInbox.run(id);
+    const receivedAt = (q.deleteInbox.get(id) as { received_at: number | null } | undefined)?.received_at ?? null;
     if (outcome.userKey && outcome.user) q.putUser.run(outcome.userKey, JSON.stringify(outcome.user));
     for (const update of outcome.userKey ? outcome.sentUpdates : []) {
       if (update.reaction !== undefined) q.setReaction.run(update.reaction, outcome.userKey, update.mid);
@@ -137,8 +142,8 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
     return outcome.actions.map((action) => {
       const lane = outcome.userKey ?? `recipient:${action.recipient.id ?? action.recipient.user_ref ?? '?'}`;
       const apology = outcome.apology ? JSON.stringify(outcome.apology) : null;
-      const rowId = Number(q.insertOutbox.run(lane, outcome.userKey ?? null, id, JSON.stringify(action), apology, now).lastInsertRowid);
-      return { id: rowId, lane, user_key: outcome.userKey, event_id: id, action, apology: outcome.apology, attempts: 0, next_attempt_at: now };
+      const rowId = Number(q.insertOutbox.run(lane, outcome.userKey ?? null, id, JSON.stringify(action), apology, now, receivedAt).lastInsertRowid);
+      return { id: rowId, lane, user_key: outcome.userKey, event_id: id, action, apology: outcome.apology, attempts: 0, next_attempt_at: now, ...(receivedAt === null ? {} : { received_at: receivedAt }) };
     });
   };
   // Events handled (and replies sent) in the same turn share a commit too: each one's changes stay
@@ -278,10 +283,10 @@ function isLocked(err: unknown): boolean {
 function prepare(db: Database.Database) {
   return {
     markSeen: db.prepare('INSERT OR IGNORE INTO dedup (key, seen_at) VALUES (?, ?)'),
-    insertInbox: db.prepare('INSERT INTO inbox (lane, ts, event) VALUES (?, ?, ?)'),
-    deleteInbox: db.prepare('DELETE FROM inbox WHERE id = ?'),
+    insertInbox: db.prepare('INSERT INTO inbox (lane, ts, event, received_at) VALUES (?, ?, ?, ?)'),
+    deleteInbox: db.prepare('DELETE FROM inbox WHERE id = ? RETURNING received_at'),
     insertNotification: db.prepare('INSERT INTO notifications (received_at, body) VALUES (?, ?)'),
-    oldestNotification: db.prepare('SELECT id, body FROM notifications ORDER BY id LIMIT 1'),
+    oldestNotification: db.prepare('SELECT id, body, received_at FROM notifications ORDER BY id LIMIT 1'),
     setAsideNotification: db.prepare(
       'INSERT OR REPLACE INTO unreadable_notifications (id, received_at, body, reason, failed_at) SELECT id, received_at, body, ?, ? FROM notifications WHERE id = ?',
     ),
@@ -290,7 +295,7 @@ function prepare(db: Database.Database) {
     inboxEvent: db.prepare('SELECT event FROM inbox WHERE id = ?'),
     getUser: db.prepare('SELECT state FROM users WHERE key = ?'),
     putUser: db.prepare('INSERT INTO users (key, state) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET state = excluded.state'),
-    insertOutbox: db.prepare('INSERT INTO outbox (lane, user_key, event_id, action, apology, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?)'),
+    insertOutbox: db.prepare('INSERT INTO outbox (lane, user_key, event_id, action, apology, next_attempt_at, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
     deleteOutbox: db.prepare('DELETE FROM outbox WHERE id = ?'),
     outboxById: db.prepare('SELECT * FROM outbox WHERE id = ?'),
     outboxOfEvent: db.prepare('SELECT * FROM outbox WHERE lane = ? AND event_id = ? ORDER BY id'),
@@ -338,5 +343,12 @@ function toOutboxRow(row: OutboxRecord): OutboxRow {
     apology: parse<OutgoingAction>(row.apology ?? undefined),
     attempts: row.attempts,
     next_attempt_at: row.next_attempt_at,
+    ...(row.received_at === null ? {} : { received_at: row.received_at }),
   };
+}
+
+/** Adds a nullable column to a table created by an earlier release (SQLite has no ADD COLUMN IF NOT EXISTS). */
+function addColumnIfMissing(db: Database.Database, table: string, column: string, type: string): void {
+  const columns = db.prepare(`SELECT name FROM pragma_table_info('${table}')`).all() as { name: string }[];
+  if (!columns.some((c) => c.name === column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
 }

@@ -6,7 +6,8 @@ import { createBot } from '../bot.ts';
 import { secretsOf } from '../config.ts';
 import { createGraphHttp } from '../graph/client.ts';
 import { createLogger } from '../logger.ts';
-import type { FromWorker, ToWorker, WorkerInit, WorkerRequest } from './protocol.ts';
+import { createThreadMetrics } from '../metrics/registry.ts';
+import type { FromWorker, ReplyValue, ToWorker, WorkerInit, WorkerRequest } from './protocol.ts';
 
 /**
  * The worker runs at a lower CPU priority than the webhook thread (Linux: per thread). When both
@@ -29,9 +30,11 @@ try {
 const http = observeGraph
   ? createGraphHttp({ baseUrl: config.GRAPH_API_URL, version: config.GRAPH_API_VERSION, observe: (call) => post({ type: 'graph', call }) })
   : undefined;
-const bot = createBot(config, { log, ...(http ? { http } : {}) });
+// metrics (#14): this thread's own registry, read by the webhook thread over the `metrics` request.
+const metrics = createThreadMetrics({ thread: 'bot', processMetrics: config.METRICS_TOKEN !== undefined });
+const bot = createBot(config, { log, metrics, ...(http ? { http } : {}) });
 
-async function answer(request: WorkerRequest): Promise<boolean | undefined> {
+async function answer(request: WorkerRequest): Promise<ReplyValue | undefined> {
   switch (request.type) {
     case 'recover':
       await bot.recover();
@@ -41,6 +44,8 @@ async function answer(request: WorkerRequest): Promise<boolean | undefined> {
       return undefined;
     case 'token':
       return bot.tokenValid();
+    case 'metrics':
+      return metrics.snapshot();
     case 'close':
       await bot.close(request.graceMs);
       return undefined;

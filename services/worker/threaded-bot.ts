@@ -6,8 +6,10 @@ import { healthOf, type Bot, type Health } from '../bot.ts';
 import type { Config } from '../config.ts';
 import type { GraphObserver } from '../graph/client.ts';
 import type { Logger } from '../logger.ts';
+import { noopMetrics, type BotMetrics } from '../metrics/bot-metrics.ts';
+import { createWorkerSnapshots } from '../metrics/worker-snapshots.ts';
 import { createSqliteStore } from '../state/sqlite-store.ts';
-import type { FromWorker, RequestBody, ToWorker, WorkerInit } from './protocol.ts';
+import type { FromWorker, ReplyValue, RequestBody, ToWorker, WorkerInit } from './protocol.ts';
 
 export interface ThreadedBotOptions {
   log: Logger;
@@ -15,10 +17,14 @@ export interface ThreadedBotOptions {
   observeGraph?: GraphObserver;
   /** The worker's entry module; tests substitute one that dies or hangs. */
   workerEntry?: URL;
+  /** This thread's metrics, where worker restarts are counted (#14). */
+  metrics?: BotMetrics;
 }
 
 /** How long /healthz waits for the worker before calling it stalled. */
 const HEALTH_TIMEOUT_MS = 2000;
+/** How long a scrape waits for the worker's metrics before serving the last ones it had. */
+const METRICS_TIMEOUT_MS = 2000;
 const RESTART_DELAY_MS = 1000;
 
 // Under tsx or Node's type stripping this file is .ts; compiled by tsc it is .js, and so is the worker.
@@ -34,7 +40,7 @@ function workerOptions(init: WorkerInit, entry: URL): { eval: true; workerData: 
   return { eval: true, workerData: { ...init, entry: entry.href, tsx } };
 }
 
-type Pending = { resolve: (value: boolean | undefined) => void; reject: (err: Error) => void };
+type Pending = { resolve: (value: ReplyValue | undefined) => void; reject: (err: Error) => void };
 
 export function createThreadedBot(config: Readonly<Config>, options: ThreadedBotOptions): Bot {
   const { log } = options;
@@ -47,6 +53,7 @@ export function createThreadedBot(config: Readonly<Config>, options: ThreadedBot
   let closing = false;
   let wakeQueued = false;
   let alive = false;
+  const workerMetrics = createWorkerSnapshots(); // metrics (#14)
   let worker = startWorker();
 
   function startWorker(): Worker {
@@ -61,7 +68,9 @@ export function createThreadedBot(config: Readonly<Config>, options: ThreadedBot
     w.on('exit', (code) => {
       alive = false;
       for (const id of [...pending.keys()]) settle(id, { error: new Error(`the bot worker exited (code ${code})`) });
+      workerMetrics.workerExited(); // metrics (#14)
       if (closing) return;
+      (options.metrics ?? noopMetrics).workerRestarted(); // metrics (#14)
       // Nothing is lost: the notifications are in the store. A new worker resumes from there.
       log.error('bot worker stopped; restarting it', { code, restart_in_ms: RESTART_DELAY_MS });
       setTimeout(() => {
@@ -73,7 +82,7 @@ export function createThreadedBot(config: Readonly<Config>, options: ThreadedBot
     return w;
   }
 
-  function settle(id: number, result: { value?: boolean | undefined; error?: Error }): void {
+  function settle(id: number, result: { value?: ReplyValue | undefined; error?: Error }): void {
     const p = pending.get(id);
     if (!p) return;
     pending.delete(id);
@@ -81,7 +90,7 @@ export function createThreadedBot(config: Readonly<Config>, options: ThreadedBot
     else p.resolve(result.value);
   }
 
-  function request(body: RequestBody, timeoutMs?: number): Promise<boolean | undefined> {
+  function request(body: RequestBody, timeoutMs?: number): Promise<ReplyValue | undefined> {
     if (!alive) return Promise.reject(new Error('the bot worker is restarting'));
     const id = nextId++;
     return new Promise((resolve, reject) => {
@@ -126,5 +135,11 @@ export function createThreadedBot(config: Readonly<Config>, options: ThreadedBot
       await store.close();
     },
     store,
+    // metrics (#14): never fails, the last answer stands in while the worker restarts or is busy.
+    async metrics() {
+      const live = await request({ type: 'metrics' }, METRICS_TIMEOUT_MS).catch(() => undefined);
+      if (Array.isArray(live)) workerMetrics.received(live);
+      return workerMetrics.current(Array.isArray(live) ? live : undefined);
+    },
   };
 }
