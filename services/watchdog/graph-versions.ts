@@ -55,7 +55,7 @@ export function versionStatus(version: string, now: number, table: Readonly<Reco
   const end = Date.parse(`${expires}T00:00:00Z`);
   const days = Math.floor((end - now) / DAY_MS);
   if (now >= end) return { kind: 'expired', expires, days };
-  return { kind: days < EXPIRY_WARNING_DAYS ? 'expiring' : 'ok', expires, days };
+  return { kind: end - now <= EXPIRY_WARNING_DAYS * DAY_MS ? 'expiring' : 'ok', expires, days };
 }
 
 /** The newest version in the table, to suggest in a warning. */
