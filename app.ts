@@ -9,6 +9,8 @@ import express, { type ErrorRequestHandler } from 'express';
 import { dashboardRouter } from './routes/dashboard.ts';
 import { healthRouter } from './routes/health.ts';
 import { emulatorHostCheck } from './routes/host-check.ts';
+import { liveMetricsStream } from './routes/live-metrics.ts';
+import { metricsRoute } from './routes/metrics.ts';
 import { webhookRoute } from './routes/webhook.ts';
 import { describeAccount } from './services/accounts/types.ts';
 import { createBot, type Bot } from './services/bot.ts';
@@ -16,7 +18,13 @@ import { configFromEnvironment, secretsOf, signingSecrets, type Config } from '.
 import { createEmulator, type Emulator } from './services/emulator/index.ts';
 import { HEARTBEAT_MS, createStreamHub, type StreamHub } from './services/emulator/sse.ts';
 import { createTrafficLog, type TrafficLog } from './services/emulator/traffic.ts';
+import { createGraphHttp, graphClientFor } from './services/graph/client.ts';
 import { createLogger, type Logger } from './services/logger.ts';
+import { createLiveMetrics, type LiveMetrics } from './services/metrics/live.ts';
+import { createThreadMetrics, type ThreadMetrics } from './services/metrics/registry.ts';
+import { createScraper } from './services/metrics/scrape.ts';
+import { timeWebhookAnswer } from './services/metrics/webhook-timing.ts';
+import { createSubscriptionWatchdog, type Watchdog } from './services/watchdog/subscription-watchdog.ts';
 import { createThreadedBot } from './services/worker/threaded-bot.ts';
 
 export interface AppDeps {
@@ -29,6 +37,8 @@ export interface AppDeps {
   traffic?: TrafficLog;
   /** Open event streams (chat page, dashboard), ended on shutdown. */
   streams?: StreamHub;
+  /** This thread's metrics (webhook answers, the backlog, the watchdog's verdicts); made if absent. */
+  metrics?: ThreadMetrics;
 }
 
 const PUBLIC_DIR = fileURLToPath(new URL('./public/', import.meta.url));
@@ -43,6 +53,12 @@ export function createApp({ config, log, bot, ...deps }: AppDeps): App {
   const traffic = config.mode === 'live' && config.DASHBOARD_TOKEN ? (deps.traffic ?? createTrafficLog({ secrets })) : undefined;
   // The emulator is for this machine: every route, the webhook too, checks the Host (DNS rebinding).
   const hostCheck = config.mode === 'emulator' ? emulatorHostCheck({ appUrl: config.APP_URL, log }) : undefined;
+  // One scrape for /metrics and the live charts: this thread's registry merged with the bot's.
+  const metrics = deps.metrics ?? createThreadMetrics({ thread: 'main', processMetrics: config.METRICS_TOKEN !== undefined });
+  metrics.readFrom({ backlog: () => bot.store.backlog() });
+  const scraper = createScraper(metrics, bot);
+  const metricsEndpoint = config.METRICS_TOKEN ? metricsRoute({ token: config.METRICS_TOKEN, scrape: scraper.text, log }) : undefined;
+  const live: LiveMetrics | undefined = config.mode === 'emulator' || traffic ? createLiveMetrics({ read: scraper.merged, log }) : undefined;
   const webhook = webhookRoute({
     appSecret: signingSecrets(config),
     verifyToken: config.VERIFY_TOKEN,
@@ -54,9 +70,10 @@ export function createApp({ config, log, bot, ...deps }: AppDeps): App {
   app.disable('x-powered-by');
   app.use(healthRouter(() => bot.health()));
   // The emulator exists in emulator mode only; with credentials set, /emulator/* is not found.
+  if (config.mode === 'emulator' && live) app.get('/emulator/metrics/stream', liveMetricsStream(live, streams));
   if (config.mode === 'emulator') app.use('/emulator', (deps.emulator ?? createEmulator({ config, log, webhookUrl: localWebhookUrl(config), streams })).router);
   else app.use('/emulator', (_req, res) => void res.status(404).type('text/plain').send('Not found'));
-  if (traffic && config.DASHBOARD_TOKEN) app.use(dashboardRouter({ token: config.DASHBOARD_TOKEN, traffic, streams, log, secrets }));
+  if (traffic && config.DASHBOARD_TOKEN) app.use(dashboardRouter({ token: config.DASHBOARD_TOKEN, traffic, streams, log, secrets, ...(live ? { live } : {}) }));
   app.use(express.static(PUBLIC_DIR, { index: 'index.html', maxAge: '1h' }));
   app.use((_req, res) => {
     res.status(404).type('text/plain').send('Not found');
@@ -64,7 +81,9 @@ export function createApp({ config, log, bot, ...deps }: AppDeps): App {
   app.use(errorHandler(log));
   return (req, res) => {
     if (hostCheck && !hostCheck(req, res)) return;
-    if (!webhook(req, res)) app(req, res);
+    const startedAt = performance.now();
+    if (webhook(req, res)) timeWebhookAnswer(res, startedAt, metrics);
+    else if (!metricsEndpoint?.(req, res)) app(req, res);
   };
 }
 
@@ -145,9 +164,9 @@ export interface RunningApp {
  * With a SQLite file, handling and sending run on a worker thread, so the webhook's thread only
  * verifies, stores and answers; `memory:` (tests, the emulator) keeps everything on this thread.
  */
-function botFor(config: Readonly<Config>, log: Logger, traffic: TrafficLog | undefined): Bot {
+function botFor(config: Readonly<Config>, log: Logger, traffic: TrafficLog | undefined, metrics: ThreadMetrics): Bot {
   if (config.DATABASE_URL.startsWith('sqlite:') && config.DATABASE_URL !== 'sqlite::memory:') {
-    return createThreadedBot(config, { log, ...(traffic ? { observeGraph: traffic.observeGraph } : {}) });
+    return createThreadedBot(config, { log, metrics, ...(traffic ? { observeGraph: traffic.observeGraph } : {}) });
   }
   // The live dashboard watches the bot's Graph and Instagram API calls through the clients' observer.
   return createBot(config, { log, ...(traffic ? { observeGraph: traffic.observeGraph } : {}) });
@@ -158,8 +177,9 @@ export async function start(config: Readonly<Config>, log: Logger): Promise<Runn
   const secrets = secretsOf(config);
   const streams = createStreamHub({ secrets });
   const traffic = config.mode === 'live' && config.DASHBOARD_TOKEN ? createTrafficLog({ secrets }) : undefined;
-  const bot = botFor(config, log, traffic);
-  const app = createApp({ config, log, bot, streams, ...(traffic ? { traffic } : {}) });
+  const metrics = createThreadMetrics({ thread: 'main', processMetrics: config.METRICS_TOKEN !== undefined });
+  const bot = botFor(config, log, traffic, metrics);
+  const app = createApp({ config, log, bot, streams, metrics, ...(traffic ? { traffic } : {}) });
   const server = await new Promise<Server>((resolve, reject) => {
     const s = createAppServer(app);
     s.once('error', reject);
@@ -168,6 +188,8 @@ export async function start(config: Readonly<Config>, log: Logger): Promise<Runn
   });
   // After listening: in emulator mode the Graph API that recovered replies go to is this server.
   await bot.recover();
+  // After listening too: subscribing again makes Meta call this server's /webhook to verify it.
+  const watchdog = config.mode === 'live' && config.WATCHDOG_INTERVAL_MS > 0 ? startWatchdog(config, log, metrics, traffic) : undefined;
   return {
     server,
     bot,
@@ -176,11 +198,20 @@ export async function start(config: Readonly<Config>, log: Logger): Promise<Runn
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       streams.closeAll();
+      await watchdog?.stop();
       await bot.close(graceMs);
       server.closeAllConnections();
       await closed;
     },
   };
+}
+
+/** The subscription watchdog on this thread, its Graph calls shown on the live dashboard like the bot's. */
+function startWatchdog(config: Readonly<Config>, log: Logger, metrics: ThreadMetrics, traffic: TrafficLog | undefined): Watchdog {
+  const http = traffic ? createGraphHttp({ baseUrl: config.GRAPH_API_URL, version: config.GRAPH_API_VERSION, observe: traffic.observeGraph }) : undefined;
+  const watchdog = createSubscriptionWatchdog({ config, graph: graphClientFor(config, http), log: log.child({ component: 'watchdog' }), metrics });
+  watchdog.start();
+  return watchdog;
 }
 
 async function main(): Promise<void> {

@@ -10,6 +10,7 @@ import type { StreamHub } from '../services/emulator/sse.ts';
 import { createRedactor } from '../services/redact.ts';
 import type { TrafficLog } from '../services/emulator/traffic.ts';
 import type { Logger } from '../services/logger.ts';
+import type { LiveMetrics } from '../services/metrics/live.ts';
 
 const PAGE_DIR = fileURLToPath(new URL('../public/emulator/', import.meta.url));
 
@@ -20,9 +21,11 @@ export interface DashboardDeps {
   log: Logger;
   /** Configured secret values (secretsOf(config)), DASHBOARD_TOKEN among them. */
   secrets: readonly (string | undefined)[];
+  /** The live charts' points (#14), sent on the same stream as the traffic. */
+  live?: LiveMetrics;
 }
 
-export function dashboardRouter({ token, traffic, streams, log, secrets }: DashboardDeps): Router {
+export function dashboardRouter({ token, traffic, streams, log, secrets, live }: DashboardDeps): Router {
   const router = express.Router();
   const redactor = createRedactor([...secrets, token]);
   const authorised = (req: Request, res: Response): boolean => {
@@ -47,8 +50,9 @@ export function dashboardRouter({ token, traffic, streams, log, secrets }: Dashb
   router.get('/dashboard/api/stream', (req, res) => {
     if (!authorised(req, res)) return;
     const stream = streams.open(req, res);
-    stream.send('ready', { records: traffic.recent() });
+    stream.send('ready', { records: traffic.recent(), ...(live ? { metrics: live.history() } : {}) });
     stream.onClose(traffic.subscribe((record) => stream.send('inspector', record)));
+    if (live) stream.onClose(live.subscribe((point) => stream.send('metrics', point)));
   });
 
   router.use('/dashboard', (_req, res) => {

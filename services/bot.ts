@@ -13,6 +13,8 @@ import { createTranslations } from './i18n.ts';
 import { expanderFor } from './inbox/expand.ts';
 import { createInbox, type Inbox, type InboxRetry } from './inbox/inbox.ts';
 import type { Logger } from './logger.ts';
+import type { MetricsSnapshot } from './metrics/bot-metrics.ts';
+import { createThreadMetrics, type ThreadMetrics } from './metrics/registry.ts';
 import { createLocalRateGate, type RateGate } from './outbox/rate-gate.ts';
 import { realTimers, type Timers } from './outbox/rate-limiter.ts';
 import { createOutboxSender, type OutboxSender, type RetryPolicy } from './outbox/sender.ts';
@@ -114,6 +116,8 @@ export interface Bot {
   close(graceMs?: number): Promise<void>;
   /** The store as this thread sees it (tests read user state and the backlog through it). */
   store: BotStore;
+  /** metrics (#14): what handling and sending counted, as snapshots to merge into a scrape; never rejects. */
+  metrics(): Promise<MetricsSnapshot[]>;
 }
 
 /** A bot that handles in this thread; `wake` tells it that another thread stored new notifications. */
@@ -146,6 +150,8 @@ export interface BotOptions {
   owner?: string;
   /** How long claimed lanes are held after each renewal (default LEASE_MS). */
   leaseMs?: number;
+  /** Where handling and sending are counted (a registry of its own if absent). */
+  metrics?: ThreadMetrics;
 }
 
 const PRUNE_EVERY_MS = 60 * 60 * 1000;
@@ -180,6 +186,7 @@ export function createBot(config: Readonly<Config>, options: BotOptions): LocalB
   });
   const sendApi = createAccountsSendApi(clients, accounts.defaultKey);
   const store = options.store ?? openStore(config.DATABASE_URL);
+  const metrics = options.metrics ?? createThreadMetrics({ thread: 'main', processMetrics: false });
   const settings = { catalog: loadCatalog(), appUrl: config.APP_URL, appId: config.APP_ID, translations: createTranslations() };
   const progress = createProgress(now);
   const tokenFix = tokenFixOf(config);
@@ -197,6 +204,7 @@ export function createBot(config: Readonly<Config>, options: BotOptions): LocalB
     owner,
     leaseMs,
     progress,
+    metrics,
     defaultAccount: accounts.defaultKey,
     tokenFix,
     ...(options.retry ? { retry: options.retry } : {}),
@@ -210,6 +218,7 @@ export function createBot(config: Readonly<Config>, options: BotOptions): LocalB
     owner,
     leaseMs,
     progress,
+    metrics,
     handle: (event) => handle(event, processorDeps),
     expand: expanderFor(accounts),
     ...(options.inboxRetry ? { retry: options.inboxRetry } : {}),
@@ -223,6 +232,7 @@ export function createBot(config: Readonly<Config>, options: BotOptions): LocalB
     inbox.wake();
     outbox.wake();
   };
+  metrics.readFrom({ tokens: () => accounts.keys().map((account) => ({ account, valid: !outbox.pausedAccounts().includes(account) })) });
   const pruner = setInterval(() => {
     store.prune(now()).catch((err: unknown) => log.error('pruning the store failed', { err }));
   }, PRUNE_EVERY_MS);
@@ -275,5 +285,6 @@ export function createBot(config: Readonly<Config>, options: BotOptions): LocalB
       await store.close();
     },
     store,
+    metrics: async () => [await metrics.snapshot()],
   };
 }

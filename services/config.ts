@@ -69,6 +69,12 @@ export interface Config {
   DASHBOARD_TOKEN: string | undefined;
   /** Things worth telling the operator at start-up (e.g. an accounts file others can read): the caller logs them. */
   warnings: readonly string[];
+  /** Presented as a bearer token by Prometheus to scrape GET /metrics; unset = /metrics off (404). */
+  METRICS_TOKEN: string | undefined;
+  /** Live mode: how often the watchdog checks the webhook subscription, in ms; 0 = never. */
+  WATCHDOG_INTERVAL_MS: number;
+  /** Live mode: the watchdog subscribes again (as `npm run setup -- subscribe` does) when it finds drift. */
+  WATCHDOG_RESUBSCRIBE: boolean;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -138,6 +144,9 @@ export function loadConfig(env: Env, io: AccountsFileIo = fileIo): Readonly<Conf
     SEND_RATE_LIMIT: parseRate(read('SEND_RATE_LIMIT')),
     DASHBOARD_TOKEN: parseDashboardToken(read('DASHBOARD_TOKEN')),
     warnings: Object.freeze(warnings),
+    METRICS_TOKEN: parseMetricsToken(read('METRICS_TOKEN')),
+    WATCHDOG_INTERVAL_MS: parseInterval(read('WATCHDOG_INTERVAL')),
+    WATCHDOG_RESUBSCRIBE: parseBoolean('WATCHDOG_RESUBSCRIBE', read('WATCHDOG_RESUBSCRIBE')),
   };
   return Object.freeze(config);
 }
@@ -162,7 +171,7 @@ export function configFromEnvironment(report: (line: string) => void = (line) =>
  * they might appear: the app secrets, every account's token, the verify and dashboard tokens.
  */
 export function secretsOf(config: Config): string[] {
-  const all = [config.APP_SECRET, config.INSTAGRAM_APP_SECRET, config.PAGE_ACCESS_TOKEN, ...config.accounts.map((a) => a.access_token), config.VERIFY_TOKEN, config.DASHBOARD_TOKEN];
+  const all = [config.APP_SECRET, config.INSTAGRAM_APP_SECRET, config.PAGE_ACCESS_TOKEN, ...config.accounts.map((a) => a.access_token), config.VERIFY_TOKEN, config.DASHBOARD_TOKEN, config.METRICS_TOKEN];
   return [...new Set(all.filter((s): s is string => s !== undefined && s !== ''))];
 }
 
@@ -331,6 +340,40 @@ function parseDashboardToken(raw: string | undefined): string | undefined {
     throw new ConfigError('DASHBOARD_TOKEN', 'is too short to protect user messages', 'use at least 16 random characters, e.g. from `openssl rand -hex 16`');
   }
   return raw;
+}
+
+function parseMetricsToken(raw: string | undefined): string | undefined {
+  if (raw !== undefined && raw.length < 16) {
+    throw new ConfigError('METRICS_TOKEN', 'is too short to protect /metrics', 'use at least 16 random characters, e.g. from `openssl rand -hex 16`, and give Prometheus the same one');
+  }
+  return raw;
+}
+
+const DEFAULT_WATCHDOG_MS = 15 * 60_000;
+const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000 };
+
+/**
+ * Seconds (`900`), or a number with s, m or h (`900s`, `15m`, `1h`); `off` (or 0) turns the
+ * watchdog off. At least a minute: Graph limits the app's calls, and drift is not that quick.
+ */
+function parseInterval(raw: string | undefined): number {
+  if (raw === undefined) return DEFAULT_WATCHDOG_MS;
+  const value = raw.toLowerCase();
+  if (value === 'off' || value === '0') return 0;
+  const match = /^(\d+)([smh]?)$/.exec(value);
+  const ms = match ? Number(match[1]) * (UNIT_MS[match[2] || 's'] ?? 1000) : NaN;
+  if (!(ms >= 60_000 && ms <= 24 * 3_600_000)) {
+    throw new ConfigError('WATCHDOG_INTERVAL', `"${raw}" is not an interval from 1 minute to 24 hours`, 'use e.g. WATCHDOG_INTERVAL=15m, 900s or 900 (seconds), or off');
+  }
+  return ms;
+}
+
+function parseBoolean(name: string, raw: string | undefined): boolean {
+  if (raw === undefined) return false;
+  const value = raw.toLowerCase();
+  if (value === 'true' || value === '1' || value === 'yes') return true;
+  if (value === 'false' || value === '0' || value === 'no') return false;
+  throw new ConfigError(name, `"${raw}" is not true or false`, `use ${name}=true or ${name}=false`);
 }
 
 function stripSlash(url: string): string {

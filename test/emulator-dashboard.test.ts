@@ -136,7 +136,7 @@ describe('live dashboard', () => {
         req.on('error', () => undefined);
         const timer = setTimeout(() => reject(new Error(`no inspector event: ${text}`)), 5000);
       });
-      expect(frames).toMatch(/event: ready\ndata: \{"records":\[\]\}/);
+      expect(frames).toMatch(/event: ready\ndata: \{"records":\[\],"metrics":\[\]\}/);
       expect(frames).toMatch(/event: inspector\ndata: \{"kind":"webhook"/);
       await bot.idle();
     } finally {

@@ -1,6 +1,7 @@
 // The emulator page: create this tab's simulated user, show the conversation from the user's
 // side, send the user's actions, and follow the bot's replies and the inspector over one
 // server-sent-events stream. No polling, no framework, no build step.
+import { createLiveCharts } from './charts.js';
 import { createInspector } from './inspector.js';
 import { REACTIONS, el, isWide, renderBotContent } from './render.js';
 
@@ -38,6 +39,9 @@ const inspector = createInspector({
   showGraph: $('show-graph'),
   clear: $('clear-records'),
 });
+
+// Events/s, replies/s, reply latency and the backlog, from the app's metrics (services/metrics/live.ts).
+createLiveCharts($('live-charts')).follow('/emulator/metrics/stream');
 
 /** The tab's state: its user, its stream, and what the bot's messages look like now. */
 const state = { user: undefined, source: undefined, rows: new Map(), typing: undefined, typingTimer: undefined, openPicker: undefined, accounts: [] };

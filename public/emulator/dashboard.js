@@ -1,10 +1,12 @@
 // The live dashboard: reads the server-sent-events stream with fetch so the token travels in the
 // Authorization header, never in a URL. The token stays in this tab's sessionStorage only.
+import { createLiveCharts } from './charts.js';
 import { createInspector } from './inspector.js';
 
 const $ = (id) => document.getElementById(id);
 const KEY = 'tidewater-dashboard-token';
 const inspector = createInspector({ list: $('records'), count: $('inspector-count'), showWebhooks: $('show-webhooks'), showGraph: $('show-graph'), clear: $('clear-records') });
+const charts = createLiveCharts($('live-charts'));
 let controller;
 
 $('token-form').addEventListener('submit', (event) => {
@@ -18,6 +20,7 @@ $('forget').addEventListener('click', () => {
   sessionStorage.removeItem(KEY);
   controller?.abort();
   inspector.reset();
+  charts.reset([]);
   $('forget').hidden = true;
   $('token-form').hidden = false;
   $('live').textContent = '';
@@ -77,7 +80,9 @@ function onFrame(frame) {
   if (event === 'ready') {
     inspector.reset();
     payload.records.forEach(inspector.add);
+    charts.reset(payload.metrics ?? []);
   } else if (event === 'inspector') inspector.add(payload);
+  else if (event === 'metrics') charts.add(payload);
 }
 
 function retry(reason) {

@@ -286,6 +286,8 @@ async function startApp(o: Options, name: string, ports: Ports): Promise<AppInst
       LOG_LEVEL: 'warn',
       SEND_RATE_LIMIT: String(o.sendRate),
       DASHBOARD_TOKEN: '',
+      // The mock Graph API has no webhook subscriptions to check.
+      WATCHDOG_INTERVAL: 'off',
     },
   });
   const url = `http://127.0.0.1:${port}`;

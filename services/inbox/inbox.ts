@@ -12,6 +12,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { WebhookEvent } from '../events/types.ts';
 import type { Logger } from '../logger.ts';
+import { noopMetrics, type BotMetrics } from '../metrics/bot-metrics.ts';
 import type { OutboxSender } from '../outbox/sender.ts';
 import type { Progress } from '../progress.ts';
 import type { BotStore, ClaimedLane, EventOutcome, InboxRow, NotificationExpander } from '../state/store.ts';
@@ -38,6 +39,8 @@ export interface InboxDeps {
   progress?: Progress;
   /** Turns a stored body into its events (default `expandBody`; the bot's knows its accounts). */
   expand?: NotificationExpander;
+  /** Counts handled, duplicate and unreadable events. */
+  metrics?: BotMetrics;
 }
 
 export interface Inbox {
@@ -74,6 +77,7 @@ export function createInbox(deps: InboxDeps): Inbox {
   const concurrency = deps.concurrency ?? DEFAULT_CONCURRENCY;
   const leaseMs = deps.leaseMs ?? LEASE_MS;
   const { store, owner, log } = deps;
+  const metrics = deps.metrics ?? noopMetrics;
   const gate = createGate();
   const running = new Map<string, Promise<void>>();
   const timers = createRetryTimer();
@@ -99,11 +103,13 @@ export function createInbox(deps: InboxDeps): Inbox {
   };
 
   const handleOnce = async (row: InboxRow): Promise<RowResult> => {
+    const started = performance.now();
     const event = await store.inboxEvent(row.id);
     if (!event) return 'done'; // already handled
     const outcome = await deps.handle(event);
     const completion = await store.completeEvent(row.id, outcome, deps.now(), owner);
     if (completion === LOST) return 'lost';
+    metrics.eventHandled(event.kind, event.channel, (performance.now() - started) / 1000);
     if (completion.held.length > 0) deps.outbox.notify(completion.held);
     return 'done';
   };
@@ -223,6 +229,8 @@ export function createInbox(deps: InboxDeps): Inbox {
       found = true;
       deps.progress?.note();
       if (expanded.duplicates > 0) log.info('redelivered events ignored', { duplicates: expanded.duplicates });
+      metrics.eventDuplicates(expanded.duplicates);
+      metrics.eventsUnreadable(expanded.unreadable.length);
       for (const { id, reason, events } of expanded.unreadable) {
         const what = events
           ? 'some events of a stored notification could not be read; the notification is kept in unreadable_notifications, its other events go on'

@@ -4,9 +4,11 @@
 // permanent one is recorded and given up, an invalid token pauses its account for every instance
 // and marks health degraded. A store that fails holds every lane it failed for behind one shared,
 // growing pause, tried again one lane at a time, rather than each lane hammering it on its own.
+import { GraphApiError } from '../errors.ts';
 import { classifyFailure } from '../graph/error-policy.ts';
 import type { OutgoingAction, SendApi } from '../graph/send-api.ts';
 import type { Logger } from '../logger.ts';
+import { noopMetrics, type BotMetrics, type SendOutcome } from '../metrics/bot-metrics.ts';
 import type { Progress } from '../progress.ts';
 import type { BotStore, OutboxRow } from '../state/store.ts';
 import { DEFAULT_ACCOUNT, LEASE_MS, LOST } from '../state/store.ts';
@@ -55,8 +57,8 @@ export interface OutboxSenderDeps {
   concurrency?: number;
   /** Told about each reply sent, given up or put off. */
   progress?: Progress;
-  /** Told how long each send waited for the rate limit (ms). */
-  onRateWait?: (ms: number) => void;
+  /** Counts Send API results, rate-limit waits and reply latency. */
+  metrics?: BotMetrics;
   /** The account of a reply that names none (stored by a release before several accounts). */
   defaultAccount?: string;
   /** What to replace when Graph rejects an account's token (default: PAGE_ACCESS_TOKEN). */
@@ -88,6 +90,7 @@ export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
   const { store, owner, log } = deps;
   const now = (): number => deps.timers.now();
   const defaultAccount = deps.defaultAccount ?? DEFAULT_ACCOUNT;
+  const metrics = deps.metrics ?? noopMetrics;
   const tokenFix = deps.tokenFix ?? ((): string => 'PAGE_ACCESS_TOKEN');
   /** The account a reply goes out with (rows stored before several accounts existed name none). */
   const accountOfAction = (action: OutgoingAction): string => action.account ?? defaultAccount;
@@ -300,7 +303,7 @@ export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
     }
     const asked = performance.now();
     const grant = await deps.gate.acquire(account, gateOptionsFor(row.action));
-    deps.onRateWait?.(performance.now() - asked);
+    metrics.rateLimited((performance.now() - asked) / 1000);
     let result;
     try {
       result = await deps.sendApi.perform(row.action);
@@ -309,6 +312,7 @@ export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
       return onFailure(lane, row, account, err, log);
     }
     grant.done();
+    recordAccepted(metrics, row, now());
     const written = await store.outboxSent(row.id, { userKey: row.user_key, mid: result.message_id }, now(), owner);
     if (pauses.has(account)) {
       pauses.delete(account);
@@ -327,6 +331,7 @@ export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
   const onFailure = async (lane: string, row: OutboxRow, account: string, err: unknown, log: Logger): Promise<Attempt> => {
     const kind = classifyFailure(err);
     const t = now();
+    metrics.sendResult(sendOutcome(kind, row, retry), graphCode(err));
     if (kind === 'auth') {
       const until = t + AUTH_PAUSE_MS;
       pauses.set(account, until);
@@ -417,6 +422,23 @@ export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
     const t = now();
     return [...pauses].filter(([, until]) => until > t).map(([account]) => account);
   }
+}
+
+/** Every accepted request counts as sent; a reply message also measures its latency from the webhook. */
+function recordAccepted(metrics: BotMetrics, row: OutboxRow, now: number): void {
+  metrics.sendResult('sent', undefined);
+  if (row.action.type === 'message' && row.received_at !== undefined) metrics.replyAccepted((now - row.received_at) / 1000);
+}
+
+/** How onFailure treats this failure (kept in step with it). */
+function sendOutcome(kind: ReturnType<typeof classifyFailure>, row: OutboxRow, retry: RetryPolicy): SendOutcome {
+  if (kind === 'auth') return 'retried'; // paused, then tried again
+  if (kind !== 'transient' || row.action.type === 'sender_action') return 'failed';
+  return row.attempts + 1 < retry.maxAttempts ? 'retried' : 'failed';
+}
+
+function graphCode(err: unknown): number | undefined {
+  return err instanceof GraphApiError ? err.code : undefined;
 }
 
 /** Exponential backoff with jitter: between half and all of base·2^(n-1), capped. */

@@ -61,7 +61,7 @@ export function createMemoryStore(): BotStore {
     events.forEach((e, i) => {
       if (seen.has(e.key)) return;
       seen.set(e.key, now);
-      stored.push(insert(e, copies[i] as WebhookEvent, now));
+      stored.push(insert(e, copies[i] as WebhookEvent, now, now));
     });
     return stored;
   };
@@ -159,6 +159,7 @@ export function createMemoryStore(): BotStore {
         if (update.reaction !== undefined) message.reaction = update.reaction ?? undefined;
         if (update.thanked) message.thanked = true;
       }
+      const receivedAt = entry?.received_at;
       const rows = actions.map((action) => {
         const row: OutboxRow = {
           id: nextOutboxId++,
@@ -169,6 +170,7 @@ export function createMemoryStore(): BotStore {
           apology: clone(apologyCopy),
           attempts: 0,
           next_attempt_at: now,
+          ...(receivedAt === undefined ? {} : { received_at: receivedAt }),
         };
         outbox.set(row.id, row);
         const ids = outboxLanes.get(row.lane) ?? new Set<number>();

@@ -32,6 +32,7 @@ interface OutboxRecord {
   apology: string | null;
   attempts: number;
   next_attempt_at: number;
+  received_at: number | null;
 }
 
 interface SentRecord {
@@ -89,9 +90,9 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
     for (const e of events) {
       const json = serialise(e.event);
       if (q.markSeen.run(e.key, now).changes === 0) continue;
-      const id = Number(q.insertInbox.run(e.lane, e.timestamp, json, null).lastInsertRowid);
+      const id = Number(q.insertInbox.run(e.lane, e.timestamp, json, now).lastInsertRowid);
       q.addToInboxLane.run(e.lane, now);
-      stored.push({ id, lane: e.lane, attempts: 0, received_at: undefined });
+      stored.push({ id, lane: e.lane, attempts: 0, received_at: now });
     }
     return stored;
   };
@@ -167,11 +168,13 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
     return result;
   });
   const completeOne = (id: number, outcome: EventOutcome, now: number, owner: string): Completion | Lost => {
-    const lane = (q.inboxLaneOf.get(id) as { lane: string } | undefined)?.lane;
-    if (lane !== undefined) {
-      if (q.takeFromInboxLane.run(lane, owner).changes === 0) return LOST;
+    const entry = q.inboxLaneOf.get(id) as { lane: string; received_at: number | null } | undefined;
+    if (entry !== undefined) {
+      if (q.takeFromInboxLane.run(entry.lane, owner).changes === 0) return LOST;
       q.deleteInbox.run(id);
     }
+    // When the notification arrived goes with its replies (reply latency, see metrics).
+    const receivedAt = entry?.received_at ?? null;
     if (outcome.userKey && outcome.user) q.putUser.run(outcome.userKey, JSON.stringify(outcome.user));
     for (const update of outcome.userKey ? outcome.sentUpdates : []) {
       if (update.reaction !== undefined) q.setReaction.run(update.reaction, outcome.userKey, update.mid);
@@ -181,10 +184,10 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
     const held = new Set<string>();
     const replies = outcome.actions.map((action) => {
       const lane = replyLane(outcome.userKey, action);
-      const rowId = Number(q.insertOutbox.run(lane, outcome.userKey ?? null, id, JSON.stringify(action), apology, now).lastInsertRowid);
+      const rowId = Number(q.insertOutbox.run(lane, outcome.userKey ?? null, id, JSON.stringify(action), apology, now, receivedAt).lastInsertRowid);
       const { owner: holder } = q.addToOutboxLane.get(lane, owner, now + LEASE_MS, now) as { owner: string | null };
       if (holder === owner) held.add(lane);
-      return { id: rowId, lane, user_key: outcome.userKey, event_id: id, action, apology: outcome.apology, attempts: 0, next_attempt_at: now };
+      return { id: rowId, lane, user_key: outcome.userKey, event_id: id, action, apology: outcome.apology, attempts: 0, next_attempt_at: now, ...(receivedAt === null ? {} : { received_at: receivedAt }) };
     });
     return { replies, held: [...held] };
   };
@@ -429,7 +432,7 @@ function prepare(db: Database.Database) {
     addToInboxLane: db.prepare(
       'INSERT INTO inbox_lanes (lane, pending, since) VALUES (?, 1, ?) ON CONFLICT(lane) DO UPDATE SET pending = pending + 1, since = CASE WHEN pending = 0 THEN excluded.since ELSE since END',
     ),
-    inboxLaneOf: db.prepare('SELECT lane FROM inbox WHERE id = ?'),
+    inboxLaneOf: db.prepare('SELECT lane, received_at FROM inbox WHERE id = ?'),
     takeFromInboxLane: db.prepare('UPDATE inbox_lanes SET pending = max(pending - 1, 0) WHERE lane = ? AND owner = ?'),
     freeInboxLanes: db.prepare('SELECT lane, owner FROM inbox_lanes WHERE pending > 0 AND (owner IS NULL OR lease_until < ?) ORDER BY since LIMIT ?'),
     takeInboxLane: db.prepare('UPDATE inbox_lanes SET owner = ?, lease_until = ? WHERE lane = ?'),
@@ -482,7 +485,7 @@ function prepare(db: Database.Database) {
     inboxEvent: db.prepare('SELECT event FROM inbox WHERE id = ?'),
     getUser: db.prepare('SELECT state FROM users WHERE key = ?'),
     putUser: db.prepare('INSERT INTO users (key, state) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET state = excluded.state'),
-    insertOutbox: db.prepare('INSERT INTO outbox (lane, user_key, event_id, action, apology, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?)'),
+    insertOutbox: db.prepare('INSERT INTO outbox (lane, user_key, event_id, action, apology, next_attempt_at, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
     deleteOutbox: db.prepare('DELETE FROM outbox WHERE id = ?'),
     outboxById: db.prepare('SELECT * FROM outbox WHERE id = ?'),
     outboxOfEvent: db.prepare('SELECT * FROM outbox WHERE lane = ? AND event_id = ? ORDER BY id'),
@@ -543,5 +546,6 @@ function toOutboxRow(row: OutboxRecord): OutboxRow {
     apology: parse<OutgoingAction>(row.apology ?? undefined),
     attempts: row.attempts,
     next_attempt_at: row.next_attempt_at,
+    ...(row.received_at === null ? {} : { received_at: row.received_at }),
   };
 }

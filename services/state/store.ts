@@ -172,6 +172,11 @@ export interface OutboxRow {
   apology: OutgoingAction | undefined;
   attempts: number;
   next_attempt_at: number;
+  /**
+   * When the notification this reply answers was stored by the webhook (epoch ms), for the reply
+   * latency metric; absent for rows stored by a release that did not record it.
+   */
+  received_at?: number;
 }
 
 export interface Backlog {

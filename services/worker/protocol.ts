@@ -4,6 +4,7 @@ import type { HandlingReport } from '../bot.ts';
 import type { Config } from '../config.ts';
 import type { ObservedGraphCall } from '../graph/client.ts';
 import type { InboxRetry } from '../inbox/inbox.ts';
+import type { MetricsSnapshot } from '../metrics/bot-metrics.ts';
 
 export interface WorkerInit {
   config: Readonly<Config>;
@@ -13,15 +14,18 @@ export interface WorkerInit {
   inboxRetry?: InboxRetry;
 }
 
-/** `health`: the token, progress and due replies as the worker sees them (a `HandlingReport`). */
-export type RequestBody = { type: 'recover' } | { type: 'idle' } | { type: 'health' } | { type: 'close'; graceMs: number };
+/**
+ * `health`: the token, progress, due replies and claims as the worker sees them (a
+ * `HandlingReport`); `metrics`: the worker's registry as JSON, for the webhook thread's scrape.
+ */
+export type RequestBody = { type: 'recover' } | { type: 'idle' } | { type: 'health' } | { type: 'metrics' } | { type: 'close'; graceMs: number };
 
 export type WorkerRequest = RequestBody & { id: number };
 
 /** To the worker: a request, or `wake` (new notifications are stored). */
 export type ToWorker = WorkerRequest | { type: 'wake' };
 
-/** From the worker: a reply (`report` for `health`), or an observed Graph call. */
+/** From the worker: a reply (`report` for `health`, `metrics` for `metrics`), or an observed Graph call. */
 export type FromWorker =
-  | { type: 'reply'; id: number; report?: HandlingReport; error?: string }
+  | { type: 'reply'; id: number; report?: HandlingReport; metrics?: MetricsSnapshot; error?: string }
   | { type: 'graph'; call: ObservedGraphCall };

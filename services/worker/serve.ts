@@ -5,8 +5,9 @@ import { setPriority } from 'node:os';
 import type { MessagePort } from 'node:worker_threads';
 import { createBot, type HandlingReport } from '../bot.ts';
 import { secretsOf } from '../config.ts';
-import { createGraphHttp } from '../graph/client.ts';
 import { createLogger } from '../logger.ts';
+import type { MetricsSnapshot } from '../metrics/bot-metrics.ts';
+import { createThreadMetrics } from '../metrics/registry.ts';
 import { openStore } from '../state/open-store.ts';
 import type { BotStore } from '../state/store.ts';
 import type { FromWorker, ToWorker, WorkerInit, WorkerRequest } from './protocol.ts';
@@ -30,13 +31,19 @@ export function serveBot(port: MessagePort, { config, observeGraph, inboxRetry }
   } catch (err) {
     log.debug('could not lower the bot thread priority', { err });
   }
-  const http = observeGraph
-    ? createGraphHttp({ baseUrl: config.GRAPH_API_URL, version: config.GRAPH_API_VERSION, observe: (call) => post({ type: 'graph', call }) })
-    : undefined;
+  // This thread's own registry, read by the webhook thread over the `metrics` request.
+  const metrics = createThreadMetrics({ thread: 'bot', processMetrics: config.METRICS_TOKEN !== undefined });
   const store = options.wrapStore ? options.wrapStore(openStore(config.DATABASE_URL)) : undefined;
-  const bot = createBot(config, { log, ...(http ? { http } : {}), ...(inboxRetry ? { inboxRetry } : {}), ...(store ? { store } : {}) });
+  const bot = createBot(config, {
+    log,
+    metrics,
+    // Every Graph and Instagram API call goes back to the webhook thread for the live dashboard.
+    ...(observeGraph ? { observeGraph: (call) => post({ type: 'graph', call }) } : {}),
+    ...(inboxRetry ? { inboxRetry } : {}),
+    ...(store ? { store } : {}),
+  });
 
-  const answer = async (request: WorkerRequest): Promise<HandlingReport | undefined> => {
+  const answer = async (request: WorkerRequest): Promise<{ report?: HandlingReport; metrics?: MetricsSnapshot } | undefined> => {
     switch (request.type) {
       case 'recover':
         await bot.recover();
@@ -45,7 +52,9 @@ export function serveBot(port: MessagePort, { config, observeGraph, inboxRetry }
         await bot.idle();
         return undefined;
       case 'health':
-        return bot.report();
+        return { report: await bot.report() };
+      case 'metrics':
+        return { metrics: await metrics.snapshot() };
       case 'close':
         await bot.close(request.graceMs);
         return undefined;
@@ -58,8 +67,8 @@ export function serveBot(port: MessagePort, { config, observeGraph, inboxRetry }
       return;
     }
     answer(message).then(
-      (report) => {
-        post({ type: 'reply', id: message.id, ...(report === undefined ? {} : { report }) });
+      (value) => {
+        post({ type: 'reply', id: message.id, ...value });
         if (message.type === 'close') port.close(); // nothing keeps the thread alive after this: it exits
       },
       (err: unknown) => {

@@ -7,6 +7,8 @@ import type { Config } from '../config.ts';
 import type { GraphObserver } from '../graph/client.ts';
 import type { InboxRetry } from '../inbox/inbox.ts';
 import type { Logger } from '../logger.ts';
+import { noopMetrics, type BotMetrics, type MetricsSnapshot } from '../metrics/bot-metrics.ts';
+import { createWorkerSnapshots } from '../metrics/worker-snapshots.ts';
 import { DEFAULT_STUCK_AFTER_MS } from '../progress.ts';
 import { createSqliteStore } from '../state/sqlite-store.ts';
 import type { FromWorker, RequestBody, ToWorker, WorkerInit } from './protocol.ts';
@@ -23,6 +25,8 @@ export interface ThreadedBotOptions {
   resourceLimits?: ResourceLimits;
   /** How the worker retries failing events before it sets them aside (default DEFAULT_INBOX_RETRY). */
   inboxRetry?: InboxRetry;
+  /** This thread's metrics, where worker restarts are counted. */
+  metrics?: BotMetrics;
 }
 
 /**
@@ -37,6 +41,8 @@ export const WORKER_LIMITS: ResourceLimits = { maxOldGenerationSizeMb: 160, maxY
 
 /** How long /healthz waits for the worker before calling it stalled. */
 const HEALTH_TIMEOUT_MS = 2000;
+/** How long a scrape waits for the worker's metrics before serving the last ones it had. */
+const METRICS_TIMEOUT_MS = 2000;
 const RESTART_DELAY_MS = 1000;
 
 // Under tsx or Node's type stripping this file is .ts; compiled by tsc it is .js, and so is the worker.
@@ -56,7 +62,8 @@ function workerOptions(
   return { eval: true, workerData: { ...init, entry: entry.href, tsx }, resourceLimits };
 }
 
-type Pending = { resolve: (report: HandlingReport | undefined) => void; reject: (err: Error) => void };
+type Answer = { report?: HandlingReport; metrics?: MetricsSnapshot };
+type Pending = { resolve: (answer: Answer) => void; reject: (err: Error) => void };
 
 export function createThreadedBot(config: Readonly<Config>, options: ThreadedBotOptions): Bot {
   const { log } = options;
@@ -70,6 +77,7 @@ export function createThreadedBot(config: Readonly<Config>, options: ThreadedBot
   let wakeQueued = false;
   let alive = false;
   const judge = createHealthJudge(options.stuckAfterMs ?? DEFAULT_STUCK_AFTER_MS, Date.now, tokenFixOf(config));
+  const workerMetrics = createWorkerSnapshots();
   let worker = startWorker();
 
   function startWorker(): Worker {
@@ -78,13 +86,16 @@ export function createThreadedBot(config: Readonly<Config>, options: ThreadedBot
     alive = true;
     w.on('message', (message: FromWorker) => {
       if (message.type === 'graph') options.observeGraph?.(message.call);
-      else settle(message.id, message.error === undefined ? { report: message.report } : { error: new Error(message.error) });
+      else settle(message.id, message.error === undefined ? { answer: { ...(message.report ? { report: message.report } : {}), ...(message.metrics ? { metrics: message.metrics } : {}) } } : { error: new Error(message.error) });
     });
     w.on('error', (err) => log.error('bot worker crashed', { err }));
     w.on('exit', (code) => {
       alive = false;
       for (const id of [...pending.keys()]) settle(id, { error: new Error(`the bot worker exited (code ${code})`) });
       if (closing) return;
+      // Its counts so far carry over into the next worker's, so counters never go down.
+      workerMetrics.workerExited();
+      (options.metrics ?? noopMetrics).workerRestarted();
       // Nothing is lost: the notifications are in the store. A new worker resumes from there.
       log.error('bot worker stopped; restarting it', { code, restart_in_ms: RESTART_DELAY_MS });
       setTimeout(() => {
@@ -96,22 +107,22 @@ export function createThreadedBot(config: Readonly<Config>, options: ThreadedBot
     return w;
   }
 
-  function settle(id: number, result: { report?: HandlingReport | undefined; error?: Error }): void {
+  function settle(id: number, result: { answer?: Answer; error?: Error }): void {
     const p = pending.get(id);
     if (!p) return;
     pending.delete(id);
     if (result.error) p.reject(result.error);
-    else p.resolve(result.report);
+    else p.resolve(result.answer ?? {});
   }
 
-  function request(body: RequestBody, timeoutMs?: number): Promise<HandlingReport | undefined> {
+  function request(body: RequestBody, timeoutMs?: number): Promise<Answer> {
     if (!alive) return Promise.reject(new Error('the bot worker is restarting'));
     const id = nextId++;
     return new Promise((resolve, reject) => {
       const timer = timeoutMs === undefined ? undefined : setTimeout(() => settle(id, { error: new Error('the bot worker did not answer in time') }), timeoutMs);
       timer?.unref();
       const done = () => clearTimeout(timer);
-      pending.set(id, { resolve: (report) => (done(), resolve(report)), reject: (err) => (done(), reject(err)) });
+      pending.set(id, { resolve: (answer) => (done(), resolve(answer)), reject: (err) => (done(), reject(err)) });
       worker.postMessage({ ...body, id } satisfies ToWorker);
     });
   }
@@ -138,11 +149,17 @@ export function createThreadedBot(config: Readonly<Config>, options: ThreadedBot
       const [backlog, report] = await Promise.all([
         store.backlog().catch(() => undefined),
         request({ type: 'health' }, HEALTH_TIMEOUT_MS).then(
-          (r) => r ?? ('no answer' as const),
+          (r) => r.report ?? ('no answer' as const),
           () => 'no answer' as const,
         ),
       ]);
       return judge(backlog, report);
+    },
+    // Never fails: the last answer stands in while the worker restarts or is busy.
+    async metrics() {
+      const live = (await request({ type: 'metrics' }, METRICS_TIMEOUT_MS).catch(() => undefined))?.metrics;
+      if (live) workerMetrics.received(live);
+      return workerMetrics.current(live);
     },
     async close(graceMs = 10_000) {
       closing = true;

@@ -120,6 +120,12 @@ describe('loadConfig rejects invalid values', () => {
     ['SEND_RATE_LIMIT', '301'],
     ['SEND_RATE_LIMIT', 'x'],
     ['DASHBOARD_TOKEN', '0123456789abcde'],
+    ['METRICS_TOKEN', '0123456789abcde'],
+    ['WATCHDOG_INTERVAL', '30s'],
+    ['WATCHDOG_INTERVAL', '25h'],
+    ['WATCHDOG_INTERVAL', '15 minutes'],
+    ['WATCHDOG_INTERVAL', '-900'],
+    ['WATCHDOG_RESUBSCRIBE', 'sometimes'],
   ])('%s=%j', (name, value) => {
     const err = configError({ ...LIVE, [name]: value });
     expect(err.variable).toBe(name);
@@ -132,11 +138,25 @@ describe('loadConfig rejects invalid values', () => {
   });
 });
 
+describe('monitoring settings', () => {
+  it('read the watchdog interval as seconds or with a unit, off to disable, 15 minutes by default', () => {
+    expect(loadConfig(LIVE)).toMatchObject({ WATCHDOG_INTERVAL_MS: 900_000, WATCHDOG_RESUBSCRIBE: false, METRICS_TOKEN: undefined });
+    expect(loadConfig({ ...LIVE, WATCHDOG_INTERVAL: '900' }).WATCHDOG_INTERVAL_MS).toBe(900_000);
+    expect(loadConfig({ ...LIVE, WATCHDOG_INTERVAL: '900s' }).WATCHDOG_INTERVAL_MS).toBe(900_000);
+    expect(loadConfig({ ...LIVE, WATCHDOG_INTERVAL: '5m' }).WATCHDOG_INTERVAL_MS).toBe(300_000);
+    expect(loadConfig({ ...LIVE, WATCHDOG_INTERVAL: '1H' }).WATCHDOG_INTERVAL_MS).toBe(3_600_000);
+    expect(loadConfig({ ...LIVE, WATCHDOG_INTERVAL: 'off' }).WATCHDOG_INTERVAL_MS).toBe(0);
+    expect(loadConfig({ ...LIVE, WATCHDOG_RESUBSCRIBE: 'true' }).WATCHDOG_RESUBSCRIBE).toBe(true);
+    expect(loadConfig({ ...LIVE, METRICS_TOKEN: '0123456789abcdef' }).METRICS_TOKEN).toBe('0123456789abcdef');
+  });
+});
+
 describe('secretsOf', () => {
   it('lists the app secret, the tokens and the dashboard token when set', () => {
     expect(secretsOf(loadConfig(LIVE))).toEqual([LIVE.APP_SECRET, LIVE.PAGE_ACCESS_TOKEN, LIVE.VERIFY_TOKEN]);
     const withDashboard = loadConfig({ ...LIVE, DASHBOARD_TOKEN: 'dash-0123456789abcdef' });
     expect(secretsOf(withDashboard)).toContain('dash-0123456789abcdef');
     expect(secretsOf(withDashboard)).toHaveLength(4);
+    expect(secretsOf(loadConfig({ ...LIVE, METRICS_TOKEN: 'metrics-0123456789abcdef' }))).toContain('metrics-0123456789abcdef');
   });
 });
