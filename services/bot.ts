@@ -5,10 +5,12 @@ import { hostname } from 'node:os';
 import { threadId } from 'node:worker_threads';
 import type { AxiosInstance } from 'axios';
 import { createAccountDirectory } from './accounts/directory.ts';
+import { createTokenRefresher, REFRESH_CHECK_EVERY_MS } from './accounts/token-refresher.ts';
 import { createAccountTokens, type AccountTokens } from './accounts/tokens.ts';
 import type { Config } from './config.ts';
 import { createAccountClients, createAccountsSendApi } from './graph/account-send-api.ts';
 import type { GraphObserver } from './graph/client.ts';
+import { createRefreshCall } from './graph/instagram-token.ts';
 import { createTranslations } from './i18n.ts';
 import { expanderFor } from './inbox/expand.ts';
 import { createInbox, type Inbox, type InboxRetry } from './inbox/inbox.ts';
@@ -244,6 +246,12 @@ export function createBot(config: Readonly<Config>, options: BotOptions): LocalB
   renewer.unref();
   const poller = setInterval(wake, POLL_MS);
   poller.unref();
+  // Instagram Login tokens live 60 days: refreshed here, on the thread that sends, and kept in the
+  // store so a restart (or another instance) uses the newest one.
+  const refresher = config.accounts.some((a) => a.type === 'instagram')
+    ? createTokenRefresher({ accounts: config.accounts, tokens, store, refresh: createRefreshCall({ baseUrl: config.INSTAGRAM_API_URL, version: config.GRAPH_API_VERSION }), now, log })
+    : undefined;
+  let refreshTimer: ReturnType<typeof setInterval> | undefined;
 
   return {
     accept: (body) => inbox.accept(body),
@@ -254,6 +262,12 @@ export function createBot(config: Readonly<Config>, options: BotOptions): LocalB
       // The fix for an invalid token is a new token and a restart: a start lifts the pauses (an
       // instance still on the old token meets the 190 again and pauses its account once more).
       await store.resumeAccounts();
+      // The newest refreshed tokens before the first send (check() never rejects).
+      if (refresher) {
+        await refresher.check();
+        refreshTimer = setInterval(() => void refresher.check(), REFRESH_CHECK_EVERY_MS);
+        refreshTimer.unref();
+      }
       const left = await inbox.recover();
       outbox.wake();
       if (left.received + left.events + left.replies > 0) log.info('work waiting in the store', left);
@@ -270,6 +284,7 @@ export function createBot(config: Readonly<Config>, options: BotOptions): LocalB
     async close(graceMs = 10_000) {
       clearInterval(pruner);
       clearInterval(poller);
+      clearInterval(refreshTimer);
       const finished = Promise.all([inbox.stop(), outbox.stop()]).then(() => true);
       const inTime = await Promise.race([finished, new Promise<false>((resolve) => setTimeout(() => resolve(false), graceMs).unref())]);
       clearInterval(renewer);

@@ -183,7 +183,7 @@ describe('a refreshed Instagram token', () => {
     now += 60 * 60 * 1000;
     await refresher.check();
     expect(refresh.isDone()).toBe(true);
-    expect(await store.get(IG_LOGIN)).toMatchObject({ token: refreshed, refreshed_at: refreshedAt, expires_at: refreshedAt + 5_184_000_000 });
+    expect(await store.getToken(IG_LOGIN)).toMatchObject({ token: refreshed, refreshed_at: refreshedAt, expires_at: refreshedAt + 5_184_000_000 });
 
     const apis = recordApis();
     await deliver(h, { object: 'instagram', entry: [entry(IG_LOGIN, item(NOOR, IG_LOGIN, 'hi'))] }, INSTAGRAM_APP_SECRET);

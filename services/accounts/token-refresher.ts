@@ -71,7 +71,7 @@ export function createTokenRefresher(deps: TokenRefresherDeps): TokenRefresher {
     const key = account.key;
     const log = deps.log.child({ account: key });
     const origin = tokenOrigin(deps.tokens.configured(key));
-    const stored = await deps.store.get(key);
+    const stored = await deps.store.getToken(key);
     let state: StoredToken | undefined;
     if (stored !== undefined && stored.origin === origin) {
       state = stored;
@@ -83,7 +83,7 @@ export function createTokenRefresher(deps: TokenRefresherDeps): TokenRefresher {
     if (state === undefined) {
       // First sight of this token: it may be minutes old. Recorded, so the day counts across restarts.
       const seen: StoredToken = { token: deps.tokens.configured(key), refreshed_at: now, expires_at: UNKNOWN_EXPIRY, origin };
-      await deps.store.put(key, seen);
+      await deps.store.putToken(key, seen);
       deps.tokens.adopt(key, seen);
       log.info('Instagram token recorded; it is refreshed once it is known for 24 hours, and then every week', { refresh_after: iso(now + policy.minAgeMs) });
       return;
@@ -108,7 +108,7 @@ export function createTokenRefresher(deps: TokenRefresherDeps): TokenRefresher {
     const next: StoredToken = { token: refreshed.access_token, expires_at: now + refreshed.expires_in * 1000, refreshed_at: now, origin };
     // Stored before it is used: a restart (or another instance) must never fall back to a token
     // that Meta may already consider replaced.
-    await deps.store.put(key, next);
+    await deps.store.putToken(key, next);
     deps.tokens.adopt(key, next);
     failedAt.delete(key);
     log.info('Instagram token refreshed', { expires_at: iso(next.expires_at), days_left: daysLeft(next.expires_at, now) });

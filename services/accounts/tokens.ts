@@ -21,15 +21,15 @@ export interface StoredToken {
 
 /** Where refreshed tokens are kept: the bot's durable store (SQLite, PostgreSQL) or memory in tests. */
 export interface TokenStore {
-  get(account: string): Promise<StoredToken | undefined>;
-  put(account: string, token: StoredToken): Promise<void>;
+  getToken(account: string): Promise<StoredToken | undefined>;
+  putToken(account: string, token: StoredToken): Promise<void>;
 }
 
 export function createMemoryTokenStore(): TokenStore & { readonly size: number } {
   const tokens = new Map<string, StoredToken>();
   return {
-    get: (account) => Promise.resolve(tokens.has(account) ? { ...(tokens.get(account) as StoredToken) } : undefined),
-    put(account, token) {
+    getToken: (account) => Promise.resolve(tokens.has(account) ? { ...(tokens.get(account) as StoredToken) } : undefined),
+    putToken(account, token) {
       tokens.set(account, { ...token });
       return Promise.resolve();
     },

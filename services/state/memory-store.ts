@@ -1,6 +1,7 @@
 // The in-memory BotStore: for tests, the emulator and throwaway runs (`DATABASE_URL=memory:`).
 // Same semantics as the SQLite store, nothing survives a restart.
 import type { WebhookEvent } from '../events/types.ts';
+import type { StoredToken } from '../accounts/tokens.ts';
 import { createLaneTable } from './lane-table.ts';
 import type { BotStore, ExpandedNotification, ExpandResult, InboxRow, MessageStatus, NewInboxEvent, OutboxRow, SentMessage, StatusUpdate, UnreadableEvent, UserState } from './store.ts';
 import { DEDUP_RETENTION_MS, LOST, SENT_RETENTION_MS, SET_ASIDE_KEPT, isStatusAdvance, reasonOf, replyLane, unreadableEventsReason } from './store.ts';
@@ -42,6 +43,7 @@ export function createMemoryStore(): BotStore {
   const inboxLanes = createLaneTable();
   const replyLanes = createLaneTable();
   const pauses = new Map<string, number>();
+  const tokens = new Map<string, StoredToken>();
   let failed = 0;
   let nextInboxId = 1;
   let nextOutboxId = 1;
@@ -230,6 +232,11 @@ export function createMemoryStore(): BotStore {
     resumeAccounts() {
       pauses.clear();
       replyLanes.makeAvailable();
+      return resolved(undefined);
+    },
+    getToken: (account) => resolved(clone(tokens.get(account))),
+    putToken(account, token) {
+      tokens.set(account, { ...token });
       return resolved(undefined);
     },
     pausedAccounts: (now) => resolved(new Map([...pauses].filter(([, until]) => until > now))),

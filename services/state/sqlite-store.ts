@@ -5,6 +5,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { WebhookEvent } from '../events/types.ts';
 import type { OutgoingAction } from '../graph/send-api.ts';
+import type { StoredToken } from '../accounts/tokens.ts';
 import { migrateSqlite } from './migrations/sqlite.ts';
 import type { Backlog, BotStore, ClaimedLane, Completion, EventOutcome, ExpandedNotification, ExpandResult, InboxRow, Lost, MessageStatus, NewInboxEvent, NotificationExpander, OutboxRow, SentMessage, StatusUpdate, UnreadableEvent, UserState } from './store.ts';
 import { DEDUP_RETENTION_MS, LEASE_MS, LOST, SENT_RETENTION_MS, reasonOf, replyLane, unreadableEventsReason } from './store.ts';
@@ -350,6 +351,8 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
     pauseAccount: (account, until, reason) => resolved(() => void q.pauseAccount.run(account, until, reason)),
     resumeAccount: (account) => resolved(() => void q.resumeAccount.run(account)),
     resumeAccounts: () => resolved(() => resumeAccounts.immediate()),
+    getToken: (account) => resolved(() => (q.getToken.get(account) as StoredToken | undefined) ?? undefined),
+    putToken: (account, token) => resolved(() => void q.putToken.run(account, token.token, token.expires_at, token.refreshed_at, token.origin)),
     pausedAccounts: (now) => resolved(() => new Map((q.pausedAccounts.all(now) as { account: string; until: number }[]).map((r) => [r.account, r.until]))),
     outboxLanes: () => resolved(() => (q.outboxLanes.all() as { lane: string }[]).map((r) => r.lane)),
     outboxHead: (lane) => resolved(() => outboxHead(lane)),
@@ -468,6 +471,10 @@ function prepare(db: Database.Database) {
     pauseAccount: db.prepare('INSERT INTO account_pauses (account, until, reason) VALUES (?, ?, ?) ON CONFLICT(account) DO UPDATE SET until = excluded.until, reason = excluded.reason'),
     resumeAccount: db.prepare('DELETE FROM account_pauses WHERE account = ?'),
     resumeAccounts: db.prepare('DELETE FROM account_pauses'),
+    getToken: db.prepare('SELECT token, expires_at, refreshed_at, origin FROM account_tokens WHERE account = ?'),
+    putToken: db.prepare(
+      'INSERT INTO account_tokens (account, token, expires_at, refreshed_at, origin) VALUES (?, ?, ?, ?, ?) ON CONFLICT(account) DO UPDATE SET token = excluded.token, expires_at = excluded.expires_at, refreshed_at = excluded.refreshed_at, origin = excluded.origin',
+    ),
     makeOutboxAvailable: db.prepare('UPDATE outbox_lanes SET available_at = 0 WHERE available_at > 0'),
     pausedAccounts: db.prepare('SELECT account, until FROM account_pauses WHERE until > ?'),
     deleteInbox: db.prepare('DELETE FROM inbox WHERE id = ?'),

@@ -3,6 +3,7 @@
 // `<account>/<channel>:<sender id>` (see `userKey`).
 import type { WebhookEvent } from '../events/types.ts';
 import type { OutgoingAction } from '../graph/send-api.ts';
+import type { TokenStore } from '../accounts/tokens.ts';
 import type { Locale } from '../i18n.ts';
 
 export type ConversationStep = 'awaiting_order_number';
@@ -212,7 +213,7 @@ export function reasonOf(err: unknown): string {
  * contract tests in test/reliability/notifications.test.ts and set-aside.test.ts run for each store;
  * a new one joins their `stores` lists.
  */
-export interface BotStore extends StateStore {
+export interface BotStore extends StateStore, TokenStore {
   /** Stores one verified webhook body; resolves once it is durable (the webhook answers 200 after). */
   addNotification(notification: NewNotification, now: number): Promise<void>;
   /**

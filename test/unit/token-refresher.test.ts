@@ -56,7 +56,7 @@ describe('the token refresher', () => {
     const t = setup();
     await t.refresher.check();
     expect(t.calls).toEqual([]);
-    expect(await t.store.get(IG)).toEqual({ token: CONFIGURED, refreshed_at: START, expires_at: 0, origin: tokenOrigin(CONFIGURED) });
+    expect(await t.store.getToken(IG)).toEqual({ token: CONFIGURED, refreshed_at: START, expires_at: 0, origin: tokenOrigin(CONFIGURED) });
     expect(t.refresher.status()).toEqual([{ account: IG, expires_at: undefined, refreshed_at: undefined, days_left: undefined }]);
     t.advance(23 * HOUR);
     await t.refresher.check();
@@ -66,7 +66,7 @@ describe('the token refresher', () => {
     await t.refresher.check();
     const refreshedAt = START + DAY;
     expect(t.calls).toEqual([CONFIGURED]);
-    expect(await t.store.get(IG)).toEqual({ token: 'IGAArefreshed1Token0123456789', refreshed_at: refreshedAt, expires_at: refreshedAt + 60 * DAY, origin: tokenOrigin(CONFIGURED) });
+    expect(await t.store.getToken(IG)).toEqual({ token: 'IGAArefreshed1Token0123456789', refreshed_at: refreshedAt, expires_at: refreshedAt + 60 * DAY, origin: tokenOrigin(CONFIGURED) });
     expect(t.tokens.current(IG)).toBe('IGAArefreshed1Token0123456789');
     expect(t.refresher.status()).toEqual([{ account: IG, expires_at: refreshedAt + 60 * DAY, refreshed_at: refreshedAt, days_left: 60 }]);
 
@@ -96,12 +96,12 @@ describe('the token refresher', () => {
     const t = setup();
     await t.refresher.check();
     expect(t.tokens.current('111')).toBe('EAApageToken0123456789abcdef');
-    expect(await t.store.get('111')).toBeUndefined();
+    expect(await t.store.getToken('111')).toBeUndefined();
   });
 
   it('refreshes once when checks overlap', async () => {
     const t = setup();
-    await t.store.put(IG, { token: CONFIGURED, refreshed_at: START - 2 * DAY, expires_at: 0, origin: tokenOrigin(CONFIGURED) });
+    await t.store.putToken(IG, { token: CONFIGURED, refreshed_at: START - 2 * DAY, expires_at: 0, origin: tokenOrigin(CONFIGURED) });
     await Promise.all([t.refresher.check(), t.refresher.check(), t.refresher.check()]);
     expect(t.calls).toHaveLength(1);
   });
@@ -109,7 +109,7 @@ describe('the token refresher', () => {
   it('takes up a token another instance refreshed, without refreshing it again', async () => {
     const t = setup();
     const other: StoredToken = { token: 'IGAAfromAnotherInstance0123456789', refreshed_at: START - DAY, expires_at: START + 59 * DAY, origin: tokenOrigin(CONFIGURED) };
-    await t.store.put(IG, other);
+    await t.store.putToken(IG, other);
     await t.refresher.check();
     expect(t.calls).toEqual([]);
     expect(t.tokens.current(IG)).toBe(other.token);
@@ -117,7 +117,7 @@ describe('the token refresher', () => {
 
   it('refreshes early when fewer than 10 days are left, but never a token younger than a day', async () => {
     const t = setup();
-    await t.store.put(IG, { token: 'IGAAyoungButShort0123456789', refreshed_at: START - HOUR, expires_at: START + 5 * DAY, origin: tokenOrigin(CONFIGURED) });
+    await t.store.putToken(IG, { token: 'IGAAyoungButShort0123456789', refreshed_at: START - HOUR, expires_at: START + 5 * DAY, origin: tokenOrigin(CONFIGURED) });
     await t.refresher.check();
     expect(t.calls).toEqual([]);
     t.advance(DAY);
@@ -127,10 +127,10 @@ describe('the token refresher', () => {
 
   it('sets a stored chain aside when the accounts file has a new token, and starts again from the new one', async () => {
     const t = setup();
-    await t.store.put(IG, { token: 'IGAAfromTheOldToken0123456789', refreshed_at: START - 2 * DAY, expires_at: START + 58 * DAY, origin: tokenOrigin('IGAAanOlderConfiguredToken0123') });
+    await t.store.putToken(IG, { token: 'IGAAfromTheOldToken0123456789', refreshed_at: START - 2 * DAY, expires_at: START + 58 * DAY, origin: tokenOrigin('IGAAanOlderConfiguredToken0123') });
     await t.refresher.check();
     expect(t.tokens.current(IG)).toBe(CONFIGURED);
-    expect(await t.store.get(IG)).toMatchObject({ token: CONFIGURED, origin: tokenOrigin(CONFIGURED) });
+    expect(await t.store.getToken(IG)).toMatchObject({ token: CONFIGURED, origin: tokenOrigin(CONFIGURED) });
     expect(t.lines.join('\n')).toContain('the configured Instagram token changed');
     t.advance(DAY);
     await t.refresher.check();
@@ -139,7 +139,7 @@ describe('the token refresher', () => {
 
   it('logs an expired token once, as an error that says what to do, and does not try to refresh it', async () => {
     const t = setup();
-    await t.store.put(IG, { token: 'IGAAexpiredToken0123456789', refreshed_at: START - 61 * DAY, expires_at: START - DAY, origin: tokenOrigin(CONFIGURED) });
+    await t.store.putToken(IG, { token: 'IGAAexpiredToken0123456789', refreshed_at: START - 61 * DAY, expires_at: START - DAY, origin: tokenOrigin(CONFIGURED) });
     await t.refresher.check();
     await t.refresher.check();
     expect(t.calls).toEqual([]);
@@ -157,7 +157,7 @@ describe('the token refresher', () => {
         return Promise.resolve({ access_token: 'IGAAafterFailure0123456789', expires_in: 5_184_000 });
       },
     });
-    await t.store.put(IG, { token: CONFIGURED, refreshed_at: START - 2 * DAY, expires_at: 0, origin: tokenOrigin(CONFIGURED) });
+    await t.store.putToken(IG, { token: CONFIGURED, refreshed_at: START - 2 * DAY, expires_at: 0, origin: tokenOrigin(CONFIGURED) });
     await t.refresher.check();
     t.advance(30 * 60 * 1000);
     await t.refresher.check();
@@ -176,9 +176,9 @@ describe('the token refresher', () => {
   it('keeps checking the other accounts when the store fails for one', async () => {
     const second: Account = { type: 'instagram', key: '17841400000000004', instagram_account_id: '17841400000000004', access_token: 'IGAAsecondAccount0123456789', name: undefined };
     const t = setup({ accounts: [...ACCOUNTS, second] });
-    await t.store.put(second.key, { token: second.access_token, refreshed_at: START - 2 * DAY, expires_at: 0, origin: tokenOrigin(second.access_token) });
-    const get = t.store.get.bind(t.store);
-    t.deps.store.get = (account) => (account === IG ? Promise.reject(new Error('disk full')) : get(account));
+    await t.store.putToken(second.key, { token: second.access_token, refreshed_at: START - 2 * DAY, expires_at: 0, origin: tokenOrigin(second.access_token) });
+    const get = t.store.getToken.bind(t.store);
+    t.deps.store.getToken = (account) => (account === IG ? Promise.reject(new Error('disk full')) : get(account));
     await t.refresher.check();
     expect(t.calls).toEqual(['IGAAsecondAccount0123456789']);
   });

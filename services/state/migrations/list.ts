@@ -60,7 +60,7 @@ CREATE INDEX outbox_lanes_owner ON outbox_lanes(owner) WHERE owner IS NOT NULL;
 INSERT INTO inbox_lanes (lane, pending, since) SELECT lane, count(*), min(id) FROM inbox GROUP BY lane;
 INSERT INTO outbox_lanes (lane, pending, since, available_at) SELECT lane, count(*), min(id), min(next_attempt_at) FROM outbox GROUP BY lane;
 CREATE TABLE account_pauses (account TEXT PRIMARY KEY, until ${bigint} NOT NULL, reason TEXT NOT NULL);
-CREATE TABLE account_tokens (account TEXT PRIMARY KEY, token TEXT NOT NULL, expires_at ${bigint} NOT NULL, refreshed_at ${bigint} NOT NULL);
+CREATE TABLE account_tokens (account TEXT PRIMARY KEY, token TEXT NOT NULL, expires_at ${bigint} NOT NULL, refreshed_at ${bigint} NOT NULL, origin TEXT NOT NULL);
 `;
 
 const V2_SQLITE = `
