@@ -2,6 +2,7 @@
 // side, send the user's actions, and follow the bot's replies and the inspector over one
 // server-sent-events stream. No polling, no framework, no build step.
 import { createInspector } from './inspector.js';
+import { createPostsView } from './posts.js';
 import { REACTIONS, el, isWide, renderBotContent } from './render.js';
 
 const $ = (id) => document.getElementById(id);
@@ -37,6 +38,14 @@ const inspector = createInspector({
   showWebhooks: $('show-webhooks'),
   showGraph: $('show-graph'),
   clear: $('clear-records'),
+});
+
+const posts = createPostsView({
+  tabs: $('view-tabs'),
+  chatTab: $('tab-chat'),
+  postsTab: $('tab-posts'),
+  thread: ui.thread,
+  container: $('posts'),
 });
 
 /** The tab's state: its user, its stream, and what the bot's messages look like now. */
@@ -130,6 +139,7 @@ ui.newChat.addEventListener('click', () => {
   sessionStorage.removeItem(STORAGE_KEY);
   clearThread();
   inspector.reset();
+  posts.reset();
   void showSetup();
 });
 
@@ -148,6 +158,7 @@ async function startChat(user) {
   ui.subtitle.textContent = user.channel === 'messenger' ? `You are ${user.name} · ${user.locale}` : `You are @${user.username}`;
   ui.sticker.hidden = user.channel !== 'messenger';
   connect(user);
+  void posts.start(user);
   ui.input.focus();
 }
 
@@ -159,12 +170,13 @@ function connect(user) {
     const { history } = JSON.parse(event.data);
     clearThread();
     inspector.reset();
-    for (const item of history) (item.event === 'chat' ? onChat : inspector.add)(item.data, true);
+    for (const item of history) (item.event === 'chat' ? onChat : item.event === 'posts' ? posts.onEvent : inspector.add)(item.data, true);
     ui.getStarted.hidden = ui.messages.children.length > 0;
     ui.chatError.textContent = '';
   });
   source.addEventListener('chat', (event) => onChat(JSON.parse(event.data)));
   source.addEventListener('inspector', (event) => inspector.add(JSON.parse(event.data)));
+  source.addEventListener('posts', (event) => posts.onEvent(JSON.parse(event.data)));
   source.addEventListener('error', () => {
     if (source.readyState === EventSource.CONNECTING) ui.chatError.textContent = 'Reconnecting to the emulator…';
     if (source.readyState === EventSource.CLOSED) ui.chatError.textContent = 'Lost the connection to the emulator. Reload the page once the app runs again.';
