@@ -40,6 +40,10 @@ const inspector = createInspector({
   clear: $('clear-records'),
 });
 
+/** The tab's state: its user, its stream, and what the bot's messages look like now. */
+const state = { user: undefined, source: undefined, rows: new Map(), typing: undefined, typingTimer: undefined, openPicker: undefined, accounts: [] };
+
+/** The Posts tab beside the chat: the sample post of the user's account, where they comment (posts.js). */
 const posts = createPostsView({
   tabs: $('view-tabs'),
   chatTab: $('tab-chat'),
@@ -47,9 +51,6 @@ const posts = createPostsView({
   thread: ui.thread,
   container: $('posts'),
 });
-
-/** The tab's state: its user, its stream, and what the bot's messages look like now. */
-const state = { user: undefined, source: undefined, rows: new Map(), typing: undefined, typingTimer: undefined, openPicker: undefined, accounts: [] };
 
 /** The accounts the emulator plays (two Pages, one with a linked Instagram account, and an Instagram Login account). */
 async function loadAccounts() {
