@@ -1,5 +1,5 @@
-// The emulator page's Posts view: the sample post of the user's channel with their comments, a
-// comment on it, and (Instagram) a story mention or a reply to the shop's story. Thin like
+// The emulator page's Posts view: the sample post of the user's account on their channel, with their
+// comments; a comment on it; and (Instagram) a story mention or a reply to the shop's story. Thin like
 // routes/emulator.ts: check the request, call the emulator core, answer.
 import express, { type Response, type Router } from 'express';
 import type { EmulatorCore, SimUser } from '../services/emulator/index.ts';

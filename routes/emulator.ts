@@ -1,9 +1,11 @@
 // The emulator's HTTP side, mounted at /emulator in emulator mode only: the emulated Graph API
 // under /graph/:version/…, the emulated Instagram API under /instagram/:version/… (and Meta's
 // unversioned /instagram/refresh_access_token), and the page's API (the accounts, create a user,
-// act as that user, one event stream). Thin: parse and check the request, call the core, answer.
+// act as that user, one event stream; the Posts view's is routes/emulator-posts.ts). Thin: parse
+// and check the request, call the core, answer.
 import express, { type ErrorRequestHandler, type Request, type Response, type Router } from 'express';
 import { parseAction } from '../services/emulator/actions.ts';
+import { emulatorPostsRouter } from './emulator-posts.ts';
 import { channelsOf } from '../services/emulator/accounts.ts';
 import type { EmulatorCore, SimUser } from '../services/emulator/index.ts';
 import { graphError, unsupported, type GraphCall, type GraphReply } from '../services/emulator/graph-shared.ts';
@@ -129,6 +131,7 @@ export function emulatorRouter(emulator: EmulatorCore, { log, streams }: { log: 
     res.set({ 'Content-Type': item.type, 'X-Content-Type-Options': 'nosniff', 'Cache-Control': 'private, max-age=3600' }).send(item.bytes);
   });
 
+  router.use(emulatorPostsRouter(emulator));
   router.use(['/info', '/users', '/media'], (_req, res) => jsonError(res, 404, 'not found'));
   router.use(apiErrors(log));
   return router;

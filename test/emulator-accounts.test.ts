@@ -120,7 +120,7 @@ describe('the emulated Instagram API', () => {
     const me = await instagram(r, 'get', 'me', token, { fields: 'user_id,username,account_type' });
     expect(me.body).toEqual({ user_id: EMULATED_IG_LOGIN_ACCOUNT_ID, username: 'matcha.corner', account_type: 'BUSINESS' });
     const debug = await instagram(r, 'get', 'debug_token', token, { input_token: token });
-    expect(debug.body).toMatchObject({ data: { type: 'USER', is_valid: true, user_id: EMULATED_IG_LOGIN_ACCOUNT_ID, scopes: ['instagram_business_basic', 'instagram_business_manage_messages'] } });
+    expect(debug.body).toMatchObject({ data: { type: 'USER', is_valid: true, user_id: EMULATED_IG_LOGIN_ACCOUNT_ID, scopes: ['instagram_business_basic', 'instagram_business_manage_messages', 'instagram_business_manage_comments'] } });
   });
 
   it('refreshes a token on the documented endpoint (versioned or not): the new one works, and no record keeps it', async () => {

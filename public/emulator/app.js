@@ -3,6 +3,7 @@
 // server-sent-events stream. No polling, no framework, no build step.
 import { createLiveCharts } from './charts.js';
 import { createInspector } from './inspector.js';
+import { createPostsView } from './posts.js';
 import { REACTIONS, el, isWide, renderBotContent } from './render.js';
 
 const $ = (id) => document.getElementById(id);
@@ -45,6 +46,15 @@ createLiveCharts($('live-charts')).follow('/emulator/metrics/stream');
 
 /** The tab's state: its user, its stream, and what the bot's messages look like now. */
 const state = { user: undefined, source: undefined, rows: new Map(), typing: undefined, typingTimer: undefined, openPicker: undefined, accounts: [] };
+
+/** The Posts tab beside the chat: the sample post of the user's account, where they comment (posts.js). */
+const posts = createPostsView({
+  tabs: $('view-tabs'),
+  chatTab: $('tab-chat'),
+  postsTab: $('tab-posts'),
+  thread: ui.thread,
+  container: $('posts'),
+});
 
 /** The accounts the emulator plays (two Pages, one with a linked Instagram account, and an Instagram Login account). */
 async function loadAccounts() {
@@ -134,6 +144,7 @@ ui.newChat.addEventListener('click', () => {
   sessionStorage.removeItem(STORAGE_KEY);
   clearThread();
   inspector.reset();
+  posts.reset();
   void showSetup();
 });
 
@@ -152,6 +163,7 @@ async function startChat(user) {
   ui.subtitle.textContent = user.channel === 'messenger' ? `You are ${user.name} · ${user.locale}` : `You are @${user.username}`;
   ui.sticker.hidden = user.channel !== 'messenger';
   connect(user);
+  void posts.start(user);
   ui.input.focus();
 }
 
@@ -163,12 +175,13 @@ function connect(user) {
     const { history } = JSON.parse(event.data);
     clearThread();
     inspector.reset();
-    for (const item of history) (item.event === 'chat' ? onChat : inspector.add)(item.data, true);
+    for (const item of history) (item.event === 'chat' ? onChat : item.event === 'posts' ? posts.onEvent : inspector.add)(item.data, true);
     ui.getStarted.hidden = ui.messages.children.length > 0;
     ui.chatError.textContent = '';
   });
   source.addEventListener('chat', (event) => onChat(JSON.parse(event.data)));
   source.addEventListener('inspector', (event) => inspector.add(JSON.parse(event.data)));
+  source.addEventListener('posts', (event) => posts.onEvent(JSON.parse(event.data)));
   source.addEventListener('error', () => {
     if (source.readyState === EventSource.CONNECTING) ui.chatError.textContent = 'Reconnecting to the emulator…';
     if (source.readyState === EventSource.CLOSED) ui.chatError.textContent = 'Lost the connection to the emulator. Reload the page once the app runs again.';

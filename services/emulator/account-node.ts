@@ -5,7 +5,7 @@
 // token cannot message or look them up.
 import type { EmulatedAccount } from './accounts.ts';
 import { newMid } from './ids.ts';
-import type { GraphEffects, GraphReply, Json } from './graph-shared.ts';
+import type { CommentsApi, GraphEffects, GraphReply, Json } from './graph-shared.ts';
 import { PAGE_INBOX_APP_ID, ParamError, graphError, isObject, jsonParam, listParam, ok, platformOf, stringParam, unsupported } from './graph-shared.ts';
 import type { SimUser } from './types.ts';
 import type { UserRegistry } from './users.ts';
@@ -19,6 +19,8 @@ export interface AccountNodeDeps {
   appName: string;
   /** Absolute URL of a picture for the User Profile API's `profile_pic`. */
   profilePic: (user: SimUser) => string;
+  /** The sample posts' comments: private replies to them, public replies under them. */
+  comments?: CommentsApi;
 }
 
 export interface AccountNode {
@@ -28,6 +30,8 @@ export interface AccountNode {
   /** One of the account's users, by id; undefined for anyone else. */
   user(id: string): SimUser | undefined;
   userProfile(user: SimUser, params: Json): GraphReply;
+  /** `POST /{comment-id}/{edge}`: a public reply under one of the account's comments; undefined when `id` is none of them. */
+  commentEdge(method: string, id: string, edge: string, params: Json): GraphReply | undefined;
 }
 
 const MESSENGER_PROFILE_FIELDS = ['get_started', 'greeting', 'ice_breakers', 'persistent_menu', 'whitelisted_domains', 'account_linking_url', 'commands', 'title', 'description'];
@@ -88,6 +92,10 @@ export function createAccountNode(account: EmulatedAccount, deps: AccountNodeDep
 
   function sendMessage(params: Json): GraphReply {
     const body: Json = { ...params, recipient: jsonParam(params, 'recipient'), message: jsonParam(params, 'message') };
+    // A private reply: the recipient is a comment on one of the account's posts, not a user id.
+    if (isObject(body.recipient) && body.recipient.comment_id !== undefined) {
+      return deps.comments ? deps.comments.privateReply(account, body) : graphError(400, '(#100) Invalid comment_id: no such comment, or it cannot be replied to privately', 'OAuthException', 100);
+    }
     const recipientId = isObject(body.recipient) && typeof body.recipient.id === 'string' ? body.recipient.id : undefined;
     const user = recipientId === undefined ? undefined : own(recipientId);
     if (recipientId !== undefined && !user) return graphError(400, '(#100) No matching user found', 'OAuthException', 100, 2018001);
@@ -197,6 +205,7 @@ export function createAccountNode(account: EmulatedAccount, deps: AccountNodeDep
     account,
     user: own,
     userProfile,
+    commentEdge: (method, id, edge, params) => (method === 'POST' && edge !== '' ? deps.comments?.publicReply(account, id, edge, params) : undefined),
     edge(method, edge, params) {
       switch (`${method} ${edge}`) {
         case 'POST messages':

@@ -69,7 +69,7 @@ export function createGraphApi(deps: GraphApiDeps): GraphApi {
     return { page };
   }
 
-  /** A call with a Page token: its own node (`me` or its id), or one of its users. */
+  /** A call with a Page token: its own node (`me` or its id), one of its users, or one of its comments. */
   function pageCall(page: AccountNode, method: string, node: string, edge: string, params: Json): GraphReply {
     if (node === 'me' || node === page.account.page_id) {
       if (method === 'GET' && edge === '') return ok({ name: page.account.name, id: page.account.page_id });
@@ -77,7 +77,8 @@ export function createGraphApi(deps: GraphApiDeps): GraphApi {
     }
     const user = page.user(node);
     if (user && edge === '' && method === 'GET') return page.userProfile(user, params);
-    return unsupported(method, node);
+    // A public reply under a comment on one of its posts (Facebook) or its linked Instagram account's media.
+    return page.commentEdge(method, node, edge, params) ?? unsupported(method, node);
   }
 
   /** What Meta says about a Page token, so `npm run setup -- doctor` can be tried locally. */
@@ -93,7 +94,7 @@ export function createGraphApi(deps: GraphApiDeps): GraphApi {
         profile_id: page.account.page_id,
         is_valid: true,
         expires_at: 0,
-        scopes: ['pages_messaging', 'pages_manage_metadata', 'pages_show_list', 'instagram_basic', 'instagram_manage_messages'],
+        scopes: ['pages_messaging', 'pages_manage_metadata', 'pages_show_list', 'pages_manage_engagement', 'pages_read_user_content', 'pages_read_engagement', 'instagram_basic', 'instagram_manage_messages', 'instagram_manage_comments'],
       },
     });
   }

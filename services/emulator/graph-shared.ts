@@ -3,6 +3,7 @@
 // JSON text; lists as arrays, JSON or comma-separated).
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { AccountApi } from '../accounts/types.ts';
+import type { EmulatedAccount } from './accounts.ts';
 import { newTraceId } from './ids.ts';
 import type { SimUser } from './types.ts';
 
@@ -39,6 +40,14 @@ export interface GraphEffects {
 }
 
 export type GraphApi = (call: GraphCall) => Promise<GraphReply>;
+
+/** Comments on the emulator's sample posts (services/emulator/posts.ts), as an account's API sees them. */
+export interface CommentsApi {
+  /** A Send API body whose recipient is `{ comment_id }`, sent with the account's token. */
+  privateReply(account: EmulatedAccount, body: Json): GraphReply;
+  /** `POST /{comment-id}/{edge}` with the account's token; undefined when it is none of the account's comments. */
+  publicReply(account: EmulatedAccount, commentId: string, edge: string, params: Json): GraphReply | undefined;
+}
 
 /** The emulated API of each kind: its calls are recorded with the API that answered. */
 export type EmulatedApi = AccountApi;

@@ -2,7 +2,8 @@
 // and Instagram API (for the Instagram Login account), and Meta's side of the webhook. Users'
 // actions become signed notifications POSTed to the app's real /webhook; the bot's calls land in
 // the emulated APIs and reach the user's page through one stream. Each user talks to one account
-// (chosen on the page's setup screen): its entry id, its token, its API.
+// (chosen on the page's setup screen): its entry id, its token, its API. Each account also has a
+// sample post per channel it offers, where users comment (services/emulator/posts.ts).
 // Whatever a page is shown (records, chat, history) is scrubbed of every configured secret first,
 // and a recorded call keeps no token-carrying field (`setup doctor`'s debug_token has input_token).
 import { randomBytes } from 'node:crypto';
@@ -19,6 +20,7 @@ import type { EmulatedApi, GraphCall, GraphEffects, GraphReply } from './graph-s
 import { createInstagramApi } from './instagram-api.ts';
 import { newMid } from './ids.ts';
 import { createMediaStore, type MediaStore } from './media.ts';
+import { createPosts, type Posts } from './posts.ts';
 import { createStreamHub, type StreamHub } from './sse.ts';
 import * as n from './notifications.ts';
 import type { AccountIds, Notification } from './notifications.ts';
@@ -82,6 +84,8 @@ export interface EmulatorCore {
   /** Whether the bot sent this user a message with this mid. */
   botSent(userId: string, mid: string): boolean;
   media: MediaStore;
+  /** The sample posts users comment on, and their stories (services/emulator/posts.ts). */
+  posts: Posts;
   /** Every record so far (bounded), oldest first. */
   records(): InspectorRecord[];
   /** Resolves once every queued webhook (user actions, receipts) has been answered. */
@@ -127,6 +131,7 @@ function createEmulatorCore(deps: EmulatorDeps): EmulatorCore {
     onForget: (id) => {
       logs.delete(id);
       listeners.delete(id);
+      posts.forget(id);
     },
   });
   const media = createMediaStore();
@@ -156,16 +161,30 @@ function createEmulatorCore(deps: EmulatorDeps): EmulatorCore {
       emit(user.id, { event: 'chat', data: { type: 'handover', owner: 'app', app_id: config.APP_ID ?? '', ...(metadata ? { metadata } : {}) } });
     },
   };
+  const posts: Posts = createPosts({
+    accounts,
+    baseUrl: config.APP_URL,
+    now,
+    users,
+    send: (user, notification) => inLane(user.id, () => deliver(user, notification)),
+    notify(user, notification) {
+      inLane(user.id, () => deliver(user, notification)).catch((err: unknown) => log.warn('emulator webhook could not be sent', { err }));
+    },
+    show: (user, output) => emit(user.id, { event: 'posts', data: output }),
+    chat: (user, output) => emit(user.id, { event: 'chat', data: output }),
+    messageSent: (user, mid, message) => effects.messageSent(user, mid, message),
+  });
   const graphApi = createGraphApi({
     config,
     pages: accounts.filter((a) => a.api === 'graph'),
     users,
     effects,
+    comments: posts,
     appName: APP_NAME,
     profilePic,
     verifyCallback: (url, token) => verifyCallback(url, token, deps.fetch ?? globalThis.fetch),
   });
-  const instagramApi = createInstagramApi({ config, accounts: accounts.filter((a) => a.api === 'instagram'), users, effects, appName: APP_NAME, profilePic, now });
+  const instagramApi = createInstagramApi({ config, accounts: accounts.filter((a) => a.api === 'instagram'), users, effects, comments: posts, appName: APP_NAME, profilePic, now });
 
   function recordAccount(key: string | undefined): RecordAccount | undefined {
     const account = key === undefined ? undefined : accountByKey.get(key);
@@ -329,6 +348,7 @@ function createEmulatorCore(deps: EmulatorDeps): EmulatorCore {
     getUser: (id) => users.get(id),
     botSent: (userId, mid) => logs.get(userId)?.botMids.has(mid) ?? false,
     media,
+    posts,
     records: () => [...allRecords],
     history: (userId) => [...(logs.get(userId)?.events ?? shared)],
     act(user, action) {

@@ -78,7 +78,8 @@ export function createInstagramApi(deps: InstagramApiDeps): GraphApi {
     }
     const user = node.user(id);
     if (user && edge === '' && method === 'GET') return node.userProfile(user, params);
-    return unsupported(method, id);
+    // A public reply under a comment on the account's media: `POST /{ig-comment-id}/replies`.
+    return node.commentEdge(method, id, edge, params) ?? unsupported(method, id);
   }
 
   /** `GET /me`: the account itself, in the fields asked for. */
@@ -125,7 +126,7 @@ export function createInstagramApi(deps: InstagramApiDeps): GraphApi {
         is_valid: true,
         issued_at: issuedAt,
         expires_at: issuedAt + TOKEN_LIFETIME_S,
-        scopes: ['instagram_business_basic', 'instagram_business_manage_messages'],
+        scopes: ['instagram_business_basic', 'instagram_business_manage_messages', 'instagram_business_manage_comments'],
       },
     });
   }

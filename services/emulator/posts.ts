@@ -1,32 +1,36 @@
-// The emulator's posts and stories: one sample post on the Page (Facebook) and one on the Instagram
-// account, on which a simulated user comments; Meta's side of it, too. A comment becomes the
-// notification Meta sends (a `feed` change with `item: "comment"`, or an Instagram `comments`
-// change); the emulated Graph API takes the bot's private reply (a message to `recipient.comment_id`,
-// delivered into the commenter's chat, once per comment as Meta allows) and its public reply
-// (`POST /{comment-id}/comments` on Facebook, `/{ig-comment-id}/replies` on Instagram), shown under
-// the comment. Like Meta, it then notifies the app of that reply, which is the shop's own comment:
-// the bot must leave it alone. Users can also mention the shop in a story, or reply to its story.
+// The emulator's posts and stories: a sample post for each conversation an account offers (a
+// Facebook post on each Page, a media post on each Instagram account, the Page-linked one and the
+// Instagram Login one), on which a simulated user comments; Meta's side of it, too. A comment
+// becomes the notification Meta sends for that account (a Page `feed` change with `item:
+// "comment"`, or an Instagram `comments` change, under the account's `entry.id`); the account's
+// emulated API takes the bot's private reply (a message to `recipient.comment_id`, delivered into
+// the commenter's chat, once per comment as Meta allows) and its public reply (`POST
+// /{comment-id}/comments` on Facebook, `/{ig-comment-id}/replies` on Instagram), shown under the
+// comment. A comment is the account's own: another account's token cannot reply to it. Like Meta,
+// the emulator then notifies the app of that reply, which is the shop's own comment: the bot must
+// leave it alone. Instagram users can also mention the shop in a story, or reply to its story.
 //
 // A Facebook comment's `from.id` is not the commenter's PSID (Meta scopes it differently), so the
 // emulator gives each Messenger user a separate commenter id; an Instagram comment carries the IGSID.
 import { randomInt } from 'node:crypto';
 import type { Channel } from '../events/types.ts';
-import type { GraphReply } from './graph-api.ts';
-import { graphError, unsupported } from './graph-api.ts';
+import { channelsOf, type EmulatedAccount } from './accounts.ts';
+import type { CommentsApi, Json } from './graph-shared.ts';
+import { graphError, isObject, unsupported } from './graph-shared.ts';
 import { newMid } from './ids.ts';
-import type { AccountIds, Notification } from './notifications.ts';
-import { accountOf, messageNotification } from './notifications.ts';
+import type { Notification } from './notifications.ts';
+import { messageNotification } from './notifications.ts';
 import type { ChatOutput, SimUser, WebhookRecord } from './types.ts';
 import type { UserRegistry } from './users.ts';
 import { fullName } from './users.ts';
 import { COMMENT_ID, sendBodyProblem } from './validate-send.ts';
 
-type Json = Record<string, unknown>;
-
 /** What a post looks like on the page, with the comments of the user looking at it. */
 export interface PostView {
   id: string;
   channel: Channel;
+  /** The key of the account that posted it. */
+  account: string;
   author: string;
   caption: string;
   image: string;
@@ -52,15 +56,15 @@ export interface PostsOutput {
 export type StoryAction = { type: 'mention' } | { type: 'reply'; text: string };
 
 export interface PostsDeps {
-  ids: AccountIds;
-  pageName: string;
-  /** The Instagram account's handle, for its own replies. */
-  igUsername: string;
+  /** Every account the emulator plays: each gets a sample post per channel it offers. */
+  accounts: readonly EmulatedAccount[];
   baseUrl: string;
   now: () => number;
   users: UserRegistry;
   /** Delivers a notification in the user's lane and records it (the core's webhook path). */
   send(user: SimUser, notification: Notification): Promise<WebhookRecord>;
+  /** `send` without waiting: the core tracks the delivery (idle() waits for it) and logs a failure. */
+  notify(user: SimUser, notification: Notification): void;
   /** Updates the user's Posts view. */
   show(user: SimUser, output: PostsOutput): void;
   /** Shows the user's own story mention or story reply in their chat, as Instagram does. */
@@ -69,17 +73,15 @@ export interface PostsDeps {
   messageSent(user: SimUser, mid: string, message: unknown): void;
 }
 
-export interface Posts {
-  /** The sample post of the user's channel, with their comments. */
+export interface Posts extends CommentsApi {
+  /** The sample post of the user's account on the user's channel, with their comments. */
   view(user: SimUser): PostView;
-  /** The user comments on their channel's sample post; resolves once the webhook was answered. */
+  /** The user comments on that post; resolves once the webhook was answered. */
   comment(user: SimUser, text: string): Promise<{ comment_id: string; webhook: WebhookRecord }>;
   /** Instagram: the user mentions the shop in their story, or replies to the shop's story. */
   story(user: SimUser, action: StoryAction): Promise<{ mid: string; webhook: WebhookRecord }>;
-  /** The emulated Graph API's private reply: a me/messages body whose recipient is a comment. */
-  privateReply(body: Json): GraphReply;
-  /** `POST /{comment-id}/comments|replies`; undefined when the id is none of the emulator's comments. */
-  publicReply(commentId: string, edge: string, params: Json): GraphReply | undefined;
+  /** The user was forgotten (services/emulator/users.ts): so are their comments. */
+  forget(userId: string): void;
 }
 
 interface StoredComment {
@@ -95,26 +97,65 @@ interface StoredComment {
 interface SamplePost {
   id: string;
   channel: Channel;
+  account: EmulatedAccount;
   caption: string;
   image: string;
 }
 
 /** Comments kept per user, oldest forgotten first: an open emulator stays bounded. */
 const COMMENTS_PER_USER = 50;
+/** What Meta takes in a comment: 2,200 characters on Instagram (Facebook takes more). */
 const COMMENT_MAX = 2200;
+/** Meta accepts a private reply within 7 days of the comment. */
+const PRIVATE_REPLY_WINDOW_MS = 7 * 24 * 60 * 60 * 1000;
 const STORY_ID_DIGITS = 17;
 
+const CAPTIONS: Record<Channel, string> = {
+  messenger: 'New season teas are in! 🍵 Comment "price" and we will message you the list.',
+  instagram: 'Fresh jasmine pearls, hand-rolled ✨ Comment "price" for the list!',
+};
+const IMAGES: Record<Channel, readonly string[]> = {
+  messenger: ['sencha.png', 'oolong.png', 'earl-grey.png'],
+  instagram: ['jasmine-pearls.png', 'earl-grey.png', 'oolong.png'],
+};
+
+/** One sample post per account and channel, with ids like Meta's (`<page id>_<post id>`, or digits). */
+function samplePosts(accounts: readonly EmulatedAccount[], baseUrl: string): Map<string, SamplePost> {
+  const posts = new Map<string, SamplePost>();
+  const count: Record<Channel, number> = { messenger: 0, instagram: 0 };
+  for (const account of accounts) {
+    for (const channel of channelsOf(account)) {
+      const n = count[channel];
+      count[channel] += 1;
+      const id = channel === 'messenger' ? `${account.page_id ?? ''}_${7_000_000_000_000_001 + n}` : (17_800_000_000_000_001n + BigInt(n)).toString();
+      const image = IMAGES[channel][n % IMAGES[channel].length] ?? 'sencha.png';
+      posts.set(postKey(account.key, channel), { id, channel, account, caption: CAPTIONS[channel], image: `${baseUrl}/images/${image}` });
+    }
+  }
+  return posts;
+}
+
+const postKey = (account: string, channel: Channel): string => `${account}/${channel}`;
+
+/** How the account signs on a channel: its name on Facebook, its handle on Instagram. */
+function authorOf(account: EmulatedAccount, channel: Channel): string {
+  return channel === 'messenger' ? account.name : (account.username ?? account.name);
+}
+
 export function createPosts(deps: PostsDeps): Posts {
-  const { ids } = deps;
-  const posts: Record<Channel, SamplePost> = {
-    messenger: { id: `${ids.pageId}_7000000000000001`, channel: 'messenger', caption: 'New season teas are in! 🍵 Comment "price" and we will message you the list.', image: `${deps.baseUrl}/images/sencha.png` },
-    instagram: { id: '17800000000000001', channel: 'instagram', caption: 'Fresh jasmine pearls, hand-rolled ✨ Comment "price" for the list!', image: `${deps.baseUrl}/images/jasmine-pearls.png` },
-  };
+  const posts = samplePosts(deps.accounts, deps.baseUrl);
   const comments = new Map<string, StoredComment>();
   const byUser = new Map<string, string[]>();
   const commenterIds = new Map<string, string>();
-  const storyId = digits(STORY_ID_DIGITS);
+  const storyIds = new Map<string, string>();
   const newCommentId = (post: SamplePost): string => (post.channel === 'messenger' ? `${post.id.split('_')[1] ?? '0'}_${digits(16)}` : digits(17));
+
+  const postOf = (user: SimUser): SamplePost => {
+    const post = posts.get(postKey(user.account, user.channel));
+    // Users are only made for a conversation an account offers, and each such one has a post.
+    if (!post) throw new Error(`no sample post for account ${user.account} on ${user.channel}`);
+    return post;
+  };
 
   /** The id Meta puts in a Facebook comment's `from`: the user's, but not their PSID. */
   const commenterId = (user: SimUser): string => {
@@ -128,12 +169,14 @@ export function createPosts(deps: PostsDeps): Posts {
   };
 
   const view = (user: SimUser): PostView => {
-    const post = posts[user.channel];
+    const post = postOf(user);
+    const shop = authorOf(post.account, post.channel);
     const mine = (byUser.get(user.id) ?? []).map((id) => comments.get(id)).filter((c): c is StoredComment => c !== undefined && c.post === post);
     return {
       id: post.id,
       channel: post.channel,
-      author: user.channel === 'messenger' ? deps.pageName : deps.igUsername,
+      account: post.account.key,
+      author: shop,
       caption: post.caption,
       image: post.image,
       comments: mine.map((c) => ({
@@ -142,7 +185,7 @@ export function createPosts(deps: PostsDeps): Posts {
         at: c.at,
         author: user.channel === 'messenger' ? fullName(user) : user.username,
         private_reply: c.private_reply,
-        replies: c.replies.map((r) => ({ ...r, author: user.channel === 'messenger' ? deps.pageName : deps.igUsername })),
+        replies: c.replies.map((r) => ({ ...r, author: shop })),
       })),
     };
   };
@@ -151,25 +194,48 @@ export function createPosts(deps: PostsDeps): Posts {
     comments.set(comment.id, comment);
     const list = byUser.get(user.id) ?? [];
     list.push(comment.id);
-    while (list.length > COMMENTS_PER_USER) comments.delete(list.shift() as string);
+    while (list.length > COMMENTS_PER_USER) {
+      const oldest = list.shift();
+      if (oldest !== undefined) comments.delete(oldest);
+    }
     byUser.set(user.id, list);
   };
 
-  /** The notification Meta sends for a comment (ours or the user's) on a sample post. */
+  /** The notification Meta sends for a comment (ours or the user's) on a sample post, under the account's entry id. */
   const commentNotification = (post: SamplePost, comment: { id: string; text: string; at: number; parent_id?: string }, from: Json): Notification => {
     const seconds = Math.floor(comment.at / 1000);
     if (post.channel === 'messenger') {
       const value: Json = { from, post: { status_type: 'added_photos', is_published: true, id: post.id }, message: comment.text, post_id: post.id, comment_id: comment.id, created_time: seconds, item: 'comment', parent_id: comment.parent_id ?? post.id, verb: 'add' };
-      return { object: 'page', entry: [{ id: ids.pageId, time: seconds, changes: [{ field: 'feed', value }] }] };
+      return { object: 'page', entry: [{ id: post.account.page_id ?? '', time: seconds, changes: [{ field: 'feed', value }] }] };
     }
     const value: Json = { from, media: { id: post.id, media_product_type: 'FEED' }, id: comment.id, text: comment.text, ...(comment.parent_id ? { parent_id: comment.parent_id } : {}) };
-    return { object: 'instagram', entry: [{ id: ids.igAccountId, time: seconds, changes: [{ field: 'comments', value }] }] };
+    return { object: 'instagram', entry: [{ id: post.account.instagram_account_id ?? '', time: seconds, changes: [{ field: 'comments', value }] }] };
+  };
+
+  /** The shop's own identity in a comment it writes: the Page, or the Instagram account. */
+  const shopAsAuthor = (post: SamplePost): Json =>
+    post.channel === 'messenger' ? { id: post.account.page_id, name: post.account.name } : { id: post.account.instagram_account_id, username: authorOf(post.account, 'instagram') };
+
+  /** One of the account's comments; another account's (or an unknown one) is none. */
+  const commentOf = (account: EmulatedAccount, id: unknown): StoredComment | undefined => {
+    const comment = typeof id === 'string' ? comments.get(id) : undefined;
+    return comment?.post.account.key === account.key ? comment : undefined;
+  };
+
+  const storyIdOf = (account: string): string => {
+    let id = storyIds.get(account);
+    if (!id) {
+      id = digits(STORY_ID_DIGITS);
+      storyIds.set(account, id);
+    }
+    return id;
   };
 
   return {
     view,
     async comment(user, text) {
-      const post = posts[user.channel];
+      const post = postOf(user);
+      deps.users.touch(user);
       const comment: StoredComment = { id: newCommentId(post), post, user_id: user.id, text, at: deps.now(), private_reply: false, replies: [] };
       remember(user, comment);
       deps.show(user, { type: 'post', post: view(user) });
@@ -178,27 +244,37 @@ export function createPosts(deps: PostsDeps): Posts {
       return { comment_id: comment.id, webhook };
     },
     async story(user, action) {
-      const mid = newMid(user.channel, accountOf(user, ids));
+      const post = postOf(user);
+      deps.users.touch(user);
+      const mid = newMid(user.channel, user.account_id);
       const url = `${deps.baseUrl}/emulator/avatar.svg#story-${mid.slice(-8)}`;
       const message =
-        action.type === 'mention' ? { mid, attachments: [{ type: 'story_mention', payload: { url } }] } : { mid, text: action.text, reply_to: { story: { url, id: storyId } } };
+        action.type === 'mention' ? { mid, attachments: [{ type: 'story_mention', payload: { url } }] } : { mid, text: action.text, reply_to: { story: { url, id: storyIdOf(user.account) } } };
       const at = deps.now();
-      deps.chat(user, { type: 'user', mid, at, text: action.type === 'mention' ? `📸 You mentioned @${deps.igUsername} in your story` : `↩ Replying to @${deps.igUsername}'s story: ${action.text}` });
-      const webhook = await deps.send(user, messageNotification(user, ids, at, message));
+      const shop = authorOf(post.account, 'instagram');
+      deps.chat(user, { type: 'user', mid, at, text: action.type === 'mention' ? `📸 You mentioned @${shop} in your story` : `↩ Replying to @${shop}'s story: ${action.text}` });
+      const webhook = await deps.send(user, messageNotification(user, at, message));
       return { mid, webhook };
     },
-    privateReply(body) {
-      const recipient = body.recipient as Json;
-      const comment = typeof recipient.comment_id === 'string' ? comments.get(recipient.comment_id) : undefined;
+    forget(userId) {
+      for (const id of byUser.get(userId) ?? []) comments.delete(id);
+      byUser.delete(userId);
+      commenterIds.delete(userId);
+    },
+    privateReply(account, body) {
+      const recipient = isObject(body.recipient) ? body.recipient : {};
+      const comment = commentOf(account, recipient.comment_id);
+      // Checked like any Send API body first: on the comment's channel when it is known.
+      const problem = sendBodyProblem(body, comment?.post.channel ?? (account.type === 'page' ? 'messenger' : 'instagram'));
+      if (problem) return graphError(400, problem, 'OAuthException', 100, undefined, comment?.user_id);
       const user = comment ? deps.users.get(comment.user_id) : undefined;
       if (!comment || !user) return graphError(400, '(#100) Invalid comment_id: no such comment, or it cannot be replied to privately', 'OAuthException', 100);
-      const problem = sendBodyProblem(body, comment.post.channel);
-      if (problem) return graphError(400, problem, 'OAuthException', 100, undefined, user.id);
-      // Meta: one private reply per comment.
+      // Meta: one private reply per comment, within 7 days of it.
       if (comment.private_reply) return graphError(400, '(#10900) Activity already replied to', 'OAuthException', 10900, undefined, user.id);
+      if (deps.now() - comment.at >= PRIVATE_REPLY_WINDOW_MS) return graphError(400, '(#100) The comment is older than 7 days: it can no longer be replied to privately', 'OAuthException', 100, undefined, user.id);
       comment.private_reply = true;
       deps.users.touch(user);
-      const mid = newMid(user.channel, accountOf(user, ids));
+      const mid = newMid(user.channel, user.account_id);
       const message = body.message;
       return {
         status: 200,
@@ -210,8 +286,8 @@ export function createPosts(deps: PostsDeps): Posts {
         },
       };
     },
-    publicReply(commentId, edge, params) {
-      const comment = COMMENT_ID.test(commentId) ? comments.get(commentId) : undefined;
+    publicReply(account, commentId, edge, params) {
+      const comment = COMMENT_ID.test(commentId) ? commentOf(account, commentId) : undefined;
       if (!comment) return undefined;
       const user = deps.users.get(comment.user_id);
       const wanted = comment.post.channel === 'messenger' ? 'comments' : 'replies';
@@ -229,8 +305,7 @@ export function createPosts(deps: PostsDeps): Posts {
           if (!user) return;
           deps.show(user, { type: 'post', post: view(user) });
           // Meta tells the app about every comment on the post, its own replies included.
-          const from = comment.post.channel === 'messenger' ? { id: ids.pageId, name: deps.pageName } : { id: ids.igAccountId, username: deps.igUsername };
-          void deps.send(user, commentNotification(comment.post, { ...reply, parent_id: comment.id }, from));
+          deps.notify(user, commentNotification(comment.post, { ...reply, parent_id: comment.id }, shopAsAuthor(comment.post)));
         },
       };
     },

@@ -1,7 +1,9 @@
 // The emulator's Posts view in a real browser: a fresh app in emulator mode started like `npm start`,
-// headless Chromium driven by playwright-core. A customer comments "price" on the sample post; the
-// private reply shows up in the chat, the public reply under the comment, both calls in the
-// inspector; on Instagram the customer mentions the shop in a story. A screenshot of the page is
+// headless Chromium driven by playwright-core. A customer comments "price" on the sample post of the
+// account picked on the setup screen; the private reply shows up in the chat, the public reply under
+// the comment, both calls in the inspector with their account and API (the Graph API for a Page,
+// the Instagram API for the Instagram Login account); on Instagram the customer mentions the shop
+// in a story. A screenshot of the page is
 // saved to test-results/ when a test fails. Run: npm run test:e2e (CHROMIUM_PATH overrides
 // /usr/bin/chromium; SCREENSHOT_POSTS=path saves a picture of the Posts view).
 import assert from 'node:assert/strict';
@@ -97,9 +99,11 @@ async function inNewTab(name: string, viewport: { width: number; height: number 
   }
 }
 
-async function startChat(page: Page, channel: 'Messenger' | 'Instagram', name: string): Promise<void> {
+/** Starts a chat as `name` with the account labelled `account` on the setup screen (the first offering the channel when absent). */
+async function startChat(page: Page, channel: 'Messenger' | 'Instagram', name: string, account?: string): Promise<void> {
   await page.goto(base);
   await page.getByLabel(channel).check();
+  if (account !== undefined) await page.getByLabel('Shop account').selectOption({ label: account });
   await page.getByLabel('Your name').fill(name);
   await page.getByRole('button', { name: 'Start chatting' }).click();
   await page.getByRole('textbox', { name: 'Message' }).waitFor();
@@ -116,13 +120,59 @@ void describe('the Posts view in a real browser', () => {
       await page.getByRole('button', { name: 'Comment', exact: true }).click();
       await page.locator('.comment.reply', { hasText: "We've sent you a private message" }).waitFor();
       await page.getByRole('button', { name: /replied privately/ }).waitFor();
-      await page.locator('.record.graph summary', { hasText: '/comments' }).waitFor();
-      await page.locator('.record.graph summary', { hasText: 'POST /v24.0/me/messages' }).first().waitFor();
+      const publicCall = page.locator('.record.graph summary', { hasText: '/comments' });
+      await publicCall.waitFor();
+      const privateCall = page.locator('.record.graph summary', { hasText: 'POST /v24.0/me/messages' }).first();
+      await privateCall.waitFor();
+      for (const call of [publicCall, privateCall]) {
+        assert.equal(await call.locator('.dir').textContent(), '← Graph API');
+        assert.equal(await call.locator('.account').textContent(), 'Tidewater Tea Co. · Page');
+      }
+      await page.locator('.record.webhook summary', { hasText: 'feed comment' }).first().waitFor();
       if (process.env.SCREENSHOT_POSTS) await page.screenshot({ path: process.env.SCREENSHOT_POSTS });
       await page.getByRole('button', { name: /replied privately/ }).click();
       await page.locator('.row.bot', { hasText: "Here are this season's teas" }).waitFor();
       await page.getByRole('button', { name: 'Browse teas' }).click();
       await page.locator('.carousel .card').first().waitFor();
+    });
+  });
+
+  void it('the Instagram Login account: the comment, the private reply and the public reply through the Instagram API', async () => {
+    await inNewTab('posts-instagram-login', { width: 1280, height: 860 }, async (page) => {
+      await startChat(page, 'Instagram', 'Noor Aziz', '@matcha.corner (Matcha Corner, Instagram Login, no Page)');
+      await page.getByRole('tab', { name: 'Posts' }).click();
+      await page.getByRole('article', { name: 'Post by matcha.corner' }).waitFor();
+      await page.getByRole('textbox', { name: 'Your comment' }).fill('price please');
+      await page.getByRole('button', { name: 'Comment', exact: true }).click();
+      await page.locator('.comment.reply', { hasText: "We've sent you a private message" }).waitFor();
+      assert.equal(await page.locator('.comment.reply strong').first().textContent(), 'matcha.corner');
+      const publicCall = page.locator('.record.graph summary', { hasText: '/replies' });
+      await publicCall.waitFor();
+      const privateCall = page.locator('.record.graph summary', { hasText: 'POST /v24.0/me/messages' }).first();
+      await privateCall.waitFor();
+      for (const call of [publicCall, privateCall]) {
+        assert.equal(await call.locator('.dir').textContent(), '← Instagram API');
+        assert.equal(await call.locator('.account').textContent(), 'Matcha Corner · Instagram Login');
+      }
+      assert.equal(await page.locator('.record.graph .dir', { hasText: '← Graph API' }).count(), 0, 'an Instagram Login reply went through the Graph API');
+      await page.locator('.record.webhook summary', { hasText: 'comments' }).first().waitFor();
+      assert.equal(await page.locator('.record.webhook .code.bad').count(), 0);
+      await page.getByRole('button', { name: /replied privately/ }).click();
+      await page.locator('.row.bot', { hasText: "Here are this season's teas" }).waitFor();
+    });
+  });
+
+  void it('the second Page: its own post, answered with its own token', async () => {
+    await inNewTab('posts-second-page', { width: 1280, height: 860 }, async (page) => {
+      await startChat(page, 'Messenger', 'Ben Ho', 'Harbour Tea Bar (Facebook Page)');
+      await page.getByRole('tab', { name: 'Posts' }).click();
+      await page.getByRole('article', { name: 'Post by Harbour Tea Bar' }).waitFor();
+      await page.getByRole('textbox', { name: 'Your comment' }).fill('how much?');
+      await page.getByRole('button', { name: 'Comment', exact: true }).click();
+      await page.locator('.comment.reply', { hasText: "We've sent you a private message" }).waitFor();
+      const publicCall = page.locator('.record.graph summary', { hasText: '/comments' });
+      await publicCall.waitFor();
+      assert.equal(await publicCall.locator('.account').textContent(), 'Harbour Tea Bar · Page');
     });
   });
 

@@ -28,8 +28,11 @@ afterEach(async () => {
   await Promise.all(running.splice(0).map((r) => r.close()));
 });
 
-/** The real app in emulator mode on a free loopback port (the port is known before the config). */
-export async function startEmulatorApp(env: Record<string, string> = {}): Promise<Running> {
+/**
+ * The real app in emulator mode on a free loopback port (the port is known before the config).
+ * `emulatorNow` is the emulator's clock (Meta's side); the bot keeps the real one.
+ */
+export async function startEmulatorApp(env: Record<string, string> = {}, { emulatorNow }: { emulatorNow?: () => number } = {}): Promise<Running> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
@@ -38,7 +41,7 @@ export async function startEmulatorApp(env: Record<string, string> = {}): Promis
   const log = createLogger({ level: 'debug', redact: secretsOf(config), write: (line) => lines.push(line) });
   const bot = createBot(config, { log });
   const streams = createStreamHub({ secrets: secretsOf(config) });
-  const emulator = createEmulator({ config, log, webhookUrl: localWebhookUrl(config), streams });
+  const emulator = createEmulator({ config, log, webhookUrl: localWebhookUrl(config), streams, ...(emulatorNow ? { now: emulatorNow } : {}) });
   server.on('request', createApp({ config, log, bot, emulator, streams }));
   const r: Running = {
     config,
