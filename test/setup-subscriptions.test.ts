@@ -181,6 +181,7 @@ describe('subscribe', () => {
       await expect(subscribe(deps)).resolves.toBe(1);
       expect(text()).toMatch(new RegExp(`code\\s+${code}`));
       expect(text()).toContain('the Page token lacks a permission: generate it again with pages_messaging and pages_manage_metadata');
+      expect(text()).toContain('and the comment permissions when data/comment-replies.json has triggers');
     }
   });
 
