@@ -12,7 +12,8 @@ import { emulatorHostCheck } from './routes/host-check.ts';
 import { liveMetricsStream } from './routes/live-metrics.ts';
 import { metricsRoute } from './routes/metrics.ts';
 import { webhookRoute } from './routes/webhook.ts';
-import { describeAccount } from './services/accounts/types.ts';
+import { accountClient } from './scripts/setup/context.ts';
+import { apiOf, describeAccount, type AccountApi } from './services/accounts/types.ts';
 import { createBot, type Bot } from './services/bot.ts';
 import { configFromEnvironment, secretsOf, signingSecrets, type Config } from './services/config.ts';
 import { createEmulator, type Emulator } from './services/emulator/index.ts';
@@ -23,6 +24,7 @@ import { createLogger, type Logger } from './services/logger.ts';
 import { createLiveMetrics, type LiveMetrics } from './services/metrics/live.ts';
 import { createThreadMetrics, type ThreadMetrics } from './services/metrics/registry.ts';
 import { createScraper } from './services/metrics/scrape.ts';
+import { loadCatalog } from './services/shop/catalog.ts';
 import { timeWebhookAnswer } from './services/metrics/webhook-timing.ts';
 import { createSubscriptionWatchdog, type Watchdog } from './services/watchdog/subscription-watchdog.ts';
 import { createThreadedBot } from './services/worker/threaded-bot.ts';
@@ -206,10 +208,22 @@ export async function start(config: Readonly<Config>, log: Logger): Promise<Runn
   };
 }
 
-/** The subscription watchdog on this thread, its Graph calls shown on the live dashboard like the bot's. */
+/**
+ * The subscription watchdog on this thread, with each account's client made as `npm run setup`
+ * makes it; its calls are shown on the live dashboard like the bot's, with the API each used.
+ */
 function startWatchdog(config: Readonly<Config>, log: Logger, metrics: ThreadMetrics, traffic: TrafficLog | undefined): Watchdog {
-  const http = traffic ? createGraphHttp({ baseUrl: config.GRAPH_API_URL, version: config.GRAPH_API_VERSION, observe: traffic.observeGraph }) : undefined;
-  const watchdog = createSubscriptionWatchdog({ config, graph: graphClientFor(config, http), log: log.child({ component: 'watchdog' }), metrics });
+  const observed = (baseUrl: string, api: AccountApi) => createGraphHttp({ baseUrl, version: config.GRAPH_API_VERSION, ...(traffic ? { observe: (call) => traffic.observeGraph({ ...call, api }) } : {}) });
+  const http = traffic ? { graph: observed(config.GRAPH_API_URL, 'graph'), instagram: observed(config.INSTAGRAM_API_URL, 'instagram') } : undefined;
+  const watchdog = createSubscriptionWatchdog({
+    config,
+    graph: graphClientFor(config, http?.graph),
+    clientFor: (account) => accountClient(config, account, undefined, http?.[apiOf(account)]),
+    // The triggers the bot answers from (loaded and checked already by the bot at start): their comment fields are expected too.
+    comments: loadCatalog().commentReplies,
+    log: log.child({ component: 'watchdog' }),
+    metrics,
+  });
   watchdog.start();
   return watchdog;
 }

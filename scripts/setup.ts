@@ -1,8 +1,10 @@
 // npm run setup -- <doctor|subscribe|status|unsubscribe|profile> [options] [--account ID]
 // Connects the bot to real Pages and Instagram accounts. A thin main: parse the command line, load .env and the config,
-// build the one Graph client, run the tested command function, exit with its code.
+// load the comment triggers, build the app's Graph client, run the tested command function, exit with its code.
+import type { CommentTriggers } from '../services/comments/triggers.ts';
 import { configFromEnvironment, secretsOf } from '../services/config.ts';
 import { graphClientFor } from '../services/graph/client.ts';
+import { loadCatalog } from '../services/shop/catalog.ts';
 import { USAGE, parseCommand, runCommand } from './setup/cli.ts';
 import { EXIT } from './setup/context.ts';
 import { createStreamOutput } from './setup/output.ts';
@@ -19,12 +21,25 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const config = configFromEnvironment();
   if (!config) return EXIT.USAGE;
+  const comments = commentTriggersOrReport();
+  if (!comments) return EXIT.USAGE;
   // The app's client: every app call passes the app token. Each account's calls get their own client.
   const graph = graphClientFor(config);
   const out = createStreamOutput(process.stdout, [...secretsOf(config), `${config.APP_ID ?? ''}|${config.APP_SECRET}`]);
   // doctor shows them among its checks; the other commands say them first.
   if (parsed.value.command !== 'doctor') for (const warning of config.warnings) process.stderr.write(`warning: ${warning}\n`);
-  return runCommand(parsed.value, { config, graph, out });
+  return runCommand(parsed.value, { config, graph, comments, out });
+}
+
+/** The comment triggers the bot answers from (data/, as `npm start` loads them), or undefined after saying what is wrong. */
+function commentTriggersOrReport(): CommentTriggers | undefined {
+  try {
+    return loadCatalog().commentReplies;
+  } catch (err) {
+    // A DataFileError names the file and the field; npm start refuses the same data.
+    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\nFix the data file and run the command again: nothing was sent.\n`);
+    return undefined;
+  }
 }
 
 main(process.argv.slice(2)).then(

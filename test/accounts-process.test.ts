@@ -27,7 +27,8 @@ beforeAll(async () => {
     graphUrl: graph.url,
     cwd: dir,
     databasePath: join(dir, 'bot.db'),
-    env: { PAGE_ACCESS_TOKEN: '', PAGE_ID: '', ACCOUNTS_FILE: accountsFile(ACCOUNTS), INSTAGRAM_API_URL: instagram.url, INSTAGRAM_APP_SECRET: INSTAGRAM_SECRET, LOG_LEVEL: 'info' },
+    // The watchdog off: its subscription reads would be calls about no user (test/watchdog.test.ts covers them per account).
+    env: { PAGE_ACCESS_TOKEN: '', PAGE_ID: '', ACCOUNTS_FILE: accountsFile(ACCOUNTS), INSTAGRAM_API_URL: instagram.url, INSTAGRAM_APP_SECRET: INSTAGRAM_SECRET, LOG_LEVEL: 'info', WATCHDOG_INTERVAL: 'off' },
     startTimeoutMs: 30_000,
   });
 }, 40_000);

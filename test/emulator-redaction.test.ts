@@ -9,6 +9,7 @@ import request from 'supertest';
 import { createApp } from '../app.ts';
 import { doctor } from '../scripts/setup/doctor.ts';
 import { createBot, type Bot } from '../services/bot.ts';
+import { commentTriggers } from '../services/comments/triggers.ts';
 import { loadConfig, secretsOf, type Config } from '../services/config.ts';
 import { appSecretProof, graphClientFor } from '../services/graph/client.ts';
 import { createLogger } from '../services/logger.ts';
@@ -89,7 +90,7 @@ describe('emulator inspector: no token in any record or stream', () => {
     await new Promise((resolve) => setTimeout(resolve, 100));
 
     const lines: string[] = [];
-    await doctor({ config: r.config, graph: graphClientFor(r.config), out: { isTTY: false, line: (text = '') => lines.push(text) } });
+    await doctor({ config: r.config, graph: graphClientFor(r.config), comments: commentTriggers([]), out: { isTTY: false, line: (text = '') => lines.push(text) } });
     expect(lines.join('\n')).toMatch(/✔\s+Page token\s+valid Page token/);
 
     const { config } = r;

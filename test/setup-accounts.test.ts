@@ -13,6 +13,8 @@ import { desiredInstagramProfile, desiredMessengerProfile } from '../scripts/set
 import { status } from '../scripts/setup/status.ts';
 import { subscribe } from '../scripts/setup/subscribe.ts';
 import { unsubscribe } from '../scripts/setup/unsubscribe.ts';
+import { commentTriggers } from '../services/comments/triggers.ts';
+import { trigger, triggers } from './support/setup-deps.ts';
 import { loadConfig } from '../services/config.ts';
 import { appSecretProof, graphClientFor } from '../services/graph/client.ts';
 import { createTranslations } from '../services/i18n.ts';
@@ -56,7 +58,7 @@ function world() {
 function setup(extra: Partial<SetupDeps> = {}) {
   const config = loadConfig(accountsEnv());
   const lines: string[] = [];
-  const deps: SetupDeps = { config, graph: graphClientFor(config), out: { isTTY: false, line: (t = '') => lines.push(t) }, translations, challenge: () => CHALLENGE, now: () => NOW, ...extra };
+  const deps: SetupDeps = { config, graph: graphClientFor(config), comments: commentTriggers([]), out: { isTTY: false, line: (t = '') => lines.push(t) }, translations, challenge: () => CHALLENGE, now: () => NOW, ...extra };
   const text = () => lines.join('\n');
   return { deps, text, expectNoSecrets: () => expectNoSecrets(text()) };
 }
@@ -103,6 +105,29 @@ describe('subscribe with several accounts', () => {
     expect(out).toContain(`Page ${PAGE_B} · Messenger\n  ✔ page install      page ${PAGE_B}  14 fields`);
     expect(out).toContain(`Instagram ${IG_LOGIN} (Matcha Corner) · Instagram Login\n  ✔ instagram install  instagram ${IG_LOGIN} (INSTAGRAM_API_URL)  8 fields`);
     clean();
+  });
+
+  it('with comment triggers, each install gets its comment fields: feed on the Pages, comments and live_comments on the Instagram Login account', async () => {
+    const { deps } = setup({ comments: triggers(trigger()) });
+    const w = world();
+    w.on('graph', 'POST', `/${V}/${APP}/subscriptions`, 200, ok);
+    w.on('graph', 'POST', `/${V}/${APP}/subscriptions`, 200, ok);
+    w.on('graph', 'POST', `/${V}/${PAGE_A}/subscribed_apps`, 200, ok);
+    w.on('graph', 'POST', `/${V}/${PAGE_B}/subscribed_apps`, 200, ok);
+    w.on('instagram', 'POST', `/${V}/${IG_LOGIN}/subscribed_apps`, 200, ok);
+
+    await expect(subscribe(deps)).resolves.toBe(0);
+
+    const page = [...MESSENGER_FIELDS, 'feed'].join(',');
+    const instagram = [...INSTAGRAM_FIELDS, 'comments', 'live_comments'].join(',');
+    expect(w.calls.map((c) => [`${c.host} ${c.path}`, c.form])).toEqual([
+      [`graph /${V}/${APP}/subscriptions`, { object: 'page', callback_url: `${APP_URL}/webhook`, fields: page, include_values: 'true', verify_token: 'accounts-verify-token-0123456789' }],
+      [`graph /${V}/${APP}/subscriptions`, { object: 'instagram', callback_url: `${APP_URL}/webhook`, fields: instagram, include_values: 'true', verify_token: 'accounts-verify-token-0123456789' }],
+      [`graph /${V}/${PAGE_A}/subscribed_apps`, { subscribed_fields: page }],
+      [`graph /${V}/${PAGE_B}/subscribed_apps`, { subscribed_fields: page }],
+      [`instagram /${V}/${IG_LOGIN}/subscribed_apps`, { subscribed_fields: instagram }],
+    ]);
+    expectToken(w.calls[4], TOKENS.igLogin, INSTAGRAM_APP_SECRET);
   });
 
   it('--account takes any id of one account: the linked Instagram id selects its Page', async () => {
@@ -324,6 +349,39 @@ describe('doctor with several accounts', () => {
     expect(text()).toMatch(/!\s+Expiry\s+unknown: the bot learns it at its first refresh/);
   });
 
+  it('Instagram triggers need instagram_business_manage_comments on an Instagram Login token: named with the fix when missing, and listed when debug_token cannot tell', async () => {
+    const comments = triggers(trigger({ platforms: ['instagram'] }));
+    const igOnly = () => {
+      const w = world();
+      w.on('instagram', 'GET', `/${V}/me`, 200, { user_id: IG_LOGIN, username: 'matcha.corner', account_type: 'BUSINESS' });
+      return w;
+    };
+    const rest = (w: ReturnType<typeof world>) => {
+      w.on('instagram', 'GET', `/${V}/${IG_LOGIN}/subscribed_apps`, 200, { data: [{ subscribed_fields: [...INSTAGRAM_FIELDS, 'comments', 'live_comments'] }] });
+      w.on('instagram', 'GET', `/${V}/me/messenger_profile`, 200, { data: desiredInstagramProfile(translations).ice_breakers });
+      w.on('graph', 'GET', `/${V}/${APP}/subscriptions`, 200, { data: [sub('instagram', [...INSTAGRAM_FIELDS, 'comments', 'live_comments'])] });
+      w.on('webhook', 'GET', '/webhook', 200, CHALLENGE);
+    };
+
+    const missing = setup({ comments });
+    const w = igOnly();
+    w.on('instagram', 'GET', `/${V}/debug_token`, 200, { data: { type: 'USER', is_valid: true, expires_at: days(50), scopes: ['instagram_business_basic', 'instagram_business_manage_messages'] } });
+    rest(w);
+    await expect(doctor(missing.deps, { account: IG_LOGIN })).resolves.toBe(1);
+    expect(missing.text()).toMatch(/✖\s+Permissions\s+missing instagram_business_manage_comments\n/);
+    expect(missing.text()).toContain('fix: generate the token again granting instagram_business_manage_comments (App Dashboard > Instagram > API setup with Instagram login > Generate token)');
+    expect(missing.text()).toContain('without instagram_business_manage_comments the bot cannot receive comments on its media and reply under them');
+    expect(missing.text()).toMatch(/✔\s+App: instagram\s+10 fields/);
+    missing.expectNoSecrets();
+
+    const unknown = setup({ comments });
+    const u = igOnly();
+    u.on('instagram', 'GET', `/${V}/debug_token`, 400, { error: { message: 'Unsupported get request.', type: 'GraphMethodException', code: 100, error_subcode: 33, fbtrace_id: 'X' } });
+    rest(u);
+    await expect(doctor(unknown.deps, { account: IG_LOGIN })).resolves.toBe(0);
+    expect(unknown.text()).toMatch(/!\s+Permissions\s+not checked: .* the bot needs instagram_business_basic, instagram_business_manage_messages, instagram_business_manage_comments\n/);
+  });
+
   it('--account checks one account only', async () => {
     const { deps, text } = setup();
     const w = world();
@@ -344,7 +402,7 @@ describe('doctor without INSTAGRAM_APP_SECRET', () => {
   it('warns that Instagram Login notifications are checked with APP_SECRET', async () => {
     const config = loadConfig(accountsEnv(undefined, { INSTAGRAM_APP_SECRET: '' }));
     const lines: string[] = [];
-    const deps: SetupDeps = { config, graph: graphClientFor(config), out: { isTTY: false, line: (t = '') => lines.push(t) }, translations, challenge: () => CHALLENGE, now: () => NOW };
+    const deps: SetupDeps = { config, graph: graphClientFor(config), comments: commentTriggers([]), out: { isTTY: false, line: (t = '') => lines.push(t) }, translations, challenge: () => CHALLENGE, now: () => NOW };
     nock(GRAPH).persist().get(/.*/).query(true).reply(400, { error: { message: 'down', code: 1 } });
     nock(INSTAGRAM).persist().get(/.*/).query(true).reply(400, { error: { message: 'down', code: 1 } });
     nock(APP_URL).get('/webhook').query(true).reply(200, CHALLENGE);

@@ -10,9 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { USAGE, parseCommand, runCommand } from '../scripts/setup/cli.ts';
+import { commentTriggers } from '../services/comments/triggers.ts';
 import { loadConfig } from '../services/config.ts';
 import { createGraphClient } from '../services/graph/client.ts';
-import { MESSENGER_FIELDS } from '../scripts/setup/fields.ts';
+import { MESSENGER_FIELDS, webhookFields } from '../scripts/setup/fields.ts';
+import { loadCatalog } from '../services/shop/catalog.ts';
 
 describe('parseCommand', () => {
   it.each([
@@ -49,7 +51,7 @@ describe('parseCommand', () => {
     const lines: string[] = [];
     const config = loadConfig({});
     const graph = createGraphClient({ baseUrl: 'https://graph.test', version: 'v24.0', accessToken: 't', appSecret: 's' });
-    await expect(runCommand({ command: 'help' }, { config, graph, out: { isTTY: false, line: (t = '') => lines.push(t) } })).resolves.toBe(0);
+    await expect(runCommand({ command: 'help' }, { config, graph, comments: commentTriggers([]), out: { isTTY: false, line: (t = '') => lines.push(t) } })).resolves.toBe(0);
     expect(lines.join('\n')).toBe(USAGE);
     expect(USAGE).toContain('unsubscribe [--object page|instagram] [--fields a,b]');
     expect(USAGE).toContain('profile [--dry-run]');
@@ -135,12 +137,20 @@ function expectNoSecrets(text: string) {
   for (const secret of Object.values(SECRETS)) expect(text).not.toContain(secret);
 }
 
+/** The script reads the shop's data/comment-replies.json, whose example trigger answers on Facebook: the Page needs `feed`. */
+const PAGE_FIELDS = webhookFields(loadCatalog().commentReplies).page;
+const pageRoutes = (fields: readonly string[]): Record<string, [number, unknown]> => ({
+  [`GET /${APP}/subscriptions`]: [200, { data: [{ object: 'page', callback_url: 'https://bot.example.test/webhook', active: true, fields: fields.map((name) => ({ name, version: 'v24.0' })) }] }],
+  [`GET /${PAGE}/subscribed_apps`]: [200, { data: [{ id: APP, name: 'Tidewater Bot', subscribed_fields: [...fields] }] }],
+});
+
 describe('npm run setup (child process against a mock Graph API)', () => {
+  it('the shipped trigger file answers comments on Facebook, so the Page fields include feed', () => {
+    expect(PAGE_FIELDS).toEqual([...MESSENGER_FIELDS, 'feed']);
+  });
+
   it('status: reads both edges with the tokens in the header only, prints the table, exits 0', async () => {
-    routes = {
-      [`GET /${APP}/subscriptions`]: [200, { data: [{ object: 'page', callback_url: 'https://bot.example.test/webhook', active: true, fields: MESSENGER_FIELDS.map((name) => ({ name, version: 'v24.0' })) }] }],
-      [`GET /${PAGE}/subscribed_apps`]: [200, { data: [{ id: APP, name: 'Tidewater Bot', subscribed_fields: [...MESSENGER_FIELDS] }] }],
-    };
+    routes = pageRoutes(PAGE_FIELDS);
     const { code, stdout, stderr } = await runSetup(['status']);
     expect(stderr).toBe('');
     expect(code).toBe(0);
@@ -154,6 +164,15 @@ describe('npm run setup (child process against a mock Graph API)', () => {
     for (const r of received) {
       expect(Object.keys(r.query)).toEqual(['appsecret_proof']);
     }
+  }, 30_000);
+
+  it('status: a Page without feed (the comment triggers need it) is named, exit 1', async () => {
+    routes = pageRoutes(MESSENGER_FIELDS);
+    const { code, stdout } = await runSetup(['status']);
+    expect(code).toBe(1);
+    expect(stdout).toMatch(/✖\s+page\s+missing fields: feed/);
+    expect(stdout).toMatch(/✖\s+page install\s+missing fields: feed/);
+    expect(stdout).toContain('Fix: npm run setup -- subscribe');
   }, 30_000);
 
   it('subscribe: a 2200 from Meta prints the checklist and exits 1, without any secret', async () => {

@@ -1,12 +1,13 @@
 // `doctor`: every check with ✔/✖ and a fix, exit 0 only when all pass. The Graph API and the
 // public webhook URL are both faked with nock; each failing check is made to fail on its own.
 import { describe, expect, it } from '@jest/globals';
-import { setupDeps, setupEnv } from './support/setup-deps.ts';
+import { setupDeps, setupEnv, trigger, triggers } from './support/setup-deps.ts';
 import nock from 'nock';
 import { appSecretProof } from '../services/graph/client.ts';
 import { createTranslations } from '../services/i18n.ts';
 import { doctor } from '../scripts/setup/doctor.ts';
-import { INSTAGRAM_FIELDS, MESSENGER_FIELDS } from '../scripts/setup/fields.ts';
+import { INSTAGRAM_FIELDS, MESSENGER_FIELDS, webhookFields, type WebhookFields } from '../scripts/setup/fields.ts';
+import type { CommentTriggers } from '../services/comments/triggers.ts';
 import { desiredInstagramProfile, desiredMessengerProfile } from '../scripts/setup/profile-model.ts';
 
 const GRAPH = 'https://graph.test';
@@ -44,8 +45,8 @@ function recorder() {
   return { calls, on };
 }
 
-function setup(env: Record<string, string> = {}) {
-  return setupDeps({ ...ENV, ...env }, { translations, challenge: () => CHALLENGE, now: () => NOW });
+function setup(env: Record<string, string> = {}, comments?: CommentTriggers) {
+  return setupDeps({ ...ENV, ...env }, { translations, challenge: () => CHALLENGE, now: () => NOW, ...(comments === undefined ? {} : { comments }) });
 }
 
 interface Overrides {
@@ -56,6 +57,8 @@ interface Overrides {
   webhook?: [number, string];
   profile?: unknown;
   ig?: boolean;
+  /** The fields Meta has on record (the messaging ones by default). */
+  fields?: WebhookFields;
 }
 
 const goodToken = (ig: boolean) => ({
@@ -75,10 +78,11 @@ const sub = (object: string, fields: readonly string[]) => ({ object, callback_u
 /** Mocks every call doctor makes, answering as a healthy setup would unless overridden. */
 function world(o: Overrides = {}) {
   const ig = o.ig === true;
+  const fields = o.fields ?? { page: MESSENGER_FIELDS, instagram: INSTAGRAM_FIELDS };
   const r = recorder();
   r.on(GRAPH, 'GET', `/${V}/debug_token`, o.tokenError === undefined ? 200 : 400, o.tokenError ?? { data: { ...goodToken(ig), ...o.token } });
-  r.on(GRAPH, 'GET', `/${V}/${APP}/subscriptions`, 200, o.subscriptions ?? { data: [sub('page', MESSENGER_FIELDS), ...(ig ? [sub('instagram', INSTAGRAM_FIELDS)] : [])] });
-  r.on(GRAPH, 'GET', `/${V}/${PAGE}/subscribed_apps`, 200, o.install ?? { data: [{ id: APP, name: 'Tidewater Bot', subscribed_fields: [...MESSENGER_FIELDS] }] });
+  r.on(GRAPH, 'GET', `/${V}/${APP}/subscriptions`, 200, o.subscriptions ?? { data: [sub('page', fields.page), ...(ig ? [sub('instagram', fields.instagram)] : [])] });
+  r.on(GRAPH, 'GET', `/${V}/${PAGE}/subscribed_apps`, 200, o.install ?? { data: [{ id: APP, name: 'Tidewater Bot', subscribed_fields: [...fields.page] }] });
   const [status, body] = o.webhook ?? [200, CHALLENGE];
   r.on(APP_URL, 'GET', '/webhook', status, body);
   r.on(GRAPH, 'GET', `/${V}/me/messenger_profile`, 200, o.profile ?? { data: [desiredMessengerProfile(APP_URL, translations)] });
@@ -243,6 +247,49 @@ describe('doctor: each failing check', () => {
     expect(text()).toMatch(/✖\s+APP_URL\s+http:\/\/bot\.example\.test: APP_URL is http, and Meta only calls https URLs/);
     expect(text()).toContain('fix: start a tunnel (ngrok http 3000');
     expect(r.calls).toHaveLength(5);
+  });
+});
+
+describe('doctor: the permissions comment triggers need, only for the platforms that have triggers', () => {
+  const MESSAGING = ['pages_show_list', 'pages_messaging', 'pages_manage_metadata'];
+  const run = async (comments: CommentTriggers, scopes: string[], ig = false) => {
+    const { deps, text } = setup(ig ? { IG_ACCOUNT_ID: IG } : {}, comments);
+    world({ ig, token: { scopes }, fields: webhookFields(comments) });
+    const code = await doctor(deps);
+    expectNoSecrets(text());
+    return { code, out: text() };
+  };
+
+  it('Facebook triggers with a public reply: names each missing permission, what fails without it, and the fix', async () => {
+    const { code, out } = await run(triggers(trigger({ platforms: ['facebook'], public_reply: { text: 'comments.public_reply' } })), MESSAGING);
+    expect(code).toBe(1);
+    expect(out).toMatch(/✖\s+Permissions\s+missing pages_read_engagement, pages_read_user_content, pages_manage_engagement\n/);
+    expect(out).toContain('fix: generate the Page token again and grant pages_read_engagement, pages_read_user_content, pages_manage_engagement (App Dashboard > Messenger > Messenger API Settings, or Graph API Explorer)');
+    expect(out).toContain('without pages_read_user_content the bot cannot read who wrote a comment (comments arrive without `from`, and none is answered)');
+    expect(out).toContain('without pages_manage_engagement the bot cannot post the public reply under a comment');
+    expect(out).toMatch(/✖ 1 of \d+ checks failed/);
+  });
+
+  it('Facebook triggers without a public reply do not need pages_manage_engagement; with the rest granted all passes', async () => {
+    const { code, out } = await run(triggers(trigger({ platforms: ['facebook'] })), [...MESSAGING, 'pages_read_engagement', 'pages_read_user_content']);
+    expect(out).toMatch(/✔\s+Permissions\s+pages_messaging, pages_manage_metadata, pages_read_engagement, pages_read_user_content\n/);
+    expect(out).toMatch(/✔\s+App: page\s+15 fields/);
+    expect(code).toBe(0);
+  });
+
+  it('Instagram triggers need instagram_manage_comments (and pages_read_engagement) on the Page token of a linked account, and no Facebook comment permission', async () => {
+    const { code, out } = await run(triggers(trigger({ platforms: ['instagram'], public_reply: { text: 'comments.public_reply' } })), [...MESSAGING, 'instagram_basic', 'instagram_manage_messages'], true);
+    expect(code).toBe(1);
+    expect(out).toMatch(/✖\s+Permissions\s+missing instagram_manage_comments, pages_read_engagement\n/);
+    expect(out).toContain("without instagram_manage_comments the bot cannot receive comments on the Instagram account's media and reply under them");
+    expect(out).not.toContain('pages_read_user_content');
+    expect(out).toMatch(/✔\s+App: instagram\s+10 fields/);
+  });
+
+  it('Instagram triggers ask nothing more of a Page without a linked Instagram account', async () => {
+    const { code, out } = await run(triggers(trigger({ platforms: ['instagram'] })), MESSAGING);
+    expect(out).toMatch(/✔\s+Permissions\s+pages_messaging, pages_manage_metadata\n/);
+    expect(code).toBe(0);
   });
 });
 

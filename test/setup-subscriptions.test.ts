@@ -1,11 +1,12 @@
 // `subscribe`, `status` and `unsubscribe` against a nock Graph API: the exact requests (method,
 // path, query, body, which token), the output, and each error path with its hint.
 import { describe, expect, it } from '@jest/globals';
-import { setupDeps, setupEnv } from './support/setup-deps.ts';
+import { setupDeps, setupEnv, trigger, triggers } from './support/setup-deps.ts';
 import nock from 'nock';
 import { loadConfig } from '../services/config.ts';
 import { appSecretProof } from '../services/graph/client.ts';
 import { INSTAGRAM_FIELDS, MESSENGER_FIELDS } from '../scripts/setup/fields.ts';
+import type { CommentTriggers } from '../services/comments/triggers.ts';
 import { status } from '../scripts/setup/status.ts';
 import { subscribe } from '../scripts/setup/subscribe.ts';
 import { unsubscribe } from '../scripts/setup/unsubscribe.ts';
@@ -48,8 +49,8 @@ function graphMock() {
   return { calls, on };
 }
 
-function setup(env: Record<string, string> = {}) {
-  return setupDeps({ ...ENV, ...env });
+function setup(env: Record<string, string> = {}, comments?: CommentTriggers) {
+  return setupDeps({ ...ENV, ...env }, comments === undefined ? {} : { comments });
 }
 
 /** The form body as an object, checking it really was sent as a form. */
@@ -180,6 +181,7 @@ describe('subscribe', () => {
       await expect(subscribe(deps)).resolves.toBe(1);
       expect(text()).toMatch(new RegExp(`code\\s+${code}`));
       expect(text()).toContain('the Page token lacks a permission: generate it again with pages_messaging and pages_manage_metadata');
+      expect(text()).toContain('and the comment permissions when data/comment-replies.json has triggers');
     }
   });
 
@@ -231,6 +233,72 @@ describe('subscribe', () => {
     expect(text()).not.toContain('APP_ID:'); // the emulator fills in its own IDs
     // Live mode without PAGE_ID does not get this far: loadConfig refuses it (test/unit/config.test.ts).
     expect(() => setup({ PAGE_ID: '' })).toThrow(/^PAGE_ID: is required/);
+  });
+});
+
+describe('subscribe and status with comment triggers (data/comment-replies.json)', () => {
+  const PAGE_WITH_FEED = [...MESSENGER_FIELDS, 'feed'];
+  const INSTAGRAM_WITH_COMMENTS = [...INSTAGRAM_FIELDS, 'comments', 'live_comments'];
+
+  it('adds feed to object=page and to the Page install, and comments, live_comments to object=instagram, with include_values', async () => {
+    const { deps, text } = setup({ IG_ACCOUNT_ID: IG }, triggers(trigger()));
+    const graph = graphMock();
+    graph.on('POST', `${APP}/subscriptions`, 200, { success: true });
+    graph.on('POST', `${APP}/subscriptions`, 200, { success: true });
+    graph.on('POST', `${PAGE}/subscribed_apps`, 200, { success: true });
+
+    await expect(subscribe(deps)).resolves.toBe(0);
+
+    expect(graph.calls.map((c) => `${c.method} ${c.path}`)).toEqual([`POST /${V}/${APP}/subscriptions`, `POST /${V}/${APP}/subscriptions`, `POST /${V}/${PAGE}/subscribed_apps`]);
+    const [page, instagram, install] = graph.calls;
+    expectToken(page, APP_TOKEN);
+    expect(form(page)).toEqual({ object: 'page', callback_url: 'https://bot.example.test/webhook', fields: PAGE_WITH_FEED.join(','), include_values: 'true', verify_token: ENV.VERIFY_TOKEN });
+    expectToken(instagram, APP_TOKEN);
+    expect(form(instagram)).toEqual({ object: 'instagram', callback_url: 'https://bot.example.test/webhook', fields: INSTAGRAM_WITH_COMMENTS.join(','), include_values: 'true', verify_token: ENV.VERIFY_TOKEN });
+    expectToken(install, ENV.PAGE_ACCESS_TOKEN);
+    expect(form(install)).toEqual({ subscribed_fields: PAGE_WITH_FEED.join(',') });
+    expect(text()).toContain(`✔ page install      page ${PAGE}  15 fields`);
+    expectNoSecrets(text());
+  });
+
+  it('asks only for the platform the triggers answer on: Instagram triggers add no feed, Facebook posts add no comments', async () => {
+    for (const [only, page, instagram] of [
+      [trigger({ platforms: ['instagram'] }), MESSENGER_FIELDS, INSTAGRAM_WITH_COMMENTS],
+      [trigger({ post_ids: ['1234567890_7000000000000001'] }), PAGE_WITH_FEED, INSTAGRAM_FIELDS],
+    ] as const) {
+      const { deps } = setup({ IG_ACCOUNT_ID: IG }, triggers(only));
+      const graph = graphMock();
+      graph.on('POST', `${APP}/subscriptions`, 200, { success: true });
+      graph.on('POST', `${APP}/subscriptions`, 200, { success: true });
+      graph.on('POST', `${PAGE}/subscribed_apps`, 200, { success: true });
+      await expect(subscribe(deps)).resolves.toBe(0);
+      expect(graph.calls.map((c) => form(c).fields ?? form(c).subscribed_fields)).toEqual([page.join(','), instagram.join(','), page.join(',')]);
+    }
+  });
+
+  it('status expects the comment fields too: names feed missing on the app and on the Page, live_comments on instagram, and exits 1', async () => {
+    const { deps, text } = setup({ IG_ACCOUNT_ID: IG }, triggers(trigger()));
+    const graph = graphMock();
+    graph.on('GET', `${APP}/subscriptions`, 200, { data: [subscription('page', MESSENGER_FIELDS), subscription('instagram', [...INSTAGRAM_FIELDS, 'comments'])] });
+    graph.on('GET', `${PAGE}/subscribed_apps`, 200, { data: [{ id: APP, subscribed_fields: [...MESSENGER_FIELDS] }] });
+
+    await expect(status(deps)).resolves.toBe(1);
+
+    const out = text();
+    expect(out).toMatch(/✖\s+page\s+missing fields: feed\n/);
+    expect(out).toMatch(/✖\s+instagram\s+missing fields: live_comments\n/);
+    expect(out).toMatch(/✖\s+page install\s+missing fields: feed\n/);
+    expect(out).toContain('Fix: npm run setup -- subscribe');
+  });
+
+  it('status is content with the comment fields in place', async () => {
+    const { deps, text } = setup({}, triggers(trigger({ platforms: ['facebook'] })));
+    const graph = graphMock();
+    graph.on('GET', `${APP}/subscriptions`, 200, { data: [subscription('page', PAGE_WITH_FEED)] });
+    graph.on('GET', `${PAGE}/subscribed_apps`, 200, { data: [{ id: APP, subscribed_fields: PAGE_WITH_FEED }] });
+    await expect(status(deps)).resolves.toBe(0);
+    expect(text()).toMatch(/✔\s+page install\s+up to date/);
+    expect(text()).not.toContain('not used by the bot');
   });
 });
 

@@ -1,26 +1,34 @@
-// The subscription watchdog against Graph faked by nock, on a fake clock: it reads the app
-// subscription (app token) and the Page install (Page token), reports drift by name, sets
-// bot_subscription_ok per account, subscribes again when allowed and checks once more; it runs on
-// its interval one check at a time, never throws, and warns about an expiring Graph API version.
+// The subscription watchdog against Graph and the Instagram API faked by nock, on a fake clock: it
+// reads the app subscription (app token) and each account's install (a Page's with its Page token
+// under GRAPH_API_URL, an Instagram Login account's with its own token under INSTAGRAM_API_URL),
+// reports drift by name in one error line per account, sets bot_subscription_ok per account,
+// makes the drifted accounts' `setup subscribe` calls when allowed and checks them once more; it
+// runs on its interval one check at a time, never throws, and warns about an expiring Graph API
+// version.
 import { afterEach, describe, expect, it } from '@jest/globals';
 import nock from 'nock';
 import request from 'supertest';
 import { start } from '../app.ts';
 import { INSTAGRAM_FIELDS, MESSENGER_FIELDS } from '../scripts/setup/fields.ts';
+import { commentTriggers, type CommentTriggers } from '../services/comments/triggers.ts';
 import { loadConfig } from '../services/config.ts';
-import { graphClientFor } from '../services/graph/client.ts';
+import { appSecretProof, graphClientFor } from '../services/graph/client.ts';
 import { createLogger, silentLogger } from '../services/logger.ts';
 import { metricsText } from '../services/metrics/merge.ts';
 import { createThreadMetrics } from '../services/metrics/registry.ts';
 import { GRAPH_API_EXPIRY, versionStatus } from '../services/watchdog/graph-versions.ts';
 import { createSubscriptionWatchdog, type WatchdogClock } from '../services/watchdog/subscription-watchdog.ts';
-import { APP_ID, GRAPH, IG_ID, PAGE_ID, TEST_ENV, VERSION } from './support/harness.ts';
+import { ACCOUNTS, APP_SECRET as ACCOUNTS_APP_SECRET, IG_LOGIN, INSTAGRAM, INSTAGRAM_APP_SECRET, PAGE_A, PAGE_B, TOKENS, accountsEnv, accountsFile } from './support/accounts.ts';
+import { APP_ID, GRAPH, PAGE_ID, TEST_ENV, VERSION } from './support/harness.ts';
 import { parseScrape } from './support/prometheus.ts';
+import { trigger } from './support/setup-deps.ts';
 
 const APP_TOKEN = `${APP_ID}|${TEST_ENV.APP_SECRET as string}`;
 const CALLBACK = `${TEST_ENV.APP_URL as string}/webhook`;
 const NOW = Date.parse('2026-06-01T12:00:00Z');
 const FIFTEEN_MINUTES = 15 * 60_000;
+const DRIFT = 'WEBHOOK_SUBSCRIPTION_DRIFT: Meta will not deliver some events to this account';
+const NO_TRIGGERS = commentTriggers([]);
 
 afterEach(() => {
   nock.cleanAll();
@@ -56,20 +64,27 @@ function fakeClock(start = NOW) {
   };
 }
 
-function setup(env: Record<string, string> = {}, start = NOW) {
+function setup(env: Record<string, string> = {}, options: { start?: number; comments?: CommentTriggers } = {}) {
   const config = loadConfig({ DATABASE_URL: 'memory:', ...TEST_ENV, ...env });
   const lines: string[] = [];
   const log = createLogger({ level: 'debug', write: (line) => lines.push(line) });
   const metrics = createThreadMetrics({ thread: 'main', processMetrics: false });
-  const time = fakeClock(start);
-  const watchdog = createSubscriptionWatchdog({ config, graph: graphClientFor(config), log, metrics, clock: time.clock });
+  const time = fakeClock(options.start);
+  const watchdog = createSubscriptionWatchdog({ config, graph: graphClientFor(config), comments: options.comments ?? NO_TRIGGERS, log, metrics, clock: time.clock });
   return {
+    config,
     watchdog,
     time,
     logs: () => lines.map((l) => JSON.parse(l) as Record<string, unknown>),
     logText: () => lines.join('\n'),
     gauge: async (account: string) => parseScrape(await metricsText([await metrics.snapshot()])).value('bot_subscription_ok', { account }),
+    gauges: async () => parseScrape(await metricsText([await metrics.snapshot()])).all('bot_subscription_ok').map((s) => [s.labels.account, s.value]),
   };
+}
+
+/** The watchdog over ACCOUNTS_FILE: two Pages (the first with a linked Instagram account) and an Instagram Login account, unless `file` says otherwise. */
+function setupAccounts(env: Record<string, string> = {}, file?: string) {
+  return setup({ PAGE_ACCESS_TOKEN: '', PAGE_ID: '', IG_ACCOUNT_ID: '', ...accountsEnv(file, env) });
 }
 
 interface Subscription {
@@ -79,135 +94,146 @@ interface Subscription {
   fields: { name: string; version: string }[];
 }
 
-const appSubscription = (object: 'page' | 'instagram', fields: readonly string[], overrides: Partial<Subscription> = {}): Subscription => ({
+const appSubscription = (object: 'page' | 'instagram', fields: readonly string[], overrides: Partial<Subscription> = {}, callback = CALLBACK): Subscription => ({
   object,
-  callback_url: CALLBACK,
+  callback_url: callback,
   active: true,
   fields: fields.map((name) => ({ name, version: VERSION })),
   ...overrides,
 });
 
 const healthyApp = () => [appSubscription('page', MESSENGER_FIELDS), appSubscription('instagram', INSTAGRAM_FIELDS)];
-const installed = (fields: readonly string[] = MESSENGER_FIELDS) => [{ id: APP_ID, name: 'Tidewater Tea Co. bot', subscribed_fields: [...fields] }];
+const installed = (fields: readonly string[] = MESSENGER_FIELDS, id = APP_ID) => ({ data: [{ id, name: 'Tidewater Tea Co. bot', subscribed_fields: [...fields] }] });
+const notInstalled = { data: [] };
 
-/** GET /{app-id}/subscriptions with the app token, and GET /{page-id}/subscribed_apps with the Page token. */
-function graphReads(app: Subscription[], pageApps: unknown[]) {
-  return nock(GRAPH)
-    .get(`/${VERSION}/${APP_ID}/subscriptions`)
-    .query((q) => typeof q.appsecret_proof === 'string')
-    .matchHeader('authorization', `Bearer ${APP_TOKEN}`)
-    .reply(200, { data: app })
-    .get(`/${VERSION}/${PAGE_ID}/subscribed_apps`)
-    .query(true)
-    .matchHeader('authorization', `Bearer ${TEST_ENV.PAGE_ACCESS_TOKEN as string}`)
-    .reply(200, { data: pageApps });
+interface Call {
+  host: 'graph' | 'instagram';
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  form: Record<string, string> | undefined;
+  authorization: string | undefined;
 }
 
-const errors = (logs: Record<string, unknown>[]) => logs.filter((l) => l.level === 'error');
+/** Each `on` is one expected call (answered once); every call is recorded as it arrives. */
+function world() {
+  const calls: Call[] = [];
+  const hosts = { graph: GRAPH, instagram: INSTAGRAM } as const;
+  const on = (host: keyof typeof hosts, method: string, path: string, status: number, response: unknown) =>
+    nock(hosts[host])
+      .intercept(`/${VERSION}/${path}`, method)
+      .query(true)
+      .reply(function (uri, body) {
+        const url = new URL(uri, hosts[host]);
+        const headers = this.req.headers as Record<string, string | undefined>;
+        const isForm = (headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded');
+        calls.push({ host, method, path: url.pathname.replace(`/${VERSION}/`, ''), query: Object.fromEntries(url.searchParams), form: isForm && typeof body === 'string' ? Object.fromEntries(new URLSearchParams(body)) : undefined, authorization: headers.authorization });
+        return [status, response as nock.ReplyBody];
+      });
+  /** `host METHOD path` per call; reads made together (one check) are sorted, as they run at once. */
+  const phases = () => {
+    const out: string[][] = [];
+    for (const c of calls) {
+      const line = `${c.host} ${c.method} ${c.path}`;
+      const last = out.at(-1);
+      if (last && c.method === 'GET' && last[0]?.includes(' GET ')) last.push(line);
+      else out.push([line]);
+    }
+    return out.map((phase) => (phase[0]?.includes(' GET ') ? phase.sort() : phase));
+  };
+  return { calls, on, phases, done: () => nock.pendingMocks().length === 0 };
+}
 
-describe('subscription watchdog', () => {
-  it('finds a complete subscription: no error, bot_subscription_ok 1 for the Page and the Instagram account', async () => {
+/** The token in the header, the proof with the right app secret, no token in the URL. */
+function expectToken(call: Call | undefined, token: string, secret: string) {
+  expect(call?.authorization).toBe(`Bearer ${token}`);
+  expect(call?.query.appsecret_proof).toBe(appSecretProof(token, secret));
+  expect(call?.query.access_token).toBeUndefined();
+}
+
+/** Reads one check makes at once, in the order `phases()` gives them. */
+const together = (...lines: string[]) => lines.sort();
+const errors = (logs: Record<string, unknown>[]) => logs.filter((l) => l.level === 'error');
+const find = (w: ReturnType<typeof world>, line: string) => w.calls.find((c) => `${c.host} ${c.method} ${c.path}` === line);
+
+describe('subscription watchdog, one Page with a linked Instagram account', () => {
+  it('finds a complete subscription: the app token and the Page token, no error, bot_subscription_ok 1', async () => {
     const t = setup();
-    const reads = graphReads(healthyApp(), installed());
+    const w = world();
+    w.on('graph', 'GET', `${APP_ID}/subscriptions`, 200, { data: healthyApp() });
+    w.on('graph', 'GET', `${PAGE_ID}/subscribed_apps`, 200, installed());
     const report = await t.watchdog.check();
-    expect(reads.isDone()).toBe(true);
-    expect(report).toEqual({
-      accounts: [
-        { account: PAGE_ID, ok: true, problems: [] },
-        { account: IG_ID, ok: true, problems: [] },
-      ],
-      resubscribed: false,
-    });
+    expect(w.done()).toBe(true);
+    expect(w.phases()).toEqual([together(`graph GET ${APP_ID}/subscriptions`, `graph GET ${PAGE_ID}/subscribed_apps`)]);
+    expectToken(find(w, `graph GET ${APP_ID}/subscriptions`), APP_TOKEN, TEST_ENV.APP_SECRET as string);
+    expectToken(find(w, `graph GET ${PAGE_ID}/subscribed_apps`), TEST_ENV.PAGE_ACCESS_TOKEN as string, TEST_ENV.APP_SECRET as string);
+    expect(report).toEqual({ accounts: [{ account: PAGE_ID, ok: true, problems: [] }], resubscribed: false });
     expect(errors(t.logs())).toEqual([]);
-    expect(await t.gauge(PAGE_ID)).toBe(1);
-    expect(await t.gauge(IG_ID)).toBe(1);
+    expect(await t.gauges()).toEqual([[PAGE_ID, 1]]);
   });
 
-  it('names a missing field, a wrong callback and an inactive object; with WATCHDOG_RESUBSCRIBE off it only reports', async () => {
+  it('names a missing field, a wrong callback and an inactive object in one error line; with WATCHDOG_RESUBSCRIBE off it only reports', async () => {
     const t = setup();
+    const w = world();
     const pageFields = MESSENGER_FIELDS.filter((f) => f !== 'message_reactions');
-    graphReads([appSubscription('page', pageFields), appSubscription('instagram', INSTAGRAM_FIELDS, { callback_url: 'https://old-tunnel.example/webhook', active: false })], installed());
+    w.on('graph', 'GET', `${APP_ID}/subscriptions`, 200, { data: [appSubscription('page', pageFields), appSubscription('instagram', INSTAGRAM_FIELDS, { callback_url: 'https://old-tunnel.example/webhook', active: false })] });
+    w.on('graph', 'GET', `${PAGE_ID}/subscribed_apps`, 200, installed());
     const report = await t.watchdog.check();
-    expect(report.resubscribed).toBe(false);
-    expect(report.accounts).toEqual([
-      { account: PAGE_ID, ok: false, problems: ['app subscription object=page: missing fields: message_reactions'] },
-      {
-        account: IG_ID,
-        ok: false,
-        problems: ['app subscription object=instagram: callback is https://old-tunnel.example/webhook, not https://bot.example.test/webhook', 'app subscription object=instagram: inactive'],
-      },
-    ]);
-    const [drift] = errors(t.logs());
-    expect(drift).toMatchObject({ msg: 'WEBHOOK_SUBSCRIPTION_DRIFT: Meta will not deliver some events to this bot' });
-    expect(JSON.stringify(drift)).toContain(`${PAGE_ID}: app subscription object=page: missing fields: message_reactions`);
-    expect(drift?.fix).toMatch(/npm run setup -- subscribe/);
+    const problems = [
+      'app subscription object=page: missing fields: message_reactions',
+      'app subscription object=instagram: callback is https://old-tunnel.example/webhook, not https://bot.example.test/webhook',
+      'app subscription object=instagram: inactive',
+    ];
+    expect(report).toEqual({ accounts: [{ account: PAGE_ID, ok: false, problems }], resubscribed: false });
+    expect(errors(t.logs())).toEqual([expect.objectContaining({ msg: DRIFT, account: PAGE_ID, problems, fix: 'run `npm run setup -- subscribe`, or set WATCHDOG_RESUBSCRIBE=true' })]);
+    expect(w.calls.filter((c) => c.method !== 'GET')).toEqual([]);
     expect(await t.gauge(PAGE_ID)).toBe(0);
-    expect(await t.gauge(IG_ID)).toBe(0);
     expect(t.logText()).not.toContain(TEST_ENV.APP_SECRET);
   });
 
-  it('finds the app missing from the Page, subscribes again as `setup subscribe` does, and checks once more', async () => {
-    const t = setup({ WATCHDOG_RESUBSCRIBE: 'true' });
-    const first = graphReads(healthyApp(), [{ id: '999999999999999', name: 'Another app', subscribed_fields: ['messages'] }]);
-    const posted: Record<string, string>[] = [];
-    const subscribe = nock(GRAPH)
-      .post(`/${VERSION}/${APP_ID}/subscriptions`, (body: Record<string, string>) => (posted.push(body), true))
-      .query(true)
-      .matchHeader('authorization', `Bearer ${APP_TOKEN}`)
-      .times(2)
-      .reply(200, { success: true })
-      .post(`/${VERSION}/${PAGE_ID}/subscribed_apps`, (body: Record<string, string>) => body.subscribed_fields === MESSENGER_FIELDS.join(','))
-      .query(true)
-      .matchHeader('authorization', `Bearer ${TEST_ENV.PAGE_ACCESS_TOKEN as string}`)
-      .reply(200, { success: true });
-    const report = t.watchdog.check();
-    // The check after subscribing reads both levels again.
-    const second = graphReads(healthyApp(), installed());
-    const result = await report;
-
-    expect(first.isDone() && subscribe.isDone() && second.isDone()).toBe(true);
-    expect(posted.map((b) => b.object)).toEqual(['page', 'instagram']);
-    expect(posted[0]).toMatchObject({ callback_url: CALLBACK, fields: MESSENGER_FIELDS.join(','), verify_token: TEST_ENV.VERIFY_TOKEN, include_values: 'true' });
-    expect(posted[1]).toMatchObject({ callback_url: CALLBACK, fields: INSTAGRAM_FIELDS.join(',') });
-    expect(result.resubscribed).toBe(true);
-    expect(result.accounts.every((a) => a.ok)).toBe(true);
-    const logs = t.logs();
-    expect(errors(logs).map((l) => l.msg)).toEqual(['WEBHOOK_SUBSCRIPTION_DRIFT: Meta will not deliver some events to this bot']);
-    expect(JSON.stringify(errors(logs)[0])).toContain('page install: app not installed on the Page');
-    expect(logs.map((l) => l.msg)).toEqual(expect.arrayContaining(['subscribed the webhooks again', 'webhook subscription restored']));
-    expect(await t.gauge(PAGE_ID)).toBe(1);
-    expect(await t.gauge(IG_ID)).toBe(1);
-    expect(t.logText()).not.toContain(TEST_ENV.VERIFY_TOKEN);
+  it('expects the comment fields when there are triggers: feed on object=page and on the Page, comments on object=instagram', async () => {
+    const t = setup({}, { comments: commentTriggers([trigger()]) });
+    const w = world();
+    w.on('graph', 'GET', `${APP_ID}/subscriptions`, 200, { data: [appSubscription('page', MESSENGER_FIELDS), appSubscription('instagram', [...INSTAGRAM_FIELDS, 'comments', 'live_comments'])] });
+    w.on('graph', 'GET', `${PAGE_ID}/subscribed_apps`, 200, installed());
+    const report = await t.watchdog.check();
+    expect(report.accounts).toEqual([{ account: PAGE_ID, ok: false, problems: ['app subscription object=page: missing fields: feed', 'page install: missing fields: feed'] }]);
+    expect(await t.gauge(PAGE_ID)).toBe(0);
   });
 
-  it('keeps bot_subscription_ok at 0 and says so when subscribing again does not fix it', async () => {
+  it('keeps bot_subscription_ok at 0 and says so when subscribing again fails (the install is not tried, as `setup subscribe` stops there)', async () => {
     const t = setup({ WATCHDOG_RESUBSCRIBE: 'true', IG_ACCOUNT_ID: '' });
-    graphReads([], installed());
-    nock(GRAPH).post(`/${VERSION}/${APP_ID}/subscriptions`).query(true).reply(400, { error: { message: '(#2200) Callback verification failed', type: 'OAuthException', code: 2200, fbtrace_id: 'AbC' } });
-    graphReads([], installed());
+    const w = world();
+    w.on('graph', 'GET', `${APP_ID}/subscriptions`, 200, { data: [] });
+    w.on('graph', 'GET', `${PAGE_ID}/subscribed_apps`, 200, installed());
+    w.on('graph', 'POST', `${APP_ID}/subscriptions`, 400, { error: { message: '(#2200) Callback verification failed', type: 'OAuthException', code: 2200, fbtrace_id: 'AbC' } });
+    w.on('graph', 'GET', `${APP_ID}/subscriptions`, 200, { data: [] });
+    w.on('graph', 'GET', `${PAGE_ID}/subscribed_apps`, 200, installed());
     const result = await t.watchdog.check();
-    expect(result).toMatchObject({ resubscribed: false, accounts: [{ account: PAGE_ID, ok: false, problems: ['app subscription object=page: not subscribed'] }] });
-    expect(errors(t.logs()).map((l) => l.msg)).toEqual([
-      'WEBHOOK_SUBSCRIPTION_DRIFT: Meta will not deliver some events to this bot',
-      'subscribing the webhooks again failed',
-      'webhook subscription still incomplete after subscribing again',
+    expect(w.done()).toBe(true);
+    expect(w.phases()).toEqual([
+      together(`graph GET ${APP_ID}/subscriptions`, `graph GET ${PAGE_ID}/subscribed_apps`),
+      [`graph POST ${APP_ID}/subscriptions`],
+      together(`graph GET ${APP_ID}/subscriptions`, `graph GET ${PAGE_ID}/subscribed_apps`),
+    ]);
+    expect(result).toEqual({ resubscribed: false, accounts: [{ account: PAGE_ID, ok: false, problems: ['app subscription object=page: not subscribed'] }] });
+    expect(errors(t.logs()).map((l) => [l.msg, l.account ?? l.object])).toEqual([
+      [DRIFT, PAGE_ID],
+      ['subscribing the webhooks again failed', 'page'],
+      ['webhook subscription still incomplete after subscribing again', PAGE_ID],
     ]);
     expect(await t.gauge(PAGE_ID)).toBe(0);
   });
 
   it('reports a Graph failure as a problem (bot_subscription_ok 0) and never throws', async () => {
     const t = setup();
-    nock(GRAPH)
-      .get(`/${VERSION}/${APP_ID}/subscriptions`)
-      .query(true)
-      .reply(500, { error: { message: 'An unknown error occurred', type: 'OAuthException', code: 1, fbtrace_id: 'AbC' } })
-      .get(`/${VERSION}/${PAGE_ID}/subscribed_apps`)
-      .query(true)
-      .reply(401, { error: { message: 'Error validating access token', type: 'OAuthException', code: 190, fbtrace_id: 'AbD' } });
+    const w = world();
+    w.on('graph', 'GET', `${APP_ID}/subscriptions`, 500, { error: { message: 'An unknown error occurred', type: 'OAuthException', code: 1, fbtrace_id: 'AbC' } });
+    w.on('graph', 'GET', `${PAGE_ID}/subscribed_apps`, 401, { error: { message: 'Error validating access token', type: 'OAuthException', code: 190, fbtrace_id: 'AbD' } });
     const result = await t.watchdog.check();
     expect(result.accounts[0]?.problems).toEqual([
-      expect.stringMatching(/^could not read the app subscription \(GET \/111111111111111\/subscriptions\): Graph API GET .* code 1\)/),
-      expect.stringMatching(/^could not read the Page's subscribed apps .*code 190\): Error validating access token/),
+      expect.stringMatching(/^could not read the app subscription: Graph API GET \/v24\.0\/111111111111111\/subscriptions .*code 1\b/),
+      expect.stringMatching(/^could not read the Page's install: Graph API GET \/v24\.0\/1234567890\/subscribed_apps .*code 190\b.*Error validating access token/),
     ]);
     expect(await t.gauge(PAGE_ID)).toBe(0);
     expect(t.logText()).not.toContain(TEST_ENV.PAGE_ACCESS_TOKEN);
@@ -215,29 +241,35 @@ describe('subscription watchdog', () => {
 
   it('checks at start and then every WATCHDOG_INTERVAL, one check at a time, until stopped', async () => {
     const t = setup({ WATCHDOG_INTERVAL: '15m' });
-    const first = graphReads(healthyApp(), installed());
+    const reads = (install: unknown) => {
+      const w = world();
+      w.on('graph', 'GET', `${APP_ID}/subscriptions`, 200, { data: healthyApp() });
+      w.on('graph', 'GET', `${PAGE_ID}/subscribed_apps`, 200, install);
+      return w;
+    };
+    const first = reads(installed());
     t.watchdog.start();
     // A second request while the first check runs joins it (the reads above answer only once).
     const joined = await t.watchdog.check();
-    expect(joined.accounts.map((a) => a.ok)).toEqual([true, true]);
-    expect(first.isDone()).toBe(true);
+    expect(joined.accounts.map((a) => a.ok)).toEqual([true]);
+    expect(first.done()).toBe(true);
     await new Promise((resolve) => setImmediate(resolve));
     expect(t.time.pending()).toEqual([FIFTEEN_MINUTES]);
 
-    const second = graphReads(healthyApp(), installed(MESSENGER_FIELDS.filter((f) => f !== 'messaging_postbacks')));
+    const second = reads(installed(MESSENGER_FIELDS.filter((f) => f !== 'messaging_postbacks')));
     t.time.advance(FIFTEEN_MINUTES - 1);
-    expect(second.isDone()).toBe(false);
+    expect(second.calls).toEqual([]);
     t.time.advance(1);
-    await waitUntil(() => t.logs().some((l) => l.level === 'error'));
-    expect(second.isDone()).toBe(true);
-    expect(JSON.stringify(errors(t.logs()))).toContain('page install: missing fields: messaging_postbacks');
+    await waitUntil(() => errors(t.logs()).length > 0);
+    expect(second.done()).toBe(true);
+    expect(errors(t.logs())[0]).toMatchObject({ msg: DRIFT, account: PAGE_ID, problems: ['page install: missing fields: messaging_postbacks'] });
     expect(await t.gauge(PAGE_ID)).toBe(0);
 
     await waitUntil(() => t.time.pending().length === 1);
-    const third = graphReads(healthyApp(), installed());
+    const third = reads(installed());
     t.time.advance(FIFTEEN_MINUTES);
-    await waitUntil(() => third.isDone());
     await waitUntil(() => t.logs().some((l) => l.msg === 'webhook subscription complete again'));
+    expect(third.done()).toBe(true);
     expect(await t.gauge(PAGE_ID)).toBe(1);
 
     await t.watchdog.stop();
@@ -245,19 +277,201 @@ describe('subscription watchdog', () => {
   });
 });
 
+describe('subscription watchdog, several accounts (ACCOUNTS_FILE)', () => {
+  const APP = '333333333333333';
+  const ACCOUNTS_APP_TOKEN = `${APP}|${ACCOUNTS_APP_SECRET}`;
+  const ACCOUNTS_CALLBACK = 'https://bot.example.test/webhook';
+  const healthy = () => [appSubscription('page', MESSENGER_FIELDS, {}, ACCOUNTS_CALLBACK), appSubscription('instagram', INSTAGRAM_FIELDS, {}, ACCOUNTS_CALLBACK)];
+  // Meta lists the Instagram app under its own id on an Instagram Login account.
+  const igInstalled = () => installed(INSTAGRAM_FIELDS, '1111222233334444');
+
+  it("finds a missing Page install and an Instagram Login account's missing install: one error line each, their gauges 0, the healthy Page's 1", async () => {
+    const t = setupAccounts();
+    const w = world();
+    w.on('graph', 'GET', `${APP}/subscriptions`, 200, { data: healthy() });
+    w.on('graph', 'GET', `${PAGE_A}/subscribed_apps`, 200, installed(MESSENGER_FIELDS, APP));
+    w.on('graph', 'GET', `${PAGE_B}/subscribed_apps`, 200, { data: [{ id: '999999999999999', name: 'Another app', subscribed_fields: ['messages'] }] });
+    w.on('instagram', 'GET', `${IG_LOGIN}/subscribed_apps`, 200, notInstalled);
+
+    const report = await t.watchdog.check();
+
+    expect(w.done()).toBe(true);
+    expect(w.phases()).toEqual([together(`graph GET ${APP}/subscriptions`, `graph GET ${PAGE_A}/subscribed_apps`, `graph GET ${PAGE_B}/subscribed_apps`, `instagram GET ${IG_LOGIN}/subscribed_apps`)]);
+    expectToken(find(w, `graph GET ${APP}/subscriptions`), ACCOUNTS_APP_TOKEN, ACCOUNTS_APP_SECRET);
+    expectToken(find(w, `graph GET ${PAGE_A}/subscribed_apps`), TOKENS.pageA, ACCOUNTS_APP_SECRET);
+    expectToken(find(w, `graph GET ${PAGE_B}/subscribed_apps`), TOKENS.pageB, ACCOUNTS_APP_SECRET);
+    expectToken(find(w, `instagram GET ${IG_LOGIN}/subscribed_apps`), TOKENS.igLogin, INSTAGRAM_APP_SECRET);
+    expect(report).toEqual({
+      accounts: [
+        { account: PAGE_A, ok: true, problems: [] },
+        { account: PAGE_B, ok: false, problems: ['page install: app not installed on the Page'] },
+        { account: IG_LOGIN, ok: false, problems: ['instagram install: app not installed on the Instagram account'] },
+      ],
+      resubscribed: false,
+    });
+    expect(errors(t.logs())).toEqual([
+      expect.objectContaining({ msg: DRIFT, account: PAGE_B, problems: ['page install: app not installed on the Page'], fix: `run \`npm run setup -- subscribe --account ${PAGE_B}\`, or set WATCHDOG_RESUBSCRIBE=true` }),
+      expect.objectContaining({ msg: DRIFT, account: IG_LOGIN, problems: ['instagram install: app not installed on the Instagram account'], fix: `run \`npm run setup -- subscribe --account ${IG_LOGIN}\`, or set WATCHDOG_RESUBSCRIBE=true` }),
+    ]);
+    expect(await t.gauges()).toEqual([
+      [PAGE_A, 1],
+      [PAGE_B, 0],
+      [IG_LOGIN, 0],
+    ]);
+    for (const token of [...Object.values(TOKENS), ACCOUNTS_APP_SECRET, INSTAGRAM_APP_SECRET]) expect(t.logText()).not.toContain(token);
+  });
+
+  it('two Pages where only one drifted: its gauge 0, the other 1; resubscribing makes only its calls, then checks it once more', async () => {
+    const [first, second] = ACCOUNTS.accounts;
+    const twoPages = accountsFile({ accounts: [{ ...first, instagram_account_id: undefined }, second] });
+    const t = setupAccounts({ WATCHDOG_RESUBSCRIBE: 'true' }, twoPages);
+    const page = [appSubscription('page', MESSENGER_FIELDS, {}, ACCOUNTS_CALLBACK)];
+    const w = world();
+    w.on('graph', 'GET', `${APP}/subscriptions`, 200, { data: page });
+    w.on('graph', 'GET', `${PAGE_A}/subscribed_apps`, 200, installed(MESSENGER_FIELDS, APP));
+    w.on('graph', 'GET', `${PAGE_B}/subscribed_apps`, 200, installed(MESSENGER_FIELDS.filter((f) => f !== 'messages'), APP));
+    w.on('graph', 'POST', `${APP}/subscriptions`, 200, { success: true });
+    w.on('graph', 'POST', `${PAGE_B}/subscribed_apps`, 200, { success: true });
+    w.on('graph', 'GET', `${APP}/subscriptions`, 200, { data: page });
+    // Meta answers the second read as if the install had not changed yet.
+    w.on('graph', 'GET', `${PAGE_B}/subscribed_apps`, 200, installed(MESSENGER_FIELDS.filter((f) => f !== 'messages'), APP));
+
+    const report = await t.watchdog.check();
+
+    expect(w.done()).toBe(true);
+    expect(w.phases()).toEqual([
+      together(`graph GET ${APP}/subscriptions`, `graph GET ${PAGE_A}/subscribed_apps`, `graph GET ${PAGE_B}/subscribed_apps`),
+      [`graph POST ${APP}/subscriptions`],
+      [`graph POST ${PAGE_B}/subscribed_apps`],
+      together(`graph GET ${APP}/subscriptions`, `graph GET ${PAGE_B}/subscribed_apps`),
+    ]);
+    const [, , , app, install] = w.calls;
+    expectToken(app, ACCOUNTS_APP_TOKEN, ACCOUNTS_APP_SECRET);
+    expect(app?.form).toEqual({ object: 'page', callback_url: ACCOUNTS_CALLBACK, fields: MESSENGER_FIELDS.join(','), include_values: 'true', verify_token: 'accounts-verify-token-0123456789' });
+    expectToken(install, TOKENS.pageB, ACCOUNTS_APP_SECRET);
+    expect(install?.form).toEqual({ subscribed_fields: MESSENGER_FIELDS.join(',') });
+    expect(report).toEqual({
+      accounts: [
+        { account: PAGE_A, ok: true, problems: [] },
+        { account: PAGE_B, ok: false, problems: ['page install: missing fields: messages'] },
+      ],
+      resubscribed: true,
+    });
+    expect(errors(t.logs()).map((l) => [l.msg, l.account])).toEqual([
+      [DRIFT, PAGE_B],
+      ['webhook subscription still incomplete after subscribing again', PAGE_B],
+    ]);
+    expect(await t.gauges()).toEqual([
+      [PAGE_A, 1],
+      [PAGE_B, 0],
+    ]);
+  });
+
+  it("on the fake clock: healthy at start; 15 minutes later the Instagram Login account lost its install, and the watchdog makes that account's `setup subscribe` calls and checks it once more", async () => {
+    const t = setupAccounts({ WATCHDOG_RESUBSCRIBE: 'true', WATCHDOG_INTERVAL: '15m' });
+    const start = world();
+    start.on('graph', 'GET', `${APP}/subscriptions`, 200, { data: healthy() });
+    start.on('graph', 'GET', `${PAGE_A}/subscribed_apps`, 200, installed(MESSENGER_FIELDS, APP));
+    start.on('graph', 'GET', `${PAGE_B}/subscribed_apps`, 200, installed(MESSENGER_FIELDS, APP));
+    start.on('instagram', 'GET', `${IG_LOGIN}/subscribed_apps`, 200, igInstalled());
+    t.watchdog.start();
+    await waitUntil(() => t.time.pending().length === 1);
+    expect(start.done()).toBe(true);
+    expect(await t.gauges()).toEqual([
+      [PAGE_A, 1],
+      [PAGE_B, 1],
+      [IG_LOGIN, 1],
+    ]);
+
+    const w = world();
+    w.on('graph', 'GET', `${APP}/subscriptions`, 200, { data: healthy() });
+    w.on('graph', 'GET', `${PAGE_A}/subscribed_apps`, 200, installed(MESSENGER_FIELDS, APP));
+    w.on('graph', 'GET', `${PAGE_B}/subscribed_apps`, 200, installed(MESSENGER_FIELDS, APP));
+    w.on('instagram', 'GET', `${IG_LOGIN}/subscribed_apps`, 200, notInstalled);
+    w.on('graph', 'POST', `${APP}/subscriptions`, 200, { success: true });
+    w.on('instagram', 'POST', `${IG_LOGIN}/subscribed_apps`, 200, { success: true });
+    w.on('graph', 'GET', `${APP}/subscriptions`, 200, { data: healthy() });
+    w.on('instagram', 'GET', `${IG_LOGIN}/subscribed_apps`, 200, igInstalled());
+    t.time.advance(FIFTEEN_MINUTES - 1);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(w.calls).toEqual([]);
+    t.time.advance(1);
+    await waitUntil(() => t.logs().some((l) => l.msg === 'webhook subscription restored'));
+
+    expect(w.done()).toBe(true);
+    expect(w.phases()).toEqual([
+      together(`graph GET ${APP}/subscriptions`, `graph GET ${PAGE_A}/subscribed_apps`, `graph GET ${PAGE_B}/subscribed_apps`, `instagram GET ${IG_LOGIN}/subscribed_apps`),
+      [`graph POST ${APP}/subscriptions`],
+      [`instagram POST ${IG_LOGIN}/subscribed_apps`],
+      together(`graph GET ${APP}/subscriptions`, `instagram GET ${IG_LOGIN}/subscribed_apps`),
+    ]);
+    const app = find(w, `graph POST ${APP}/subscriptions`);
+    expectToken(app, ACCOUNTS_APP_TOKEN, ACCOUNTS_APP_SECRET);
+    expect(app?.form).toEqual({ object: 'instagram', callback_url: ACCOUNTS_CALLBACK, fields: INSTAGRAM_FIELDS.join(','), include_values: 'true', verify_token: 'accounts-verify-token-0123456789' });
+    const install = find(w, `instagram POST ${IG_LOGIN}/subscribed_apps`);
+    expectToken(install, TOKENS.igLogin, INSTAGRAM_APP_SECRET);
+    expect(install?.form).toEqual({ subscribed_fields: INSTAGRAM_FIELDS.join(',') });
+
+    const logs = t.logs();
+    expect(errors(logs)).toEqual([expect.objectContaining({ msg: DRIFT, account: IG_LOGIN, problems: ['instagram install: app not installed on the Instagram account'], fix: 'subscribing again (WATCHDOG_RESUBSCRIBE=true)' })]);
+    expect(logs.filter((l) => l.level === 'info').map((l) => [l.msg, l.accounts])).toEqual([
+      ['subscribed the webhooks again', [IG_LOGIN]],
+      ['webhook subscription restored', [IG_LOGIN]],
+    ]);
+    expect(await t.gauges()).toEqual([
+      [PAGE_A, 1],
+      [PAGE_B, 1],
+      [IG_LOGIN, 1],
+    ]);
+    await waitUntil(() => t.time.pending().length === 1);
+    await t.watchdog.stop();
+    expect(t.time.pending()).toEqual([]);
+    expect(t.logText()).not.toContain('accounts-verify-token-0123456789');
+  });
+});
+
 describe('the watchdog in the running app', () => {
-  it('starts with the app in live mode and its verdict is in /metrics', async () => {
+  it("starts with the app in live mode, expects the shipped triggers' comment fields, and its verdict is in /metrics", async () => {
     const token = 'metrics-token-0123456789abcdef';
-    graphReads(healthyApp(), installed(MESSENGER_FIELDS.filter((f) => f !== 'messages')));
-    const running = await start(loadConfig({ ...TEST_ENV, DATABASE_URL: 'memory:', PORT: '0', METRICS_TOKEN: token, LOG_LEVEL: 'silent' }), silentLogger);
+    // data/comment-replies.json answers on Facebook and Instagram: without feed the Page is incomplete.
+    const w = world();
+    w.on('graph', 'GET', `${APP_ID}/subscriptions`, 200, { data: [appSubscription('page', [...MESSENGER_FIELDS, 'feed']), appSubscription('instagram', [...INSTAGRAM_FIELDS, 'comments', 'live_comments'])] });
+    w.on('graph', 'GET', `${PAGE_ID}/subscribed_apps`, 200, installed(MESSENGER_FIELDS));
+    const lines: string[] = [];
+    const log = createLogger({ level: 'error', write: (line) => lines.push(line) });
+    const running = await start(loadConfig({ ...TEST_ENV, DATABASE_URL: 'memory:', PORT: '0', METRICS_TOKEN: token }), log);
     try {
-      const ok = async (account: string) => {
+      const ok = async () => {
         const res = await request(running.server).get('/metrics').set('Authorization', `Bearer ${token}`);
-        return parseScrape(res.text).all('bot_subscription_ok', { account })[0]?.value;
+        return parseScrape(res.text).all('bot_subscription_ok', { account: PAGE_ID })[0]?.value;
       };
-      for (let i = 0; i < 200 && (await ok(PAGE_ID)) === undefined; i += 1) await new Promise((resolve) => setTimeout(resolve, 10));
-      expect(await ok(PAGE_ID)).toBe(0);
-      expect(await ok(IG_ID)).toBe(0);
+      for (let i = 0; i < 200 && (await ok()) === undefined; i += 1) await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(await ok()).toBe(0);
+      expect(w.done()).toBe(true);
+      const drift = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === DRIFT);
+      expect(drift).toMatchObject({ component: 'watchdog', account: PAGE_ID, problems: ['page install: missing fields: feed'] });
+    } finally {
+      await running.close(1000);
+    }
+  });
+
+  it("shows its calls on the live dashboard with each one's API, and no token", async () => {
+    const dashboard = 'dashboard-token-0123456789abcdef';
+    const w = world();
+    w.on('graph', 'GET', '333333333333333/subscriptions', 200, { data: [] });
+    w.on('graph', 'GET', `${PAGE_A}/subscribed_apps`, 200, notInstalled);
+    w.on('graph', 'GET', `${PAGE_B}/subscribed_apps`, 200, notInstalled);
+    w.on('instagram', 'GET', `${IG_LOGIN}/subscribed_apps`, 200, notInstalled);
+    const config = loadConfig({ ...accountsEnv(), DASHBOARD_TOKEN: dashboard, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent' });
+    const running = await start(config, silentLogger);
+    try {
+      await waitUntil(() => w.done());
+      const records = async () => ((await request(running.server).get('/dashboard/api/records').set('Authorization', `Bearer ${dashboard}`)).body as { records: { kind: string; api?: string; method?: string; path?: string }[] }).records;
+      for (let i = 0; i < 200 && (await records()).length < 4; i += 1) await new Promise((resolve) => setTimeout(resolve, 10));
+      const calls = (await records()).filter((r) => r.kind === 'graph').map((r) => `${r.api ?? '?'} ${r.method ?? ''} ${r.path ?? ''}`);
+      expect(calls.sort()).toEqual(together('graph GET /333333333333333/subscriptions', `graph GET /${PAGE_A}/subscribed_apps`, `graph GET /${PAGE_B}/subscribed_apps`, `instagram GET /${IG_LOGIN}/subscribed_apps`));
+      const text = JSON.stringify(await records());
+      for (const secret of [...Object.values(TOKENS), ACCOUNTS_APP_SECRET, INSTAGRAM_APP_SECRET]) expect(text).not.toContain(secret);
     } finally {
       await running.close(1000);
     }
@@ -276,7 +490,7 @@ describe('GRAPH_API_VERSION expiry', () => {
   });
 
   it('warns within 90 days of expiry, at most once a day, with the fix', async () => {
-    const t = setup({ GRAPH_API_VERSION: 'v21.0' }, Date.parse('2026-12-01T10:00:00Z'));
+    const t = setup({ GRAPH_API_VERSION: 'v21.0' }, { start: Date.parse('2026-12-01T10:00:00Z') });
     nock(GRAPH).persist().get(/.*/).query(true).reply(200, { data: [] });
     await t.watchdog.check();
     await t.watchdog.check();
@@ -306,7 +520,7 @@ describe('GRAPH_API_VERSION expiry', () => {
   });
 });
 
-async function waitUntil(check: () => boolean, timeoutMs = 5000): Promise<void> {
+async function waitUntil(check: () => boolean, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
     if (Date.now() > deadline) throw new Error('timed out');

@@ -1,9 +1,11 @@
 // What every setup command gets injected, the exit codes they return, the one guard that stops
 // them early when the config cannot reach a real app, and the accounts a command works on
 // (every configured one, or the one of --account), each with its own Graph client.
+import type { AxiosInstance } from 'axios';
 import type { AccountTokens } from '../../services/accounts/tokens.ts';
 import type { Account, AccountApi } from '../../services/accounts/types.ts';
 import { apiOf, idsOf } from '../../services/accounts/types.ts';
+import type { CommentTriggers } from '../../services/comments/triggers.ts';
 import type { Config } from '../../services/config.ts';
 import { createGraphClient, type GraphClient } from '../../services/graph/client.ts';
 import type { Translations } from '../../services/i18n.ts';
@@ -27,6 +29,11 @@ export interface SetupDeps {
   clientFor?: (account: Account) => GraphClient;
   /** The accounts' current tokens (a refreshed Instagram token from the bot's store); the configured ones when absent. */
   tokens?: AccountTokens;
+  /**
+   * The comment triggers the bot answers from (data/comment-replies.json, `loadCatalog().commentReplies`):
+   * for the platforms they cover, `subscribe` adds the comment fields and `doctor` the permissions comments need.
+   */
+  comments: CommentTriggers;
   out: Output;
   /** For the webhook verification request in `doctor`; global fetch otherwise. */
   fetchImpl?: typeof fetch;
@@ -67,17 +74,23 @@ export function missingSettings(config: Readonly<Config>): MissingSetting[] {
   return missing;
 }
 
+/** The app the calls are about, once APP_ID is known. */
+export function appTarget(config: Pick<Config, 'APP_ID' | 'APP_SECRET'>): LiveTarget | undefined {
+  return config.APP_ID === undefined ? undefined : { appId: config.APP_ID, appToken: `${config.APP_ID}|${config.APP_SECRET}` };
+}
+
 /** The live target, or undefined after printing which variable is missing and how to fix it. */
 export function requireLive(deps: Pick<SetupDeps, 'config' | 'out'>): LiveTarget | undefined {
   const { config, out } = deps;
   const missing = missingSettings(config);
-  if (missing.length > 0 || config.APP_ID === undefined) {
+  const target = appTarget(config);
+  if (missing.length > 0 || target === undefined) {
     out.line('The setup commands need a real Meta app and Page, and .env is missing:');
     for (const m of missing) out.line(`  ${m.variable}: ${m.fix}.`);
     out.line('Nothing was sent. See "Connect your Page" in the README.');
     return undefined;
   }
-  return { appId: config.APP_ID, appToken: `${config.APP_ID}|${config.APP_SECRET}` };
+  return target;
 }
 
 /** One account a command works on. */
@@ -115,14 +128,18 @@ export function selectAccounts(deps: Pick<SetupDeps, 'config' | 'clientFor' | 't
   };
 }
 
-/** The client an account's calls use, as the bot makes it (services/graph/account-send-api.ts). */
-export function accountClient(config: Readonly<Config>, account: Account, tokens?: AccountTokens): GraphClient {
+/**
+ * The client an account's calls use, as the bot makes it (services/graph/account-send-api.ts).
+ * `http` is an instance for the account's API (e.g. one the live dashboard observes); made otherwise.
+ */
+export function accountClient(config: Readonly<Config>, account: Account, tokens?: AccountTokens, http?: AxiosInstance): GraphClient {
   const page = account.type === 'page';
   return createGraphClient({
     baseUrl: page ? config.GRAPH_API_URL : config.INSTAGRAM_API_URL,
     version: config.GRAPH_API_VERSION,
     accessToken: () => tokens?.current(account.key) ?? account.access_token,
     appSecret: page ? config.APP_SECRET : config.INSTAGRAM_APP_SECRET,
+    ...(http === undefined ? {} : { http }),
   });
 }
 

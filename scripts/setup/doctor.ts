@@ -3,6 +3,8 @@
 // when .env lacks what the checks need. Each account gets its own section: a Page's token is
 // inspected through debug_token with the app token (it only takes the inspected token as a query
 // parameter); an Instagram Login token through /me and debug_token under INSTAGRAM_API_URL.
+// The permissions asked for are the account's messaging ones, plus the comment ones for the
+// platforms data/comment-replies.json has triggers on (scripts/setup/permissions.ts).
 // No token is ever printed.
 import { randomInt } from 'node:crypto';
 import { daysLeft } from '../../services/accounts/token-refresher.ts';
@@ -10,10 +12,11 @@ import type { Account } from '../../services/accounts/types.ts';
 import type { Config } from '../../services/config.ts';
 import { GraphApiError } from '../../services/errors.ts';
 import { createTranslations } from '../../services/i18n.ts';
-import { APP_URL_FIX, EXIT, missingSettings, publicHttpsProblem, selectAccounts, type ExitCode, type LiveTarget, type SetupAccount, type SetupDeps } from './context.ts';
-import { installFieldsOf, neededObjects } from './fields.ts';
+import { APP_URL_FIX, EXIT, appTarget, missingSettings, publicHttpsProblem, selectAccounts, type ExitCode, type LiveTarget, type SetupAccount, type SetupDeps } from './context.ts';
+import { installFieldsOf, neededObjects, webhookFields } from './fields.ts';
 import { errorContext, hintsFor, safeMessage, type TokenKind } from './graph-errors.ts';
 import { FAIL, heading, mark, paint, table, type Output } from './output.ts';
+import { requiredPermissions, type Permission } from './permissions.ts';
 import { pendingChanges, planProfile } from './profile.ts';
 import { checkAppSubscription, checkInstall, isRecord, readAppSubscriptions, readInstall } from './subscriptions.ts';
 import { checkWebhook } from './webhook-check.ts';
@@ -28,9 +31,6 @@ export interface Check {
   warn?: boolean;
 }
 
-const MESSENGER_SCOPES = ['pages_messaging', 'pages_manage_metadata'];
-const INSTAGRAM_SCOPES = ['instagram_basic', 'instagram_manage_messages'];
-const INSTAGRAM_LOGIN_SCOPES = ['instagram_business_basic', 'instagram_business_manage_messages'];
 const DAY = 24 * 60 * 60 * 1000;
 /** An Instagram token with fewer days left is worth a warning: the bot refreshes it, unless it cannot. */
 const WARN_DAYS = 10;
@@ -50,7 +50,8 @@ export async function doctor(deps: SetupDeps, options: DoctorOptions = {}): Prom
 
   const missing = missingSettings(config);
   report('Config', [...missing.map((m) => ({ name: m.variable, ok: false, detail: 'not set', fix: [m.fix] })), ...configChecks(config)]);
-  if (missing.length > 0 || config.APP_ID === undefined) {
+  const target = appTarget(config);
+  if (missing.length > 0 || target === undefined) {
     out.line('The other checks need these settings: fix them and run `npm run setup -- doctor` again.');
     return EXIT.USAGE;
   }
@@ -59,7 +60,6 @@ export async function doctor(deps: SetupDeps, options: DoctorOptions = {}): Prom
     out.line(`${selected.error}.`);
     return EXIT.USAGE;
   }
-  const target: LiveTarget = { appId: config.APP_ID, appToken: `${config.APP_ID}|${config.APP_SECRET}` };
   const titled = selected.value.length > 1 || config.ACCOUNTS_FILE !== undefined;
 
   for (const account of selected.value) {
@@ -151,8 +151,7 @@ async function pageTokenChecks(deps: SetupDeps, target: LiveTarget, account: Acc
       ? { name: 'Token app', ok: true, detail: `issued by APP_ID ${target.appId}` }
       : { name: 'Token app', ok: false, detail: `issued by app ${appId ?? '(unknown)'}, not APP_ID ${target.appId}`, fix: ["generate the Page token in this app (webhooks are signed with this app's secret), or fix APP_ID and APP_SECRET"] },
   );
-  const required = [...MESSENGER_SCOPES, ...(account.instagram_account_id === undefined ? [] : INSTAGRAM_SCOPES)];
-  checks.push(scopeCheck(data, required, (lacking) => `generate the Page token again and grant ${lacking} (App Dashboard > Messenger > Messenger API Settings, or Graph API Explorer)`));
+  checks.push(scopeCheck(data, requiredPermissions(account, deps.comments), (lacking) => `generate the Page token again and grant ${lacking} (App Dashboard > Messenger > Messenger API Settings, or Graph API Explorer)`));
   checks.push(expiryCheck(data, (deps.now ?? Date.now)(), fix));
   return checks;
 }
@@ -187,7 +186,8 @@ async function instagramTokenChecks(deps: SetupDeps, account: SetupAccount): Pro
   }
   if (data === undefined) {
     // Not every Instagram API version answers debug_token: the expiry the bot last stored is the next best.
-    checks.push({ name: 'Permissions', ok: true, warn: true, detail: `not checked: INSTAGRAM_API_URL did not describe the token (debug_token); the bot needs ${INSTAGRAM_LOGIN_SCOPES.join(', ')}` });
+    const needs = requiredPermissions(a, deps.comments).map((p) => p.scope);
+    checks.push({ name: 'Permissions', ok: true, warn: true, detail: `not checked: INSTAGRAM_API_URL did not describe the token (debug_token); the bot needs ${needs.join(', ')}` });
     const stored = deps.tokens?.adopted(a.key);
     checks.push(
       stored === undefined || stored.expires_at === 0
@@ -203,7 +203,7 @@ async function instagramTokenChecks(deps: SetupDeps, account: SetupAccount): Pro
   const type = typeof data.type === 'string' ? data.type : undefined;
   if (type !== undefined && type !== 'USER') checks.push({ name: 'Token type', ok: false, detail: `a ${type} token, not an Instagram User token`, fix: [fix] });
   else checks.push({ name: 'Token type', ok: true, detail: 'Instagram User token (Instagram API with Instagram Login)' });
-  checks.push(scopeCheck(data, INSTAGRAM_LOGIN_SCOPES, (lacking) => `generate the token again granting ${lacking} (App Dashboard > Instagram > API setup with Instagram login > Generate token)`));
+  checks.push(scopeCheck(data, requiredPermissions(a, deps.comments), (lacking) => `generate the token again granting ${lacking} (App Dashboard > Instagram > API setup with Instagram login > Generate token)`));
   const expiresAt = typeof data.expires_at === 'number' && data.expires_at > 0 ? data.expires_at * 1000 : undefined;
   const stored = deps.tokens?.adopted(a.key)?.expires_at;
   const latest = Math.max(expiresAt ?? 0, stored ?? 0);
@@ -220,10 +220,13 @@ function instagramExpiry(expiresAt: number, now: number, fix: string): Check {
   return { name: 'Expiry', ok: true, detail: `expires ${day(expiresAt)} (in ${days} days; the bot refreshes it)` };
 }
 
-function scopeCheck(data: Record<string, unknown>, required: readonly string[], fix: (lacking: string) => string): Check {
+/** The token's scopes against the ones needed; a missing one is named with what fails without it. */
+function scopeCheck(data: Record<string, unknown>, required: readonly Permission[], fix: (lacking: string) => string): Check {
   const scopes = Array.isArray(data.scopes) ? data.scopes.filter((s): s is string => typeof s === 'string') : [];
-  const lacking = required.filter((s) => !scopes.includes(s));
-  return lacking.length === 0 ? { name: 'Permissions', ok: true, detail: required.join(', ') } : { name: 'Permissions', ok: false, detail: `missing ${lacking.join(', ')}`, fix: [fix(lacking.join(', '))] };
+  const lacking = required.filter((p) => !scopes.includes(p.scope));
+  if (lacking.length === 0) return { name: 'Permissions', ok: true, detail: required.map((p) => p.scope).join(', ') };
+  const names = lacking.map((p) => p.scope).join(', ');
+  return { name: 'Permissions', ok: false, detail: `missing ${names}`, fix: [fix(names), ...lacking.map((p) => `without ${p.scope} the bot cannot ${p.why}`)] };
 }
 
 const PAGE_TOKEN_FIX = 'generate a Page token (App Dashboard > Messenger > Messenger API Settings > Generate token) and set PAGE_ACCESS_TOKEN in .env';
@@ -251,7 +254,7 @@ async function appSubscriptionChecks(deps: SetupDeps, target: LiveTarget, accoun
   const fix = ['npm run setup -- subscribe'];
   try {
     const subs = await readAppSubscriptions(graph, target);
-    for (const needed of neededObjects(accounts)) {
+    for (const needed of neededObjects(accounts, webhookFields(deps.comments))) {
       const c = checkAppSubscription(needed, subs, config.APP_URL);
       checks.push(c.ok ? { name: `App: ${c.object}`, ok: true, detail: `${needed.fields.length} fields to ${config.APP_URL}/webhook, active` } : { name: `App: ${c.object}`, ok: false, detail: c.problems.join('; '), fix });
     }
@@ -266,7 +269,7 @@ async function installCheck(deps: SetupDeps, target: LiveTarget, account: SetupA
   const name = account.api === 'graph' ? 'Page install' : 'Instagram install';
   const fix = [`npm run setup -- subscribe${config.accounts.length > 1 ? ` --account ${account.account.key}` : ''}`];
   try {
-    const c = checkInstall(await readInstall(target, account), installFieldsOf(account.account), account.api);
+    const c = checkInstall(await readInstall(target, account), installFieldsOf(account.account, webhookFields(deps.comments)), account.api);
     const where = account.api === 'graph' ? `Page ${account.nodeId}` : `Instagram account ${account.nodeId}`;
     return c.ok ? { name, ok: true, detail: `app ${target.appId} installed on ${where}` } : { name, ok: false, detail: c.problems.join('; '), fix };
   } catch (err) {

@@ -60,12 +60,12 @@ export function hintsFor(err: GraphApiError, ctx: ErrorContext): string[] {
   if (code === 10 || (code !== undefined && code >= 200 && code <= 299)) {
     if (ctx.token === 'page') {
       return [
-        'the Page token lacks a permission: generate it again with pages_messaging and pages_manage_metadata (plus instagram_basic and instagram_manage_messages for Instagram),',
-        'as someone with full control of the Page; `npm run setup -- doctor` lists the scopes it has',
+        'the Page token lacks a permission: generate it again with pages_messaging and pages_manage_metadata (plus instagram_basic and instagram_manage_messages for Instagram,',
+        'and the comment permissions when data/comment-replies.json has triggers), as someone with full control of the Page; `npm run setup -- doctor` names the missing ones',
       ];
     }
     if (ctx.token === 'instagram') {
-      return ['the Instagram token lacks a permission: generate it again granting instagram_business_basic and instagram_business_manage_messages; `npm run setup -- doctor` lists the scopes it has'];
+      return ['the Instagram token lacks a permission: generate it again granting instagram_business_basic and instagram_business_manage_messages (and instagram_business_manage_comments when data/comment-replies.json has triggers on Instagram); `npm run setup -- doctor` names the missing ones'];
     }
     return ['the app token cannot do this: check APP_ID and APP_SECRET, and that the Messenger (and Instagram) product is added to the app'];
   }

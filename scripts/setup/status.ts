@@ -2,7 +2,7 @@
 // install) next to what the bot needs. Exit 0 when everything needed is in place, 1 when
 // something is missing or a call fails.
 import { EXIT, requireLive, selectAccounts, type ExitCode, type SetupDeps } from './context.ts';
-import { installFieldsOf, neededObjects } from './fields.ts';
+import { installFieldsOf, neededObjects, webhookFields } from './fields.ts';
 import { attempt, errorContext } from './graph-errors.ts';
 import { heading, list, mark, paint, table } from './output.ts';
 import { checkAppSubscription, checkInstall, readAppSubscriptions, readInstall, type ObjectCheck } from './subscriptions.ts';
@@ -18,6 +18,7 @@ export async function status(deps: SetupDeps, options: { account?: string } = {}
   }
   const accounts = selected.value;
   const version = config.GRAPH_API_VERSION;
+  const fields = webhookFields(deps.comments);
 
   heading(out, `App subscriptions (GET /${version}/${target.appId}/subscriptions)`);
   const subs = await attempt(out, errorContext(config, 'app'), () => readAppSubscriptions(graph, target));
@@ -31,7 +32,7 @@ export async function status(deps: SetupDeps, options: { account?: string } = {}
     ]);
   }
 
-  const checks: ObjectCheck[] = neededObjects(accounts.map((a) => a.account)).map((needed) => checkAppSubscription(needed, subs.value, config.APP_URL));
+  const checks: ObjectCheck[] = neededObjects(accounts.map((a) => a.account), fields).map((needed) => checkAppSubscription(needed, subs.value, config.APP_URL));
   let failed = false;
   for (const a of accounts) {
     out.line();
@@ -43,7 +44,7 @@ export async function status(deps: SetupDeps, options: { account?: string } = {}
       continue;
     }
     out.line(install.value === undefined ? `  app ${target.appId} is not installed on ${where} ${a.nodeId}` : `  app ${target.appId}${install.value.name ? ` (${install.value.name})` : ''} on ${where} ${a.nodeId}: ${list(install.value.subscribed_fields)}`);
-    const check = checkInstall(install.value, installFieldsOf(a.account), a.api);
+    const check = checkInstall(install.value, installFieldsOf(a.account, fields), a.api);
     checks.push(accounts.length === 1 ? check : { ...check, object: `${check.object} ${a.nodeId}` });
   }
   out.line();

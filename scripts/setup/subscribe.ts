@@ -4,7 +4,7 @@
 // to APP_URL/webhook during the first POST, so that is where a missing tunnel or a different
 // VERIFY_TOKEN shows up (code 2200/2201, explained by the hint): nothing else is tried then.
 import { APP_URL_FIX, EXIT, publicHttpsProblem, requireLive, selectAccounts, type ExitCode, type SetupDeps } from './context.ts';
-import { installFieldsOf, neededObjects } from './fields.ts';
+import { installFieldsOf, neededObjects, webhookFields } from './fields.ts';
 import { attempt, errorContext } from './graph-errors.ts';
 import { heading, mark } from './output.ts';
 import { callbackUrl, postAppSubscription, postInstall } from './subscriptions.ts';
@@ -29,8 +29,9 @@ export async function subscribe(deps: SetupDeps, options: SubscribeOptions = {})
     return EXIT.USAGE;
   }
   const accounts = selected.value;
+  const fields = webhookFields(deps.comments);
   out.line(`Subscribing app ${target.appId} to webhooks at ${callbackUrl(config.APP_URL)}`);
-  for (const needed of neededObjects(accounts.map((a) => a.account))) {
+  for (const needed of neededObjects(accounts.map((a) => a.account), fields)) {
     const result = await attempt(out, errorContext(config, 'app'), () => postAppSubscription(graph, target, needed, config.APP_URL, config.VERIFY_TOKEN));
     if (!result.ok) return EXIT.FAILED;
     out.line(`  ${mark(out, true)} app subscription  object=${needed.object.padEnd(9)}  ${needed.fields.length} fields: ${needed.fields.join(', ')}`);
@@ -39,14 +40,14 @@ export async function subscribe(deps: SetupDeps, options: SubscribeOptions = {})
   for (const a of accounts) {
     out.line();
     heading(out, a.title);
-    const fields = installFieldsOf(a.account);
-    const install = await attempt(out, errorContext(config, 'page', a.account), () => postInstall(a, fields));
+    const installFields = installFieldsOf(a.account, fields);
+    const install = await attempt(out, errorContext(config, 'page', a.account), () => postInstall(a, installFields));
     if (!install.ok) {
       failed = true;
       continue;
     }
     const what = a.api === 'graph' ? `page install      page ${a.nodeId}` : `instagram install  instagram ${a.nodeId} (INSTAGRAM_API_URL)`;
-    out.line(`  ${mark(out, true)} ${what}  ${fields.length} fields`);
+    out.line(`  ${mark(out, true)} ${what}  ${installFields.length} fields`);
   }
   out.line();
   out.line(`Meta verified ${callbackUrl(config.APP_URL)} with your VERIFY_TOKEN.`);

@@ -3,7 +3,7 @@
 // accounts when a whole object goes (without it their installs receive nothing). With --account,
 // only that account's install is removed: the app subscription still serves the other accounts.
 import { EXIT, requireLive, selectAccounts, type ExitCode, type SetupDeps } from './context.ts';
-import { neededObjects, type WebhookObjectName } from './fields.ts';
+import { neededObjects, webhookFields, type WebhookObjectName } from './fields.ts';
 import { attempt, errorContext } from './graph-errors.ts';
 import { mark } from './output.ts';
 import { deleteAppSubscription, deleteInstall } from './subscriptions.ts';
@@ -26,7 +26,7 @@ export async function unsubscribe(deps: SetupDeps, options: UnsubscribeOptions =
     out.line(`${selected.error}. Nothing was sent.`);
     return EXIT.USAGE;
   }
-  const objects = options.object !== undefined ? [options.object] : neededObjects(config.accounts).map((n) => n.object);
+  const objects = options.object !== undefined ? [options.object] : neededObjects(config.accounts, webhookFields(deps.comments)).map((n) => n.object);
   if (options.account === undefined) {
     for (const object of objects) {
       const result = await attempt(out, errorContext(config, 'app'), () => deleteAppSubscription(graph, target, object, options.fields));

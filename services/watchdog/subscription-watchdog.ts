@@ -1,32 +1,26 @@
 // The subscription watchdog (live mode). Meta turns a webhook off after an hour of failed
 // deliveries and removes the app from the Page, and nothing tells the shop. So every
-// WATCHDOG_INTERVAL this checks what `npm run setup -- status` checks, with the same functions:
-// the app subscription per object (active, callback APP_URL/webhook, the fields the bot needs) and
-// the app's install on the Page (its subscribed_fields). Drift is logged as an error naming what is
-// missing and sets bot_subscription_ok to 0; with WATCHDOG_RESUBSCRIBE=true it makes the calls
-// `npm run setup -- subscribe` makes, then checks once more. It also warns while GRAPH_API_VERSION
-// is within 90 days of expiring. Runs on the main thread, one check at a time; it never throws.
-import { MESSENGER_FIELDS, neededObjects, type NeededObject } from '../../scripts/setup/fields.ts';
-import {
-  checkAppSubscription,
-  checkPageInstall,
-  postAppSubscription,
-  postPageInstall,
-  readAppSubscriptions,
-  readPageInstall,
-  type ObjectCheck,
-} from '../../scripts/setup/subscriptions.ts';
-import type { LiveTarget } from '../../scripts/setup/context.ts';
+// WATCHDOG_INTERVAL this checks, for every configured account, what `npm run setup -- status`
+// checks, with the setup module's own functions (scripts/setup/): the app subscription for each
+// object the account needs (`page`; `instagram` for a linked or Instagram Login account: active,
+// callback APP_URL/webhook, the fields the bot needs, comment fields included when triggers exist)
+// and the account's install (a Page's `/{page-id}/subscribed_apps` with its Page token; an
+// Instagram Login account's `/{ig-id}/subscribed_apps` under INSTAGRAM_API_URL with its token).
+// Each drifted account gets one error line naming what is missing and bot_subscription_ok 0; with
+// WATCHDOG_RESUBSCRIBE=true the watchdog makes the calls `npm run setup -- subscribe --account`
+// makes for the drifted accounts, then checks them once more. It also warns while
+// GRAPH_API_VERSION is within 90 days of expiring. Runs on the main thread, one check at a time;
+// it never throws.
+import { appTarget, selectAccounts, type LiveTarget, type SetupAccount } from '../../scripts/setup/context.ts';
+import { installFieldsOf, neededObjects, webhookFields, type CommentCoverage, type WebhookFields } from '../../scripts/setup/fields.ts';
+import { callbackUrl, checkAppSubscription, checkInstall, postAppSubscription, postInstall, readAppSubscriptions, readInstall, type AppSubscription } from '../../scripts/setup/subscriptions.ts';
+import type { AccountTokens } from '../accounts/tokens.ts';
+import type { Account } from '../accounts/types.ts';
 import type { Config } from '../config.ts';
 import type { GraphClient } from '../graph/client.ts';
 import type { Logger } from '../logger.ts';
 import type { BotMetrics } from '../metrics/bot-metrics.ts';
 import { newestVersion, versionStatus } from './graph-versions.ts';
-
-export type WatchdogConfig = Pick<
-  Config,
-  'APP_ID' | 'APP_SECRET' | 'PAGE_ID' | 'IG_ACCOUNT_ID' | 'APP_URL' | 'VERIFY_TOKEN' | 'GRAPH_API_VERSION' | 'WATCHDOG_INTERVAL_MS' | 'WATCHDOG_RESUBSCRIBE'
->;
 
 export interface WatchdogClock {
   now(): number;
@@ -35,16 +29,23 @@ export interface WatchdogClock {
 }
 
 export interface WatchdogDeps {
-  config: WatchdogConfig;
-  /** Its default token is the Page token; app calls pass the app token. */
+  config: Readonly<Config>;
+  /** The app's client (GRAPH_API_URL, APP_SECRET): its calls pass the app token. */
   graph: GraphClient;
+  /** Each account's client (its token, API and app secret); `accountClient` from the setup module when absent. */
+  clientFor?: (account: Account) => GraphClient;
+  /** The accounts' current tokens; the configured ones when absent. */
+  tokens?: AccountTokens;
+  /** Which channels have comment triggers: their comment fields are expected too. */
+  comments: CommentCoverage;
   log: Logger;
   metrics: Pick<BotMetrics, 'subscriptionChecked'>;
   clock?: WatchdogClock;
 }
 
-/** One account's verdict: its app subscription object and the Page install. */
+/** One account's verdict: the app subscription for the objects it needs, and its install. */
 export interface AccountCheck {
+  /** The account's key (its page_id, or an Instagram Login account's id), as in bot_subscription_ok{account}. */
   account: string;
   ok: boolean;
   problems: string[];
@@ -52,7 +53,7 @@ export interface AccountCheck {
 
 export interface WatchdogReport {
   accounts: AccountCheck[];
-  /** True when drift was found and WATCHDOG_RESUBSCRIBE made the subscribe calls. */
+  /** True when drift was found and WATCHDOG_RESUBSCRIBE made every subscribe call successfully. */
   resubscribed: boolean;
 }
 
@@ -66,6 +67,7 @@ export interface Watchdog {
 }
 
 const DAY_MS = 86_400_000;
+const DRIFT = 'WEBHOOK_SUBSCRIPTION_DRIFT: Meta will not deliver some events to this account';
 
 const realClock: WatchdogClock = {
   now: () => Date.now(),
@@ -77,40 +79,43 @@ export function createSubscriptionWatchdog(deps: WatchdogDeps): Watchdog {
   const { config, log } = deps;
   const clock = deps.clock ?? realClock;
   const versions = createVersionWarnings(config.GRAPH_API_VERSION, log);
+  const target = appTarget(config);
+  const fields = webhookFields(deps.comments);
+  const selected = selectAccounts({ config, ...(deps.clientFor ? { clientFor: deps.clientFor } : {}), ...(deps.tokens ? { tokens: deps.tokens } : {}) }, undefined);
+  const accounts = selected.ok ? selected.value : [];
+  const several = accounts.length > 1;
   let running: Promise<WatchdogReport> | undefined;
   let timer: unknown;
   let stopped = false;
-  let driftBefore = false;
+  /** Accounts found drifted by the previous check, to say when one is complete again. */
+  let driftedBefore = new Set<string>();
 
-  const target: LiveTarget | undefined =
-    config.APP_ID === undefined ? undefined : { appId: config.APP_ID, pageId: config.PAGE_ID, appToken: `${config.APP_ID}|${config.APP_SECRET}` };
+  const fixFor = (account: string): string =>
+    config.WATCHDOG_RESUBSCRIBE ? 'subscribing again (WATCHDOG_RESUBSCRIBE=true)' : `run \`npm run setup -- subscribe${several ? ` --account ${account}` : ''}\`, or set WATCHDOG_RESUBSCRIBE=true`;
 
   const runOnce = async (): Promise<WatchdogReport> => {
     versions.check(clock.now());
-    if (!target) return { accounts: [], resubscribed: false };
-    let accounts = await inspect(deps, target);
+    if (!target || accounts.length === 0) return { accounts: [], resubscribed: false };
+    const first = await inspect(deps, target, accounts, fields);
+    const drifted = first.filter((c) => !c.ok);
+    for (const c of drifted) log.error(DRIFT, { account: c.account, problems: c.problems, fix: fixFor(c.account) });
+    let verdicts = first;
     let resubscribed = false;
-    const drifted = accounts.filter((a) => !a.ok);
-    if (drifted.length > 0) {
-      log.error('WEBHOOK_SUBSCRIPTION_DRIFT: Meta will not deliver some events to this bot', {
-        problems: drifted.flatMap((a) => a.problems.map((p) => `${a.account}: ${p}`)),
-        fix: config.WATCHDOG_RESUBSCRIBE ? 'subscribing again (WATCHDOG_RESUBSCRIBE=true)' : 'run `npm run setup -- subscribe`, or set WATCHDOG_RESUBSCRIBE=true',
-      });
-      if (config.WATCHDOG_RESUBSCRIBE) {
-        resubscribed = await resubscribe(deps, target);
-        accounts = await inspect(deps, target);
-        const still = accounts.filter((a) => !a.ok);
-        if (still.length === 0) log.info('webhook subscription restored', { accounts: accounts.map((a) => a.account) });
-        else log.error('webhook subscription still incomplete after subscribing again', { problems: still.flatMap((a) => a.problems.map((p) => `${a.account}: ${p}`)) });
-      }
-    } else if (driftBefore) {
-      log.info('webhook subscription complete again', { accounts: accounts.map((a) => a.account) });
-    } else {
-      log.debug('webhook subscription checked', { accounts: accounts.map((a) => a.account) });
+    if (drifted.length > 0 && config.WATCHDOG_RESUBSCRIBE) {
+      const again = accounts.filter((a) => drifted.some((c) => c.account === a.account.key));
+      resubscribed = await resubscribe(deps, target, again, fields);
+      const second = await inspect(deps, target, again, fields);
+      verdicts = first.map((c) => second.find((s) => s.account === c.account) ?? c);
+      const restored = second.filter((c) => c.ok).map((c) => c.account);
+      if (restored.length > 0) log.info('webhook subscription restored', { accounts: restored });
+      for (const c of second.filter((s) => !s.ok)) log.error('webhook subscription still incomplete after subscribing again', { account: c.account, problems: c.problems, fix: 'run `npm run setup -- doctor` to see why' });
     }
-    for (const a of accounts) deps.metrics.subscriptionChecked(a.account, a.ok);
-    driftBefore = accounts.some((a) => !a.ok);
-    return { accounts, resubscribed };
+    const complete = first.filter((c) => c.ok && driftedBefore.has(c.account)).map((c) => c.account);
+    if (complete.length > 0) log.info('webhook subscription complete again', { accounts: complete });
+    if (drifted.length === 0) log.debug('webhook subscription checked', { accounts: first.map((c) => c.account) });
+    for (const c of verdicts) deps.metrics.subscriptionChecked(c.account, c.ok);
+    driftedBefore = new Set(verdicts.filter((c) => !c.ok).map((c) => c.account));
+    return { accounts: verdicts, resubscribed };
   };
 
   const check = (): Promise<WatchdogReport> => {
@@ -136,6 +141,7 @@ export function createSubscriptionWatchdog(deps: WatchdogDeps): Watchdog {
   return {
     start() {
       if (!target) log.warn('the subscription watchdog needs APP_ID to read the webhook subscription; only the Graph API version is checked', { fix: 'set APP_ID in .env' });
+      if (!selected.ok) log.warn('the subscription watchdog has no account to check', { reason: selected.error });
       loop();
     },
     check,
@@ -147,53 +153,69 @@ export function createSubscriptionWatchdog(deps: WatchdogDeps): Watchdog {
   };
 }
 
-/** Reads both levels (each failure is a problem of its own) and gives a verdict per account. */
-async function inspect(deps: WatchdogDeps, target: LiveTarget): Promise<AccountCheck[]> {
+type Read<T> = { value: T } | { error: string };
+
+/** A read that failed becomes a problem of its own, naming what could not be read. */
+function settle<T>(promise: Promise<T>, what: string): Promise<Read<T>> {
+  return promise.then(
+    (value) => ({ value }),
+    (err: unknown) => ({ error: `could not read ${what}: ${err instanceof Error ? err.message : String(err)}` }),
+  );
+}
+
+/** Reads the app subscription once and each account's install (all at once), and gives a verdict per account. */
+async function inspect(deps: WatchdogDeps, target: LiveTarget, accounts: readonly SetupAccount[], fields: WebhookFields): Promise<AccountCheck[]> {
   const { config, graph } = deps;
-  const needed = neededObjects(config.IG_ACCOUNT_ID);
-  const [subscriptions, install] = await Promise.all([
-    readAppSubscriptions(graph, target).then(
-      (value) => ({ value }),
-      (err: unknown) => ({ error: `could not read the app subscription (GET /${target.appId}/subscriptions): ${describe(err)}` }),
-    ),
-    readPageInstall(graph, target).then(
-      (value) => ({ value }),
-      (err: unknown) => ({ error: `could not read the Page's subscribed apps (GET /${target.pageId}/subscribed_apps): ${describe(err)}` }),
-    ),
+  const [subscriptions, installs] = await Promise.all([
+    settle(readAppSubscriptions(graph, target), 'the app subscription'),
+    Promise.all(accounts.map((a) => settle(readInstall(target, a), a.api === 'graph' ? "the Page's install" : "the Instagram account's install (INSTAGRAM_API_URL)"))),
   ]);
-  const installProblems = 'error' in install ? [install.error] : problemsOf('page install', checkPageInstall(install.value, MESSENGER_FIELDS));
-  return needed.map((object) => {
-    const app = 'error' in subscriptions ? [subscriptions.error] : problemsOf(`app subscription object=${object.object}`, checkAppSubscription(object, subscriptions.value, config.APP_URL));
-    const problems = [...app, ...installProblems];
-    return { account: accountOf(object, config), ok: problems.length === 0, problems };
+  return accounts.map((a, i) => {
+    const app = appProblems(subscriptions, a.account, fields, config.APP_URL);
+    const install = installs[i] ?? { error: 'could not read the install' };
+    const own = 'error' in install ? [install.error] : labelled(checkInstall(install.value, installFieldsOf(a.account, fields), a.api));
+    const problems = [...app, ...own];
+    return { account: a.account.key, ok: problems.length === 0, problems };
   });
 }
 
-/** The calls `npm run setup -- subscribe` makes (scripts/setup/subscribe.ts), in its order. */
-async function resubscribe(deps: WatchdogDeps, target: LiveTarget): Promise<boolean> {
-  const { config, graph, log } = deps;
-  try {
-    for (const needed of neededObjects(config.IG_ACCOUNT_ID)) await postAppSubscription(graph, target, needed, config.APP_URL, config.VERIFY_TOKEN);
-    await postPageInstall(graph, target, MESSENGER_FIELDS);
-    log.info('subscribed the webhooks again', { callback: `${config.APP_URL}/webhook` });
-    return true;
-  } catch (err) {
-    log.error('subscribing the webhooks again failed', { err, fix: 'run `npm run setup -- doctor` to see why' });
-    return false;
-  }
+/** The app subscription for the objects this account needs (`page`, and `instagram` when it has Instagram). */
+function appProblems(subscriptions: Read<AppSubscription[]>, account: Account, fields: WebhookFields, appUrl: string): string[] {
+  if ('error' in subscriptions) return [subscriptions.error];
+  return neededObjects([account], fields).flatMap((needed) => labelled(checkAppSubscription(needed, subscriptions.value, appUrl), `app subscription object=${needed.object}`));
 }
 
-function problemsOf(what: string, check: ObjectCheck): string[] {
+function labelled(check: { object: string; problems: string[] }, what = check.object): string[] {
   return check.problems.map((p) => `${what}: ${p}`);
 }
 
-/** The Page for Messenger's `page` object, the Instagram account for `instagram`. */
-function accountOf(object: NeededObject, config: WatchdogConfig): string {
-  return object.object === 'instagram' && config.IG_ACCOUNT_ID !== undefined ? config.IG_ACCOUNT_ID : config.PAGE_ID;
-}
-
-function describe(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+/**
+ * The calls `npm run setup -- subscribe --account` makes for these accounts, in its order: the app
+ * subscription for each object they need (once, however many need it), then each one's install.
+ * An app subscription that fails stops there, as `subscribe` does; an install that fails does not
+ * keep the others from being tried. True when every call succeeded.
+ */
+async function resubscribe(deps: WatchdogDeps, target: LiveTarget, accounts: readonly SetupAccount[], fields: WebhookFields): Promise<boolean> {
+  const { config, graph, log } = deps;
+  for (const needed of neededObjects(accounts.map((a) => a.account), fields)) {
+    try {
+      await postAppSubscription(graph, target, needed, config.APP_URL, config.VERIFY_TOKEN);
+    } catch (err) {
+      log.error('subscribing the webhooks again failed', { object: needed.object, err, fix: 'run `npm run setup -- doctor` to see why' });
+      return false;
+    }
+  }
+  let ok = true;
+  for (const a of accounts) {
+    try {
+      await postInstall(a, installFieldsOf(a.account, fields));
+    } catch (err) {
+      ok = false;
+      log.error('installing the app on the account again failed', { account: a.account.key, err, fix: 'run `npm run setup -- doctor` to see why' });
+    }
+  }
+  if (ok) log.info('subscribed the webhooks again', { accounts: accounts.map((a) => a.account.key), callback: callbackUrl(config.APP_URL) });
+  return ok;
 }
 
 /** Warns about GRAPH_API_VERSION: expiring (at most daily), expired (at most daily), unknown (once). */
