@@ -9,6 +9,7 @@ import { createAccountTokens, type AccountTokens } from './accounts/tokens.ts';
 import type { Config } from './config.ts';
 import { createAccountClients, createAccountsSendApi } from './graph/account-send-api.ts';
 import type { GraphObserver } from './graph/client.ts';
+import { handleEvent, type HandlingDeps } from './handling/handle-event.ts';
 import { createTranslations } from './i18n.ts';
 import { expanderFor } from './inbox/expand.ts';
 import { createInbox, type Inbox, type InboxRetry } from './inbox/inbox.ts';
@@ -16,9 +17,8 @@ import type { Logger } from './logger.ts';
 import type { MetricsSnapshot } from './metrics/bot-metrics.ts';
 import { createThreadMetrics, type ThreadMetrics } from './metrics/registry.ts';
 import { createLocalRateGate, type RateGate } from './outbox/rate-gate.ts';
-import { realTimers, type Timers } from './outbox/rate-limiter.ts';
+import { realTimers, type Timers } from './outbox/timers.ts';
 import { createOutboxSender, type OutboxSender, type RetryPolicy } from './outbox/sender.ts';
-import { handle } from './processor.ts';
 import { DEFAULT_STUCK_AFTER_MS, createProgress, stuckFor } from './progress.ts';
 import { loadCatalog } from './shop/catalog.ts';
 import { openStore } from './state/open-store.ts';
@@ -209,7 +209,7 @@ export function createBot(config: Readonly<Config>, options: BotOptions): LocalB
     tokenFix,
     ...(options.retry ? { retry: options.retry } : {}),
   });
-  const processorDeps = { store, sendApi, settings, log, now, accounts };
+  const handling: HandlingDeps = { store, sendApi, settings, log, now, accounts };
   const inbox: Inbox = createInbox({
     store,
     outbox,
@@ -219,7 +219,7 @@ export function createBot(config: Readonly<Config>, options: BotOptions): LocalB
     leaseMs,
     progress,
     metrics,
-    handle: (event) => handle(event, processorDeps),
+    handleEvent: (event) => handleEvent(event, handling),
     expand: expanderFor(accounts),
     ...(options.inboxRetry ? { retry: options.inboxRetry } : {}),
   });

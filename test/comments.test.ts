@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import nock from 'nock';
 import type { Locale, PlainMessageKey } from '../services/i18n.ts';
-import { realTimers } from '../services/outbox/rate-limiter.ts';
+import { realTimers } from '../services/outbox/timers.ts';
 import { mainMenuIn, t } from './support/chat.ts';
 import { GRAPH, IG_ID, PAGE_ID, VERSION, createHarness, fakeGraph, fixture, notification, postSigned, type Harness } from './support/harness.ts';
 

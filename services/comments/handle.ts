@@ -16,7 +16,7 @@ import { mainMenu } from '../conversation/menu.ts';
 import type { CommentEvent } from '../events/types.ts';
 import { isCommentId, isGraphId } from '../graph/ids.ts';
 import { textMessage } from '../graph/messages.ts';
-import type { OutgoingAction } from '../graph/send-api.ts';
+import type { OutgoingAction } from '../outbox/outgoing-action.ts';
 import { DEFAULT_LOCALE, type Locale } from '../i18n.ts';
 import type { Logger } from '../logger.ts';
 import type { EventOutcome, StateStore, UserState } from '../state/store.ts';

@@ -8,7 +8,7 @@ import type { Catalog } from '../shop/catalog.ts';
 import type { SentUpdate, StateStore, UserState } from '../state/store.ts';
 import type { OutgoingMessage, QuickReply, Recipient } from '../graph/messages.ts';
 import { splitText, textMessage } from '../graph/messages.ts';
-import type { OutgoingAction } from '../graph/send-api.ts';
+import type { OutgoingAction } from '../outbox/outgoing-action.ts';
 
 /** What the conversation needs to know about the shop and the app, fixed at start-up. */
 export interface BotSettings {

@@ -25,7 +25,8 @@ export { DEFAULT_INBOX_RETRY, type InboxRetry } from './retry.ts';
 
 export interface InboxDeps {
   store: BotStore;
-  handle: (event: WebhookEvent) => Promise<EventOutcome>;
+  /** What handling the event produced (services/handling/handle-event.ts), to store with marking it handled. */
+  handleEvent: (event: WebhookEvent) => Promise<EventOutcome>;
   outbox: OutboxSender;
   log: Logger;
   now: () => number;
@@ -106,7 +107,7 @@ export function createInbox(deps: InboxDeps): Inbox {
     const started = performance.now();
     const event = await store.inboxEvent(row.id);
     if (!event) return 'done'; // already handled
-    const outcome = await deps.handle(event);
+    const outcome = await deps.handleEvent(event);
     const completion = await store.completeEvent(row.id, outcome, deps.now(), owner);
     if (completion === LOST) return 'lost';
     metrics.eventHandled(event.kind, event.channel, (performance.now() - started) / 1000);

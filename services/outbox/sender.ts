@@ -6,7 +6,8 @@
 // growing pause, tried again one lane at a time, rather than each lane hammering it on its own.
 import { GraphApiError } from '../errors.ts';
 import { classifyFailure } from '../graph/error-policy.ts';
-import type { OutgoingAction, SendApi } from '../graph/send-api.ts';
+import type { SendApi } from '../graph/send-api.ts';
+import type { OutgoingAction } from './outgoing-action.ts';
 import type { Logger } from '../logger.ts';
 import { noopMetrics, type BotMetrics, type SendOutcome } from '../metrics/bot-metrics.ts';
 import type { Progress } from '../progress.ts';
@@ -14,7 +15,7 @@ import type { BotStore, OutboxRow } from '../state/store.ts';
 import { DEFAULT_ACCOUNT, LEASE_MS, LOST } from '../state/store.ts';
 import { expiryReason, gateOptionsFor, inMessagingWindow, isExpired } from './action-policy.ts';
 import type { RateGate } from './rate-gate.ts';
-import type { Timers } from './rate-limiter.ts';
+import type { Timers } from './timers.ts';
 
 export interface RetryPolicy {
   baseMs: number;

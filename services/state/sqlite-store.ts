@@ -4,7 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { WebhookEvent } from '../events/types.ts';
-import type { OutgoingAction } from '../graph/send-api.ts';
+import type { OutgoingAction } from '../outbox/outgoing-action.ts';
 import { migrateSqlite } from './migrations/sqlite.ts';
 import type { Backlog, BotStore, ClaimedLane, Completion, EventOutcome, ExpandedNotification, ExpandResult, InboxRow, Lost, MessageStatus, NewInboxEvent, NotificationExpander, OutboxRow, SentMessage, StatusUpdate, UnreadableEvent, UserState } from './store.ts';
 import { DEDUP_RETENTION_MS, LEASE_MS, LOST, SENT_RETENTION_MS, reasonOf, replyLane, unreadableEventsReason } from './store.ts';

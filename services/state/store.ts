@@ -2,7 +2,7 @@
 // a durable or shared one without touching handlers. Users are keyed per account:
 // `<account>/<channel>:<sender id>` (see `userKey`).
 import type { WebhookEvent } from '../events/types.ts';
-import type { OutgoingAction } from '../graph/send-api.ts';
+import type { OutgoingAction } from '../outbox/outgoing-action.ts';
 import type { Locale } from '../i18n.ts';
 
 export type ConversationStep = 'awaiting_order_number';

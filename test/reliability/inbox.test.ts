@@ -3,9 +3,9 @@
 // stores the user's state and its replies atomically with removing it from the inbox.
 import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
-import { laneOf } from '../../services/event-queue.ts';
+import { laneOf } from '../../services/inbox/lanes.ts';
 import { normalizeNotification } from '../../services/events/normalize.ts';
-import type { OutgoingAction } from '../../services/graph/send-api.ts';
+import type { OutgoingAction } from '../../services/outbox/outgoing-action.ts';
 import { eventKey } from '../../services/inbox/event-key.ts';
 import { createMemoryStore } from '../../services/state/memory-store.ts';
 import { createSqliteStore } from '../../services/state/sqlite-store.ts';

@@ -205,13 +205,13 @@ describe('inbox window', () => {
       },
     };
     const handled = new Map<string, string[]>();
-    const handle = async (event: WebhookEvent): Promise<EventOutcome> => {
+    const handleEvent = async (event: WebhookEvent): Promise<EventOutcome> => {
       await new Promise((resolve) => setImmediate(resolve));
       const who = event.kind === 'message' ? event.sender?.id : undefined;
       if (event.kind === 'message' && who) handled.set(who, [...(handled.get(who) ?? []), event.message.text ?? '']);
       return { userKey: undefined, user: undefined, sentUpdates: [], actions: [], apology: undefined };
     };
-    const inbox = createInbox({ store, handle, outbox: quietOutbox, log: createLogger({ level: 'silent' }), now: () => T0, owner: OWNER, concurrency: 2 });
+    const inbox = createInbox({ store, handleEvent, outbox: quietOutbox, log: createLogger({ level: 'silent' }), now: () => T0, owner: OWNER, concurrency: 2 });
     for (let n = 0; n < 20; n++) {
       await store.addNotification({ body: body(...[1, 2, 3].map((u): [string, string, number] => [psid(u), `${u}-${n}`, T0 + n * 10 + u])) }, T0);
     }
@@ -233,12 +233,12 @@ describe('inbox window', () => {
       expandNotifications: (maxEvents, expand, now) => (failures-- > 0 ? Promise.reject(new Error('SQLITE_IOERR: disk I/O error')) : base.expandNotifications(maxEvents, expand, now)),
     };
     const handled: string[] = [];
-    const handle = (event: WebhookEvent): Promise<EventOutcome> => {
+    const handleEvent = (event: WebhookEvent): Promise<EventOutcome> => {
       if (event.kind === 'message') handled.push(event.message.text ?? '');
       return Promise.resolve({ userKey: undefined, user: undefined, sentUpdates: [], actions: [], apology: undefined });
     };
     const lines: string[] = [];
-    const inbox = createInbox({ store, handle, outbox: quietOutbox, log: createLogger({ level: 'error', write: (l) => lines.push(l) }), now: () => T0, owner: OWNER });
+    const inbox = createInbox({ store, handleEvent, outbox: quietOutbox, log: createLogger({ level: 'error', write: (l) => lines.push(l) }), now: () => T0, owner: OWNER });
     await inbox.accept(body([psid(1), 'a', T0 + 1]));
     await waitFor(() => handled.length === 1, 3000, () => `handled: ${handled.join(',')}`);
     expect(handled).toEqual(['a']);

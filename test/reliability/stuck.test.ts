@@ -34,11 +34,11 @@ describe('reading the inbox keeps failing', () => {
       },
     };
     const handled: string[] = [];
-    const handle = (event: WebhookEvent): Promise<EventOutcome> => {
+    const handleEvent = (event: WebhookEvent): Promise<EventOutcome> => {
       if (event.kind === 'message') handled.push(event.message.text ?? '');
       return Promise.resolve({ userKey: undefined, user: undefined, sentUpdates: [], actions: [], apology: undefined });
     };
-    const inbox = createInbox({ store, handle, outbox: quietOutbox, log: createLogger({ level: 'silent' }), now: () => Date.now(), owner: OWNER, retry: { baseMs: 100, maxMs: 400, maxAttempts: 5 } });
+    const inbox = createInbox({ store, handleEvent, outbox: quietOutbox, log: createLogger({ level: 'silent' }), now: () => Date.now(), owner: OWNER, retry: { baseMs: 100, maxMs: 400, maxAttempts: 5 } });
     const started = performance.now();
     for (let i = 0; i < 20; i++) {
       await inbox.accept(Buffer.from(toMetaJson(pageNotification([textItem(A, `n-${i}`, stamp())]))));

@@ -4,7 +4,7 @@
 import { expect } from '@jest/globals';
 import { entriesIn, type ActionName } from '../../services/conversation/actions.ts';
 import { createTranslations, type Locale, type Translate } from '../../services/i18n.ts';
-import { realTimers } from '../../services/outbox/rate-limiter.ts';
+import { realTimers } from '../../services/outbox/timers.ts';
 import { createHarness, fakeGraph, notification, postSigned, postbackFrom, quickReplyFrom, textFrom, type Harness } from './harness.ts';
 
 export const translations = createTranslations();

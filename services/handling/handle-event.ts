@@ -1,22 +1,26 @@
-// Handles one event end to end: who it is from, what we remember about them, their language, the
-// handler, then delivery of the replies in order. Every failure lands in one error path here.
-import { accountKeyOf, type AccountDirectory } from './accounts/directory.ts';
-import type { EventContext, BotSettings } from './conversation/context.ts';
-import { createReplies } from './conversation/context.ts';
-import { handleComment } from './comments/handle.ts';
-import type { WebhookEvent } from './events/types.ts';
-import { isGraphId } from './graph/ids.ts';
-import type { Recipient } from './graph/messages.ts';
-import { textMessage } from './graph/messages.ts';
-import type { OutgoingAction, SendApi } from './graph/send-api.ts';
-import { DEFAULT_LOCALE, nearestLocale, type Locale } from './i18n.ts';
-import type { Logger } from './logger.ts';
-import { loadProfile } from './profile-cache.ts';
-import { handleEvent } from './receive.ts';
-import type { EventOutcome, StateStore, UserState } from './state/store.ts';
-import { userKey } from './state/store.ts';
+// Hop 1 of handling an event the inbox took from the store: who it is from (and whether it is for
+// one of our accounts at all), what we remember about them, their profile and language, then the
+// context the flow runs with (dispatch.ts picks the flow). Returns what handling produced, for
+// the inbox to store in one transaction with marking the event handled. Every failure of a flow
+// lands in one error path here.
+import { accountKeyOf, type AccountDirectory } from '../accounts/directory.ts';
+import { handleComment } from '../comments/handle.ts';
+import type { BotSettings, EventContext } from '../conversation/context.ts';
+import { createReplies } from '../conversation/context.ts';
+import type { WebhookEvent } from '../events/types.ts';
+import { isGraphId } from '../graph/ids.ts';
+import type { Recipient } from '../graph/messages.ts';
+import { textMessage } from '../graph/messages.ts';
+import type { SendApi } from '../graph/send-api.ts';
+import { DEFAULT_LOCALE, nearestLocale, type Locale } from '../i18n.ts';
+import type { Logger } from '../logger.ts';
+import type { OutgoingAction } from '../outbox/outgoing-action.ts';
+import { loadProfile } from '../profile-cache.ts';
+import type { EventOutcome, StateStore, UserState } from '../state/store.ts';
+import { userKey } from '../state/store.ts';
+import { dispatch } from './dispatch.ts';
 
-export interface ProcessorDeps {
+export interface HandlingDeps {
   store: StateStore;
   sendApi: SendApi;
   settings: BotSettings;
@@ -33,7 +37,7 @@ export interface ProcessorDeps {
  * (and the apology) carries the account whose entry the event came in, so it goes out with that
  * account's token through that account's API.
  */
-export async function handle(event: WebhookEvent, deps: ProcessorDeps): Promise<EventOutcome> {
+export async function handleEvent(event: WebhookEvent, deps: HandlingDeps): Promise<EventOutcome> {
   const account = accountKeyOf(event, deps.accounts);
   if (account === undefined && !onlyLogged(event)) {
     // Another Page's (or Instagram account's) conversation: our tokens must never answer it.
@@ -69,7 +73,7 @@ export async function handle(event: WebhookEvent, deps: ProcessorDeps): Promise<
     now: deps.now(),
   };
   try {
-    await handleEvent(ctx);
+    await dispatch(ctx);
   } catch (err) {
     log.error('handler failed', { err });
     actions.length = 0;
