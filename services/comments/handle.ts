@@ -19,8 +19,8 @@ import { textMessage } from '../graph/messages.ts';
 import type { OutgoingAction } from '../outbox/outgoing-action.ts';
 import { DEFAULT_LOCALE, type Locale } from '../i18n.ts';
 import type { Logger } from '../logger.ts';
-import type { EventOutcome, StateStore, UserState } from '../state/store.ts';
-import { userKey } from '../state/store.ts';
+import type { EventOutcome, StoreReads, UserState } from '../state/store.ts';
+import { emptyOutcome, userKey } from '../state/store.ts';
 import { commentFacts, type CommentFacts } from './comment.ts';
 import type { TriggerMatch } from './triggers.ts';
 
@@ -30,7 +30,8 @@ export const PRIVATE_REPLY_WINDOW_MS = 7 * 24 * 60 * 60 * 1000;
 const PUBLIC_REPLY_MAX = { instagram: 2200, messenger: 8000 } as const;
 
 export interface CommentDeps {
-  store: StateStore;
+  /** Read only: the commenter's new state is returned with the replies. */
+  store: StoreReads;
   settings: BotSettings;
   log: Logger;
   now: () => number;
@@ -41,9 +42,7 @@ export interface CommentDeps {
 }
 
 /** A comment that produces nothing: no user, no replies. */
-function nothing(): EventOutcome {
-  return { userKey: undefined, user: undefined, sentUpdates: [], actions: [], apology: undefined };
-}
+const nothing = emptyOutcome;
 
 /**
  * What a comment event produces: nothing, or the replies (and, on Instagram, the commenter's
@@ -88,7 +87,7 @@ export async function handleComment(event: CommentEvent, deps: CommentDeps): Pro
     return nothing();
   }
   log.info('comment answered', { trigger: match.trigger.name, locale, public_reply: actions.length > 1, is_reply: comment.is_reply });
-  return { userKey: key, user: key ? user : undefined, sentUpdates: [], actions, apology: undefined };
+  return { ...emptyOutcome(), userKey: key, user: key ? user : undefined, actions };
 }
 
 interface Refusal {

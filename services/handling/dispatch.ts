@@ -32,7 +32,7 @@ export async function dispatch(ctx: EventContext): Promise<void> {
     case 'read':
       return key ? onRead(as(ctx, event), key) : undefined;
     case 'delivery':
-      return key ? onDelivery(as(ctx, event), key) : undefined;
+      return key ? onDelivery(as(ctx, event)) : undefined;
     case 'handover':
       return key ? onHandover(as(ctx, event)) : log.info('handover notice', { action: event.action });
     case 'optin':

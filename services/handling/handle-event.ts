@@ -16,12 +16,13 @@ import { DEFAULT_LOCALE, nearestLocale, type Locale } from '../i18n.ts';
 import type { Logger } from '../logger.ts';
 import type { OutgoingAction } from '../outbox/outgoing-action.ts';
 import { loadProfile } from '../profile-cache.ts';
-import type { EventOutcome, StateStore, UserState } from '../state/store.ts';
-import { userKey } from '../state/store.ts';
+import type { EventOutcome, StoreReads, UserState } from '../state/store.ts';
+import { emptyOutcome, userKey } from '../state/store.ts';
 import { dispatch } from './dispatch.ts';
 
 export interface HandlingDeps {
-  store: StateStore;
+  /** Read only: what handling changes is returned, and stored by the inbox. */
+  store: StoreReads;
   sendApi: SendApi;
   settings: BotSettings;
   log: Logger;
@@ -42,11 +43,11 @@ export async function handleEvent(event: WebhookEvent, deps: HandlingDeps): Prom
   if (account === undefined && !onlyLogged(event)) {
     // Another Page's (or Instagram account's) conversation: our tokens must never answer it.
     deps.log.warn('event for an account this bot does not serve: acknowledged, not handled', { kind: event.kind, object: event.object, entry_id: event.entry_id });
-    return { userKey: undefined, user: undefined, sentUpdates: [], actions: [], apology: undefined };
+    return emptyOutcome();
   }
   // A comment is not a conversation yet: it has an author, not a sender (services/comments/).
   if (event.kind === 'comment') {
-    if (account === undefined) return { userKey: undefined, user: undefined, sentUpdates: [], actions: [], apology: undefined };
+    if (account === undefined) return emptyOutcome();
     const outcome = await handleComment(event, { ...deps, account });
     return { ...outcome, actions: outcome.actions.map((action) => ({ ...action, account })) };
   }
@@ -67,6 +68,7 @@ export async function handleEvent(event: WebhookEvent, deps: HandlingDeps): Prom
     firstName: profile?.first_name,
     reply: createReplies(recipient, actions),
     sentUpdates: [],
+    statusUpdates: [],
     store: deps.store,
     settings: deps.settings,
     log,
@@ -77,7 +79,9 @@ export async function handleEvent(event: WebhookEvent, deps: HandlingDeps): Prom
   } catch (err) {
     log.error('handler failed', { err });
     actions.length = 0;
+    // Nothing half-done is kept: the changes go with the replies.
     ctx.sentUpdates.length = 0;
+    ctx.statusUpdates.length = 0;
     if (recipient && !event.standby) actions.push(apology(ctx, recipient));
   }
   if (key && isInbound(event)) user.last_inbound_at = inboundTime(event.timestamp, deps.now());
@@ -86,6 +90,7 @@ export async function handleEvent(event: WebhookEvent, deps: HandlingDeps): Prom
     userKey: key,
     user: key ? user : undefined,
     sentUpdates: ctx.sentUpdates,
+    statusUpdates: ctx.statusUpdates,
     actions: account === undefined ? [] : withTyping(event, actions, recipient).map(from),
     apology: recipient && account !== undefined && !event.standby ? from(apology(ctx, recipient)) : undefined,
   };

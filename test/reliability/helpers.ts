@@ -32,6 +32,7 @@ export interface MessagingItem {
   message?: { mid: string; text: string; quick_reply?: { payload: string } };
   postback?: { mid: string; title: string; payload: string };
   reaction?: { mid: string; action: 'react' | 'unreact'; reaction?: string; emoji?: string };
+  read?: { watermark: number };
 }
 
 export function textItem(user: string, text: string, timestamp: number, mid = `m_${user}_${timestamp}`): MessagingItem {
@@ -50,6 +51,11 @@ export function postbackItem(user: string, payload: string, timestamp: number): 
 export function reactionItem(user: string, mid: string, action: 'react' | 'unreact', timestamp: number): MessagingItem {
   const reaction = action === 'react' ? { mid, action, reaction: 'love', emoji: '❤️' } : { mid, action };
   return { sender: { id: user }, recipient: { id: PAGE }, timestamp, reaction };
+}
+
+/** A read receipt: every message sent to the user at or before `watermark` (ms) has been read. */
+export function readItem(user: string, watermark: number, timestamp: number): MessagingItem {
+  return { sender: { id: user }, recipient: { id: PAGE }, timestamp, read: { watermark } };
 }
 
 /** One notification; Meta batches several messaging items (of one or many users) per entry. */

@@ -9,6 +9,7 @@ import { createLogger } from '../../services/logger.ts';
 import { createMemoryStore } from '../../services/state/memory-store.ts';
 import { createSqliteStore } from '../../services/state/sqlite-store.ts';
 import type { BotStore, EventOutcome, ExpandedNotification } from '../../services/state/store.ts';
+import { emptyOutcome } from '../../services/state/store.ts';
 import { toMetaJson } from '../../services/signature.ts';
 import { claimAll, OWNER, quietOutbox } from '../support/claims.ts';
 import Database from 'better-sqlite3';
@@ -98,7 +99,7 @@ describe.each(stores)('%s store: stored notifications', (_name, open) => {
     const next = await store.inboxAfter((first as { id: number }).id, 10);
     expect(next).toHaveLength(2);
     const reply = { type: 'message' as const, recipient: { id: psid(2) }, message: { text: 'hi' } };
-    const outcome: EventOutcome = { userKey: `messenger:${psid(2)}`, user: {}, sentUpdates: [], actions: [reply, reply], apology: undefined };
+    const outcome: EventOutcome = { userKey: `messenger:${psid(2)}`, user: {}, sentUpdates: [], statusUpdates: [], actions: [reply, reply], apology: undefined };
     await claimAll(store);
     await store.completeEvent((next[0] as { id: number }).id, outcome, T0, OWNER);
     expect(await store.outboxLanes()).toEqual([`messenger:${psid(2)}`]);
@@ -209,7 +210,7 @@ describe('inbox window', () => {
       await new Promise((resolve) => setImmediate(resolve));
       const who = event.kind === 'message' ? event.sender?.id : undefined;
       if (event.kind === 'message' && who) handled.set(who, [...(handled.get(who) ?? []), event.message.text ?? '']);
-      return { userKey: undefined, user: undefined, sentUpdates: [], actions: [], apology: undefined };
+      return emptyOutcome();
     };
     const inbox = createInbox({ store, handleEvent, outbox: quietOutbox, log: createLogger({ level: 'silent' }), now: () => T0, owner: OWNER, concurrency: 2 });
     for (let n = 0; n < 20; n++) {
@@ -235,7 +236,7 @@ describe('inbox window', () => {
     const handled: string[] = [];
     const handleEvent = (event: WebhookEvent): Promise<EventOutcome> => {
       if (event.kind === 'message') handled.push(event.message.text ?? '');
-      return Promise.resolve({ userKey: undefined, user: undefined, sentUpdates: [], actions: [], apology: undefined });
+      return Promise.resolve(emptyOutcome());
     };
     const lines: string[] = [];
     const inbox = createInbox({ store, handleEvent, outbox: quietOutbox, log: createLogger({ level: 'error', write: (l) => lines.push(l) }), now: () => T0, owner: OWNER });

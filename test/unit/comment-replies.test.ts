@@ -46,6 +46,7 @@ describe('handleComment', () => {
       userKey: undefined,
       user: undefined,
       sentUpdates: [],
+      statusUpdates: [],
       apology: undefined,
       actions: [
         { type: 'message', recipient: { comment_id: '7000000000000001_8000000000000002' }, message: textMessage(t('browse.intro'), mainMenu(t)), channel: 'messenger', expires_at: CREATED + PRIVATE_REPLY_WINDOW_MS },
