@@ -13,6 +13,7 @@ import { loadConfig, secretsOf } from '../services/config.ts';
 import { appSecretProof, type GraphObserver, type ObservedGraphCall } from '../services/graph/client.ts';
 import { createRefreshCall } from '../services/graph/instagram-token.ts';
 import type { SendRequest } from '../services/graph/messages.ts';
+import { createTranslations } from '../services/i18n.ts';
 import { createLogger } from '../services/logger.ts';
 import { APP_SECRET, IG_LOGIN, INSTAGRAM, INSTAGRAM_APP_SECRET, PAGE_A, PAGE_A_IG, PAGE_B, TOKENS, VERSION, accountsEnv } from './support/accounts.ts';
 import { postSigned } from './support/harness.ts';
@@ -55,6 +56,7 @@ function expectCredentials(request: FakeGraphCall, token: string, secret: string
   expect(request.query).toMatchObject({ appsecret_proof: proof(token, secret) });
   expect(request.query.access_token).toBeUndefined();
 }
+const translations = createTranslations();
 /** Every user has a profile: a name from their id. */
 const anyone = (id: string) => ({ name: `User ${id.slice(-4)}`, first_name: `User${id.slice(-4)}` });
 /** The recipient of a send (undefined for other calls). */
@@ -148,9 +150,14 @@ describe('users are kept per account', () => {
     await deliver(h, { object: 'page', entry: [entry(PAGE_B, item(ANA, PAGE_B, 'hello'))] });
     expect((await h.bot.store.getUser(`${PAGE_A}/messenger:${ANA}`)).locale).toBe('es_ES');
     expect((await h.bot.store.getUser(`${PAGE_B}/messenger:${ANA}`)).locale).toBeUndefined();
-    const sentByB = apis.sendCalls().filter((r) => r.authorization === `Bearer ${TOKENS.pageB}`);
-    expect(sentByB.length).toBeGreaterThan(0);
-    expect(JSON.stringify(sentByB)).not.toMatch(/Hola|idioma/);
+    const textsOfB = apis.sendCalls().flatMap((r) => {
+      const body = r.body as SendRequest;
+      return r.authorization === `Bearer ${TOKENS.pageB}` && 'message' in body && 'text' in body.message ? [body.message.text] : [];
+    });
+    // Ana picked Spanish on Page A only: Page B still greets her in English.
+    const welcome = (locale: 'en_US' | 'es_ES') => translations.fixedT(locale)('welcome.named', { name: anyone(ANA).first_name });
+    expect(textsOfB).toContain(welcome('en_US'));
+    expect(textsOfB).not.toContain(welcome('es_ES'));
   });
 });
 

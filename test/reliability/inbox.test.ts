@@ -13,11 +13,11 @@ import type { BotStore, NewInboxEvent } from '../../services/state/store.ts';
 import { claimAll, OWNER } from '../support/claims.ts';
 import { postSigned } from '../support/harness.ts';
 import { messageText, recipientOf, startMockGraph } from '../support/mock-graph-server.ts';
-import { deferred, expectedStream, label, messengerUser, orderStatusItem, pageNotification, psid, reactionItem, readItem, sleep, tempDir, textItem } from './helpers.ts';
+import { EN, deferred, expectedStream, label, messengerUser, orderStatusItem, pageNotification, psid, reactionItem, readItem, sleep, tempDir, textItem } from './helpers.ts';
 import { stamp, useRigs } from './in-process.ts';
 
 const A = psid(901);
-const THANKS = 'Thanks for the reaction! 💛';
+const THANKS = EN('reaction.thanks');
 
 const { rig, cleanups } = useRigs();
 

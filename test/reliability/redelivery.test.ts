@@ -14,13 +14,13 @@ import { createSqliteStore } from '../../services/state/sqlite-store.ts';
 import { DEDUP_RETENTION_MS, type BotStore, type NewInboxEvent } from '../../services/state/store.ts';
 import { TEST_ENV, postSigned } from '../support/harness.ts';
 import { messageText, recipientOf, startMockGraph } from '../support/mock-graph-server.ts';
-import { expectedStream, invalidOrder, label, messengerUser, orderStatusItem, pageNotification, psid, reactionItem, tempDir, textItem } from './helpers.ts';
+import { EN, expectedStream, invalidOrder, label, messengerUser, orderStatusItem, pageNotification, psid, reactionItem, tempDir, textItem } from './helpers.ts';
 import { stamp, useRigs, type Rig } from './in-process.ts';
 
 const A = psid(201);
 const B = psid(202);
 const HOUR = 60 * 60 * 1000;
-const THANKS = 'Thanks for the reaction! 💛';
+const THANKS = EN('reaction.thanks');
 
 const { rig, cleanups } = useRigs();
 
