@@ -7,6 +7,7 @@ import type { AxiosInstance } from 'axios';
 import { createAccountDirectory } from './accounts/directory.ts';
 import { createAccountTokens, type AccountTokens } from './accounts/tokens.ts';
 import type { Config } from './config.ts';
+import type { FailureHook } from './failure-hook.ts';
 import { createAccountClients, createAccountsSendApi } from './graph/account-send-api.ts';
 import type { GraphObserver } from './graph/client.ts';
 import { handleEvent, type HandlingDeps } from './handling/handle-event.ts';
@@ -152,6 +153,13 @@ export interface BotOptions {
   leaseMs?: number;
   /** Where handling and sending are counted (a registry of its own if absent). */
   metrics?: ThreadMetrics;
+  /**
+   * Told about each handler that throws and each reply given up (or stopped by a rejected token),
+   * with the event's or the reply's context, for a shop that wants alerts. Called as it happens,
+   * never awaited; a hook that throws is logged and changes nothing (README, "When a handler or a
+   * send fails").
+   */
+  onError?: FailureHook;
 }
 
 const PRUNE_EVERY_MS = 60 * 60 * 1000;
@@ -208,8 +216,9 @@ export function createBot(config: Readonly<Config>, options: BotOptions): LocalB
     defaultAccount: accounts.defaultKey,
     tokenFix,
     ...(options.retry ? { retry: options.retry } : {}),
+    ...(options.onError ? { onError: options.onError } : {}),
   });
-  const handling: HandlingDeps = { store, sendApi, settings, log, now, accounts };
+  const handling: HandlingDeps = { store, sendApi, settings, log, now, accounts, ...(options.onError ? { onError: options.onError } : {}) };
   const inbox: Inbox = createInbox({
     store,
     outbox,

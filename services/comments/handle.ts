@@ -14,11 +14,13 @@ import type { AccountDirectory } from '../accounts/directory.ts';
 import type { BotSettings } from '../conversation/context.ts';
 import { mainMenu } from '../conversation/menu.ts';
 import type { CommentEvent } from '../events/types.ts';
+import { reportFailure, type FailureHook } from '../failure-hook.ts';
 import { isCommentId, isGraphId } from '../graph/ids.ts';
 import { textMessage } from '../graph/messages.ts';
-import type { OutgoingAction } from '../outbox/outgoing-action.ts';
 import { DEFAULT_LOCALE, type Locale } from '../i18n.ts';
+import { eventKey } from '../inbox/event-key.ts';
 import type { Logger } from '../logger.ts';
+import type { OutgoingAction } from '../outbox/outgoing-action.ts';
 import type { EventOutcome, StoreReads, UserState } from '../state/store.ts';
 import { emptyOutcome, userKey } from '../state/store.ts';
 import { commentFacts, type CommentFacts } from './comment.ts';
@@ -39,6 +41,8 @@ export interface CommentDeps {
   accounts: AccountDirectory;
   /** The account whose entry the comment came in (the user key and every reply carry it). */
   account: string;
+  /** Told when the replies cannot be built (the shop's alerts, see BotOptions.onError). */
+  onError?: FailureHook;
 }
 
 /** A comment that produces nothing: no user, no replies. */
@@ -83,7 +87,8 @@ export async function handleComment(event: CommentEvent, deps: CommentDeps): Pro
   try {
     actions = repliesFor(comment, match, locale, deps.settings);
   } catch (err) {
-    log.error('comment replies could not be built; nothing sent', { err, trigger: match.trigger.name, locale });
+    log.error('comment replies could not be built; nothing sent', { err, trigger: match.trigger.name, locale, user: key });
+    reportFailure(deps.onError, { stage: 'handling', error: err, event: { kind: 'comment', id: eventKey(event), user: key } }, log);
     return nothing();
   }
   log.info('comment answered', { trigger: match.trigger.name, locale, public_reply: actions.length > 1, is_reply: comment.is_reply });

@@ -1,9 +1,9 @@
 // The Send API client: the only code that turns an outgoing action into a Graph call. Handlers
 // never call it directly; they produce actions, and the delivery step performs them in order.
 import type { Channel } from '../events/types.ts';
+import type { OutgoingAction } from '../outbox/outgoing-action.ts';
 import type { GraphClient } from './client.ts';
 import { commentId, graphId } from './ids.ts';
-import type { OutgoingAction } from '../outbox/outgoing-action.ts';
 import type { SendRequest } from './messages.ts';
 
 /** Page Inbox's app ID: the documented target for handing a conversation to people. */

@@ -8,11 +8,13 @@ import { handleComment } from '../comments/handle.ts';
 import type { BotSettings, EventContext } from '../conversation/context.ts';
 import { createReplies } from '../conversation/context.ts';
 import type { WebhookEvent } from '../events/types.ts';
+import { reportFailure, type FailureHook } from '../failure-hook.ts';
 import { isGraphId } from '../graph/ids.ts';
 import type { Recipient } from '../graph/messages.ts';
 import { textMessage } from '../graph/messages.ts';
 import type { SendApi } from '../graph/send-api.ts';
 import { DEFAULT_LOCALE, nearestLocale, type Locale } from '../i18n.ts';
+import { eventKey } from '../inbox/event-key.ts';
 import type { Logger } from '../logger.ts';
 import type { OutgoingAction } from '../outbox/outgoing-action.ts';
 import { loadProfile } from '../profile-cache.ts';
@@ -29,6 +31,8 @@ export interface HandlingDeps {
   now: () => number;
   /** The accounts this bot answers for: each event is matched to one by its `entry.id`. */
   accounts: AccountDirectory;
+  /** Told about every handler that throws (the shop's alerts, see BotOptions.onError). */
+  onError?: FailureHook;
 }
 
 /**
@@ -77,12 +81,15 @@ export async function handleEvent(event: WebhookEvent, deps: HandlingDeps): Prom
   try {
     await dispatch(ctx);
   } catch (err) {
-    log.error('handler failed', { err });
+    // With the stack (error level), the event's id and the log's bindings: kind, channel, account, user.
+    const id = eventIdOf(event);
+    log.error('handler failed', { err, id });
+    reportFailure(deps.onError, { stage: 'handling', error: err, event: { kind: event.kind, id, user: key } }, log);
     actions.length = 0;
     // Nothing half-done is kept: the changes go with the replies.
     ctx.sentUpdates.length = 0;
     ctx.statusUpdates.length = 0;
-    if (recipient && !event.standby) actions.push(apology(ctx, recipient));
+    if (recipient && awaitsAnswer(event)) actions.push(apology(ctx, recipient));
   }
   if (key && isInbound(event)) user.last_inbound_at = inboundTime(event.timestamp, deps.now());
   const from = (action: OutgoingAction): OutgoingAction => ({ ...action, account });
@@ -94,6 +101,20 @@ export async function handleEvent(event: WebhookEvent, deps: HandlingDeps): Prom
     actions: account === undefined ? [] : withTyping(event, actions, recipient).map(from),
     apology: recipient && account !== undefined && !event.standby ? from(apology(ctx, recipient)) : undefined,
   };
+}
+
+/**
+ * The event as a person would look it up: the message's mid (Meta's id, also in the Page Inbox),
+ * else its dedup key (services/inbox/event-key.ts), which names its kind, sender and time.
+ */
+function eventIdOf(event: WebhookEvent): string {
+  if (event.kind === 'message' || event.kind === 'echo') return event.message.mid;
+  if (event.kind === 'postback' && event.postback.mid) return event.postback.mid;
+  try {
+    return eventKey(event);
+  } catch {
+    return `${event.kind}:${event.entry_id}`;
+  }
 }
 
 /**
@@ -150,6 +171,15 @@ const REDELIVERY_HORIZON_MS = 36 * 60 * 60 * 1000;
  */
 function inboundTime(timestamp: number, now: number): number {
   return timestamp > now || now - timestamp > REDELIVERY_HORIZON_MS ? now : timestamp;
+}
+
+/**
+ * Whether the customer is waiting for the bot after this event, so that a failure deserves an
+ * apology: not on standby (a person answers), and not for receipts (deliveries and reads are
+ * nothing the customer said).
+ */
+function awaitsAnswer(event: WebhookEvent): boolean {
+  return !event.standby && event.kind !== 'delivery' && event.kind !== 'read';
 }
 
 function apology(ctx: EventContext, recipient: Recipient): OutgoingAction {

@@ -115,12 +115,12 @@ export function createInbox(deps: InboxDeps): Inbox {
     return 'done';
   };
 
-  /** Sets the event aside; while the store cannot take even that, waits for it. */
-  const setAside = async (row: InboxRow, attempts: number, reason: string): Promise<RowResult> => {
+  /** Sets the event aside (logging the last error, with its stack); while the store cannot take even that, waits for it. */
+  const setAside = async (row: InboxRow, attempts: number, reason: string, err?: unknown): Promise<RowResult> => {
     const result = await withStore('setting an event aside', () => store.setAsideEvent(row.id, reason, deps.now(), owner));
     if (result === LOST) return 'lost';
     if (!stopped) {
-      log.error('event set aside in failed_events: handling it kept failing', { inbox_id: row.id, lane: row.lane, attempts, reason });
+      log.error('event set aside in failed_events: handling it kept failing', { inbox_id: row.id, lane: row.lane, attempts, reason, ...(err === undefined ? {} : { err }) });
       deps.progress?.note();
     }
     return 'done';
@@ -165,7 +165,7 @@ export function createInbox(deps: InboxDeps): Inbox {
         return result;
       } catch (err) {
         failures += 1;
-        if (tries >= retry.maxAttempts) return setAside(row, tries, `handling failed ${tries} times: ${reasonOf(err)}`);
+        if (tries >= retry.maxAttempts) return setAside(row, tries, `handling failed ${tries} times: ${reasonOf(err)}`, err);
         log.warn('handling an event failed; trying it again', { err, inbox_id: row.id, lane: row.lane, attempt: tries, retry_in_ms: delayAfter(retry, failures) });
         return 'failed';
       }

@@ -4,6 +4,7 @@
 import { expect } from '@jest/globals';
 import { entriesIn, type ActionName } from '../../services/conversation/actions.ts';
 import { createTranslations, type Locale, type Translate } from '../../services/i18n.ts';
+import type { BotOptions } from '../../services/bot.ts';
 import { realTimers } from '../../services/outbox/timers.ts';
 import { fakeGraph, type FakeGraph, type FakeGraphOptions, type MessageBody } from './fake-graph.ts';
 import { userKey } from '../../services/state/store.ts';
@@ -78,6 +79,8 @@ export interface CustomerOptions {
   clockAt?: number;
   /** Lets the fake Send API refuse a body (see fakeGraph). */
   failSend?: FakeGraphOptions['failSend'];
+  /** More options for the bot (an onError hook, a retry policy). */
+  bot?: Omit<BotOptions, 'log' | 'timers'>;
 }
 
 let nextId = 1;
@@ -88,7 +91,7 @@ export function customer(options: CustomerOptions = {}): Customer {
   const channel = options.channel ?? 'messenger';
   const object = channel === 'messenger' ? 'page' : 'instagram';
   const offset = options.clockAt === undefined ? 0 : options.clockAt - Date.now();
-  const harness = createHarness({}, offset === 0 ? {} : { timers: { now: () => Date.now() + offset, sleep: (ms) => realTimers.sleep(ms) } });
+  const harness = createHarness({}, { ...options.bot, ...(offset === 0 ? {} : { timers: { now: () => Date.now() + offset, sleep: (ms) => realTimers.sleep(ms) } }) });
   const graph = fakeGraph({ profiles: options.profile ? { [id]: options.profile } : {}, ...(options.failSend ? { failSend: options.failSend } : {}) });
   const exchange = async (body: unknown): Promise<MessageBody[]> => {
     const before = graph.messages().length;
