@@ -19,6 +19,7 @@ import { configFromEnvironment, secretsOf, signingSecrets, type Config } from '.
 import { createEmulator, type Emulator } from './services/emulator/index.ts';
 import { HEARTBEAT_MS, createStreamHub, type StreamHub } from './services/emulator/sse.ts';
 import { createTrafficLog, type TrafficLog } from './services/emulator/traffic.ts';
+import type { FailureHook } from './services/failure-hook.ts';
 import { createGraphHttp, graphClientFor } from './services/graph/client.ts';
 import { createLogger, type Logger } from './services/logger.ts';
 import { createLiveMetrics, type LiveMetrics } from './services/metrics/live.ts';
@@ -162,25 +163,32 @@ export interface RunningApp {
   close(graceMs?: number): Promise<void>;
 }
 
+/** What a shop may add when it starts the bot (see main below). */
+export interface StartOptions {
+  /** Handler and send failures, with their event or reply, for alerts (BotOptions.onError). */
+  onError?: FailureHook;
+}
+
 /**
  * With a SQLite file, handling and sending run on a worker thread, so the webhook's thread only
  * verifies, stores and answers; `memory:` (tests, the emulator) keeps everything on this thread.
  */
-function botFor(config: Readonly<Config>, log: Logger, traffic: TrafficLog | undefined, metrics: ThreadMetrics): Bot {
+function botFor(config: Readonly<Config>, log: Logger, traffic: TrafficLog | undefined, metrics: ThreadMetrics, options: StartOptions): Bot {
+  const onError = options.onError ? { onError: options.onError } : {};
   if (config.DATABASE_URL.startsWith('sqlite:') && config.DATABASE_URL !== 'sqlite::memory:') {
-    return createThreadedBot(config, { log, metrics, ...(traffic ? { observeGraph: traffic.observeGraph } : {}) });
+    return createThreadedBot(config, { log, metrics, ...onError, ...(traffic ? { observeGraph: traffic.observeGraph } : {}) });
   }
   // The live dashboard watches the bot's Graph and Instagram API calls through the clients' observer.
-  return createBot(config, { log, ...(traffic ? { observeGraph: traffic.observeGraph } : {}) });
+  return createBot(config, { log, ...onError, ...(traffic ? { observeGraph: traffic.observeGraph } : {}) });
 }
 
 /** Starts the bot and its server on config.PORT (and config.HOST, loopback in emulator mode). */
-export async function start(config: Readonly<Config>, log: Logger): Promise<RunningApp> {
+export async function start(config: Readonly<Config>, log: Logger, options: StartOptions = {}): Promise<RunningApp> {
   const secrets = secretsOf(config);
   const streams = createStreamHub({ secrets });
   const traffic = config.mode === 'live' && config.DASHBOARD_TOKEN ? createTrafficLog({ secrets }) : undefined;
   const metrics = createThreadMetrics({ thread: 'main', processMetrics: config.METRICS_TOKEN !== undefined });
-  const bot = botFor(config, log, traffic, metrics);
+  const bot = botFor(config, log, traffic, metrics, options);
   const app = createApp({ config, log, bot, streams, metrics, ...(traffic ? { traffic } : {}) });
   const server = await new Promise<Server>((resolve, reject) => {
     const s = createAppServer(app);
@@ -233,6 +241,7 @@ async function main(): Promise<void> {
   if (!config) process.exit(1);
   const log = createLogger({ level: config.LOG_LEVEL, format: config.LOG_FORMAT, redact: secretsOf(config) });
   for (const warning of config.warnings) log.warn(warning);
+  // A shop that wants alerts passes `{ onError }` here: README, "When a handler or a send fails".
   const running = await start(config, log);
   const instagramLogin = config.accounts.some((a) => a.type === 'instagram');
   log.info('bot started', {

@@ -8,9 +8,11 @@ import { createAccountDirectory } from './accounts/directory.ts';
 import { createTokenRefresher, REFRESH_CHECK_EVERY_MS } from './accounts/token-refresher.ts';
 import { createAccountTokens, type AccountTokens } from './accounts/tokens.ts';
 import type { Config } from './config.ts';
+import type { FailureHook } from './failure-hook.ts';
 import { createAccountClients, createAccountsSendApi } from './graph/account-send-api.ts';
 import type { GraphObserver } from './graph/client.ts';
 import { createRefreshCall } from './graph/instagram-token.ts';
+import { handleEvent, type HandlingDeps } from './handling/handle-event.ts';
 import { createTranslations } from './i18n.ts';
 import { expanderFor } from './inbox/expand.ts';
 import { createInbox, type Inbox, type InboxRetry } from './inbox/inbox.ts';
@@ -18,9 +20,8 @@ import type { Logger } from './logger.ts';
 import type { MetricsSnapshot } from './metrics/bot-metrics.ts';
 import { createThreadMetrics, type ThreadMetrics } from './metrics/registry.ts';
 import { createLocalRateGate, type RateGate } from './outbox/rate-gate.ts';
-import { realTimers, type Timers } from './outbox/rate-limiter.ts';
+import { realTimers, type Timers } from './outbox/timers.ts';
 import { createOutboxSender, type OutboxSender, type RetryPolicy } from './outbox/sender.ts';
-import { handle } from './processor.ts';
 import { DEFAULT_STUCK_AFTER_MS, createProgress, stuckFor } from './progress.ts';
 import { loadCatalog } from './shop/catalog.ts';
 import { openStore } from './state/open-store.ts';
@@ -154,6 +155,13 @@ export interface BotOptions {
   leaseMs?: number;
   /** Where handling and sending are counted (a registry of its own if absent). */
   metrics?: ThreadMetrics;
+  /**
+   * Told about each handler that throws and each reply given up (or stopped by a rejected token),
+   * with the event's or the reply's context, for a shop that wants alerts. Called as it happens,
+   * never awaited; a hook that throws is logged and changes nothing (README, "When a handler or a
+   * send fails").
+   */
+  onError?: FailureHook;
 }
 
 const PRUNE_EVERY_MS = 60 * 60 * 1000;
@@ -210,8 +218,9 @@ export function createBot(config: Readonly<Config>, options: BotOptions): LocalB
     defaultAccount: accounts.defaultKey,
     tokenFix,
     ...(options.retry ? { retry: options.retry } : {}),
+    ...(options.onError ? { onError: options.onError } : {}),
   });
-  const processorDeps = { store, sendApi, settings, log, now, accounts };
+  const handling: HandlingDeps = { store, sendApi, settings, log, now, accounts, ...(options.onError ? { onError: options.onError } : {}) };
   const inbox: Inbox = createInbox({
     store,
     outbox,
@@ -221,7 +230,7 @@ export function createBot(config: Readonly<Config>, options: BotOptions): LocalB
     leaseMs,
     progress,
     metrics,
-    handle: (event) => handle(event, processorDeps),
+    handleEvent: (event) => handleEvent(event, handling),
     expand: expanderFor(accounts),
     ...(options.inboxRetry ? { retry: options.inboxRetry } : {}),
   });

@@ -124,9 +124,6 @@ class BoundLogger implements Logger {
   }
 }
 
-/** A logger that drops everything, for tests and scripts that do not care. */
-export const silentLogger: Logger = createLogger({ level: 'silent' });
-
 function prepare(fields: LogFields, stacks: boolean): LogFields {
   try {
     return toLoggableFields(fields, { stacks });

@@ -12,10 +12,12 @@ import { createBot } from '../services/bot.ts';
 import { loadConfig, secretsOf } from '../services/config.ts';
 import { appSecretProof, type GraphObserver, type ObservedGraphCall } from '../services/graph/client.ts';
 import { createRefreshCall } from '../services/graph/instagram-token.ts';
+import type { SendRequest } from '../services/graph/messages.ts';
+import { createTranslations } from '../services/i18n.ts';
 import { createLogger } from '../services/logger.ts';
 import { APP_SECRET, IG_LOGIN, INSTAGRAM, INSTAGRAM_APP_SECRET, PAGE_A, PAGE_A_IG, PAGE_B, TOKENS, VERSION, accountsEnv } from './support/accounts.ts';
 import { postSigned } from './support/harness.ts';
-import { recordApis, type RecordedRequest } from './support/recorded-apis.ts';
+import { fakeGraph, type FakeGraphCall } from './support/fake-graph.ts';
 
 const OTHER_PAGE = '999999999999999';
 const OTHER_IG = '17841499999999999';
@@ -49,22 +51,26 @@ async function deliver(h: ReturnType<typeof app>, body: unknown, secret = APP_SE
 
 const proof = (token: string, secret: string) => appSecretProof(token, secret);
 /** What every request of an account must carry: its token in the header, its proof, no token in the URL. */
-function expectCredentials(request: RecordedRequest, token: string, secret: string) {
+function expectCredentials(request: FakeGraphCall, token: string, secret: string) {
   expect(request.authorization).toBe(`Bearer ${token}`);
   expect(request.query).toMatchObject({ appsecret_proof: proof(token, secret) });
   expect(request.query.access_token).toBeUndefined();
 }
-const to = (r: RecordedRequest) => (r.body as { recipient?: { id?: string } } | undefined)?.recipient?.id;
+const translations = createTranslations();
+/** Every user has a profile: a name from their id. */
+const anyone = (id: string) => ({ name: `User ${id.slice(-4)}`, first_name: `User${id.slice(-4)}` });
+/** The recipient of a send (undefined for other calls). */
+const to = (r: FakeGraphCall) => (r.body as Partial<SendRequest> | undefined)?.recipient?.id;
 
 describe('a batch with entries of two Pages and of an unknown Page', () => {
   it('answers each entry through GRAPH_API_URL with its own Page token, and never the unknown one', async () => {
     const h = app();
-    const apis = recordApis();
+    const apis = fakeGraph({ profiles: anyone });
     await deliver(h, { object: 'page', entry: [entry(PAGE_A, item(ANA, PAGE_A, 'hello')), entry(PAGE_B, item(BEN, PAGE_B, 'hello')), entry(OTHER_PAGE, item(CAT, OTHER_PAGE, 'hello'))] });
 
-    expect(apis.requests.every((r) => r.host === 'graph')).toBe(true);
-    expect(apis.others()).toEqual([]);
-    const byUser = (id: string) => apis.requests.filter((r) => to(r) === id || r.path === `/${VERSION}/${id}`);
+    expect(apis.calls.every((r) => r.api === 'graph')).toBe(true);
+    expect(apis.unexpected()).toEqual([]);
+    const byUser = (id: string) => apis.calls.filter((r) => to(r) === id || r.path === `/${VERSION}/${id}`);
     for (const [user, token] of [[ANA, TOKENS.pageA], [BEN, TOKENS.pageB]] as const) {
       const requests = byUser(user);
       // The profile lookup, a typing indicator, then the replies.
@@ -84,36 +90,36 @@ describe('a batch with entries of two Pages and of an unknown Page', () => {
 describe('a batch of Instagram entries: a linked account, an Instagram Login account, an unknown one', () => {
   it('answers the linked account through GRAPH_API_URL with its Page token, the Instagram Login account through INSTAGRAM_API_URL with its own token and the Instagram app secret', async () => {
     const h = app();
-    const apis = recordApis();
+    const apis = fakeGraph({ profiles: anyone });
     await deliver(h, { object: 'instagram', entry: [entry(PAGE_A_IG, item(MAYA, PAGE_A_IG, 'hi')), entry(IG_LOGIN, item(NOOR, IG_LOGIN, 'hi')), entry(OTHER_IG, item(OMAR, OTHER_IG, 'hi'))] });
 
-    expect(apis.others()).toEqual([]);
-    const linked = apis.requests.filter((r) => to(r) === MAYA || r.path.endsWith(`/${MAYA}`));
-    const login = apis.requests.filter((r) => to(r) === NOOR || r.path.endsWith(`/${NOOR}`));
+    expect(apis.unexpected()).toEqual([]);
+    const linked = apis.calls.filter((r) => to(r) === MAYA || r.path.endsWith(`/${MAYA}`));
+    const login = apis.calls.filter((r) => to(r) === NOOR || r.path.endsWith(`/${NOOR}`));
     expect(linked.length).toBeGreaterThanOrEqual(3);
     expect(login.length).toBe(linked.length);
     for (const r of linked) {
-      expect(r.host).toBe('graph');
+      expect(r.api).toBe('graph');
       expectCredentials(r, TOKENS.pageA, APP_SECRET);
     }
     for (const r of login) {
-      expect(r.host).toBe('instagram');
+      expect(r.api).toBe('instagram');
       expectCredentials(r, TOKENS.igLogin, INSTAGRAM_APP_SECRET);
     }
     // Instagram profiles: the Instagram fields, asked of the account the user wrote to.
     expect(login[0]).toMatchObject({ method: 'GET', path: `/${VERSION}/${NOOR}`, query: { fields: 'name,username,profile_pic' } });
     expect(login.slice(1).map((r) => `${r.method} ${r.path}`)).toEqual(Array<string>(login.length - 1).fill(`POST /${VERSION}/me/messages`));
     expect(login[1]?.body).toEqual({ recipient: { id: NOOR }, sender_action: 'typing_on' });
-    expect(apis.requests.filter((r) => to(r) === OMAR || r.path.endsWith(`/${OMAR}`))).toEqual([]);
+    expect(apis.calls.filter((r) => to(r) === OMAR || r.path.endsWith(`/${OMAR}`))).toEqual([]);
     expect(await h.bot.store.getUser(`${PAGE_A}/instagram:${MAYA}`)).toMatchObject({ last_inbound_at: expect.any(Number) as unknown });
     expect(await h.bot.store.getUser(`${IG_LOGIN}/instagram:${NOOR}`)).toMatchObject({ last_inbound_at: expect.any(Number) as unknown });
   });
 
   it("accepts an Instagram Login account's notification signed with the Instagram app secret, and refuses any other secret", async () => {
     const h = app();
-    const apis = recordApis();
+    const apis = fakeGraph({ profiles: anyone });
     await deliver(h, { object: 'instagram', entry: [entry(IG_LOGIN, item(NOOR, IG_LOGIN, 'hi'))] }, INSTAGRAM_APP_SECRET);
-    expect(apis.sends().length).toBeGreaterThan(0);
+    expect(apis.sendCalls().length).toBeGreaterThan(0);
     const forged = await postSigned(h.app, { object: 'instagram', entry: [entry(IG_LOGIN, item(NOOR, IG_LOGIN, 'again'))] }, 'some-other-secret-0123456789');
     expect(forged.status).toBe(403);
   });
@@ -123,7 +129,7 @@ describe('what the live dashboard sees', () => {
   it('each call with the API it went to, and no token', async () => {
     const observed: ObservedGraphCall[] = [];
     const h = app({ observeGraph: (call) => observed.push(call) });
-    recordApis();
+    fakeGraph({ profiles: anyone });
     await deliver(h, { object: 'page', entry: [entry(PAGE_B, item(BEN, PAGE_B, 'hello'))] });
     await deliver(h, { object: 'instagram', entry: [entry(IG_LOGIN, item(NOOR, IG_LOGIN, 'hi'))] }, INSTAGRAM_APP_SECRET);
     expect(new Set(observed.map((c) => `${c.api ?? '?'} ${c.path}`))).toEqual(new Set([`graph ${BEN}`, 'graph me/messages', `instagram ${NOOR}`, 'instagram me/messages']));
@@ -135,7 +141,7 @@ describe('what the live dashboard sees', () => {
 describe('users are kept per account', () => {
   it('keeps the same sender id of two Pages apart: state, language and replies', async () => {
     const h = app();
-    const apis = recordApis();
+    const apis = fakeGraph({ profiles: anyone });
     const postback = (page: string, payload: string) => {
       clock += 1000;
       return { object: 'page', entry: [entry(page, { sender: { id: ANA }, recipient: { id: page }, timestamp: clock, postback: { mid: `m_pb_${clock}`, title: 'Tap', payload } })] };
@@ -144,9 +150,14 @@ describe('users are kept per account', () => {
     await deliver(h, { object: 'page', entry: [entry(PAGE_B, item(ANA, PAGE_B, 'hello'))] });
     expect((await h.bot.store.getUser(`${PAGE_A}/messenger:${ANA}`)).locale).toBe('es_ES');
     expect((await h.bot.store.getUser(`${PAGE_B}/messenger:${ANA}`)).locale).toBeUndefined();
-    const sentByB = apis.sends().filter((r) => r.authorization === `Bearer ${TOKENS.pageB}`);
-    expect(sentByB.length).toBeGreaterThan(0);
-    expect(JSON.stringify(sentByB)).not.toMatch(/Hola|idioma/);
+    const textsOfB = apis.sendCalls().flatMap((r) => {
+      const body = r.body as SendRequest;
+      return r.authorization === `Bearer ${TOKENS.pageB}` && 'message' in body && 'text' in body.message ? [body.message.text] : [];
+    });
+    // Ana picked Spanish on Page A only: Page B still greets her in English.
+    const welcome = (locale: 'en_US' | 'es_ES') => translations.fixedT(locale)('welcome.named', { name: anyone(ANA).first_name });
+    expect(textsOfB).toContain(welcome('en_US'));
+    expect(textsOfB).not.toContain(welcome('es_ES'));
   });
 });
 
@@ -157,9 +168,9 @@ describe('never a reply to one of our own accounts', () => {
     ['the linked Instagram account writing in the Instagram Login account’s entry', 'instagram', IG_LOGIN, PAGE_A_IG],
   ])('%s', async (_name, object, entryId, sender) => {
     const h = app();
-    const apis = recordApis();
+    const apis = fakeGraph({ profiles: anyone });
     await deliver(h, { object, entry: [entry(entryId, item(sender, entryId, 'hello'))] });
-    expect(apis.requests).toEqual([]);
+    expect(apis.calls).toEqual([]);
   });
 });
 
@@ -185,13 +196,13 @@ describe('a refreshed Instagram token', () => {
     expect(refresh.isDone()).toBe(true);
     expect(await store.getToken(IG_LOGIN)).toMatchObject({ token: refreshed, refreshed_at: refreshedAt, expires_at: refreshedAt + 5_184_000_000 });
 
-    const apis = recordApis();
+    const apis = fakeGraph({ profiles: anyone });
     await deliver(h, { object: 'instagram', entry: [entry(IG_LOGIN, item(NOOR, IG_LOGIN, 'hi'))] }, INSTAGRAM_APP_SECRET);
     await deliver(h, { object: 'page', entry: [entry(PAGE_B, item(BEN, PAGE_B, 'hi'))] });
-    const login = apis.requests.filter((r) => r.host === 'instagram');
+    const login = apis.calls.filter((r) => r.api === 'instagram');
     expect(login.length).toBeGreaterThan(0);
     for (const r of login) expectCredentials(r, refreshed, INSTAGRAM_APP_SECRET);
-    for (const r of apis.requests.filter((x) => x.host === 'graph')) expectCredentials(r, TOKENS.pageB, APP_SECRET);
+    for (const r of apis.calls.filter((x) => x.api === 'graph')) expectCredentials(r, TOKENS.pageB, APP_SECRET);
     expect(h.logText()).not.toContain(refreshed);
     expect(h.logText()).not.toContain(TOKENS.igLogin);
     expect(h.logs()).toContainEqual(expect.objectContaining({ msg: 'Instagram token refreshed', account: IG_LOGIN, days_left: 60 }));
@@ -201,14 +212,14 @@ describe('a refreshed Instagram token', () => {
 describe('replies of an account that is not configured', () => {
   it('are never sent with another account’s token', async () => {
     const h = app();
-    const apis = recordApis();
+    const apis = fakeGraph({ profiles: anyone });
     const { createAccountsSendApi, createAccountClients } = await import('../services/graph/account-send-api.ts');
     const sendApi = createAccountsSendApi(createAccountClients({ config: h.config, tokens: createAccountTokens(h.config.accounts) }), PAGE_A);
     await expect(sendApi.perform({ type: 'message', recipient: { id: ANA }, message: { text: 'hi' }, account: OTHER_PAGE })).rejects.toMatchObject({ name: 'UnknownAccountError', account: OTHER_PAGE });
     // A row stored before actions carried their account belongs to the default (first) account.
     await sendApi.perform({ type: 'message', recipient: { id: ANA }, message: { text: 'hi' } });
-    expect(apis.requests).toHaveLength(1);
-    expectCredentials(apis.requests[0] as RecordedRequest, TOKENS.pageA, APP_SECRET);
-    expect(apis.requests[0]?.body).toEqual({ recipient: { id: ANA }, messaging_type: 'RESPONSE', message: { text: 'hi' } });
+    expect(apis.calls).toHaveLength(1);
+    expectCredentials(apis.calls[0] as FakeGraphCall, TOKENS.pageA, APP_SECRET);
+    expect(apis.calls[0]?.body).toEqual({ recipient: { id: ANA }, messaging_type: 'RESPONSE', message: { text: 'hi' } });
   });
 });

@@ -6,7 +6,7 @@ import { describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { normalizeNotification } from '../services/events/normalize.ts';
 import type { WebhookEvent } from '../services/events/types.ts';
-import { laneOf } from '../services/event-queue.ts';
+import { laneOf } from '../services/inbox/lanes.ts';
 import { eventKey } from '../services/inbox/event-key.ts';
 
 type JsonObject = Record<string, unknown>;

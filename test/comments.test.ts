@@ -5,9 +5,10 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import nock from 'nock';
 import type { Locale, PlainMessageKey } from '../services/i18n.ts';
-import { realTimers } from '../services/outbox/rate-limiter.ts';
+import { realTimers } from '../services/outbox/timers.ts';
 import { mainMenuIn, t } from './support/chat.ts';
-import { GRAPH, IG_ID, PAGE_ID, VERSION, createHarness, fakeGraph, fixture, notification, postSigned, type Harness } from './support/harness.ts';
+import { IG_ID, PAGE_ID, VERSION, createHarness, fixture, notification, postSigned, type Harness } from './support/harness.ts';
+import { fakeGraph, type FakeGraph, type FakeGraphOptions } from './support/fake-graph.ts';
 
 type Json = Record<string, unknown>;
 
@@ -22,42 +23,21 @@ afterEach(() => {
   nock.cleanAll();
 });
 
-interface CommentCall {
-  path: string;
-  body: unknown;
-  /** How many me/messages calls had arrived before this one (the private reply must precede the note). */
-  sendsBefore: number;
-}
-
 interface Shop {
   harness: Harness;
-  graph: ReturnType<typeof fakeGraph>;
-  /** Every POST to a comment's comments or replies edge. */
-  commentCalls: CommentCall[];
+  graph: FakeGraph;
   /** Posts a notification and waits until every event is handled and every reply sent. */
   post(body: unknown): Promise<void>;
 }
 
-/** The real app with its clock at `at` (ms), a fake Graph that also takes comment replies. */
-function shopAt(at: number, options: Parameters<typeof fakeGraph>[0] = {}): Shop {
+/** The real app with its clock at `at` (ms), and the fake Graph API. */
+function shopAt(at: number, options: FakeGraphOptions = {}): Shop {
   const offset = at - Date.now();
   const harness = createHarness({}, { timers: { now: () => Date.now() + offset, sleep: (ms) => realTimers.sleep(ms) } });
   const graph = fakeGraph(options);
-  const commentCalls: CommentCall[] = [];
-  let counter = 0;
-  nock(GRAPH)
-    .persist()
-    .post(/^\/v24\.0\/[0-9_]+\/(comments|replies)$/)
-    .query(true)
-    .reply((uri, body) => {
-      counter += 1;
-      commentCalls.push({ path: new URL(uri, GRAPH).pathname, body, sendsBefore: graph.sends().length });
-      return [200, { id: `1790000000999${String(counter).padStart(4, '0')}` }];
-    });
   return {
     harness,
     graph,
-    commentCalls,
     async post(body) {
       const res = await postSigned(harness.app, body);
       expect(res.status).toBe(200);
@@ -65,6 +45,9 @@ function shopAt(at: number, options: Parameters<typeof fakeGraph>[0] = {}): Shop
     },
   };
 }
+
+/** The public replies under comments: where, what, and how many Send API calls went before. */
+const publicReplies = (shop: Shop) => shop.graph.commentReplies().map(({ path, body, sendsBefore }) => ({ path, body, sendsBefore }));
 
 const EN = t('en_US');
 const privateReply = (commentId: string, locale: Locale = 'en_US') => ({
@@ -89,16 +72,14 @@ function igComment(changes: Json, base = 'instagram-comment-price'): Json {
   return { ...body, entry: [{ ...entry, changes: [{ field: change.field, value: { ...change.value, ...changes } }] }] };
 }
 
-const sentTo = (shop: Shop) => shop.graph.sends();
-
 describe('a matching new comment on Facebook', () => {
   it('gets one private reply to the comment (the carousel\'s opening line and the menu), then the public note under it', async () => {
     const shop = shopAt(COMMENT_TIME + 60_000);
     await shop.post(fixture('page-feed-comment-add'));
-    expect(sentTo(shop)).toEqual([privateReply(FB_COMMENT)]);
+    expect(shop.graph.sends()).toEqual([privateReply(FB_COMMENT)]);
     // After the private reply: the note says a message was sent.
-    expect(shop.commentCalls).toEqual([{ path: `/${VERSION}/${FB_COMMENT}/comments`, body: publicNote(), sendsBefore: 1 }]);
-    expect(shop.graph.calls.map((c) => c.path)).toEqual([`/${VERSION}/me/messages`]);
+    expect(publicReplies(shop)).toEqual([{ path: `/${VERSION}/${FB_COMMENT}/comments`, body: publicNote(), sendsBefore: 1 }]);
+    expect(shop.graph.calls.map((c) => c.path)).toEqual([`/${VERSION}/me/messages`, `/${VERSION}/${FB_COMMENT}/comments`]);
     expect(shop.harness.logs.some((l) => l.msg === 'comment answered' && l.trigger === 'price' && l.locale === 'en_US')).toBe(true);
   });
 
@@ -113,8 +94,8 @@ describe('a matching new comment on Facebook', () => {
       const shop = shopAt(COMMENT_TIME + 60_000);
       const id = `7000000000000001_800000000000010${i}`;
       await shop.post(feedComment({ message: words, comment_id: id }));
-      expect(sentTo(shop)).toEqual([privateReply(id, locale)]);
-      expect(shop.commentCalls.map((c) => c.body)).toEqual([publicNote(locale)]);
+      expect(shop.graph.sends()).toEqual([privateReply(id, locale)]);
+      expect(publicReplies(shop).map((c) => c.body)).toEqual([publicNote(locale)]);
       nock.cleanAll();
     }
   });
@@ -122,13 +103,13 @@ describe('a matching new comment on Facebook', () => {
   it('words of two languages leave the language unknown: the default is used', async () => {
     const shop = shopAt(COMMENT_TIME + 60_000);
     await shop.post(feedComment({ message: 'price / precio?' }));
-    expect(sentTo(shop)).toEqual([privateReply(FB_COMMENT, 'en_US')]);
+    expect(shop.graph.sends()).toEqual([privateReply(FB_COMMENT, 'en_US')]);
   });
 
   it('a reply to another customer\'s comment is a comment too', async () => {
     const shop = shopAt(COMMENT_TIME + 60_000);
     await shop.post(fixture('page-feed-comment-reply'));
-    expect(sentTo(shop)).toEqual([privateReply('7000000000000001_8000000000000003', 'es_ES')]);
+    expect(shop.graph.sends()).toEqual([privateReply('7000000000000001_8000000000000003', 'es_ES')]);
   });
 
   it('a comment that matches no trigger gets nothing', async () => {
@@ -136,7 +117,7 @@ describe('a matching new comment on Facebook', () => {
     await shop.post(feedComment({ message: 'Lovely photo!' }));
     await shop.post(feedComment({ message: 'priceless view', comment_id: '7000000000000001_8000000000000077' }));
     expect(shop.graph.calls).toEqual([]);
-    expect(shop.commentCalls).toEqual([]);
+    expect(publicReplies(shop)).toEqual([]);
   });
 });
 
@@ -144,22 +125,22 @@ describe('a matching new comment on Instagram', () => {
   it('gets one private reply to the comment and a public reply on the replies edge', async () => {
     const shop = shopAt(COMMENT_TIME + 60_000);
     await shop.post(fixture('instagram-comment-price'));
-    expect(sentTo(shop)).toEqual([privateReply(IG_COMMENT)]);
-    expect(shop.commentCalls).toEqual([{ path: `/${VERSION}/${IG_COMMENT}/replies`, body: publicNote(), sendsBefore: 1 }]);
+    expect(shop.graph.sends()).toEqual([privateReply(IG_COMMENT)]);
+    expect(publicReplies(shop)).toEqual([{ path: `/${VERSION}/${IG_COMMENT}/replies`, body: publicNote(), sendsBefore: 1 }]);
   });
 
   it('when Meta refuses the private reply (already replied), no public note says a message was sent, and no apology follows', async () => {
     const refused = { status: 400, body: { error: { message: '(#10900) Activity already replied to', type: 'OAuthException', code: 10900, fbtrace_id: 'AbC' } } };
     const shop = shopAt(COMMENT_TIME + 60_000, { failSend: () => refused });
     await shop.post(fixture('instagram-comment-price'));
-    expect(sentTo(shop)).toEqual([privateReply(IG_COMMENT)]);
-    expect(shop.commentCalls).toEqual([]);
+    expect(shop.graph.sends()).toEqual([privateReply(IG_COMMENT)]);
+    expect(publicReplies(shop)).toEqual([]);
   });
 
   it('live comments are answered the same way, in their language', async () => {
     const shop = shopAt(COMMENT_TIME + 60_000);
     await shop.post(fixture('instagram-live-comments'));
-    expect(sentTo(shop)).toEqual([privateReply('17900000000000006', 'es_ES')]);
+    expect(shop.graph.sends()).toEqual([privateReply('17900000000000006', 'es_ES')]);
   });
 });
 
@@ -173,8 +154,8 @@ describe('never twice, never for ourselves, never when removed or hidden', () =>
     const ig = fixture('instagram-comment-price') as { entry: Json[] };
     await shop.post(ig);
     await shop.post({ ...ig, entry: [{ ...ig.entry[0], time: 1700000500 }] });
-    expect(sentTo(shop)).toEqual([privateReply(FB_COMMENT), privateReply(IG_COMMENT)]);
-    expect(shop.commentCalls).toHaveLength(2);
+    expect(shop.graph.sends()).toEqual([privateReply(FB_COMMENT), privateReply(IG_COMMENT)]);
+    expect(publicReplies(shop)).toHaveLength(2);
   });
 
   it('an edit of an answered comment gets nothing more, nor does an edit that newly matches', async () => {
@@ -182,8 +163,8 @@ describe('never twice, never for ourselves, never when removed or hidden', () =>
     await shop.post(fixture('page-feed-comment-add'));
     await shop.post(fixture('page-feed-comment-edited'));
     await shop.post(feedComment({ verb: 'edited', message: 'precio', comment_id: '7000000000000001_8000000000000055' }, 'page-feed-comment-edited'));
-    expect(sentTo(shop)).toEqual([privateReply(FB_COMMENT)]);
-    expect(shop.commentCalls).toHaveLength(1);
+    expect(shop.graph.sends()).toEqual([privateReply(FB_COMMENT)]);
+    expect(publicReplies(shop)).toHaveLength(1);
   });
 
   it('removed and hidden comments are left alone', async () => {
@@ -191,7 +172,7 @@ describe('never twice, never for ourselves, never when removed or hidden', () =>
     await shop.post(fixture('page-feed-comment-remove'));
     await shop.post(fixture('page-feed-comment-hide'));
     expect(shop.graph.calls).toEqual([]);
-    expect(shop.commentCalls).toEqual([]);
+    expect(publicReplies(shop)).toEqual([]);
   });
 
   it('the Page\'s and the Instagram account\'s own comments and replies are never answered, whatever they say', async () => {
@@ -201,7 +182,7 @@ describe('never twice, never for ourselves, never when removed or hidden', () =>
     await shop.post(fixture('instagram-own-comment'));
     await shop.post(igComment({ id: '17900000000000099', text: 'price', from: { id: IG_ID, username: 'tidewater.tea' } }));
     expect(shop.graph.calls).toEqual([]);
-    expect(shop.commentCalls).toEqual([]);
+    expect(publicReplies(shop)).toEqual([]);
   });
 
   it('a comment on another account\'s post is not ours to answer', async () => {
@@ -223,7 +204,7 @@ describe('the 7-day limit of private replies', () => {
   it('a comment 6 days 23 hours old is answered; one 7 days old (or more) is refused locally with the reason logged', async () => {
     const fresh = shopAt(COMMENT_TIME + 7 * DAY - 60 * 60_000);
     await fresh.post(fixture('page-feed-comment-add'));
-    expect(sentTo(fresh)).toEqual([privateReply(FB_COMMENT)]);
+    expect(fresh.graph.sends()).toEqual([privateReply(FB_COMMENT)]);
     nock.cleanAll();
 
     // The Instagram comment came with entry.time, a second after the Facebook one was made.
@@ -231,7 +212,7 @@ describe('the 7-day limit of private replies', () => {
     await stale.post(fixture('page-feed-comment-add'));
     await stale.post(fixture('instagram-comment-price'));
     expect(stale.graph.calls).toEqual([]);
-    expect(stale.commentCalls).toEqual([]);
+    expect(publicReplies(stale)).toEqual([]);
     const refusals = stale.harness.logs.filter((l) => l.msg === 'private reply refused: the comment is older than 7 days');
     expect(refusals.map((l) => [l.channel, l.comment_id, l.age_hours])).toEqual([
       ['messenger', FB_COMMENT, 168],
@@ -244,13 +225,13 @@ describe('when the customer answers the private reply', () => {
   it('Instagram: the commenter is the IGSID that writes next; the conversation goes on in the language of the comment', async () => {
     const shop = shopAt(COMMENT_TIME + 60_000);
     await shop.post(igComment({ text: 'precio por favor' }));
-    expect(sentTo(shop)).toEqual([privateReply(IG_COMMENT, 'es_ES')]);
+    expect(shop.graph.sends()).toEqual([privateReply(IG_COMMENT, 'es_ES')]);
     expect((await shop.harness.bot.store.getUser(`${PAGE_ID}/instagram:${IGSID}`)).locale).toBe('es_ES');
     // They tap "Ver tés" in the private reply's menu: a quick reply from their IGSID.
     await shop.post(
       notification('instagram', { sender: { id: IGSID }, recipient: { id: IG_ID }, timestamp: COMMENT_TIME + 120_000, message: { mid: 'aWdfZAG1faWQ6MTpJR01lc3NhZA2VfaWQ6tap1', text: t('es_ES')('menu.browse'), quick_reply: { payload: 'BROWSE' } } }),
     );
-    const after = sentTo(shop).slice(1) as Json[];
+    const after = shop.graph.sends().slice(1) as Json[];
     expect(after[0]).toEqual({ recipient: { id: IGSID }, sender_action: 'typing_on' });
     expect(after[1]).toEqual({ recipient: { id: IGSID }, messaging_type: 'RESPONSE', message: { text: t('es_ES')('browse.intro') } });
     expect((after[2] as { message: { attachment: { payload: { template_type: string } } } }).message.attachment.payload.template_type).toBe('generic');
@@ -260,10 +241,9 @@ describe('when the customer answers the private reply', () => {
     const psid = '24000000000000555';
     const shop = shopAt(COMMENT_TIME + 60_000, { profiles: { [psid]: { first_name: 'Carla', locale: 'es_LA' } } });
     await shop.post(feedComment({ message: 'precio' }));
-    expect(sentTo(shop)).toEqual([privateReply(FB_COMMENT, 'es_ES')]);
+    expect(shop.graph.sends()).toEqual([privateReply(FB_COMMENT, 'es_ES')]);
     await shop.post(notification('page', { sender: { id: psid }, recipient: { id: PAGE_ID }, timestamp: COMMENT_TIME + 120_000, message: { mid: 'm_reply_1', text: 'hola' } }));
-    const after = sentTo(shop).slice(1) as Json[];
-    expect(after[1]).toEqual({ recipient: { id: psid }, messaging_type: 'RESPONSE', message: { text: t('es_ES')('welcome.named', { name: 'Carla' }) } });
+    expect(shop.graph.messages(psid)[0]).toEqual({ recipient: { id: psid }, messaging_type: 'RESPONSE', message: { text: t('es_ES')('welcome.named', { name: 'Carla' }) } });
   });
 });
 
@@ -277,13 +257,12 @@ describe('story mentions and story replies on Instagram', () => {
     messaging_type: 'RESPONSE',
     message: { text: t(locale)(key), quick_replies: mainMenuIn(locale) },
   });
-  const messages = (shop: Shop) => sentTo(shop).filter((b) => !('sender_action' in (b as Json)));
 
   it('a mention is thanked once, even redelivered; the CDN URL is in no stored state and no log line', async () => {
     const shop = shopAt(COMMENT_TIME + 60_000);
     await shop.post(fixture('instagram-story-mention'));
     await shop.post(fixture('instagram-story-mention'));
-    expect(messages(shop)).toEqual([thanks('stories.mention_thanks')]);
+    expect(shop.graph.messages()).toEqual([thanks('stories.mention_thanks')]);
     const user = await shop.harness.bot.store.getUser(`${PAGE_ID}/instagram:${IGSID}`);
     expect(user.thanked_stories).toHaveLength(1);
     expect(JSON.stringify(user)).not.toContain('lookaside');
@@ -293,7 +272,7 @@ describe('story mentions and story replies on Instagram', () => {
   it('another story is thanked again; the user keeps only the last 20 stories', async () => {
     const shop = shopAt(COMMENT_TIME + 60_000);
     for (let i = 0; i < 22; i += 1) await shop.post(mention(`aWdfmention${i}`, COMMENT_TIME + 60_000 + i));
-    expect(messages(shop)).toHaveLength(22);
+    expect(shop.graph.messages()).toHaveLength(22);
     expect((await shop.harness.bot.store.getUser(`${PAGE_ID}/instagram:${IGSID}`)).thanked_stories).toHaveLength(20);
   });
 
@@ -301,14 +280,14 @@ describe('story mentions and story replies on Instagram', () => {
     const shop = shopAt(COMMENT_TIME + 60_000);
     await shop.post(fixture('instagram-story-reply'));
     await shop.post(storyReply('aWdfreply2', 'menu'));
-    expect(messages(shop)).toEqual([thanks('stories.reply_thanks'), { recipient: { id: IGSID }, messaging_type: 'RESPONSE', message: { text: EN('menu.prompt'), quick_replies: mainMenuIn('en_US') } }]);
+    expect(shop.graph.messages()).toEqual([thanks('stories.reply_thanks'), { recipient: { id: IGSID }, messaging_type: 'RESPONSE', message: { text: EN('menu.prompt'), quick_replies: mainMenuIn('en_US') } }]);
   });
 
   it('a first reply that asks for something gets the thanks, then the answer, in the language of the words', async () => {
     const shop = shopAt(COMMENT_TIME + 60_000);
     await shop.post(storyReply('aWdfreply3', 'ayuda', '18000000000000009'));
     const ES = t('es_ES');
-    expect(messages(shop)).toEqual([
+    expect(shop.graph.messages()).toEqual([
       { recipient: { id: IGSID }, messaging_type: 'RESPONSE', message: { text: ES('stories.reply_thanks') } },
       { recipient: { id: IGSID }, messaging_type: 'RESPONSE', message: { text: ES('menu.prompt'), quick_replies: mainMenuIn('es_ES') } },
     ]);

@@ -8,7 +8,8 @@ import { SUPPORTED_LOCALES, languageTag, type Locale, type MessageKey } from '..
 import { loadCatalog, type Product } from '../services/shop/catalog.ts';
 import { hoursFormat, weekGroupedByHours, WEEKDAYS } from '../services/shop/hours.ts';
 import { customer, mainMenuIn, quickReply, t, text } from './support/chat.ts';
-import { APP_ID, IG_ID, PAGE_ID, createHarness, fakeGraph, fixture, notification, postSigned, textFrom } from './support/harness.ts';
+import { APP_ID, IG_ID, PAGE_ID, createHarness, fixture, notification, postSigned, textFrom } from './support/harness.ts';
+import { fakeGraph } from './support/fake-graph.ts';
 import { instantAt } from './support/clock.ts';
 
 const URL = 'https://bot.example.test';
@@ -25,7 +26,7 @@ describe('Get Started and greetings', () => {
     const c = ana();
     expect(await c.presses('GET_STARTED')).toEqual([text(c.id, EN('welcome.named', { name: 'Ana' })), text(c.id, EN('menu.prompt'), mainMenuIn('en_US'))]);
     expect(c.graph.sends()[0]).toEqual(typing(c.id));
-    const profileCall = c.graph.calls.find((call) => call.method === 'GET');
+    const [profileCall] = c.graph.profileLookups();
     expect(profileCall?.path).toBe(`/v24.0/${c.id}`);
     expect(profileCall?.query.fields).toBe('first_name,last_name,profile_pic,locale');
   });
@@ -51,7 +52,7 @@ describe('Get Started and greetings', () => {
     const c = ana();
     await c.says('hello');
     await c.says('hey');
-    expect(c.graph.calls.filter((call) => call.method === 'GET')).toHaveLength(1);
+    expect(c.graph.profileLookups()).toHaveLength(1);
   });
 
   it('falls back to a greeting without a name when the profile cannot be read', async () => {
@@ -253,15 +254,14 @@ describe('Talk to a person', () => {
     const c = ana();
     const contact = new Intl.ListFormat('en-US', { type: 'disjunction' }).format([shop.contact.email, ...(shop.contact.phone ? [shop.contact.phone] : [])]);
     expect(await c.taps('TALK_TO_HUMAN')).toEqual([text(c.id, EN('human.handoff', { contact }))]);
-    const posts = c.graph.calls.filter((call) => call.method === 'POST');
-    expect(posts.map((call) => call.path)).toEqual(['/v24.0/me/messages', '/v24.0/me/messages', '/v24.0/me/pass_thread_control']);
-    expect(posts[2]?.body).toEqual({ recipient: { id: c.id }, target_app_id: PAGE_INBOX_APP_ID, metadata: 'customer asked for a person' });
+    // After the typing indicator and the message: the thread goes to the Page Inbox.
+    expect(c.graph.threadControl().map(({ path, body, sendsBefore }) => ({ path, body, sendsBefore }))).toEqual([
+      { path: '/v24.0/me/pass_thread_control', body: { recipient: { id: c.id }, target_app_id: PAGE_INBOX_APP_ID, metadata: 'customer asked for a person' }, sendsBefore: 2 },
+    ]);
 
     const before = c.graph.calls.length;
-    await c.harness.bot.idle();
     const standby = { object: 'page', entry: [{ id: PAGE_ID, time: 1, standby: [{ sender: { id: c.id }, recipient: { id: PAGE_ID }, timestamp: Date.now(), message: { mid: 'm_sb', text: 'hello?' } }] }] };
-    expect((await postSigned(c.harness.app, standby)).status).toBe(200);
-    await c.harness.bot.idle();
+    expect(await c.posts(standby)).toEqual([]);
     expect(c.graph.calls.length).toBe(before);
 
     const passBack = { sender: { id: c.id }, recipient: { id: PAGE_ID }, timestamp: Date.now(), pass_thread_control: { previous_owner_app_id: PAGE_INBOX_APP_ID, new_owner_app_id: APP_ID, metadata: 'done' } };
@@ -269,12 +269,10 @@ describe('Talk to a person', () => {
   });
 
   it('never sends for take_thread_control, request_thread_control or app_roles', async () => {
-    const h = createHarness();
-    const graph = fakeGraph({ profiles: {} });
-    await postSigned(h.app, fixture('messenger-handover'));
-    await h.bot.idle();
+    const c = customer();
     // The fixture's pass_thread_control goes to another app: nothing to say either.
-    expect(graph.sends()).toEqual([]);
+    expect(await c.posts(fixture('messenger-handover'))).toEqual([]);
+    expect(c.graph.sends()).toEqual([]);
   });
 });
 
@@ -292,8 +290,7 @@ describe('Reactions, reads and deliveries', () => {
   it('thanks once for a reaction to a bot message, records unreact silently, and tracks sent → delivered → read', async () => {
     const c = ana();
     await c.says('hi');
-    const key = `${PAGE_ID}/messenger:${c.id}`;
-    const status = async (mid: string) => (await c.harness.bot.store.getSent(key, mid))?.status;
+    const status = async (mid: string) => (await c.harness.bot.store.getSent(c.key, mid))?.status;
     expect(await status('m_bot_1')).toBe('sent');
     const at = (offset: number) => ({ sender: { id: c.id }, recipient: { id: PAGE_ID }, timestamp: Date.now() + offset });
 
@@ -309,7 +306,7 @@ describe('Reactions, reads and deliveries', () => {
     expect(await c.sends(react('react', 3))).toEqual([text(c.id, EN('reaction.thanks'))]);
     expect(await c.sends(react('unreact', 4))).toEqual([]);
     expect(await c.sends(react('react', 5))).toEqual([]);
-    expect((await c.harness.bot.store.getSent(key, 'm_bot_1'))?.reaction).toBe('❤');
+    expect((await c.harness.bot.store.getSent(c.key, 'm_bot_1'))?.reaction).toBe('❤');
   });
 
   it('does not answer reactions to messages the bot did not send', async () => {
@@ -345,20 +342,16 @@ describe('Events that never trigger a send', () => {
   it.each(['messenger-echo', 'instagram-echo', 'messenger-standby', 'instagram-standby', 'messenger-policy-enforcement', 'messenger-read', 'messenger-delivery', 'page-feed', 'instagram-unsend', 'messenger-message-edit', 'messenger-game-play'])(
     '%s',
     async (name) => {
-      const h = createHarness();
-      const graph = fakeGraph({ profiles: {} });
-      expect((await postSigned(h.app, fixture(name))).status).toBe(200);
-      await h.bot.idle();
-      expect(graph.sends()).toEqual([]);
+      const c = customer();
+      expect(await c.posts(fixture(name))).toEqual([]);
+      expect(c.graph.sends()).toEqual([]);
     },
   );
 
   it('sender-less opt-ins (checkbox plugin user_ref) send nothing', async () => {
-    const h = createHarness();
-    const graph = fakeGraph({ profiles: {} });
-    await postSigned(h.app, notification('page', { recipient: { id: PAGE_ID }, timestamp: Date.now(), optin: { ref: 'checkout', user_ref: 'uref_1' } }));
-    await h.bot.idle();
-    expect(graph.calls).toEqual([]);
+    const c = customer();
+    expect(await c.posts(notification('page', { recipient: { id: PAGE_ID }, timestamp: Date.now(), optin: { ref: 'checkout', user_ref: 'uref_1' } }))).toEqual([]);
+    expect(c.graph.calls).toEqual([]);
   });
 });
 
@@ -375,7 +368,7 @@ describe('Instagram', () => {
   it('welcomes with the Instagram name, in the default language, with quick replies', async () => {
     const maya = customer({ channel: 'instagram', profile: { name: 'Maya Putri', username: 'maya.p' } });
     expect(await maya.says('hello')).toEqual([text(maya.id, EN('welcome.named', { name: 'Maya' })), text(maya.id, EN('menu.prompt'), mainMenuIn('en_US'))]);
-    expect(maya.graph.calls.find((c) => c.method === 'GET')?.query.fields).toBe('name,username,profile_pic');
+    expect(maya.graph.profileLookups()[0]?.query.fields).toBe('name,username,profile_pic');
   });
 
   it('speaks the language of a greeting, since Instagram profiles have no locale', async () => {
@@ -409,9 +402,8 @@ describe('Two users at once', () => {
     const b = textFrom(BUDI, 'halo');
     expect((await postSigned(h.app, { object: 'page', entry: [...a.entry, ...b.entry] })).status).toBe(200);
     await h.bot.idle();
-    const to = (id: string) => graph.sends().filter((s) => (s as { recipient: { id: string } }).recipient.id === id && 'message' in (s as object));
-    expect(to(ANA)).toEqual([text(ANA, ES('welcome.named', { name: 'Ana' })), text(ANA, ES('menu.prompt'), mainMenuIn('es_ES'))]);
-    expect(to(BUDI)).toEqual([text(BUDI, t('id_ID')('welcome.named', { name: 'Budi' })), text(BUDI, t('id_ID')('menu.prompt'), mainMenuIn('id_ID'))]);
+    expect(graph.messages(ANA)).toEqual([text(ANA, ES('welcome.named', { name: 'Ana' })), text(ANA, ES('menu.prompt'), mainMenuIn('es_ES'))]);
+    expect(graph.messages(BUDI)).toEqual([text(BUDI, t('id_ID')('welcome.named', { name: 'Budi' })), text(BUDI, t('id_ID')('menu.prompt'), mainMenuIn('id_ID'))]);
   });
 });
 

@@ -2,7 +2,8 @@
 // for this project, with its test ids): each is either answered, or deliberately not answered for
 // the reason its log line gives. Every one is acknowledged with 200.
 import { describe, expect, it } from '@jest/globals';
-import { IG_ID, PAGE_ID, createHarness, fakeGraph, fixture, postSigned } from './support/harness.ts';
+import { IG_ID, PAGE_ID, createHarness, fixture, postSigned } from './support/harness.ts';
+import { fakeGraph } from './support/fake-graph.ts';
 
 const ANA = '24000000000000001';
 const NUMERIC_ANA = '2400000000000001';
@@ -16,7 +17,7 @@ async function run(name: string) {
   const res = await postSigned(h.app, fixture(name));
   expect(res.status).toBe(200);
   await h.bot.idle();
-  const recipients = graph.sends().map((s) => (s as { recipient?: { id?: string } }).recipient?.id);
+  const recipients = graph.sends().map((s) => s.recipient.id);
   return { h, graph, recipients };
 }
 

@@ -9,10 +9,12 @@ import request from 'supertest';
 import { EMULATED_IG_ACCOUNT_ID, EMULATED_IG_LOGIN_ACCOUNT_ID, EMULATED_PAGE_ID, EMULATED_SECOND_PAGE_ID } from '../services/accounts/emulated.ts';
 import type { GraphCallRecord, WebhookRecord } from '../services/emulator/index.ts';
 import { appSecretProof } from '../services/graph/client.ts';
+import { createTranslations } from '../services/i18n.ts';
 import { signatureFor, toMetaJson } from '../services/signature.ts';
 import { startEmulatorApp, type Running } from './support/emulator-app.ts';
 
 const V = 'v24.0';
+const EN = createTranslations().fixedT('en_US');
 const IG_SECRET = 'emulator-instagram-app-secret-0123456789';
 const graphCalls = (r: Running) => r.emulator.records().filter((x): x is GraphCallRecord => x.kind === 'graph');
 const webhooks = (r: Running) => r.emulator.records().filter((x): x is WebhookRecord => x.kind === 'webhook');
@@ -69,7 +71,7 @@ describe('conversations with each account, end to end', () => {
     expect(calls.length).toBeGreaterThan(2);
     for (const call of calls) expect(call).toMatchObject({ api: 'instagram', account: { key: EMULATED_IG_LOGIN_ACCOUNT_ID, name: 'Matcha Corner', type: 'instagram' }, status: 200 });
     expect(calls.map((c) => `${c.method} ${c.path}`)).toEqual([`GET /${V}/${noor.id}`, ...Array<string>(calls.length - 1).fill(`POST /${V}/me/messages`)]);
-    expect(calls.some((c) => (JSON.stringify(c.body) ?? '').includes('Welcome to Tidewater Tea Co.'))).toBe(true);
+    expect(calls.map((c) => (c.body as { message?: { text?: unknown } } | undefined)?.message?.text)).toContain(EN('welcome.named', { name: 'Noor' }));
     // The read receipt went back signed with the Instagram app secret too, and was accepted.
     const [first, ...receipts] = webhooks(r);
     expect([first?.event, first?.status]).toEqual(['message', 200]);

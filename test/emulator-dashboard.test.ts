@@ -12,7 +12,8 @@ import { createTrafficLog } from '../services/emulator/traffic.ts';
 import { createGraphHttp } from '../services/graph/client.ts';
 import { createLogger } from '../services/logger.ts';
 import { signatureFor } from '../services/signature.ts';
-import { GRAPH, TEST_ENV, VERSION, fakeGraph, postSigned, textFrom } from './support/harness.ts';
+import { GRAPH, TEST_ENV, VERSION, postSigned, textFrom } from './support/harness.ts';
+import { fakeGraph } from './support/fake-graph.ts';
 
 const DASHBOARD_TOKEN = 'dash-0123456789abcdef-secret';
 

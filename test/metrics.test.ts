@@ -8,7 +8,8 @@ import { createMemoryStore } from '../services/state/memory-store.ts';
 import type { BotStore } from '../services/state/store.ts';
 import { signatureFor } from '../services/signature.ts';
 import { ASK_ORDER, orderStatusItem, pageNotification, psid } from './reliability/helpers.ts';
-import { PAGE_ID, TEST_ENV, createHarness, fakeGraph, postSigned } from './support/harness.ts';
+import { PAGE_ID, TEST_ENV, createHarness, postSigned } from './support/harness.ts';
+import { fakeGraph } from './support/fake-graph.ts';
 import { parseScrape, type Scrape } from './support/prometheus.ts';
 
 const TOKEN = 'metrics-token-0123456789abcdef';
@@ -83,13 +84,12 @@ describe('GET /metrics after a known sequence (one thread)', () => {
     const [A, B, C, D] = [psid(901), psid(902), psid(903), psid(904)];
     let failedOnce = false;
     const graph = fakeGraph({
-      failSend: (body) => {
-        const send = body as { recipient?: { id?: string }; message?: { text?: string } };
-        if (send.recipient?.id === C && send.message && !failedOnce) {
+      failSend: (send) => {
+        if (send.recipient.id === C && 'message' in send && !failedOnce) {
           failedOnce = true;
           return { status: 500, body: { error: { message: 'Service temporarily unavailable', type: 'OAuthException', code: 2, fbtrace_id: 'AbC1' } } };
         }
-        if (send.recipient?.id === D && send.message?.text === ASK_ORDER) {
+        if (send.recipient.id === D && 'message' in send && 'text' in send.message && send.message.text === ASK_ORDER) {
           return { status: 400, body: { error: { message: 'Invalid parameter', type: 'OAuthException', code: 100, fbtrace_id: 'AbC2' } } };
         }
         return undefined;

@@ -1,18 +1,19 @@
 // The bot answers only for its own Page and Instagram account, never its own accounts as if they
 // were users, and never a sender id that cannot be a PSID/IGSID. Signed bodies go to the real app;
-// Graph is faked at the HTTP boundary, and a catch-all scope records any call nobody expected.
+// Graph is faked at the HTTP boundary (support/fake-graph.ts), which records every call, expected or not.
 import { describe, expect, it } from '@jest/globals';
-import nock from 'nock';
 import { accountKeyOf, createAccountDirectory } from '../services/accounts/directory.ts';
 import { EMULATED_IG_ACCOUNT_ID, EMULATED_IG_LOGIN_ACCOUNT_ID, EMULATED_SECOND_PAGE_ID } from '../services/accounts/emulated.ts';
 import { loadConfig } from '../services/config.ts';
 import { graphClientFor } from '../services/graph/client.ts';
 import { InvalidGraphIdError } from '../services/graph/ids.ts';
+import type { SendRequest } from '../services/graph/messages.ts';
 import { createSendApi } from '../services/graph/send-api.ts';
 import { createLogger } from '../services/logger.ts';
 import { loadProfile } from '../services/profile-cache.ts';
 import type { UserState } from '../services/state/store.ts';
-import { GRAPH, IG_ID, PAGE_ID, TEST_ENV, createHarness, fakeGraph, fixture, notification, postSigned } from './support/harness.ts';
+import { IG_ID, PAGE_ID, TEST_ENV, createHarness, fixture, notification, postSigned } from './support/harness.ts';
+import { fakeGraph } from './support/fake-graph.ts';
 
 const ANA = '24000000000000001';
 const OTHER_USER = '24000000000000002';
@@ -27,32 +28,12 @@ async function deliver(h: Harness, body: unknown) {
   await h.bot.idle();
 }
 
-/** Records every Graph request that the fake Graph did not answer (e.g. `GET /`). */
-function unexpectedCalls() {
-  const seen: string[] = [];
-  nock(GRAPH)
-    .persist()
-    .get(() => true)
-    .query(true)
-    .reply(function (uri) {
-      seen.push(`GET ${uri}`);
-      return [404, {}];
-    })
-    .post(() => true)
-    .query(true)
-    .reply(function (uri) {
-      seen.push(`POST ${uri}`);
-      return [404, {}];
-    });
-  return seen;
-}
-
 function text(sender: string, body: string, mid: string, object: 'page' | 'instagram' = 'page', entryId?: string) {
   const account = object === 'page' ? PAGE_ID : IG_ID;
   return notification(object, { sender: { id: sender }, recipient: { id: account }, timestamp: Date.now() - 1000, message: { mid, text: body } }, entryId);
 }
 
-const recipients = (sends: unknown[]) => sends.map((s) => (s as { recipient?: { id?: string } }).recipient?.id);
+const recipients = (sends: SendRequest[]) => sends.map((s) => s.recipient.id);
 
 describe('the account directory of the single-Page variables', () => {
   const live = { ...TEST_ENV, DATABASE_URL: 'memory:' };
@@ -86,12 +67,11 @@ describe('only our own accounts are answered', () => {
   it("answers the entry of our Page in a batch, and neither answers nor remembers another Page's user", async () => {
     const h = createHarness();
     const graph = fakeGraph({ profiles: { [ANA]: { first_name: 'Ana' } } });
-    const unexpected = unexpectedCalls();
     await deliver(h, fixture('messenger-batch-other-page'));
     expect(graph.sends().length).toBeGreaterThan(0);
     expect(new Set(recipients(graph.sends()))).toEqual(new Set([ANA]));
-    expect(graph.calls.filter((c) => c.method === 'GET').map((c) => c.path)).toEqual([`/v24.0/${ANA}`]);
-    expect(unexpected).toEqual([]);
+    expect(graph.profileLookups().map((c) => c.path)).toEqual([`/v24.0/${ANA}`]);
+    expect(graph.unexpected()).toEqual([]);
     for (const account of [PAGE_ID, OTHER_PAGE]) expect(await h.bot.store.getUser(`${account}/messenger:${OTHER_USER}`)).toEqual({});
     expect(h.logs).toContainEqual(expect.objectContaining({ msg: 'event for an account this bot does not serve: acknowledged, not handled', entry_id: OTHER_PAGE }));
   });
@@ -120,10 +100,8 @@ describe('only our own accounts are answered', () => {
   ])('acknowledges %s and sends nothing', async (_label, name) => {
     const h = createHarness();
     const graph = fakeGraph();
-    const unexpected = unexpectedCalls();
     await deliver(h, fixture(name));
     expect(graph.calls).toEqual([]);
-    expect(unexpected).toEqual([]);
   });
 
   it('never answers messaging items of a body whose object is neither page nor instagram', async () => {
@@ -165,10 +143,8 @@ describe('sender ids that cannot be a PSID or IGSID', () => {
   it.each(['..', '../me', '24000000000000001/feed', 'me', '', ' 2400', '٢٤٠٠'])('makes no Graph request for sender %j and sends nothing', async (sender) => {
     const h = createHarness();
     const graph = fakeGraph();
-    const unexpected = unexpectedCalls();
     await deliver(h, text(sender, 'hi', `m_bad_sender_${Buffer.from(sender).toString('hex')}`));
     expect(graph.calls).toEqual([]);
-    expect(unexpected).toEqual([]);
     expect(h.logs.some((l) => l.msg === 'sender id is not a numeric PSID/IGSID: handled as an event without a sender' || l.msg === 'message without a sender')).toBe(true);
   });
 
@@ -182,12 +158,12 @@ describe('sender ids that cannot be a PSID or IGSID', () => {
 
   it('refuses a profile lookup for such an id with a typed error, without a request', async () => {
     const config = loadConfig({ ...TEST_ENV, DATABASE_URL: 'memory:' });
-    const unexpected = unexpectedCalls();
+    const graph = fakeGraph();
     const sendApi = createSendApi(graphClientFor(config));
     for (const id of ['..', '', '12/34', '1e5', 'me']) {
       await expect(sendApi.getUserProfile(id, 'messenger')).rejects.toBeInstanceOf(InvalidGraphIdError);
     }
-    expect(unexpected).toEqual([]);
+    expect(graph.calls).toEqual([]);
   });
 
   it('treats such an id as having no profile in the profile cache, caching nothing', async () => {

@@ -8,7 +8,8 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
-import { createLogger, silentLogger } from '../services/logger.ts';
+import { createLogger } from '../services/logger.ts';
+import { silentLogger } from './support/silent-logger.ts';
 import { createPgRateGate, SEND_GRANTS_POSTGRES_DDL, type PgRateGateOptions } from '../services/outbox/pg-rate-gate.ts';
 import type { Grant, RateGate } from '../services/outbox/rate-gate.ts';
 import { maxInWindow, sustainedRate } from './support/arrival-window.ts';

@@ -105,7 +105,7 @@ describe('profile: what it sends', () => {
     const menus = (post?.body as { persistent_menu: { locale: string; call_to_actions: { title: string; payload?: string }[] }[] }).persistent_menu;
     expect(menus.map((m) => m.locale)).toEqual(['default', ...SUPPORTED_LOCALES]);
     const zh = translations.fixedT('zh_TW');
-    expect(menus.find((m) => m.locale === 'zh_TW')?.call_to_actions.map((c) => c.title)).toEqual([...entriesIn('persistentMenu').map((e) => zh(e.label)), '逛逛我們的商店']);
+    expect(menus.find((m) => m.locale === 'zh_TW')?.call_to_actions.map((c) => c.title)).toEqual([...entriesIn('persistentMenu').map((e) => zh(e.label)), zh('profile.shop')]);
     expect(text()).toMatch(/\+\s+messenger\s+get_started\s+not set on the Page/);
     expect(text()).toContain('✔ messenger: updated get_started, greeting, persistent_menu, whitelisted_domains');
     expect(text()).not.toContain(ENV.PAGE_ACCESS_TOKEN);

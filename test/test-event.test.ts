@@ -5,7 +5,8 @@ import { loadConfig } from '../services/config.ts';
 import { buildTestNotification, sendTestEvent, testTargetOf } from '../services/test-event.ts';
 import { APP_SECRET, IG_LOGIN, INSTAGRAM_APP_SECRET, PAGE_A, PAGE_A_IG, PAGE_B, accountsEnv } from './support/accounts.ts';
 import { normalizeNotification } from '../services/events/normalize.ts';
-import { PAGE_ID, TEST_ENV, createHarness, fakeGraph } from './support/harness.ts';
+import { PAGE_ID, TEST_ENV, createHarness } from './support/harness.ts';
+import { fakeGraph } from './support/fake-graph.ts';
 
 describe('send-test-event', () => {
   it('builds a notification the normaliser reads as a message from the given user', () => {

@@ -4,7 +4,8 @@ import { createServer, request as httpRequest } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import request from 'supertest';
 import { signatureFor } from '../services/signature.ts';
-import { PAGE_ID, TEST_ENV, createHarness, fakeGraph, fixture, postSigned, textFrom } from './support/harness.ts';
+import { PAGE_ID, TEST_ENV, createHarness, fixture, postSigned, textFrom } from './support/harness.ts';
+import { fakeGraph } from './support/fake-graph.ts';
 
 const VERIFY = TEST_ENV.VERIFY_TOKEN as string;
 const SECRET = TEST_ENV.APP_SECRET as string;

@@ -14,13 +14,15 @@ import type { AccountDirectory } from '../accounts/directory.ts';
 import type { BotSettings } from '../conversation/context.ts';
 import { mainMenu } from '../conversation/menu.ts';
 import type { CommentEvent } from '../events/types.ts';
+import { reportFailure, type FailureHook } from '../failure-hook.ts';
 import { isCommentId, isGraphId } from '../graph/ids.ts';
 import { textMessage } from '../graph/messages.ts';
-import type { OutgoingAction } from '../graph/send-api.ts';
 import { DEFAULT_LOCALE, type Locale } from '../i18n.ts';
+import { eventKey } from '../inbox/event-key.ts';
 import type { Logger } from '../logger.ts';
-import type { EventOutcome, StateStore, UserState } from '../state/store.ts';
-import { userKey } from '../state/store.ts';
+import type { OutgoingAction } from '../outbox/outgoing-action.ts';
+import type { EventOutcome, StoreReads, UserState } from '../state/store.ts';
+import { emptyOutcome, userKey } from '../state/store.ts';
 import { commentFacts, type CommentFacts } from './comment.ts';
 import type { TriggerMatch } from './triggers.ts';
 
@@ -30,7 +32,8 @@ export const PRIVATE_REPLY_WINDOW_MS = 7 * 24 * 60 * 60 * 1000;
 const PUBLIC_REPLY_MAX = { instagram: 2200, messenger: 8000 } as const;
 
 export interface CommentDeps {
-  store: StateStore;
+  /** Read only: the commenter's new state is returned with the replies. */
+  store: StoreReads;
   settings: BotSettings;
   log: Logger;
   now: () => number;
@@ -38,12 +41,12 @@ export interface CommentDeps {
   accounts: AccountDirectory;
   /** The account whose entry the comment came in (the user key and every reply carry it). */
   account: string;
+  /** Told when the replies cannot be built (the shop's alerts, see BotOptions.onError). */
+  onError?: FailureHook;
 }
 
 /** A comment that produces nothing: no user, no replies. */
-function nothing(): EventOutcome {
-  return { userKey: undefined, user: undefined, sentUpdates: [], actions: [], apology: undefined };
-}
+const nothing = emptyOutcome;
 
 /**
  * What a comment event produces: nothing, or the replies (and, on Instagram, the commenter's
@@ -84,11 +87,12 @@ export async function handleComment(event: CommentEvent, deps: CommentDeps): Pro
   try {
     actions = repliesFor(comment, match, locale, deps.settings);
   } catch (err) {
-    log.error('comment replies could not be built; nothing sent', { err, trigger: match.trigger.name, locale });
+    log.error('comment replies could not be built; nothing sent', { err, trigger: match.trigger.name, locale, user: key });
+    reportFailure(deps.onError, { stage: 'handling', error: err, event: { kind: 'comment', id: eventKey(event), user: key } }, log);
     return nothing();
   }
   log.info('comment answered', { trigger: match.trigger.name, locale, public_reply: actions.length > 1, is_reply: comment.is_reply });
-  return { userKey: key, user: key ? user : undefined, sentUpdates: [], actions, apology: undefined };
+  return { ...emptyOutcome(), userKey: key, user: key ? user : undefined, actions };
 }
 
 interface Refusal {

@@ -1,14 +1,15 @@
 // The per-event context handed to every handler: the event, the user's remembered state, a `t`
-// fixed to this user's language, a logger keyed by the event, and `reply` which only collects
-// outgoing actions. Handlers never call Graph to send; delivery happens after they return.
+// fixed to this user's language, a logger keyed by the event, `reply` which only collects
+// outgoing actions, and the store to read. Handlers never call Graph to send and never write the
+// store: what they collect is stored with the event, and delivered, after they return.
 import type { WebhookEvent } from '../events/types.ts';
 import type { Locale, Translate, Translations } from '../i18n.ts';
 import type { Logger } from '../logger.ts';
 import type { Catalog } from '../shop/catalog.ts';
-import type { SentUpdate, StateStore, UserState } from '../state/store.ts';
+import type { SentUpdate, StatusChange, StoreReads, UserState } from '../state/store.ts';
 import type { OutgoingMessage, QuickReply, Recipient } from '../graph/messages.ts';
 import { splitText, textMessage } from '../graph/messages.ts';
-import type { OutgoingAction } from '../graph/send-api.ts';
+import type { OutgoingAction } from '../outbox/outgoing-action.ts';
 
 /** What the conversation needs to know about the shop and the app, fixed at start-up. */
 export interface BotSettings {
@@ -28,7 +29,7 @@ export interface Replies {
 
 export interface EventContext<E extends WebhookEvent = WebhookEvent> {
   event: E;
-  /** `<channel>:<sender id>` when the event has a sender we can answer; undefined otherwise. */
+  /** `<account>/<channel>:<sender id>` when the event has a sender we can answer; undefined otherwise. */
   userKey: string | undefined;
   /** Mutable copy of the user's state; saved after the handler returns. */
   user: UserState;
@@ -37,9 +38,12 @@ export interface EventContext<E extends WebhookEvent = WebhookEvent> {
   /** First name from the profile, when known. */
   firstName: string | undefined;
   reply: Replies;
-  /** Changes to the bot's sent messages, stored atomically with the event's outcome. */
+  /** Reactions to the bot's sent messages, stored atomically with the event's outcome. */
   sentUpdates: SentUpdate[];
-  store: StateStore;
+  /** Deliveries and reads of the bot's sent messages, stored atomically with the event's outcome. */
+  statusUpdates: StatusChange[];
+  /** Read-only: a handler changes state only through the context (user, replies, updates). */
+  store: StoreReads;
   settings: BotSettings;
   log: Logger;
   now: number;

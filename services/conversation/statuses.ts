@@ -1,12 +1,13 @@
 // Reads, deliveries and reactions about the bot's own messages: statuses move sent → delivered →
-// read, and a reaction to a bot message is thanked once. None of these send anything else.
+// read, and a reaction to a bot message is thanked once. None of these send anything else, and
+// none writes the store: the changes go with the event's outcome (one transaction, see store.ts).
 import type { EventOf } from '../events/types.ts';
 import type { EventContext } from './context.ts';
 
-export async function onDelivery(ctx: EventContext<EventOf<'delivery'>>, key: string): Promise<void> {
+export function onDelivery(ctx: EventContext<EventOf<'delivery'>>): void {
   const { mids, watermark } = ctx.event.delivery;
-  const changed = await ctx.store.updateStatus(key, { mids: mids ?? [], watermark }, 'delivered');
-  ctx.log.debug('delivered', { changed });
+  ctx.statusUpdates.push({ update: { mids: mids ?? [], watermark }, status: 'delivered' });
+  ctx.log.debug('delivered', { mids: mids?.length ?? 0, watermark });
 }
 
 export async function onRead(ctx: EventContext<EventOf<'read'>>, key: string): Promise<void> {
@@ -14,8 +15,8 @@ export async function onRead(ctx: EventContext<EventOf<'read'>>, key: string): P
   // Instagram's messaging_seen names the last message seen: everything up to it is read.
   const seen = mid === undefined ? undefined : await ctx.store.getSent(key, mid);
   const update = watermark !== undefined ? { watermark } : { mids: mid ? [mid] : [], watermark: seen?.sent_at };
-  const changed = await ctx.store.updateStatus(key, update, 'read');
-  ctx.log.debug('read', { changed });
+  ctx.statusUpdates.push({ update, status: 'read' });
+  ctx.log.debug('read', { watermark: update.watermark });
 }
 
 export async function onReaction(ctx: EventContext<EventOf<'reaction'>>, key: string): Promise<void> {

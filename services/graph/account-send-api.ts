@@ -11,7 +11,8 @@ import type { AccountTokens } from '../accounts/tokens.ts';
 import { UnknownAccountError } from '../accounts/tokens.ts';
 import type { Config } from '../config.ts';
 import { createGraphClient, createGraphHttp, type GraphClient, type GraphObserver } from './client.ts';
-import { createSendApi, type OutgoingAction, type SendApi } from './send-api.ts';
+import type { OutgoingAction } from '../outbox/outgoing-action.ts';
+import { createSendApi, type SendApi } from './send-api.ts';
 
 export interface AccountClient {
   account: Account;

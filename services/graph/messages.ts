@@ -173,11 +173,6 @@ export function genericTemplate(elements: GenericElement[]): OutgoingMessage {
   return { attachment: { type: 'template', payload: { template_type: 'generic', elements } } };
 }
 
-export function attachmentMessage(type: 'image' | 'video' | 'audio' | 'file', url: string): OutgoingMessage {
-  check(/^https?:\/\//.test(url), `attachment URL "${url}" is not http(s)`);
-  return { attachment: { type, payload: { url, is_reusable: true } } };
-}
-
 function checkButtonTitle(title: string): void {
   check(title.length > 0 && [...title].length <= LIMITS.buttonTitle, `button title "${title}" must be 1 to ${LIMITS.buttonTitle} characters`);
 }

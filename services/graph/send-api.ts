@@ -1,46 +1,13 @@
 // The Send API client: the only code that turns an outgoing action into a Graph call. Handlers
 // never call it directly; they produce actions, and the delivery step performs them in order.
 import type { Channel } from '../events/types.ts';
+import type { OutgoingAction } from '../outbox/outgoing-action.ts';
 import type { GraphClient } from './client.ts';
 import { commentId, graphId } from './ids.ts';
-import type { OutgoingMessage, Recipient, SendRequest, SenderAction } from './messages.ts';
+import type { SendRequest } from './messages.ts';
 
 /** Page Inbox's app ID: the documented target for handing a conversation to people. */
 export const PAGE_INBOX_APP_ID = '263902037430900';
-
-/** What any action may carry besides its own fields. */
-export interface ActionTiming {
-  /**
-   * Epoch ms from which the action must not be sent any more (a private reply: 7 days after the
-   * comment). The sender refuses an expired action and records why (`isExpired`).
-   */
-  expires_at?: number;
-  /**
-   * The key of the account it is sent as (its token, its API); absent in rows stored by a release
-   * before several accounts, which belong to the default account. It never goes into a request body.
-   */
-  account?: string;
-}
-
-/** One thing the bot does towards a user. Serializable, so an outbox can store it. */
-export type OutgoingAction = ActionTiming &
-  (
-    | {
-        type: 'message';
-        recipient: Recipient;
-        message: OutgoingMessage;
-        /**
-         * Set on private replies (`recipient.comment_id`), whose recipient does not say the channel:
-         * Instagram's private replies have a limit of their own (services/outbox/action-policy.ts).
-         */
-        channel?: Channel;
-      }
-    | { type: 'sender_action'; recipient: Recipient; sender_action: SenderAction }
-    | { type: 'pass_thread_control'; recipient: Recipient; target_app_id: string; metadata?: string }
-    | { type: 'take_thread_control'; recipient: Recipient; metadata?: string }
-    /** A public reply under a comment: `POST /{comment-id}/comments` (Facebook) or `/{ig-comment-id}/replies`. */
-    | { type: 'comment_reply'; channel: Channel; comment_id: string; message: string }
-  );
 
 export interface SendResult {
   recipient_id?: string;

@@ -3,7 +3,7 @@
 // value too deep to digest, a bug in the key code) is reported by its position and the body's
 // other events still go through; only a body that cannot be read at all throws.
 import type { AccountDirectory } from '../accounts/directory.ts';
-import { laneOf } from '../event-queue.ts';
+import { laneOf } from './lanes.ts';
 import { normalizeNotification } from '../events/normalize.ts';
 import type { WebhookEvent } from '../events/types.ts';
 import type { ExpandedNotification, NewInboxEvent, NotificationExpander, UnreadableEvent } from '../state/store.ts';

@@ -25,7 +25,8 @@ export { DEFAULT_INBOX_RETRY, type InboxRetry } from './retry.ts';
 
 export interface InboxDeps {
   store: BotStore;
-  handle: (event: WebhookEvent) => Promise<EventOutcome>;
+  /** What handling the event produced (services/handling/handle-event.ts), to store with marking it handled. */
+  handleEvent: (event: WebhookEvent) => Promise<EventOutcome>;
   outbox: OutboxSender;
   log: Logger;
   now: () => number;
@@ -106,7 +107,7 @@ export function createInbox(deps: InboxDeps): Inbox {
     const started = performance.now();
     const event = await store.inboxEvent(row.id);
     if (!event) return 'done'; // already handled
-    const outcome = await deps.handle(event);
+    const outcome = await deps.handleEvent(event);
     const completion = await store.completeEvent(row.id, outcome, deps.now(), owner);
     if (completion === LOST) return 'lost';
     metrics.eventHandled(event.kind, event.channel, (performance.now() - started) / 1000);
@@ -114,12 +115,12 @@ export function createInbox(deps: InboxDeps): Inbox {
     return 'done';
   };
 
-  /** Sets the event aside; while the store cannot take even that, waits for it. */
-  const setAside = async (row: InboxRow, attempts: number, reason: string): Promise<RowResult> => {
+  /** Sets the event aside (logging the last error, with its stack); while the store cannot take even that, waits for it. */
+  const setAside = async (row: InboxRow, attempts: number, reason: string, err?: unknown): Promise<RowResult> => {
     const result = await withStore('setting an event aside', () => store.setAsideEvent(row.id, reason, deps.now(), owner));
     if (result === LOST) return 'lost';
     if (!stopped) {
-      log.error('event set aside in failed_events: handling it kept failing', { inbox_id: row.id, lane: row.lane, attempts, reason });
+      log.error('event set aside in failed_events: handling it kept failing', { inbox_id: row.id, lane: row.lane, attempts, reason, ...(err === undefined ? {} : { err }) });
       deps.progress?.note();
     }
     return 'done';
@@ -164,7 +165,7 @@ export function createInbox(deps: InboxDeps): Inbox {
         return result;
       } catch (err) {
         failures += 1;
-        if (tries >= retry.maxAttempts) return setAside(row, tries, `handling failed ${tries} times: ${reasonOf(err)}`);
+        if (tries >= retry.maxAttempts) return setAside(row, tries, `handling failed ${tries} times: ${reasonOf(err)}`, err);
         log.warn('handling an event failed; trying it again', { err, inbox_id: row.id, lane: row.lane, attempt: tries, retry_in_ms: delayAfter(retry, failures) });
         return 'failed';
       }

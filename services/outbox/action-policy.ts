@@ -1,7 +1,7 @@
 // What the outbox must know about an action before it sends it, in pure functions: whether it has
 // expired, whether the 24-hour messaging window applies, which rate limits it takes, and which lane
 // it waits in when it has no user. The sender asks these; it never inspects actions itself.
-import type { OutgoingAction } from '../graph/send-api.ts';
+import type { OutgoingAction } from './outgoing-action.ts';
 import type { AcquireOptions } from './rate-gate.ts';
 
 /** True once `now` (epoch ms) has reached the action's `expires_at`; an action without one never expires. */

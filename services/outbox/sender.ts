@@ -5,16 +5,18 @@
 // and marks health degraded. A store that fails holds every lane it failed for behind one shared,
 // growing pause, tried again one lane at a time, rather than each lane hammering it on its own.
 import { GraphApiError } from '../errors.ts';
+import { reportFailure, type FailureHook } from '../failure-hook.ts';
 import { classifyFailure } from '../graph/error-policy.ts';
-import type { OutgoingAction, SendApi } from '../graph/send-api.ts';
+import type { SendApi } from '../graph/send-api.ts';
 import type { Logger } from '../logger.ts';
 import { noopMetrics, type BotMetrics, type SendOutcome } from '../metrics/bot-metrics.ts';
 import type { Progress } from '../progress.ts';
 import type { BotStore, OutboxRow } from '../state/store.ts';
 import { DEFAULT_ACCOUNT, LEASE_MS, LOST } from '../state/store.ts';
 import { expiryReason, gateOptionsFor, inMessagingWindow, isExpired } from './action-policy.ts';
+import type { OutgoingAction } from './outgoing-action.ts';
 import type { RateGate } from './rate-gate.ts';
-import type { Timers } from './rate-limiter.ts';
+import type { Timers } from './timers.ts';
 
 export interface RetryPolicy {
   baseMs: number;
@@ -63,6 +65,8 @@ export interface OutboxSenderDeps {
   defaultAccount?: string;
   /** What to replace when Graph rejects an account's token (default: PAGE_ACCESS_TOKEN). */
   tokenFix?: (account: string) => string;
+  /** Told about each reply given up and each token Graph rejects (the shop's alerts, see BotOptions.onError). */
+  onError?: FailureHook;
 }
 
 export interface OutboxSender {
@@ -332,6 +336,7 @@ export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
     const kind = classifyFailure(err);
     const t = now();
     metrics.sendResult(sendOutcome(kind, row, retry), graphCode(err));
+    const alert = (): void => reportFailure(deps.onError, { stage: 'sending', error: err, action: { type: row.action.type, account, user: row.user_key } }, log);
     if (kind === 'auth') {
       const until = t + AUTH_PAUSE_MS;
       pauses.set(account, until);
@@ -343,6 +348,7 @@ export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
           : `ACCESS_TOKEN_INVALID: Graph rejected the token of account ${account} (code 190). Sending for it is paused (the other accounts go on); replace ${fix} and restart.`,
         { err },
       );
+      alert();
       return giveBack(lane, until, false);
     }
     if (row.action.type === 'sender_action') {
@@ -361,10 +367,12 @@ export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
         return 'given back';
       }
       log.error('send given up after retries', { err, attempts });
+      alert();
       return fenced(await store.outboxFail(row.id, { reason: `retries exhausted: ${describe(err)}`, dropRest: true, apologise: false }, t, owner));
     }
     const apologise = kind === 'permanent' && row.action.type === 'message' && row.apology !== undefined;
     log.error('send failed permanently, not retried', { err, failure: kind, apologise });
+    alert();
     return fenced(await store.outboxFail(row.id, { reason: `${kind}: ${describe(err)}`, dropRest: true, apologise }, t, owner));
   };
 

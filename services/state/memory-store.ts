@@ -101,7 +101,6 @@ export function createMemoryStore(): BotStore {
     putUser: (key, state) => resolved(void users.set(key, structuredClone(state))),
     recordSent: (key, mid, at) => resolved(recordSent(key, mid, at)),
     getSent: (key, mid) => resolved(clone(sent.get(key)?.get(mid))),
-    updateStatus: (key, update, status) => resolved(advance(sentOf(key), update, status)),
 
     addNotification({ body }, now) {
       notifications.set(nextNotificationId++, { receivedAt: now, body: Uint8Array.prototype.slice.call(body) });
@@ -155,11 +154,15 @@ export function createMemoryStore(): BotStore {
         inboxLanes.remove(entry.lane);
       }
       if (outcome.userKey && user) users.set(outcome.userKey, user);
-      for (const update of outcome.sentUpdates) {
-        const message = outcome.userKey ? sent.get(outcome.userKey)?.get(update.mid) : undefined;
-        if (!message) continue;
-        if (update.reaction !== undefined) message.reaction = update.reaction ?? undefined;
-        if (update.thanked) message.thanked = true;
+      const sentLog = outcome.userKey ? sent.get(outcome.userKey) : undefined;
+      if (sentLog) {
+        for (const update of outcome.sentUpdates) {
+          const message = sentLog.get(update.mid);
+          if (!message) continue;
+          if (update.reaction !== undefined) message.reaction = update.reaction ?? undefined;
+          if (update.thanked) message.thanked = true;
+        }
+        for (const { update, status } of outcome.statusUpdates) advance(sentLog, update, status);
       }
       const receivedAt = entry?.received_at;
       const rows = actions.map((action) => {
@@ -303,17 +306,13 @@ function keep<T>(aside: SetAside<T>, id: number, entry: T & { reason: string; fa
   if (aside.kept.size > SET_ASIDE_KEPT) aside.kept.delete(aside.kept.keys().next().value as number);
 }
 
-function advance(log: Map<string, SentMessage>, update: StatusUpdate, status: MessageStatus): number {
+/** Moves the covered messages forward to `status`, never back. */
+function advance(log: Map<string, SentMessage>, update: StatusUpdate, status: MessageStatus): void {
   const listed = new Set(update.mids ?? []);
-  let changed = 0;
   for (const message of log.values()) {
     const covered = listed.has(message.mid) || (update.watermark !== undefined && message.sent_at <= update.watermark);
-    if (covered && isStatusAdvance(message.status, status)) {
-      message.status = status;
-      changed += 1;
-    }
+    if (covered && isStatusAdvance(message.status, status)) message.status = status;
   }
-  return changed;
 }
 
 function clone<T>(value: T | undefined): T | undefined {

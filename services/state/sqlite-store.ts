@@ -4,7 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { WebhookEvent } from '../events/types.ts';
-import type { OutgoingAction } from '../graph/send-api.ts';
+import type { OutgoingAction } from '../outbox/outgoing-action.ts';
 import type { StoredToken } from '../accounts/tokens.ts';
 import { migrateSqlite } from './migrations/sqlite.ts';
 import type { Backlog, BotStore, ClaimedLane, Completion, EventOutcome, ExpandedNotification, ExpandResult, InboxRow, Lost, MessageStatus, NewInboxEvent, NotificationExpander, OutboxRow, SentMessage, StatusUpdate, UnreadableEvent, UserState } from './store.ts';
@@ -168,6 +168,12 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
     }
     return result;
   });
+  /** Moves the covered messages forward to `status` (never back); part of completeEvent's transaction. */
+  const advanceStatus = (key: string, update: StatusUpdate, status: MessageStatus): void => {
+    const below = statusesBelow(status);
+    for (const mid of update.mids ?? []) q.advanceMid.run(status, key, mid, ...below);
+    if (update.watermark !== undefined) q.advanceWatermark.run(status, key, update.watermark, ...below);
+  };
   const completeOne = (id: number, outcome: EventOutcome, now: number, owner: string): Completion | Lost => {
     const entry = q.inboxLaneOf.get(id) as { lane: string; received_at: number | null } | undefined;
     if (entry !== undefined) {
@@ -176,10 +182,14 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
     }
     // When the notification arrived goes with its replies (reply latency, see metrics).
     const receivedAt = entry?.received_at ?? null;
-    if (outcome.userKey && outcome.user) q.putUser.run(outcome.userKey, JSON.stringify(outcome.user));
-    for (const update of outcome.userKey ? outcome.sentUpdates : []) {
-      if (update.reaction !== undefined) q.setReaction.run(update.reaction, outcome.userKey, update.mid);
-      if (update.thanked) q.markThanked.run(outcome.userKey, update.mid);
+    const key = outcome.userKey;
+    if (key) {
+      if (outcome.user) q.putUser.run(key, JSON.stringify(outcome.user));
+      for (const update of outcome.sentUpdates) {
+        if (update.reaction !== undefined) q.setReaction.run(update.reaction, key, update.mid);
+        if (update.thanked) q.markThanked.run(key, update.mid);
+      }
+      for (const { update, status } of outcome.statusUpdates) advanceStatus(key, update, status);
     }
     const apology = outcome.apology ? JSON.stringify(outcome.apology) : null;
     const held = new Set<string>();
@@ -307,13 +317,6 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
       }
     }
   };
-  const updateStatus = db.transaction((key: string, update: StatusUpdate, status: MessageStatus): number => {
-    const below = statusesBelow(status);
-    let changed = 0;
-    for (const mid of update.mids ?? []) changed += q.advanceMid.run(status, key, mid, ...below).changes;
-    if (update.watermark !== undefined) changed += q.advanceWatermark.run(status, key, update.watermark, ...below).changes;
-    return changed;
-  });
 
   const resolved = <T>(fn: () => T): Promise<T> => {
     try {
@@ -328,7 +331,6 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
     putUser: (key, state) => resolved(() => void q.putUser.run(key, JSON.stringify(state))),
     recordSent: (key, mid, at) => resolved(() => void q.recordSent.run(key, mid, at)),
     getSent: (key, mid) => resolved(() => toSent(q.getSent.get(key, mid) as SentRecord | undefined)),
-    updateStatus: (key, update, status) => resolved(() => updateStatus(key, update, status)),
     addNotification: ({ body }, now) => addNotification({ body, now }),
     // IMMEDIATE: these read before they write. A deferred transaction would fail at once with
     // "database is locked" if another connection (the webhook's) committed in between.

@@ -2,7 +2,7 @@
 // a durable or shared one without touching handlers. Users are keyed per account:
 // `<account>/<channel>:<sender id>` (see `userKey`).
 import type { WebhookEvent } from '../events/types.ts';
-import type { OutgoingAction } from '../graph/send-api.ts';
+import type { OutgoingAction } from '../outbox/outgoing-action.ts';
 import type { TokenStore } from '../accounts/tokens.ts';
 import type { Locale } from '../i18n.ts';
 
@@ -46,13 +46,18 @@ export interface StatusUpdate {
   watermark?: number;
 }
 
-export interface StateStore {
+/**
+ * What handling may read (`EventContext.store`). Handlers change state only through what they
+ * return (`EventOutcome`), which the inbox stores in one transaction with marking the event handled.
+ */
+export interface StoreReads {
   getUser(userKey: string): Promise<UserState>;
+  getSent(userKey: string, mid: string): Promise<SentMessage | undefined>;
+}
+
+export interface StateStore extends StoreReads {
   putUser(userKey: string, state: UserState): Promise<void>;
   recordSent(userKey: string, mid: string, sentAt: number): Promise<void>;
-  getSent(userKey: string, mid: string): Promise<SentMessage | undefined>;
-  /** Moves statuses forward only (sent → delivered → read); returns how many changed. */
-  updateStatus(userKey: string, update: StatusUpdate, status: MessageStatus): Promise<number>;
 }
 
 /**
@@ -152,15 +157,33 @@ export interface SentUpdate {
   thanked?: true;
 }
 
+/**
+ * A delivery or a read, decided by a handler: the messages it covers (by mid, or sent at or before
+ * the watermark) move forward to `status`, never back (sent → delivered → read).
+ */
+export interface StatusChange {
+  update: StatusUpdate;
+  status: MessageStatus;
+}
+
 /** What handling one event produced: stored atomically with removing the event from the inbox. */
 export interface EventOutcome {
   userKey: string | undefined;
   user: UserState | undefined;
-  /** Applied in the same transaction, so a crash can neither lose nor repeat them. */
+  /**
+   * Changes to the user's sent messages (reactions; deliveries and reads), applied in the same
+   * transaction, so a crash can neither lose nor repeat them. Only with a `userKey`.
+   */
   sentUpdates: SentUpdate[];
+  statusUpdates: StatusChange[];
   actions: OutgoingAction[];
   /** Sent in place of a reply that fails permanently. */
   apology: OutgoingAction | undefined;
+}
+
+/** An outcome with nothing to store: no user, no changes, no replies (a fresh one each time). */
+export function emptyOutcome(): EventOutcome {
+  return { userKey: undefined, user: undefined, sentUpdates: [], statusUpdates: [], actions: [], apology: undefined };
 }
 
 export interface OutboxRow {

@@ -10,6 +10,7 @@ import type { MetricsSnapshot } from '../metrics/bot-metrics.ts';
 import { createThreadMetrics } from '../metrics/registry.ts';
 import { openStore } from '../state/open-store.ts';
 import type { BotStore } from '../state/store.ts';
+import { postedFailure } from './failures.ts';
 import type { FromWorker, ToWorker, WorkerInit, WorkerRequest } from './protocol.ts';
 
 /**
@@ -23,7 +24,7 @@ export interface ServeOptions {
   wrapStore?: (store: BotStore) => BotStore;
 }
 
-export function serveBot(port: MessagePort, { config, observeGraph, inboxRetry }: WorkerInit, options: ServeOptions = {}): void {
+export function serveBot(port: MessagePort, { config, observeGraph, inboxRetry, reportFailures }: WorkerInit, options: ServeOptions = {}): void {
   const log = createLogger({ level: config.LOG_LEVEL, format: config.LOG_FORMAT, redact: secretsOf(config) }, { thread: 'bot' });
   const post = (message: FromWorker): void => port.postMessage(message);
   try {
@@ -41,6 +42,8 @@ export function serveBot(port: MessagePort, { config, observeGraph, inboxRetry }
     ...(observeGraph ? { observeGraph: (call) => post({ type: 'graph', call }) } : {}),
     ...(inboxRetry ? { inboxRetry } : {}),
     ...(store ? { store } : {}),
+    // The shop's onError hook lives on the webhook thread: failures go there.
+    ...(reportFailures ? { onError: (failure) => post({ type: 'failure', failure: postedFailure(failure) }) } : {}),
   });
 
   const answer = async (request: WorkerRequest): Promise<{ report?: HandlingReport; metrics?: MetricsSnapshot } | undefined> => {

@@ -4,6 +4,7 @@
 import { Worker, type ResourceLimits } from 'node:worker_threads';
 import { createHealthJudge, tokenFixOf, type Bot, type HandlingReport, type Health } from '../bot.ts';
 import type { Config } from '../config.ts';
+import { reportFailure, type FailureHook } from '../failure-hook.ts';
 import type { GraphObserver } from '../graph/client.ts';
 import type { InboxRetry } from '../inbox/inbox.ts';
 import type { Logger } from '../logger.ts';
@@ -11,6 +12,7 @@ import { noopMetrics, type BotMetrics, type MetricsSnapshot } from '../metrics/b
 import { createWorkerSnapshots } from '../metrics/worker-snapshots.ts';
 import { DEFAULT_STUCK_AFTER_MS } from '../progress.ts';
 import { createSqliteStore } from '../state/sqlite-store.ts';
+import { receivedFailure } from './failures.ts';
 import type { FromWorker, RequestBody, ToWorker, WorkerInit } from './protocol.ts';
 
 export interface ThreadedBotOptions {
@@ -27,6 +29,8 @@ export interface ThreadedBotOptions {
   inboxRetry?: InboxRetry;
   /** This thread's metrics, where worker restarts are counted. */
   metrics?: BotMetrics;
+  /** Told about the worker's handler and send failures (see BotOptions.onError); called on this thread. */
+  onError?: FailureHook;
 }
 
 /**
@@ -81,11 +85,17 @@ export function createThreadedBot(config: Readonly<Config>, options: ThreadedBot
   let worker = startWorker();
 
   function startWorker(): Worker {
-    const init: WorkerInit = { config, observeGraph: options.observeGraph !== undefined, ...(options.inboxRetry ? { inboxRetry: options.inboxRetry } : {}) };
+    const init: WorkerInit = {
+      config,
+      observeGraph: options.observeGraph !== undefined,
+      reportFailures: options.onError !== undefined,
+      ...(options.inboxRetry ? { inboxRetry: options.inboxRetry } : {}),
+    };
     const w = new Worker(BOOTSTRAP, workerOptions(init, options.workerEntry ?? WORKER_URL, options.resourceLimits ?? WORKER_LIMITS));
     alive = true;
     w.on('message', (message: FromWorker) => {
       if (message.type === 'graph') options.observeGraph?.(message.call);
+      else if (message.type === 'failure') reportFailure(options.onError, receivedFailure(message.failure), log);
       else settle(message.id, message.error === undefined ? { answer: { ...(message.report ? { report: message.report } : {}), ...(message.metrics ? { metrics: message.metrics } : {}) } } : { error: new Error(message.error) });
     });
     w.on('error', (err) => log.error('bot worker crashed', { err }));

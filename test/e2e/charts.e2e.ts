@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { createTranslations } from '../../services/i18n.ts';
 import { orderStatusItem, pageNotification, psid } from '../reliability/helpers.ts';
 import { startMockGraph, type MockGraph } from '../support/mock-graph-server.ts';
 import { freePort, spawnApp, type SpawnedApp } from '../support/spawn-app.ts';
@@ -129,7 +130,7 @@ void describe('live charts in a real browser', () => {
       const box = page.getByRole('textbox', { name: 'Message' });
       await box.fill('hello');
       await box.press('Enter');
-      await page.locator('.row.bot', { hasText: 'Welcome to Tidewater Tea Co.' }).last().waitFor();
+      await page.locator('.row.bot', { hasText: createTranslations().fixedT('en_US')('welcome.named', { name: 'Noor' }) }).last().waitFor();
       await expectTrafficInCharts(page);
     });
   });

@@ -9,6 +9,8 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { createTranslations } from '../../services/i18n.ts';
+import { loadCatalog } from '../../services/shop/catalog.ts';
 import { freePort } from '../support/spawn-app.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -110,7 +112,18 @@ async function say(page: Page, text: string): Promise<void> {
   await box.press('Enter');
 }
 
-const botSays = (page: Page, text: string) => page.locator('.row.bot', { hasText: text }).last().waitFor();
+// The bot's texts and buttons come from locales/, so a shop's rewording changes both sides.
+const translations = createTranslations();
+const EN = translations.fixedT('en_US');
+const ES = translations.fixedT('es_ES');
+const { shop, products } = loadCatalog();
+const priceOf = (id: string) => {
+  const product = products.find((p) => p.id === id);
+  return product ? new Intl.NumberFormat('en-US', { style: 'currency', currency: product.currency }).format(Number(product.price)) : '';
+};
+
+/** Waits for a bot bubble with this text (its first line: what one line of the page shows). */
+const botSays = (page: Page, text: string) => page.locator('.row.bot', { hasText: text.split('\n')[0] ?? text }).last().waitFor();
 
 // node:test's describe/it return promises the runner itself tracks.
 void describe('the emulator page in a real browser', () => {
@@ -119,15 +132,15 @@ void describe('the emulator page in a real browser', () => {
       await startChat(page, 'Messenger', 'Mia');
       await page.getByRole('button', { name: 'Get Started', exact: true }).waitFor();
       await say(page, 'hello');
-      await botSays(page, 'Hi Mia! Welcome to Tidewater Tea Co.');
+      await botSays(page, EN('welcome.named', { name: 'Mia' }));
 
-      await page.getByRole('button', { name: 'Browse teas' }).click();
+      await page.getByRole('button', { name: EN('menu.browse') }).click();
       const cards = page.locator('.carousel .card');
       await cards.first().waitFor();
       assert.equal(await cards.count(), 4);
       // Browser-side code as text: this project compiles without the DOM library.
       await page.waitForFunction("[...document.querySelectorAll('.carousel .card img')].every((img) => img.complete && img.naturalWidth > 0)");
-      assert.equal(await cards.first().locator('h4').textContent(), 'Morning Sencha');
+      assert.equal(await cards.first().locator('h4').textContent(), EN('products.sencha.title'));
       if (process.env.UPDATE_SCREENSHOT) {
         // The README's picture: the carousel beside the Send API call that produced it.
         await page.locator('.record.graph summary', { hasText: 'POST /v24.0/me/messages' }).last().click();
@@ -135,36 +148,36 @@ void describe('the emulator page in a real browser', () => {
         await page.locator('.record.graph summary', { hasText: 'POST /v24.0/me/messages' }).last().click();
       }
 
-      await cards.nth(3).getByRole('button', { name: 'Details' }).click();
-      await botSays(page, 'Mountain Oolong · $15.75');
+      await cards.nth(3).getByRole('button', { name: EN('browse.details_button') }).click();
+      await botSays(page, EN('browse.details', { title: EN('products.oolong.title'), price: priceOf('oolong'), details: EN('products.oolong.details') }));
       // The emulator sent delivery and read receipts for the bot's messages.
       await page.locator('.row.bot .status', { hasText: 'Seen' }).first().waitFor();
 
       await page.getByRole('button', { name: 'React to this message' }).first().click();
       await page.getByRole('button', { name: 'React with love' }).click();
-      await botSays(page, 'Thanks for the reaction! 💛');
+      await botSays(page, EN('reaction.thanks'));
       await page.locator('.reaction-badge').first().waitFor();
 
       await say(page, 'hi');
-      await botSays(page, 'What would you like to do?');
-      await page.getByRole('button', { name: 'Language', exact: true }).click();
-      await page.getByRole('button', { name: 'Español' }).click();
-      await botSays(page, '¡Hecho! A partir de ahora te hablaré en español.');
-      await page.getByRole('button', { name: 'Ver tés' }).waitFor();
+      await botSays(page, EN('menu.prompt'));
+      await page.getByRole('button', { name: EN('menu.language'), exact: true }).click();
+      await page.getByRole('button', { name: ES('language.name') }).click();
+      await botSays(page, ES('language.changed'));
+      await page.getByRole('button', { name: ES('menu.browse') }).waitFor();
 
       // A person takes over (handover), the user waits on standby, and the Page Inbox passes the
       // conversation back to the bot; then a sticker.
-      await page.getByRole('button', { name: 'Hablar con alguien' }).click();
-      await botSays(page, 'Te paso con una persona de nuestro equipo.');
+      await page.getByRole('button', { name: ES('menu.human') }).click();
+      await botSays(page, ES('human.handoff', { contact: new Intl.ListFormat('es-ES', { type: 'disjunction' }).format([shop.contact.email, ...(shop.contact.phone ? [shop.contact.phone] : [])]) }));
       await page.locator('.notice', { hasText: 'passed this conversation to a person' }).waitFor();
       const repliesBefore = await page.locator('.row.bot').count();
       await say(page, '¿hola?');
       await page.locator('.record.webhook', { hasText: 'standby message' }).waitFor();
       await page.getByRole('button', { name: 'Pass back to the bot (as the Page Inbox)' }).click();
-      await botSays(page, '¡Ya estoy de vuelta!');
+      await botSays(page, ES('human.back'));
       assert.equal(await page.locator('.row.bot').count(), repliesBefore + 1, 'the bot answered while a person owned the thread');
       await page.getByRole('button', { name: 'Send a thumbs-up sticker' }).click();
-      await botSays(page, '¡Me encanta el sticker! 😄');
+      await botSays(page, ES('attachment.sticker'));
 
       // The inspector showed every webhook with its 200 and the bot's Graph calls, live.
       const webhooks = page.locator('.record.webhook');
@@ -183,18 +196,18 @@ void describe('the emulator page in a real browser', () => {
       await name.fill('Maya Putri');
       await name.press('Enter');
       await say(page, 'hello');
-      await botSays(page, 'Hi Maya! Welcome to Tidewater Tea Co.');
+      await botSays(page, EN('welcome.named', { name: 'Maya' }));
       assert.equal(await page.locator('text=Mia').count(), 0, 'another tab’s user leaked into this one');
       assert.equal(await page.locator('#channel-badge').textContent(), 'Instagram');
 
       // Keyboard only: Tab to the chip and press Enter.
-      const chip = page.getByRole('button', { name: 'Browse teas' });
+      const chip = page.getByRole('button', { name: EN('menu.browse') });
       await chip.focus();
       await page.keyboard.press('Enter');
       await page.locator('.carousel .card').first().waitFor();
-      await page.locator('.carousel .card').first().getByRole('button', { name: 'Details' }).press('Enter');
+      await page.locator('.carousel .card').first().getByRole('button', { name: EN('browse.details_button') }).press('Enter');
       // Instagram has no button template: the bot answers with a one-card generic template.
-      await botSays(page, 'Steamed green tea from Shizuoka');
+      await botSays(page, EN('products.sencha.details'));
       assert.equal(await page.locator('.row.bot .carousel').last().locator('.card').count(), 1);
       // Instagram has no delivery receipts, only "seen".
       await page.locator('.row.bot .status', { hasText: 'Seen' }).first().waitFor();
@@ -204,7 +217,7 @@ void describe('the emulator page in a real browser', () => {
       const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
       await page.locator('#image-input').setInputFiles({ name: 'tea.png', mimeType: 'image/png', buffer: png });
       await page.locator('.row.user img.media').waitFor();
-      await botSays(page, 'What a lovely picture!');
+      await botSays(page, EN('attachment.image'));
 
       const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
       assert.ok(overflow <= 0, `the page scrolls sideways at 375 px by ${overflow}px`);
@@ -227,7 +240,7 @@ void describe('the emulator page in a real browser', () => {
       assert.equal(await page.locator('#chat-title').textContent(), '@matcha.corner');
       assert.equal(await page.locator('#channel-badge').textContent(), 'Instagram · Instagram Login');
       await say(page, 'hello');
-      await botSays(page, 'Hi Noor! Welcome to Tidewater Tea Co.');
+      await botSays(page, EN('welcome.named', { name: 'Noor' }));
       // The inspector: the webhook was for this account, and the reply went out through the Instagram API with its token.
       await page.locator('.record.webhook', { hasText: 'Matcha Corner · Instagram Login' }).first().waitFor();
       const reply = page.locator('.record.graph', { hasText: 'POST /v24.0/me/messages' }).last();
@@ -243,7 +256,7 @@ void describe('the emulator page in a real browser', () => {
       await page.getByLabel('Your name').fill('Ben');
       await page.getByRole('button', { name: 'Start chatting' }).click();
       await say(page, 'hello');
-      await botSays(page, 'Hi Ben! Welcome to Tidewater Tea Co.');
+      await botSays(page, EN('welcome.named', { name: 'Ben' }));
       const pageReply = page.locator('.record.graph', { hasText: 'POST /v24.0/me/messages' }).last();
       await pageReply.waitFor();
       assert.equal(await pageReply.locator('.dir').textContent(), '← Graph API');

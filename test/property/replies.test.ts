@@ -12,10 +12,11 @@ import { PayloadError } from '../../services/errors.ts';
 import { normalizeNotification } from '../../services/events/normalize.ts';
 import type { WebhookEvent } from '../../services/events/types.ts';
 import type { GraphClient, GraphRequest } from '../../services/graph/client.ts';
-import { createSendApi, type OutgoingAction } from '../../services/graph/send-api.ts';
+import { createSendApi } from '../../services/graph/send-api.ts';
+import type { OutgoingAction } from '../../services/outbox/outgoing-action.ts';
 import { createTranslations, SUPPORTED_LOCALES } from '../../services/i18n.ts';
 import { createLogger } from '../../services/logger.ts';
-import { handle, type ProcessorDeps } from '../../services/processor.ts';
+import { handleEvent, type HandlingDeps } from '../../services/handling/handle-event.ts';
 import { loadCatalog } from '../../services/shop/catalog.ts';
 import { createMemoryStore } from '../../services/state/memory-store.ts';
 import { userKey } from '../../services/state/store.ts';
@@ -65,11 +66,11 @@ describe('replies to any notification', () => {
         const store = createMemoryStore();
         const { graph, requests } = recordingGraph(profile);
         const sendApi = createSendApi(graph);
-        const deps: ProcessorDeps = { store, sendApi, settings, log, now: () => Date.now(), accounts };
+        const deps: HandlingDeps = { store, sendApi, settings, log, now: () => Date.now(), accounts };
         for (const event of events) {
           const id = 'sender' in event ? event.sender?.id : undefined;
           if (id !== undefined) await store.putUser(userKey(accountKeyOf(event, accounts) ?? event.entry_id, event.channel, id), { ...(awaitingOrder ? { step: 'awaiting_order_number' } : {}), ...(locale ? { locale } : {}) });
-          const outcome = await handle(event, deps);
+          const outcome = await handleEvent(event, deps);
           const actions: OutgoingAction[] = [...outcome.actions, ...(outcome.apology ? [outcome.apology] : [])];
           for (const action of actions) await sendApi.perform(action);
           if (outcome.userKey && outcome.user) await store.putUser(outcome.userKey, outcome.user);

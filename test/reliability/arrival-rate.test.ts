@@ -4,7 +4,7 @@
 // gate never does, and its throughput is limit / (1 + Graph latency).
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { createLocalRateGate } from '../../services/outbox/rate-gate.ts';
-import { createRateLimiter } from '../../services/outbox/rate-limiter.ts';
+import { createRateLimiter } from '../support/grant-time-limiter.ts';
 import { maxInWindow, sustainedRate } from '../support/arrival-window.ts';
 import { attainableRate, runGatedSends } from '../support/gated-sends.ts';
 import { startMockGraph, type MockGraph } from '../support/mock-graph-server.ts';

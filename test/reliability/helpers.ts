@@ -1,23 +1,25 @@
 // Shared pieces of the reliability suite: Meta-shaped notifications for many users, the texts the
 // bot answers with, and polling. Inputs are typed while the bot waits for an order number, so
-// every reply echoes its input ("u3-17" → "\"u3-17\" doesn't look like an order number...").
+// every reply quotes its input ("u3-17" → the orders.invalid text with "u3-17" in it). The texts
+// come from locales/en_US.json, so a shop's rewording never breaks these tests.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ACTIONS } from '../../services/conversation/actions.ts';
+import { createTranslations } from '../../services/i18n.ts';
 import { toMetaJson } from '../../services/signature.ts';
 import { messageText, recipientOf, type GraphCall } from '../support/mock-graph-server.ts';
 
 export const PAGE = '1234567890';
-export const ASK_ORDER = 'Sure! Please type your order number. It looks like TW-10231 and is in your confirmation email.';
-export const APOLOGY_EN = 'Sorry, something went wrong on our side. Please try again in a moment.';
+export const translations = createTranslations();
+/** The bot's texts in English, the language of the users here (the mock Graph's profiles say en_US). */
+export const EN = translations.fixedT('en_US');
+/** What the bot asks after the ORDER_STATUS quick reply. */
+export const ASK_ORDER = EN('orders.ask');
+export const APOLOGY_EN = EN('apology');
 
-export const invalidOrder = (text: string): string =>
-  `"${text.slice(0, 40)}" doesn't look like an order number. It should be TW- followed by five digits, like TW-10231. Please try again, or tap Cancel.`;
-
-/** The input a reply echoes, or undefined for other texts. */
-export function echoed(text: string | undefined): string | undefined {
-  return text === undefined ? undefined : /^"(.*)" doesn't look like an order number/.exec(text)?.[1];
-}
+/** The answer to `text` typed when an order number was asked for. Inputs here are short: quoted whole. */
+export const invalidOrder = (text: string): string => EN('orders.invalid', { text });
 
 /** The key (and lane) of a Messenger user of the test Page: `<account>/<channel>:<id>`. */
 export const messengerUser = (id: string): string => `${PAGE}/messenger:${id}`;
@@ -32,14 +34,16 @@ export interface MessagingItem {
   message?: { mid: string; text: string; quick_reply?: { payload: string } };
   postback?: { mid: string; title: string; payload: string };
   reaction?: { mid: string; action: 'react' | 'unreact'; reaction?: string; emoji?: string };
+  read?: { watermark: number };
 }
 
 export function textItem(user: string, text: string, timestamp: number, mid = `m_${user}_${timestamp}`): MessagingItem {
   return { sender: { id: user }, recipient: { id: PAGE }, timestamp, message: { mid, text } };
 }
 
+/** The ORDER_STATUS quick reply tapped: Meta sends the chip's title as the text, and its payload. */
 export function orderStatusItem(user: string, timestamp: number): MessagingItem {
-  return { sender: { id: user }, recipient: { id: PAGE }, timestamp, message: { mid: `m_${user}_${timestamp}_qr`, text: 'Order status', quick_reply: { payload: 'ORDER_STATUS' } } };
+  return { sender: { id: user }, recipient: { id: PAGE }, timestamp, message: { mid: `m_${user}_${timestamp}_qr`, text: EN(ACTIONS.ORDER_STATUS.label), quick_reply: { payload: 'ORDER_STATUS' } } };
 }
 
 export function postbackItem(user: string, payload: string, timestamp: number): MessagingItem {
@@ -50,6 +54,11 @@ export function postbackItem(user: string, payload: string, timestamp: number): 
 export function reactionItem(user: string, mid: string, action: 'react' | 'unreact', timestamp: number): MessagingItem {
   const reaction = action === 'react' ? { mid, action, reaction: 'love', emoji: '❤️' } : { mid, action };
   return { sender: { id: user }, recipient: { id: PAGE }, timestamp, reaction };
+}
+
+/** A read receipt: every message sent to the user at or before `watermark` (ms) has been read. */
+export function readItem(user: string, watermark: number, timestamp: number): MessagingItem {
+  return { sender: { id: user }, recipient: { id: PAGE }, timestamp, read: { watermark } };
 }
 
 /** One notification; Meta batches several messaging items (of one or many users) per entry. */

@@ -3,9 +3,9 @@
 // stores the user's state and its replies atomically with removing it from the inbox.
 import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
-import { laneOf } from '../../services/event-queue.ts';
+import { laneOf } from '../../services/inbox/lanes.ts';
 import { normalizeNotification } from '../../services/events/normalize.ts';
-import type { OutgoingAction } from '../../services/graph/send-api.ts';
+import type { OutgoingAction } from '../../services/outbox/outgoing-action.ts';
 import { eventKey } from '../../services/inbox/event-key.ts';
 import { createMemoryStore } from '../../services/state/memory-store.ts';
 import { createSqliteStore } from '../../services/state/sqlite-store.ts';
@@ -13,11 +13,11 @@ import type { BotStore, NewInboxEvent } from '../../services/state/store.ts';
 import { claimAll, OWNER } from '../support/claims.ts';
 import { postSigned } from '../support/harness.ts';
 import { messageText, recipientOf, startMockGraph } from '../support/mock-graph-server.ts';
-import { expectedStream, label, orderStatusItem, pageNotification, psid, reactionItem, sleep, tempDir, textItem } from './helpers.ts';
+import { EN, deferred, expectedStream, label, messengerUser, orderStatusItem, pageNotification, psid, reactionItem, readItem, sleep, tempDir, textItem } from './helpers.ts';
 import { stamp, useRigs } from './in-process.ts';
 
 const A = psid(901);
-const THANKS = 'Thanks for the reaction! 💛';
+const THANKS = EN('reaction.thanks');
 
 const { rig, cleanups } = useRigs();
 
@@ -102,7 +102,7 @@ describe('inbox before the 200', () => {
 });
 
 describe('replies stored atomically with the event being handled', () => {
-  it('SQLite: completing an event saves the user state, queues the replies and removes the event together, or not at all', async () => {
+  it('SQLite: completing an event saves the user state and the sent messages\' changes, queues the replies and removes the event together, or not at all', async () => {
     const store = createSqliteStore(sqliteFile('inbox-complete'));
     cleanups.unshift(() => store.close());
     const [row] = await store.addToInbox(inboxEvents([orderStatusItem(A, stamp())]), Date.now());
@@ -110,16 +110,25 @@ describe('replies stored atomically with the event being handled', () => {
     const id = (row as { id: number }).id;
     const reply: OutgoingAction = { type: 'message', recipient: { id: A }, message: { text: 'hello' } };
     const poisoned = { ...reply, message: { text: 'x', poison: 1n } } as unknown as OutgoingAction;
-    const outcome = { userKey: `messenger:${A}`, user: { step: 'awaiting_order_number' as const }, sentUpdates: [], apology: undefined };
+    await store.recordSent(`messenger:${A}`, 'm_earlier', 1000);
+    const outcome = {
+      userKey: `messenger:${A}`,
+      user: { step: 'awaiting_order_number' as const },
+      sentUpdates: [{ mid: 'm_earlier', reaction: '❤', thanked: true as const }],
+      statusUpdates: [{ update: { watermark: 2000 }, status: 'read' as const }],
+      apology: undefined,
+    };
 
     await expect(store.completeEvent(id, { ...outcome, actions: [reply, poisoned] }, Date.now(), OWNER)).rejects.toThrow();
     expect(await store.backlog()).toEqual({ received: 0, inbox: 1, outbox: 0, failed: 0, unreadable: 0, failed_events: 0 });
     expect(await store.getUser(`messenger:${A}`)).toEqual({});
+    expect(await store.getSent(`messenger:${A}`, 'm_earlier')).toEqual({ mid: 'm_earlier', sent_at: 1000, status: 'sent', thanked: false });
     expect(await store.inboxEvent(id)).toBeDefined();
 
     await store.completeEvent(id, { ...outcome, actions: [reply, reply] }, Date.now(), OWNER);
     expect(await store.backlog()).toEqual({ received: 0, inbox: 0, outbox: 2, failed: 0, unreadable: 0, failed_events: 0 });
     expect(await store.getUser(`messenger:${A}`)).toEqual({ step: 'awaiting_order_number' });
+    expect(await store.getSent(`messenger:${A}`, 'm_earlier')).toEqual({ mid: 'm_earlier', sent_at: 1000, status: 'read', reaction: '❤', thanked: true });
   });
 
   it('SQLite: completions in the same turn share a commit, and one that fails takes none of the others with it', async () => {
@@ -130,7 +139,7 @@ describe('replies stored atomically with the event being handled', () => {
     await claimAll(store);
     const reply = (to: string): OutgoingAction => ({ type: 'message', recipient: { id: to }, message: { text: 'hello' } });
     const poisoned = { ...reply(B), message: { text: 'x', poison: 1n } } as unknown as OutgoingAction;
-    const outcome = (to: string, actions: OutgoingAction[]) => ({ userKey: `messenger:${to}`, user: { step: 'awaiting_order_number' as const }, sentUpdates: [], actions, apology: undefined });
+    const outcome = (to: string, actions: OutgoingAction[]) => ({ userKey: `messenger:${to}`, user: { step: 'awaiting_order_number' as const }, sentUpdates: [], statusUpdates: [], actions, apology: undefined });
 
     const [a, b] = await Promise.allSettled([
       store.completeEvent((rowA as { id: number }).id, outcome(A, [reply(A)]), Date.now(), OWNER),
@@ -153,7 +162,7 @@ describe('replies stored atomically with the event being handled', () => {
       rows.map((row, i) => {
         const to = users[i] as string;
         const action: OutgoingAction = { type: 'message', recipient: { id: to }, message: { text: `hello ${i}` } };
-        return store.completeEvent(row.id, { userKey: `messenger:${to}`, user: {}, sentUpdates: [], actions: [action], apology: undefined }, Date.now(), OWNER);
+        return store.completeEvent(row.id, { userKey: `messenger:${to}`, user: {}, sentUpdates: [], statusUpdates: [], actions: [action], apology: undefined }, Date.now(), OWNER);
       }),
     );
     expect(replies.map((r) => (r === 'lost' ? r : r.replies.map((o) => [o.lane, o.event_id])))).toEqual(rows.map((row, i) => [[`messenger:${users[i]}`, row.id]]));
@@ -190,5 +199,43 @@ describe('replies stored atomically with the event being handled', () => {
     await second.h.bot.idle();
     expect(await second.h.bot.store.backlog()).toEqual({ received: 0, inbox: 0, outbox: 0, failed: 0, unreadable: 0, failed_events: 0 });
     expect(mock.sends().filter((c) => recipientOf(c) === A && messageText(c) === THANKS)).toHaveLength(1);
+  });
+  // Handlers never write the store: a read is applied with the event's outcome, or not at all.
+  it('a read receipt whose completion was cut short by a crash changes nothing then, and is applied once after the restart', async () => {
+    const path = sqliteFile('inbox-read-crash');
+    const mock = await startMockGraph();
+    cleanups.push(() => mock.close());
+    const base = createSqliteStore(path);
+    let crashNext = false;
+    const commitStarted = deferred<void>();
+    const crashing: BotStore = {
+      ...base,
+      completeEvent: (id, outcome, now, owner) => {
+        if (!crashNext) return base.completeEvent(id, outcome, now, owner);
+        // The process dies during the commit: the completion never comes back.
+        commitStarted.resolve();
+        return new Promise(() => undefined);
+      },
+    };
+    const first = await rig({ sharedMock: mock, bot: { store: crashing } });
+    await first.post(orderStatusItem(A, stamp()));
+    await first.h.bot.idle();
+    const mid = (mock.sends().find((c) => messageText(c) !== undefined)?.response as { message_id?: string } | undefined)?.message_id ?? '';
+    const statusIn = async (store: BotStore) => (await store.getSent(messengerUser(A), mid))?.status;
+    expect(await statusIn(base)).toBe('sent');
+
+    crashNext = true;
+    await first.post(readItem(A, Date.now() + 1000, stamp()));
+    await commitStarted.promise;
+    expect(await statusIn(base)).toBe('sent');
+    await first.close();
+
+    const second = await rig({ sharedMock: mock, env: { DATABASE_URL: `sqlite:${path}` } });
+    await second.h.bot.recover();
+    await second.h.bot.idle();
+    expect(await second.h.bot.store.backlog()).toEqual({ received: 0, inbox: 0, outbox: 0, failed: 0, unreadable: 0, failed_events: 0 });
+    expect(await statusIn(second.h.bot.store)).toBe('read');
+    // Handled once more, quietly: a read never makes the bot say anything.
+    expect(mock.sends().filter((c) => recipientOf(c) === A).map(label)).toEqual(expectedStream([]));
   });
 });

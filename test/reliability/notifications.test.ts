@@ -9,6 +9,7 @@ import { createLogger } from '../../services/logger.ts';
 import { createMemoryStore } from '../../services/state/memory-store.ts';
 import { createSqliteStore } from '../../services/state/sqlite-store.ts';
 import type { BotStore, EventOutcome, ExpandedNotification } from '../../services/state/store.ts';
+import { emptyOutcome } from '../../services/state/store.ts';
 import { toMetaJson } from '../../services/signature.ts';
 import { claimAll, OWNER, quietOutbox } from '../support/claims.ts';
 import Database from 'better-sqlite3';
@@ -98,7 +99,7 @@ describe.each(stores)('%s store: stored notifications', (_name, open) => {
     const next = await store.inboxAfter((first as { id: number }).id, 10);
     expect(next).toHaveLength(2);
     const reply = { type: 'message' as const, recipient: { id: psid(2) }, message: { text: 'hi' } };
-    const outcome: EventOutcome = { userKey: `messenger:${psid(2)}`, user: {}, sentUpdates: [], actions: [reply, reply], apology: undefined };
+    const outcome: EventOutcome = { userKey: `messenger:${psid(2)}`, user: {}, sentUpdates: [], statusUpdates: [], actions: [reply, reply], apology: undefined };
     await claimAll(store);
     await store.completeEvent((next[0] as { id: number }).id, outcome, T0, OWNER);
     expect(await store.outboxLanes()).toEqual([`messenger:${psid(2)}`]);
@@ -205,13 +206,13 @@ describe('inbox window', () => {
       },
     };
     const handled = new Map<string, string[]>();
-    const handle = async (event: WebhookEvent): Promise<EventOutcome> => {
+    const handleEvent = async (event: WebhookEvent): Promise<EventOutcome> => {
       await new Promise((resolve) => setImmediate(resolve));
       const who = event.kind === 'message' ? event.sender?.id : undefined;
       if (event.kind === 'message' && who) handled.set(who, [...(handled.get(who) ?? []), event.message.text ?? '']);
-      return { userKey: undefined, user: undefined, sentUpdates: [], actions: [], apology: undefined };
+      return emptyOutcome();
     };
-    const inbox = createInbox({ store, handle, outbox: quietOutbox, log: createLogger({ level: 'silent' }), now: () => T0, owner: OWNER, concurrency: 2 });
+    const inbox = createInbox({ store, handleEvent, outbox: quietOutbox, log: createLogger({ level: 'silent' }), now: () => T0, owner: OWNER, concurrency: 2 });
     for (let n = 0; n < 20; n++) {
       await store.addNotification({ body: body(...[1, 2, 3].map((u): [string, string, number] => [psid(u), `${u}-${n}`, T0 + n * 10 + u])) }, T0);
     }
@@ -233,12 +234,12 @@ describe('inbox window', () => {
       expandNotifications: (maxEvents, expand, now) => (failures-- > 0 ? Promise.reject(new Error('SQLITE_IOERR: disk I/O error')) : base.expandNotifications(maxEvents, expand, now)),
     };
     const handled: string[] = [];
-    const handle = (event: WebhookEvent): Promise<EventOutcome> => {
+    const handleEvent = (event: WebhookEvent): Promise<EventOutcome> => {
       if (event.kind === 'message') handled.push(event.message.text ?? '');
-      return Promise.resolve({ userKey: undefined, user: undefined, sentUpdates: [], actions: [], apology: undefined });
+      return Promise.resolve(emptyOutcome());
     };
     const lines: string[] = [];
-    const inbox = createInbox({ store, handle, outbox: quietOutbox, log: createLogger({ level: 'error', write: (l) => lines.push(l) }), now: () => T0, owner: OWNER });
+    const inbox = createInbox({ store, handleEvent, outbox: quietOutbox, log: createLogger({ level: 'error', write: (l) => lines.push(l) }), now: () => T0, owner: OWNER });
     await inbox.accept(body([psid(1), 'a', T0 + 1]));
     await waitFor(() => handled.length === 1, 3000, () => `handled: ${handled.join(',')}`);
     expect(handled).toEqual(['a']);

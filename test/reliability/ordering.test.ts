@@ -3,7 +3,7 @@
 // wrapper that sees when handling starts and ends, and the mock Graph server's call log.
 import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
-import { laneOf } from '../../services/event-queue.ts';
+import { laneOf } from '../../services/inbox/lanes.ts';
 import { createMemoryStore } from '../../services/state/memory-store.ts';
 import { createSqliteStore } from '../../services/state/sqlite-store.ts';
 import type { BotStore } from '../../services/state/store.ts';

@@ -8,7 +8,7 @@ import { backoff, type RetryPolicy } from '../../services/outbox/sender.ts';
 import { createMemoryStore } from '../../services/state/memory-store.ts';
 import type { BotStore } from '../../services/state/store.ts';
 import { messageText, recipientOf, startMockGraph, type Fault, type GraphCall } from '../support/mock-graph-server.ts';
-import { APOLOGY_EN, ASK_ORDER, expectedStream, invalidOrder, label, orderStatusItem, postbackItem, psid, tempDir, textItem } from './helpers.ts';
+import { APOLOGY_EN, ASK_ORDER, EN, expectedStream, invalidOrder, label, orderStatusItem, postbackItem, psid, tempDir, textItem, translations } from './helpers.ts';
 import { stamp, useRigs } from './in-process.ts';
 
 const A = psid(101);
@@ -16,14 +16,17 @@ const B = psid(102);
 /** A short Graph client timeout for the "hang" case. */
 const CLIENT_TIMEOUT_MS = 1000;
 const RETRY: RetryPolicy = { baseMs: 5, maxMs: 50, maxAttempts: 20, random: () => 0.5 };
-const APOLOGY_ES = 'Lo sentimos, algo ha fallado por nuestra parte. Vuelve a intentarlo en un momento.';
-const MENU_PROMPTS = ['What would you like to do?', '¿Qué te gustaría hacer?'];
+const ES = translations.fixedT('es_ES');
+const APOLOGY_ES = ES('apology');
+const MENU_PROMPTS = [EN('menu.prompt'), ES('menu.prompt')];
+/** A's welcome: by the mock's default profile (User + the id's last 4 digits, en_US), or as Ana in Spanish. */
+const WELCOMES = [EN('welcome.named', { name: `User${A.slice(-4)}` }), ES('welcome.named', { name: 'Ana' })];
 
 const { rig, cleanups } = useRigs();
 
 const callsTo = (calls: readonly GraphCall[], user: string) => calls.filter((c) => recipientOf(c) === user);
 const ok = (c: GraphCall) => c.status === 200;
-const isWelcome = (c: GraphCall) => messageText(c)?.includes('Tidewater') === true;
+const isWelcome = (c: GraphCall) => WELCOMES.includes(messageText(c) ?? '');
 
 const TRANSIENT: [string, Fault][] = [
   ['HTTP 500', { kind: 'status', status: 500, body: 'Internal Server Error' }],
@@ -133,7 +136,7 @@ describe('permanent failures', () => {
 
     const toA = callsTo(r.mock.sends(), A);
     expect(toA.filter(isWelcome)).toHaveLength(1);
-    expect(toA.map(label)).toEqual(['typing_on', expect.stringContaining('Tidewater'), APOLOGY_ES, 'typing_on', expect.any(String)]);
+    expect(toA.map(label)).toEqual(['typing_on', ES('welcome.named', { name: 'Ana' }), APOLOGY_ES, 'typing_on', expect.any(String)]);
     expect(toA.some((c) => MENU_PROMPTS.includes(messageText(c) ?? ''))).toBe(false);
     // The failed welcome and the dropped menu are recorded.
     expect(await r.h.bot.store.backlog()).toEqual({ received: 0, inbox: 0, outbox: 0, failed: 2, unreadable: 0, failed_events: 0 });
@@ -151,7 +154,7 @@ describe('permanent failures', () => {
     await r.post(orderStatusItem(A, stamp()));
     await r.h.bot.idle();
 
-    expect(callsTo(r.mock.sends(), A).map(label)).toEqual(['typing_on', expect.stringContaining('Tidewater'), 'typing_on', ASK_ORDER]);
+    expect(callsTo(r.mock.sends(), A).map(label)).toEqual(['typing_on', WELCOMES[0], 'typing_on', ASK_ORDER]);
     expect(r.mock.sends().some((c) => messageText(c) === APOLOGY_EN)).toBe(false);
     expect(await r.h.bot.store.backlog()).toEqual({ received: 0, inbox: 0, outbox: 0, failed: 2, unreadable: 0, failed_events: 0 });
     expect(r.h.logs.find((l) => l.msg === 'send failed permanently, not retried')).toMatchObject({ failure: 'recipient', apologise: false });

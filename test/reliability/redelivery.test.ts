@@ -5,22 +5,22 @@ import { join } from 'node:path';
 import { describe, expect, it, jest } from '@jest/globals';
 import { createBot } from '../../services/bot.ts';
 import { loadConfig } from '../../services/config.ts';
-import { silentLogger } from '../../services/logger.ts';
+import { silentLogger } from '../support/silent-logger.ts';
 import { eventKey } from '../../services/inbox/event-key.ts';
-import { laneOf } from '../../services/event-queue.ts';
+import { laneOf } from '../../services/inbox/lanes.ts';
 import { normalizeNotification } from '../../services/events/normalize.ts';
 import { createMemoryStore } from '../../services/state/memory-store.ts';
 import { createSqliteStore } from '../../services/state/sqlite-store.ts';
 import { DEDUP_RETENTION_MS, type BotStore, type NewInboxEvent } from '../../services/state/store.ts';
 import { TEST_ENV, postSigned } from '../support/harness.ts';
 import { messageText, recipientOf, startMockGraph } from '../support/mock-graph-server.ts';
-import { expectedStream, invalidOrder, label, messengerUser, orderStatusItem, pageNotification, psid, reactionItem, tempDir, textItem } from './helpers.ts';
+import { EN, expectedStream, invalidOrder, label, messengerUser, orderStatusItem, pageNotification, psid, reactionItem, tempDir, textItem } from './helpers.ts';
 import { stamp, useRigs, type Rig } from './in-process.ts';
 
 const A = psid(201);
 const B = psid(202);
 const HOUR = 60 * 60 * 1000;
-const THANKS = 'Thanks for the reaction! 💛';
+const THANKS = EN('reaction.thanks');
 
 const { rig, cleanups } = useRigs();
 

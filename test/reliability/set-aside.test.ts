@@ -9,6 +9,7 @@ import { expandBody } from '../../services/inbox/expand.ts';
 import { createMemoryStore } from '../../services/state/memory-store.ts';
 import { createSqliteStore } from '../../services/state/sqlite-store.ts';
 import type { BotStore, NotificationExpander } from '../../services/state/store.ts';
+import { emptyOutcome } from '../../services/state/store.ts';
 import { toMetaJson } from '../../services/signature.ts';
 import { claimAll, OWNER } from '../support/claims.ts';
 import { messengerUser, PAGE, pageNotification, psid, tempDir, textItem, withDeepValue } from './helpers.ts';
@@ -98,7 +99,7 @@ describe.each(stores)('%s store: handling attempts and set-aside events', (_name
     expect(await store.countAttempt(idA)).toBe(2);
     expect((await store.inboxAfter(0, 10)).map((r) => r.attempts)).toEqual([2, 0]);
     await claimAll(store);
-    await store.completeEvent(idA, { userKey: undefined, user: undefined, sentUpdates: [], actions: [], apology: undefined }, T0, OWNER);
+    await store.completeEvent(idA, emptyOutcome(), T0, OWNER);
     expect(await store.countAttempt(idA)).toBe(0);
   });
 
@@ -153,7 +154,7 @@ describe('SQLite store: what is set aside is kept, and attempts survive a restar
     const lane = `messenger:${psid(1)}`;
     const reply = (text: string) => ({ type: 'message' as const, recipient: { id: psid(1) }, message: { text } });
     await claimAll(store);
-    const completion = await store.completeEvent((row as { id: number }).id, { userKey: lane, user: {}, sentUpdates: [], actions: [reply('one'), reply('two')], apology: undefined }, T0, OWNER);
+    const completion = await store.completeEvent((row as { id: number }).id, { userKey: lane, user: {}, sentUpdates: [], statusUpdates: [], actions: [reply('one'), reply('two')], apology: undefined }, T0, OWNER);
     const [first] = completion === 'lost' ? [] : completion.replies;
     const db = new Database(path);
     cleanups.unshift(() => db.close());

@@ -9,6 +9,7 @@ import { createLogger } from '../../services/logger.ts';
 import { OWNER, quietOutbox } from '../support/claims.ts';
 import { createMemoryStore } from '../../services/state/memory-store.ts';
 import type { BotStore, EventOutcome } from '../../services/state/store.ts';
+import { emptyOutcome } from '../../services/state/store.ts';
 import { toMetaJson } from '../../services/signature.ts';
 import { recipientOf } from '../support/mock-graph-server.ts';
 import { expectedStream, label, orderStatusItem, pageNotification, psid, sleep, textItem, waitFor } from './helpers.ts';
@@ -34,11 +35,11 @@ describe('reading the inbox keeps failing', () => {
       },
     };
     const handled: string[] = [];
-    const handle = (event: WebhookEvent): Promise<EventOutcome> => {
+    const handleEvent = (event: WebhookEvent): Promise<EventOutcome> => {
       if (event.kind === 'message') handled.push(event.message.text ?? '');
-      return Promise.resolve({ userKey: undefined, user: undefined, sentUpdates: [], actions: [], apology: undefined });
+      return Promise.resolve(emptyOutcome());
     };
-    const inbox = createInbox({ store, handle, outbox: quietOutbox, log: createLogger({ level: 'silent' }), now: () => Date.now(), owner: OWNER, retry: { baseMs: 100, maxMs: 400, maxAttempts: 5 } });
+    const inbox = createInbox({ store, handleEvent, outbox: quietOutbox, log: createLogger({ level: 'silent' }), now: () => Date.now(), owner: OWNER, retry: { baseMs: 100, maxMs: 400, maxAttempts: 5 } });
     const started = performance.now();
     for (let i = 0; i < 20; i++) {
       await inbox.accept(Buffer.from(toMetaJson(pageNotification([textItem(A, `n-${i}`, stamp())]))));

@@ -9,13 +9,14 @@ import request from 'supertest';
 import { createApp, type App } from '../../app.ts';
 import type { Bot } from '../../services/bot.ts';
 import { loadConfig, type Config } from '../../services/config.ts';
+import type { BotFailure } from '../../services/failure-hook.ts';
 import type { ObservedGraphCall } from '../../services/graph/client.ts';
 import Database from 'better-sqlite3';
 import { createLogger } from '../../services/logger.ts';
 import { WORKER_LIMITS, createThreadedBot, type ThreadedBotOptions } from '../../services/worker/threaded-bot.ts';
 import { TEST_ENV, postSigned } from '../support/harness.ts';
-import { startMockGraph, type MockGraph } from '../support/mock-graph-server.ts';
-import { PAGE, collapseRepeats, expectedStream, orderStatusItem, pageNotification, psid, streamsByUser, tempDir, textItem, waitFor, withDeepValue } from './helpers.ts';
+import { messageText, startMockGraph, type MockGraph } from '../support/mock-graph-server.ts';
+import { APOLOGY_EN, ASK_ORDER, PAGE, collapseRepeats, expectedStream, messengerUser, orderStatusItem, pageNotification, psid, streamsByUser, tempDir, textItem, waitFor, withDeepValue } from './helpers.ts';
 import { stamp } from './in-process.ts';
 
 interface Threaded {
@@ -205,6 +206,20 @@ describe('handling on a worker thread (SQLite file)', () => {
     const res = await request(t.app).get('/healthz');
     expect(res.body).toMatchObject({ status: 'degraded', store: 'ok', token: 'ok', handling: 'stuck', backlog: { received: 1 } });
     expect(res.body).toMatchObject({ reason: expect.stringMatching(/^handling is stuck: nothing handled or sent for \d+ s while work waits \(1 notifications, 0 events, 0 reply lanes due\)$/) });
+  });
+
+  it("passes the worker's send failures to the onError hook on this thread, the GraphApiError rebuilt with its fields", async () => {
+    const mock = await mockGraph();
+    mock.setFault((call) => (messageText(call) === ASK_ORDER ? { kind: 'graph', code: 100 } : undefined));
+    const failures: BotFailure[] = [];
+    const t = threaded(mock, databaseUrl(), { onError: (failure) => failures.push(failure) });
+    const A = psid(731);
+    await post(t, [orderStatusItem(A, stamp())]);
+    // The worker posts the failure before it answers idle: the port keeps the order.
+    await t.bot.idle();
+    expect(failures).toEqual([{ stage: 'sending', error: expect.any(Error), action: { type: 'message', account: PAGE, user: messengerUser(A) } }]);
+    expect(failures[0]?.error).toMatchObject({ name: 'GraphApiError', code: 100, status: 400, endpoint: 'POST /v24.0/me/messages', stack: expect.stringMatching(/services\/graph\/client\.ts:\d+/) });
+    expect(streamsByUser(mock.sends()).get(A)).toEqual(['typing_on', ASK_ORDER, APOLOGY_EN]);
   });
 
   it('bounds the worker thread’s heap (WORKER_LIMITS), far below V8’s default for this machine', async () => {

@@ -5,9 +5,10 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll } from '@jest/globals';
+import { GRAPH, INSTAGRAM } from './fake-graph.ts';
 
-export const GRAPH = 'https://graph.test';
-export const INSTAGRAM = 'https://instagram.test';
+// The hosts the fake Graph API answers (GRAPH_API_URL, INSTAGRAM_API_URL in accountsEnv).
+export { GRAPH, INSTAGRAM };
 export const VERSION = 'v24.0';
 
 export const PAGE_A = '111111111111111';

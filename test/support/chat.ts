@@ -4,8 +4,11 @@
 import { expect } from '@jest/globals';
 import { entriesIn, type ActionName } from '../../services/conversation/actions.ts';
 import { createTranslations, type Locale, type Translate } from '../../services/i18n.ts';
-import { realTimers } from '../../services/outbox/rate-limiter.ts';
-import { createHarness, fakeGraph, notification, postSigned, postbackFrom, quickReplyFrom, textFrom, type Harness } from './harness.ts';
+import type { BotOptions } from '../../services/bot.ts';
+import { realTimers } from '../../services/outbox/timers.ts';
+import { fakeGraph, type FakeGraph, type FakeGraphOptions, type MessageBody } from './fake-graph.ts';
+import { userKey } from '../../services/state/store.ts';
+import { PAGE_ID, createHarness, notification, postSigned, postbackFrom, quickReplyFrom, textFrom, type Harness } from './harness.ts';
 
 export const translations = createTranslations();
 
@@ -50,17 +53,21 @@ export function labelOf(name: ActionName, locale: Locale): string {
 
 export interface Customer {
   id: string;
+  /** Their key in the store: `<account>/<channel>:<id>`. */
+  key: string;
   harness: Harness;
   /** Every call the app made to the fake Graph API. */
-  graph: ReturnType<typeof fakeGraph>;
+  graph: FakeGraph;
   /** Types a text; resolves to the messages the bot sent back (typing indicators left out). */
-  says(text: string): Promise<unknown[]>;
+  says(text: string): Promise<MessageBody[]>;
   /** Taps a quick reply with this payload (a table entry's name, or `NAME:value`). */
-  taps(payload: string): Promise<unknown[]>;
+  taps(payload: string): Promise<MessageBody[]>;
   /** Taps a postback button (persistent menu, Get Started, a template button). */
-  presses(payload: string): Promise<unknown[]>;
+  presses(payload: string): Promise<MessageBody[]>;
   /** Any messaging item, wrapped in a notification. */
-  sends(item: Record<string, unknown>): Promise<unknown[]>;
+  sends(item: Record<string, unknown>): Promise<MessageBody[]>;
+  /** A whole notification as Meta posts it (a fixture, a standby batch); the messages sent to anyone after it. */
+  posts(body: unknown): Promise<MessageBody[]>;
 }
 
 export interface CustomerOptions {
@@ -71,7 +78,9 @@ export interface CustomerOptions {
   /** Run the bot's clock as if it were this instant (ms since the epoch) when the chat starts. */
   clockAt?: number;
   /** Lets the fake Send API refuse a body (see fakeGraph). */
-  failSend?: (body: unknown) => { status: number; body: unknown } | undefined;
+  failSend?: FakeGraphOptions['failSend'];
+  /** More options for the bot (an onError hook, a retry policy). */
+  bot?: Omit<BotOptions, 'log' | 'timers'>;
 }
 
 let nextId = 1;
@@ -82,17 +91,19 @@ export function customer(options: CustomerOptions = {}): Customer {
   const channel = options.channel ?? 'messenger';
   const object = channel === 'messenger' ? 'page' : 'instagram';
   const offset = options.clockAt === undefined ? 0 : options.clockAt - Date.now();
-  const harness = createHarness({}, offset === 0 ? {} : { timers: { now: () => Date.now() + offset, sleep: (ms) => realTimers.sleep(ms) } });
+  const harness = createHarness({}, { ...options.bot, ...(offset === 0 ? {} : { timers: { now: () => Date.now() + offset, sleep: (ms) => realTimers.sleep(ms) } }) });
   const graph = fakeGraph({ profiles: options.profile ? { [id]: options.profile } : {}, ...(options.failSend ? { failSend: options.failSend } : {}) });
-  const exchange = async (body: unknown): Promise<unknown[]> => {
-    const before = graph.sends().length;
+  const exchange = async (body: unknown): Promise<MessageBody[]> => {
+    const before = graph.messages().length;
     const res = await postSigned(harness.app, body);
     expect(res.status).toBe(200);
     await harness.bot.idle();
-    return graph.sends().slice(before).filter((b) => !(typeof b === 'object' && b !== null && 'sender_action' in b));
+    return graph.messages().slice(before);
   };
   return {
     id,
+    // The harness's Instagram account is linked to its Page: both channels' users are the Page's.
+    key: userKey(PAGE_ID, channel, id),
     harness,
     graph,
     says: (words) => exchange(textFrom(id, words, object)),
@@ -100,5 +111,6 @@ export function customer(options: CustomerOptions = {}): Customer {
     taps: (payload) => exchange(quickReplyFrom(id, payload, payload, object)),
     presses: (payload) => exchange(postbackFrom(id, payload, object)),
     sends: (item) => exchange(notification(object, item)),
+    posts: (body) => exchange(body),
   };
 }

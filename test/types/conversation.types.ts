@@ -2,6 +2,7 @@
 // must refuse. If one ever compiles, the directive is unused and `npm run typecheck` fails.
 // The variable checks need locales/en_US.d.json.ts, which `npm run typecheck` generates first.
 import type { TableEntry } from '../../services/conversation/actions.ts';
+import type { EventContext } from '../../services/conversation/context.ts';
 import { withArgument } from '../../services/conversation/actions.ts';
 import type { Translate } from '../../services/i18n.ts';
 import { encodePayload } from '../../services/payload.ts';
@@ -55,4 +56,18 @@ export const payloads = [
   encodePayload({ action: 'PRODUCT_DETAILS' }),
   // @ts-expect-error a value of the wrong type (SET_LOCALE takes a supported locale)
   encodePayload({ action: 'SET_LOCALE', locale: 'English' }),
+];
+
+/** Handlers read the store; they change state only through the context, stored with the event. */
+export const storeAccess: (keyof EventContext['store'])[] = [
+  'getUser',
+  'getSent',
+  // @ts-expect-error handlers never write the store: statuses go on ctx.statusUpdates
+  'updateStatus',
+  // @ts-expect-error handlers never write the store: the user's state is ctx.user
+  'putUser',
+  // @ts-expect-error nor record sends: the outbox does, after delivering
+  'recordSent',
+  // @ts-expect-error nor complete events: the inbox stores what handling returned
+  'completeEvent',
 ];

@@ -12,7 +12,8 @@ import type { CommentEvent } from '../../services/events/types.ts';
 import { createGraphClient } from '../../services/graph/client.ts';
 import { InvalidGraphIdError } from '../../services/graph/ids.ts';
 import { textMessage } from '../../services/graph/messages.ts';
-import { createSendApi, type OutgoingAction } from '../../services/graph/send-api.ts';
+import { createSendApi } from '../../services/graph/send-api.ts';
+import type { OutgoingAction } from '../../services/outbox/outgoing-action.ts';
 import { createTranslations } from '../../services/i18n.ts';
 import { createLogger } from '../../services/logger.ts';
 import { expiryReason, gateOptionsFor, inMessagingWindow, isExpired, isPrivateReply } from '../../services/outbox/action-policy.ts';
@@ -45,6 +46,7 @@ describe('handleComment', () => {
       userKey: undefined,
       user: undefined,
       sentUpdates: [],
+      statusUpdates: [],
       apology: undefined,
       actions: [
         { type: 'message', recipient: { comment_id: '7000000000000001_8000000000000002' }, message: textMessage(t('browse.intro'), mainMenu(t)), channel: 'messenger', expires_at: CREATED + PRIVATE_REPLY_WINDOW_MS },

@@ -1,7 +1,7 @@
 // The live charts' numbers: rates between readings, reply latency percentiles from histogram
 // buckets (as Prometheus's histogram_quantile computes them), sampling only while watched.
 import { describe, expect, it } from '@jest/globals';
-import { silentLogger } from '../../services/logger.ts';
+import { silentLogger } from '../support/silent-logger.ts';
 import { createLiveMetrics, histogramQuantile, type LiveClock, type LivePoint } from '../../services/metrics/live.ts';
 import { mergeSnapshots } from '../../services/metrics/merge.ts';
 import { createThreadMetrics } from '../../services/metrics/registry.ts';

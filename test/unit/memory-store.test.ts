@@ -28,45 +28,6 @@ describe('createMemoryStore users', () => {
   });
 });
 
-describe('createMemoryStore message statuses', () => {
-  async function withSent() {
-    const store = createMemoryStore();
-    await store.recordSent(USER, 'm1', 1000);
-    await store.recordSent(USER, 'm2', 2000);
-    await store.recordSent(USER, 'm3', 3000);
-    const status = async (mid: string) => (await store.getSent(USER, mid))?.status;
-    return { store, status };
-  }
-
-  it('covers messages sent at or before the watermark', async () => {
-    const { store, status } = await withSent();
-    expect(await store.updateStatus(USER, { watermark: 2000 }, 'delivered')).toBe(2);
-    expect([await status('m1'), await status('m2'), await status('m3')]).toEqual(['delivered', 'delivered', 'sent']);
-  });
-
-  it('covers listed mids regardless of the watermark', async () => {
-    const { store, status } = await withSent();
-    expect(await store.updateStatus(USER, { mids: ['m3'], watermark: 0 }, 'delivered')).toBe(1);
-    expect([await status('m1'), await status('m3')]).toEqual(['sent', 'delivered']);
-  });
-
-  it('only moves statuses forward', async () => {
-    const { store, status } = await withSent();
-    await store.updateStatus(USER, { watermark: 3000 }, 'read');
-    expect(await store.updateStatus(USER, { watermark: 3000 }, 'delivered')).toBe(0);
-    expect(await store.updateStatus(USER, { mids: ['m1'] }, 'sent')).toBe(0);
-    expect([await status('m1'), await status('m2'), await status('m3')]).toEqual(['read', 'read', 'read']);
-  });
-
-  it('getSent returns a copy and undefined for unknown mids', async () => {
-    const { store, status } = await withSent();
-    const sent = await store.getSent(USER, 'm1');
-    if (sent) sent.status = 'read';
-    expect(await status('m1')).toBe('sent');
-    expect(await store.getSent(USER, 'nope')).toBeUndefined();
-  });
-});
-
 describe('createMemoryStore sent-message updates (applied with completeEvent)', () => {
   async function storeWithEvent() {
     const store = createMemoryStore();
@@ -78,11 +39,11 @@ describe('createMemoryStore sent-message updates (applied with completeEvent)', 
 
   it('records the reaction and the thanks, and clears the reaction on null', async () => {
     const { store, id } = await storeWithEvent();
-    await store.completeEvent(id, { userKey: USER, user: {}, sentUpdates: [{ mid: 'm1', reaction: '❤', thanked: true }], actions: [], apology: undefined }, 2, OWNER);
+    await store.completeEvent(id, { userKey: USER, user: {}, sentUpdates: [{ mid: 'm1', reaction: '❤', thanked: true }], statusUpdates: [], actions: [], apology: undefined }, 2, OWNER);
     expect(await store.getSent(USER, 'm1')).toMatchObject({ reaction: '❤', thanked: true });
     const [again] = await store.addToInbox([{ key: 'k2', lane: USER, timestamp: 2, event: { kind: 'unknown', channel: 'messenger', object: 'page', entry_id: '1', entry_time: 2, standby: false, reason: 'test', raw: {} } }], 3);
     await claimAll(store, OWNER, 3);
-    await store.completeEvent((again as { id: number }).id, { userKey: USER, user: {}, sentUpdates: [{ mid: 'm1', reaction: null }], actions: [], apology: undefined }, 4, OWNER);
+    await store.completeEvent((again as { id: number }).id, { userKey: USER, user: {}, sentUpdates: [{ mid: 'm1', reaction: null }], statusUpdates: [], actions: [], apology: undefined }, 4, OWNER);
     const sent = await store.getSent(USER, 'm1');
     expect(sent?.reaction).toBeUndefined();
     expect(sent?.thanked).toBe(true);
@@ -90,7 +51,7 @@ describe('createMemoryStore sent-message updates (applied with completeEvent)', 
 
   it('ignores updates for unknown mids or users', async () => {
     const { store, id } = await storeWithEvent();
-    await store.completeEvent(id, { userKey: 'instagram:42', user: {}, sentUpdates: [{ mid: 'm1', thanked: true }, { mid: 'nope', reaction: 'x' }], actions: [], apology: undefined }, 2, OWNER);
+    await store.completeEvent(id, { userKey: 'instagram:42', user: {}, sentUpdates: [{ mid: 'm1', thanked: true }, { mid: 'nope', reaction: 'x' }], statusUpdates: [], actions: [], apology: undefined }, 2, OWNER);
     expect(await store.getSent(USER, 'm1')).toMatchObject({ thanked: false });
     expect(await store.getSent('instagram:42', 'm1')).toBeUndefined();
   });

@@ -3,7 +3,8 @@
 // order; accounts are independent; audio and video also keep to their own, lower limit.
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { createRateLimiter, type Timers } from '../../services/outbox/rate-limiter.ts';
+import type { Timers } from '../../services/outbox/timers.ts';
+import { createRateLimiter } from '../support/grant-time-limiter.ts';
 import { createLocalRateGate, IN_FLIGHT_TIMEOUT_MS, RateGateClosedError, type GateClock, type Grant, type RateGate } from '../../services/outbox/rate-gate.ts';
 import { createLogger } from '../../services/logger.ts';
 import { maxInWindow } from '../support/arrival-window.ts';

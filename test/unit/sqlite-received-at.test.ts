@@ -16,6 +16,7 @@ const reply = (to: string): EventOutcome => ({
   userKey: `messenger:${to}`,
   user: {},
   sentUpdates: [],
+  statusUpdates: [],
   actions: [{ type: 'message', recipient: { id: to }, message: { text: 'hi' } }],
   apology: undefined,
 });

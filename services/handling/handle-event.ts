@@ -1,29 +1,38 @@
-// Handles one event end to end: who it is from, what we remember about them, their language, the
-// handler, then delivery of the replies in order. Every failure lands in one error path here.
-import { accountKeyOf, type AccountDirectory } from './accounts/directory.ts';
-import type { EventContext, BotSettings } from './conversation/context.ts';
-import { createReplies } from './conversation/context.ts';
-import { handleComment } from './comments/handle.ts';
-import type { WebhookEvent } from './events/types.ts';
-import { isGraphId } from './graph/ids.ts';
-import type { Recipient } from './graph/messages.ts';
-import { textMessage } from './graph/messages.ts';
-import type { OutgoingAction, SendApi } from './graph/send-api.ts';
-import { DEFAULT_LOCALE, nearestLocale, type Locale } from './i18n.ts';
-import type { Logger } from './logger.ts';
-import { loadProfile } from './profile-cache.ts';
-import { handleEvent } from './receive.ts';
-import type { EventOutcome, StateStore, UserState } from './state/store.ts';
-import { userKey } from './state/store.ts';
+// Hop 1 of handling an event the inbox took from the store: who it is from (and whether it is for
+// one of our accounts at all), what we remember about them, their profile and language, then the
+// context the flow runs with (dispatch.ts picks the flow). Returns what handling produced, for
+// the inbox to store in one transaction with marking the event handled. Every failure of a flow
+// lands in one error path here.
+import { accountKeyOf, type AccountDirectory } from '../accounts/directory.ts';
+import { handleComment } from '../comments/handle.ts';
+import type { BotSettings, EventContext } from '../conversation/context.ts';
+import { createReplies } from '../conversation/context.ts';
+import type { WebhookEvent } from '../events/types.ts';
+import { reportFailure, type FailureHook } from '../failure-hook.ts';
+import { isGraphId } from '../graph/ids.ts';
+import type { Recipient } from '../graph/messages.ts';
+import { textMessage } from '../graph/messages.ts';
+import type { SendApi } from '../graph/send-api.ts';
+import { DEFAULT_LOCALE, nearestLocale, type Locale } from '../i18n.ts';
+import { eventKey } from '../inbox/event-key.ts';
+import type { Logger } from '../logger.ts';
+import type { OutgoingAction } from '../outbox/outgoing-action.ts';
+import { loadProfile } from '../profile-cache.ts';
+import type { EventOutcome, StoreReads, UserState } from '../state/store.ts';
+import { emptyOutcome, userKey } from '../state/store.ts';
+import { dispatch } from './dispatch.ts';
 
-export interface ProcessorDeps {
-  store: StateStore;
+export interface HandlingDeps {
+  /** Read only: what handling changes is returned, and stored by the inbox. */
+  store: StoreReads;
   sendApi: SendApi;
   settings: BotSettings;
   log: Logger;
   now: () => number;
   /** The accounts this bot answers for: each event is matched to one by its `entry.id`. */
   accounts: AccountDirectory;
+  /** Told about every handler that throws (the shop's alerts, see BotOptions.onError). */
+  onError?: FailureHook;
 }
 
 /**
@@ -33,16 +42,16 @@ export interface ProcessorDeps {
  * (and the apology) carries the account whose entry the event came in, so it goes out with that
  * account's token through that account's API.
  */
-export async function handle(event: WebhookEvent, deps: ProcessorDeps): Promise<EventOutcome> {
+export async function handleEvent(event: WebhookEvent, deps: HandlingDeps): Promise<EventOutcome> {
   const account = accountKeyOf(event, deps.accounts);
   if (account === undefined && !onlyLogged(event)) {
     // Another Page's (or Instagram account's) conversation: our tokens must never answer it.
     deps.log.warn('event for an account this bot does not serve: acknowledged, not handled', { kind: event.kind, object: event.object, entry_id: event.entry_id });
-    return { userKey: undefined, user: undefined, sentUpdates: [], actions: [], apology: undefined };
+    return emptyOutcome();
   }
   // A comment is not a conversation yet: it has an author, not a sender (services/comments/).
   if (event.kind === 'comment') {
-    if (account === undefined) return { userKey: undefined, user: undefined, sentUpdates: [], actions: [], apology: undefined };
+    if (account === undefined) return emptyOutcome();
     const outcome = await handleComment(event, { ...deps, account });
     return { ...outcome, actions: outcome.actions.map((action) => ({ ...action, account })) };
   }
@@ -63,18 +72,24 @@ export async function handle(event: WebhookEvent, deps: ProcessorDeps): Promise<
     firstName: profile?.first_name,
     reply: createReplies(recipient, actions),
     sentUpdates: [],
+    statusUpdates: [],
     store: deps.store,
     settings: deps.settings,
     log,
     now: deps.now(),
   };
   try {
-    await handleEvent(ctx);
+    await dispatch(ctx);
   } catch (err) {
-    log.error('handler failed', { err });
+    // With the stack (error level), the event's id and the log's bindings: kind, channel, account, user.
+    const id = eventIdOf(event);
+    log.error('handler failed', { err, id });
+    reportFailure(deps.onError, { stage: 'handling', error: err, event: { kind: event.kind, id, user: key } }, log);
     actions.length = 0;
+    // Nothing half-done is kept: the changes go with the replies.
     ctx.sentUpdates.length = 0;
-    if (recipient && !event.standby) actions.push(apology(ctx, recipient));
+    ctx.statusUpdates.length = 0;
+    if (recipient && awaitsAnswer(event)) actions.push(apology(ctx, recipient));
   }
   if (key && isInbound(event)) user.last_inbound_at = inboundTime(event.timestamp, deps.now());
   const from = (action: OutgoingAction): OutgoingAction => ({ ...action, account });
@@ -82,9 +97,24 @@ export async function handle(event: WebhookEvent, deps: ProcessorDeps): Promise<
     userKey: key,
     user: key ? user : undefined,
     sentUpdates: ctx.sentUpdates,
+    statusUpdates: ctx.statusUpdates,
     actions: account === undefined ? [] : withTyping(event, actions, recipient).map(from),
     apology: recipient && account !== undefined && !event.standby ? from(apology(ctx, recipient)) : undefined,
   };
+}
+
+/**
+ * The event as a person would look it up: the message's mid (Meta's id, also in the Page Inbox),
+ * else its dedup key (services/inbox/event-key.ts), which names its kind, sender and time.
+ */
+function eventIdOf(event: WebhookEvent): string {
+  if (event.kind === 'message' || event.kind === 'echo') return event.message.mid;
+  if (event.kind === 'postback' && event.postback.mid) return event.postback.mid;
+  try {
+    return eventKey(event);
+  } catch {
+    return `${event.kind}:${event.entry_id}`;
+  }
 }
 
 /**
@@ -141,6 +171,15 @@ const REDELIVERY_HORIZON_MS = 36 * 60 * 60 * 1000;
  */
 function inboundTime(timestamp: number, now: number): number {
   return timestamp > now || now - timestamp > REDELIVERY_HORIZON_MS ? now : timestamp;
+}
+
+/**
+ * Whether the customer is waiting for the bot after this event, so that a failure deserves an
+ * apology: not on standby (a person answers), and not for receipts (deliveries and reads are
+ * nothing the customer said).
+ */
+function awaitsAnswer(event: WebhookEvent): boolean {
+  return !event.standby && event.kind !== 'delivery' && event.kind !== 'read';
 }
 
 function apology(ctx: EventContext, recipient: Recipient): OutgoingAction {

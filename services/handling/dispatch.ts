@@ -1,14 +1,16 @@
-// The receive service's dispatch: one exhaustive switch from event kind to handler. It knows no
-// HTTP; replies are collected on the context and delivered by the processor afterwards.
-import type { EventOf, WebhookEvent } from './events/types.ts';
-import { assertNever } from './events/types.ts';
-import type { EventContext } from './conversation/context.ts';
-import { onHandover } from './conversation/handover.ts';
-import { sendWelcome } from './conversation/menu.ts';
-import { onMessage, onPayload } from './conversation/messages.ts';
-import { onDelivery, onRead, onReaction } from './conversation/statuses.ts';
+// Hop 2 of handling: one exhaustive switch from an event's kind to the flow that answers it
+// (services/conversation/). Flows only collect replies and changes on the context; handleEvent
+// (handle-event.ts) returns them for the inbox to store, and the outbox delivers the replies.
+import type { EventContext } from '../conversation/context.ts';
+import { onHandover } from '../conversation/handover.ts';
+import { sendWelcome } from '../conversation/menu.ts';
+import { onMessage, onPayload } from '../conversation/messages.ts';
+import { onDelivery, onRead, onReaction } from '../conversation/statuses.ts';
+import type { EventOf, WebhookEvent } from '../events/types.ts';
+import { assertNever } from '../events/types.ts';
 
-export async function handleEvent(ctx: EventContext): Promise<void> {
+/** Runs the flow for the event's kind; a kind the bot does not answer is logged. */
+export async function dispatch(ctx: EventContext): Promise<void> {
   const { event, log } = ctx;
   if (event.standby) {
     // Another app owns the thread (e.g. people in the Page Inbox): watch, never answer.
@@ -30,7 +32,7 @@ export async function handleEvent(ctx: EventContext): Promise<void> {
     case 'read':
       return key ? onRead(as(ctx, event), key) : undefined;
     case 'delivery':
-      return key ? onDelivery(as(ctx, event), key) : undefined;
+      return key ? onDelivery(as(ctx, event)) : undefined;
     case 'handover':
       return key ? onHandover(as(ctx, event)) : log.info('handover notice', { action: event.action });
     case 'optin':
@@ -47,7 +49,7 @@ export async function handleEvent(ctx: EventContext): Promise<void> {
     case 'game_play':
       return log.info('game play', { game_id: event.game_play.game_id, score: event.game_play.score });
     case 'comment':
-      // Comments have no conversation yet: the processor hands them to services/comments/ instead.
+      // Comments have no conversation yet: handleEvent hands them to services/comments/ instead.
       return log.debug('comment left to services/comments', { field: event.field });
     case 'change':
       return log.info('field change', { object: event.object, field: event.field });

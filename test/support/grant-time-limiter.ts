@@ -1,20 +1,12 @@
-// Rate limiters per kind of send, so the bot stays under Meta's Send API limits for a Page
-// (300 calls/s for text and templates, 10/s for audio and video). Clock and timers are injected.
+// The grant-time rate limiter the outbox used before the rate gate (services/outbox/rate-gate.ts):
+// a token bucket that counts a call when it is granted, not when it arrives at Graph. Kept only for
+// the tests that show why the gate replaced it (calls granted on time can still arrive bunched).
+import { realTimers, type Timers } from '../../services/outbox/timers.ts';
 
 export interface RateLimiter {
   /** Resolves when one call may go out now. Waiters are served in order. */
   acquire(): Promise<void>;
 }
-
-export interface Timers {
-  now(): number;
-  sleep(ms: number): Promise<void>;
-}
-
-export const realTimers: Timers = {
-  now: () => Date.now(),
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-};
 
 /**
  * Allows `perSecond` calls per second: a token bucket spreads them out (bursts of at most `burst`,
