@@ -83,8 +83,10 @@ function describeSqlite(title: string, body: Body): void {
       sql: (text, params = []) => {
         raw ??= new Database(path());
         const statement = raw.prepare(text.replace(/\$(\d+)/g, '?$1'));
-        if (statement.reader) return Promise.resolve(statement.all(...params) as Record<string, unknown>[]);
-        statement.run(...params);
+        // `?1`, `?2`… are bound by name.
+        const named = Object.fromEntries(params.map((p, i) => [i + 1, p]));
+        if (statement.reader) return Promise.resolve(statement.all(named) as Record<string, unknown>[]);
+        statement.run(named);
         return Promise.resolve([]);
       },
       url: undefined,
@@ -93,7 +95,8 @@ function describeSqlite(title: string, body: Body): void {
   });
 }
 
-function describePostgresStore(title: string, body: Body): void {
+/** Tests of what only the PostgreSQL store has (the same set-up as its contract suites). */
+export function describePostgresStore(title: string, body: Body): void {
   describePostgres(`PostgreSQL store: ${title}`, () => {
     const database = useTestDatabase();
     let admin: pg.Pool | undefined;
