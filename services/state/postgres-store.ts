@@ -49,6 +49,12 @@ export interface PostgresStore extends BotStore {
 
 /** Most bodies in one webhook commit (a statement of bounded size). */
 const MAX_NOTIFICATION_BATCH = 500;
+/**
+ * Webhook commits in flight at once. Two keep the webhook from waiting on one round trip; more
+ * only split the same load into smaller commits, each with its own WAL flush: at 3,000 bodies/s on
+ * a 2-core machine, p99 was 4-7 ms with two and 15-65 ms with ten.
+ */
+const NOTIFICATION_COMMITS_IN_FLIGHT = 2;
 
 interface InboxRecord {
   id: string;
@@ -144,7 +150,7 @@ function buildStore(pool: pg.Pool, options: PostgresStoreOptions, migrations: Mi
     async (batch) => {
       await pool.query({ ...sql.INSERT_NOTIFICATIONS, values: [batch.map((b) => b.now), batch.map((b) => b.body)] });
     },
-    { maxInFlight: options.poolSize, maxBatch: MAX_NOTIFICATION_BATCH },
+    { maxInFlight: Math.min(options.poolSize, NOTIFICATION_COMMITS_IN_FLIGHT), maxBatch: MAX_NOTIFICATION_BATCH },
   );
 
   const listeners = new Set<StopListening>();
