@@ -47,6 +47,11 @@ export interface PostgresStore extends BotStore {
   readonly migrations: MigrationReport;
 }
 
+/** True for a store opened by createPostgresStore (e.g. by openStoreAsync), which can LISTEN. */
+export function isPostgresStore(store: BotStore): store is PostgresStore {
+  return typeof (store as Partial<PostgresStore>).listen === 'function';
+}
+
 /** Most bodies in one webhook commit (a statement of bounded size). */
 const MAX_NOTIFICATION_BATCH = 500;
 /**

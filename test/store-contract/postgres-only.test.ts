@@ -8,7 +8,7 @@ import type { WebhookEvent } from '../../services/events/types.ts';
 import { expandBody } from '../../services/inbox/expand.ts';
 import { silentLogger } from '../../services/logger.ts';
 import { LOCK_CLASS } from '../../services/state/migrations/postgres.ts';
-import { createPostgresStore, EXPAND_LOCK, LANES_CHANNEL, PRUNE_LOCK, WORK_CHANNEL, type PostgresStore } from '../../services/state/postgres-store.ts';
+import { createPostgresStore, EXPAND_LOCK, isPostgresStore, LANES_CHANNEL, PRUNE_LOCK, WORK_CHANNEL, type PostgresStore } from '../../services/state/postgres-store.ts';
 import { DEDUP_RETENTION_MS } from '../../services/state/store.ts';
 import { toMetaJson } from '../../services/signature.ts';
 import { PAGE, pageNotification, textItem, waitFor } from '../reliability/helpers.ts';
@@ -22,7 +22,11 @@ const B = 'host-b:202:bbbb';
 const rawBody = (items: ReturnType<typeof textItem>[]): Buffer => Buffer.from(toMetaJson(pageNotification(items, Date.now())));
 
 describePostgresStore('beyond the shared contract', (subject) => {
-  const open = async (): Promise<PostgresStore> => (await subject().open()) as PostgresStore;
+  const open = async (): Promise<PostgresStore> => {
+    const store = await subject().open();
+    if (!isPostgresStore(store)) throw new Error('expected the PostgreSQL store');
+    return store;
+  };
   const withAdmin = async <T>(work: (client: pg.Client) => Promise<T>): Promise<T> => {
     const client = new pg.Client({ connectionString: subject().url });
     client.on('error', () => undefined);
