@@ -80,6 +80,7 @@ export const COUNT_ATTEMPT = statement('count_attempt', 'UPDATE inbox SET attemp
  * $7 set_reaction[], $8 reaction[], $9 thanked[], $10 reply lane[], $11 action[], $12 apology,
  * $13 lease ms. Fenced: nothing changes unless `owner` holds the event's lane (`held` = 0 then).
  * The event row is locked first, so a second completion of the same event finds it gone.
+ * `held_lanes`: the reply lanes `owner` holds afterwards (it took those nobody held).
  */
 export const COMPLETE_EVENT = statement(
   'complete_event',
@@ -110,8 +111,10 @@ export const COMPLETE_EVENT = statement(
        since = CASE WHEN o.pending = 0 THEN excluded.since ELSE o.since END,
        owner = CASE WHEN o.owner IS NULL OR o.lease_until < ${DB_NOW} THEN excluded.owner ELSE o.owner END,
        lease_until = CASE WHEN o.owner IS NULL OR o.lease_until < ${DB_NOW} THEN excluded.lease_until ELSE o.lease_until END
+     RETURNING o.lane, o.owner
    )
-   SELECT (SELECT count(*) FROM fence)::int AS held, coalesce((SELECT array_agg(id ORDER BY id) FROM queued), '{}') AS ids`,
+   SELECT (SELECT count(*) FROM fence)::int AS held, coalesce((SELECT array_agg(id ORDER BY id) FROM queued), '{}') AS ids,
+     coalesce((SELECT array_agg(lane ORDER BY lane) FROM lanes WHERE owner = $2::text), '{}') AS held_lanes`,
 );
 
 /** $1 event id, $2 owner, $3 reason, $4 now. `found` 0: the event is gone; `held` 0: the claim was lost. */
@@ -263,6 +266,12 @@ export const PAUSE_ACCOUNT = statement(
   'INSERT INTO account_pauses (account, until, reason) VALUES ($1, $2, $3) ON CONFLICT (account) DO UPDATE SET until = excluded.until, reason = excluded.reason',
 );
 export const RESUME_ACCOUNT = statement('resume_account', 'DELETE FROM account_pauses WHERE account = $1');
+/** Every pause lifted, every reply lane claimable now (the sender puts off again what is not yet due). */
+export const RESUME_ACCOUNTS = statement(
+  'resume_accounts',
+  `WITH lifted AS (DELETE FROM account_pauses)
+   UPDATE outbox_lanes SET available_at = 0 WHERE lane IN (SELECT lane FROM outbox_lanes WHERE available_at > 0 ORDER BY lane FOR UPDATE)`,
+);
 export const PAUSED_ACCOUNTS = statement('paused_accounts', 'SELECT account, until FROM account_pauses WHERE until > $1');
 
 export const BACKLOG = statement(

@@ -16,7 +16,7 @@ import { createPostgresPool, toNumber } from './postgres-pool.ts';
 import * as sql from './postgres-sql.ts';
 import { createPipelinedCommit } from './pipelined-commit.ts';
 import type { Backlog, BotStore, ClaimCounts, EventOutcome, InboxRow, MessageStatus, OutboxRow, SentMessage, UserState } from './store.ts';
-import { DEDUP_RETENTION_MS, LEASE_MS, LOST, SENT_RETENTION_MS, reasonOf } from './store.ts';
+import { DEDUP_RETENTION_MS, LEASE_MS, LOST, SENT_RETENTION_MS, reasonOf, replyLane } from './store.ts';
 
 /** Second keys of the store's advisory locks (the first is LOCK_CLASS; 1 is the migrations'). */
 export const EXPAND_LOCK = 2;
@@ -224,9 +224,9 @@ function buildStore(pool: pg.Pool, options: PostgresStoreOptions, migrations: Mi
     },
     async completeEvent(id, outcome, now, owner) {
       const values = completionValues(id, outcome, now, owner);
-      const row = await one<{ held: number; ids: string[] }>(sql.COMPLETE_EVENT, values.params);
+      const row = await one<{ held: number; ids: string[]; held_lanes: string[] }>(sql.COMPLETE_EVENT, values.params);
       if (row.held === 0) return LOST;
-      return row.ids.map((rowId, i) => ({
+      const replies = row.ids.map((rowId, i) => ({
         id: toNumber(rowId),
         lane: values.lanes[i] as string,
         user_key: outcome.userKey,
@@ -236,6 +236,7 @@ function buildStore(pool: pg.Pool, options: PostgresStoreOptions, migrations: Mi
         attempts: 0,
         next_attempt_at: now,
       }));
+      return { replies, held: row.held_lanes };
     },
     async setAsideEvent(id, reason, now, owner) {
       const row = await one<FenceResult>(sql.SET_ASIDE_EVENT, [id, owner, safeText(reason), now]);
@@ -311,6 +312,9 @@ function buildStore(pool: pg.Pool, options: PostgresStoreOptions, migrations: Mi
     async resumeAccount(account) {
       await pool.query({ ...sql.RESUME_ACCOUNT, values: [account] });
     },
+    async resumeAccounts() {
+      await pool.query({ ...sql.RESUME_ACCOUNTS, values: [] });
+    },
     async pausedAccounts(now) {
       const rows = await query<{ account: string; until: string }>(sql.PAUSED_ACCOUNTS, [now]);
       return new Map(rows.map((r) => [r.account, toNumber(r.until)]));
@@ -361,7 +365,7 @@ function completionValues(id: number, outcome: EventOutcome, now: number, owner:
       thanked: before.thanked || u.thanked === true,
     });
   }
-  const lanes = outcome.actions.map((action) => storable(replyLaneOf(outcome.userKey, action), 'the reply lane'));
+  const lanes = outcome.actions.map((action) => storable(replyLane(outcome.userKey, action), 'the reply lane'));
   const mids = [...updates.keys()];
   const params = [
     id,
@@ -379,16 +383,6 @@ function completionValues(id: number, outcome: EventOutcome, now: number, owner:
     LEASE_MS,
   ];
   return { params, lanes };
-}
-
-/**
- * The lane a reply is sent in: the user's, or for a reply to someone without a user key (an
- * opt-in's user_ref, a comment) one of the recipient's own. The same rule as the other stores'.
- */
-function replyLaneOf(userKey: string | undefined, action: OutgoingAction): string {
-  if (userKey) return userKey;
-  const to = ((action as { recipient?: unknown }).recipient ?? {}) as { id?: string; user_ref?: string; comment_id?: string };
-  return `recipient:${to.id ?? to.user_ref ?? (to.comment_id === undefined ? '?' : `comment:${to.comment_id}`)}`;
 }
 
 /** The statuses a message may advance from to reach `status`. */

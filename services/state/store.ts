@@ -55,6 +55,16 @@ export function userKey(channel: string, senderId: string): string {
   return `${channel}:${senderId}`;
 }
 
+/**
+ * The lane a reply is sent in: the user's (so their replies go out in order), or for a reply to
+ * someone without a user key (an opt-in's user_ref, a comment) one of the recipient's own.
+ */
+export function replyLane(userKey: string | undefined, action: OutgoingAction): string {
+  if (userKey) return userKey;
+  const to = ((action as { recipient?: unknown }).recipient ?? {}) as { id?: string; user_ref?: string; comment_id?: string };
+  return `recipient:${to.id ?? to.user_ref ?? (to.comment_id === undefined ? '?' : `comment:${to.comment_id}`)}`;
+}
+
 const RANK: Record<MessageStatus, number> = { sent: 0, delivered: 1, read: 2 };
 
 /** True when `next` is further along than `current`. */
@@ -210,9 +220,11 @@ export interface BotStore extends StateStore {
    * In one transaction, if `owner` still holds the event's lane (see `claimInboxLanes`): removes
    * the event, saves the user's state, queues the replies. Their outbox lane is taken by `owner`
    * when nobody holds it, so the instance that handled an event sends its replies without another
-   * claim. Resolves `LOST` (and changes nothing) when the lane's claim was lost meanwhile.
+   * claim; `held` lists the reply lanes `owner` holds afterwards (another live instance may hold
+   * one, sending this user's earlier replies: it sends these too). Resolves `LOST` (and changes
+   * nothing) when the event's lane was lost meanwhile.
    */
-  completeEvent(id: number, outcome: EventOutcome, now: number, owner: string): Promise<OutboxRow[] | Lost>;
+  completeEvent(id: number, outcome: EventOutcome, now: number, owner: string): Promise<Completion | Lost>;
   /**
    * Records, durably, that handling the event starts once more (after a failure, or when it was
    * found in the inbox at start-up), so an event that keeps killing the bot is still counted.
@@ -285,6 +297,11 @@ export interface BotStore extends StateStore {
   pauseAccount(account: string, until: number, reason: string): Promise<void>;
   /** Lifts the pause (a send with the account's token worked again). */
   resumeAccount(account: string): Promise<void>;
+  /**
+   * Lifts every pause (a start: the operator replaced a token and restarted), and makes every
+   * reply lane claimable now; the sender puts off again the replies whose retry is not yet due.
+   */
+  resumeAccounts(): Promise<void>;
   /** The accounts paused at `now`, with the time each pause ends. */
   pausedAccounts(now: number): Promise<Map<string, number>>;
 
@@ -298,6 +315,12 @@ export interface BotStore extends StateStore {
 /** What a fenced write resolves when the caller's claim on the lane was lost (it must drop the lane). */
 export const LOST = 'lost' as const;
 export type Lost = typeof LOST;
+
+/** What completing an event queued, and which of its reply lanes the completing owner holds. */
+export interface Completion {
+  replies: OutboxRow[];
+  held: string[];
+}
 
 export interface ClaimedLane {
   lane: string;

@@ -4,7 +4,7 @@ import type { WebhookEvent } from '../../services/events/types.ts';
 import type { OutgoingAction } from '../../services/graph/send-api.ts';
 import { expandBody } from '../../services/inbox/expand.ts';
 import { toMetaJson } from '../../services/signature.ts';
-import type { BotStore, EventOutcome, InboxRow, OutboxRow, UserState } from '../../services/state/store.ts';
+import type { BotStore, Completion, EventOutcome, InboxRow, OutboxRow, UserState } from '../../services/state/store.ts';
 import { LOST } from '../../services/state/store.ts';
 import { pageNotification, psid, textItem } from '../reliability/helpers.ts';
 
@@ -59,11 +59,16 @@ export function outcome(user: number, replies: string[], state: UserState = {}, 
 export const nothing: EventOutcome = { userKey: undefined, user: undefined, sentUpdates: [], actions: [], apology: undefined };
 
 /** Completes an event and insists the claim held. */
-export async function complete(store: BotStore, row: InboxRow | undefined, result: EventOutcome, owner: string): Promise<OutboxRow[]> {
+export async function completion(store: BotStore, row: InboxRow | undefined, result: EventOutcome, owner: string): Promise<Completion> {
   if (!row) throw new Error('no event to complete');
-  const rows = await store.completeEvent(row.id, result, Date.now(), owner);
-  if (rows === LOST) throw new Error(`the claim on ${row.lane} was lost`);
-  return rows;
+  const done = await store.completeEvent(row.id, result, Date.now(), owner);
+  if (done === LOST) throw new Error(`the claim on ${row.lane} was lost`);
+  return done;
+}
+
+/** Completes an event (the claim must hold) and returns the replies it queued. */
+export async function complete(store: BotStore, row: InboxRow | undefined, result: EventOutcome, owner: string): Promise<OutboxRow[]> {
+  return (await completion(store, row, result, owner)).replies;
 }
 
 /** The text of a queued reply. */

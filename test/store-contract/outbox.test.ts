@@ -4,7 +4,7 @@
 // took the lane; a reply that cannot be read is given up.
 import { expect, it } from '@jest/globals';
 import { LOST, type BotStore } from '../../services/state/store.ts';
-import { claimLane, complete, laneOf, outcome, receive, replyText, sleep } from './fixtures.ts';
+import { claimLane, complete, completion, laneOf, outcome, receive, replyText, sleep } from './fixtures.ts';
 import { describeEachStore } from './stores.ts';
 
 const A = 'host-a:101:aaaa';
@@ -12,17 +12,22 @@ const B = 'host-b:202:bbbb';
 
 /** `user` sends one message and `owner` handles it with `replies`; returns the queued rows. */
 async function handled(store: BotStore, owner: string, user: number, replies: string[], apology?: string) {
+  return (await handledWith(store, owner, user, replies, apology)).replies;
+}
+
+async function handledWith(store: BotStore, owner: string, user: number, replies: string[], apology?: string) {
   await receive(store, [user, `from ${user}`]);
   await claimLane(store, owner, user);
   const [row] = await store.laneEvents(laneOf(user), 1);
-  return complete(store, row, outcome(user, replies, {}, apology), owner);
+  return completion(store, row, outcome(user, replies, {}, apology), owner);
 }
 
 describeEachStore('reply lanes', (subject) => {
   it('completeEvent queues the replies in order and gives their lane to the owner that handled the event', async () => {
     const a = await subject().open();
     const b = await subject().open();
-    const rows = await handled(a, A, 1, ['one', 'two']);
+    const { replies: rows, held } = await handledWith(a, A, 1, ['one', 'two']);
+    expect(held).toEqual([laneOf(1)]);
     expect(rows.map((r) => [r.lane, r.user_key, replyText(r), r.attempts])).toEqual([
       [laneOf(1), laneOf(1), 'one', 0],
       [laneOf(1), laneOf(1), 'two', 0],
@@ -51,8 +56,10 @@ describeEachStore('reply lanes', (subject) => {
     const b = await subject().open();
     await handled(a, A, 1, ['first']);
     await a.releaseInboxLane(laneOf(1), A, Date.now());
-    const more = await handled(b, B, 1, ['second']);
-    expect(more.map(replyText)).toEqual(['second']);
+    const more = await handledWith(b, B, 1, ['second']);
+    expect(more.replies.map(replyText)).toEqual(['second']);
+    // B does not hold the reply lane: A, which sends this user's earlier reply, sends this one too.
+    expect(more.held).toEqual([]);
     expect(await b.claimsOf(B)).toEqual({ inbox: 1, outbox: 0 });
     expect(await a.claimsOf(A)).toEqual({ inbox: 0, outbox: 1 });
     const first = await a.outboxHead(laneOf(1));
@@ -151,8 +158,9 @@ describeEachStore('reply lanes', (subject) => {
     await claimLane(store, A, 1);
     const [row] = await store.laneEvents(laneOf(1), 1);
     const toRef = { type: 'message' as const, recipient: { user_ref: 'ref-123' }, message: { text: 'hello' } };
-    const [queued] = await complete(store, row, { userKey: undefined, user: undefined, sentUpdates: [], actions: [toRef], apology: undefined }, A);
-    expect(queued).toMatchObject({ lane: 'recipient:ref-123', user_key: undefined, action: toRef });
+    const done = await completion(store, row, { userKey: undefined, user: undefined, sentUpdates: [], actions: [toRef], apology: undefined }, A);
+    expect(done.replies).toEqual([expect.objectContaining({ lane: 'recipient:ref-123', user_key: undefined, action: toRef })]);
+    expect(done.held).toEqual(['recipient:ref-123']);
     expect(await store.outboxLanes()).toEqual(['recipient:ref-123']);
     expect(await store.claimsOf(A)).toEqual({ inbox: 1, outbox: 1 });
   });

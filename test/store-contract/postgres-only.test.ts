@@ -89,7 +89,7 @@ describePostgresStore('beyond the shared contract', (subject) => {
     expect(await b.claimInboxLanes(B, 10, 10_000, Date.now() + hour)).toEqual([]);
     expect(await b.renewClaims(B, 10_000, Date.now() + hour)).toEqual({ inbox: 0, outbox: 0 });
     const [row] = await a.laneEvents(laneOf(1), 1);
-    expect(await a.completeEvent(row?.id ?? 0, outcome(1, ['hi']), Date.now() - hour, A)).toHaveLength(1);
+    expect(await a.completeEvent(row?.id ?? 0, outcome(1, ['hi']), Date.now() - hour, A)).toMatchObject({ replies: [{ lane: laneOf(1) }], held: [laneOf(1)] });
     // The reply lane went to A with a lease on the database's clock too.
     expect(await b.claimOutboxLanes(B, 10, 10_000, Date.now() + hour)).toEqual([]);
   });

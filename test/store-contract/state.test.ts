@@ -71,6 +71,22 @@ describeEachStore('users, statuses, pauses, backlog and pruning', (subject) => {
     await b.resumeAccount('not paused');
   });
 
+  it('resumeAccounts (a restart after the token was replaced) lifts every pause and makes every reply lane claimable now', async () => {
+    const store = await subject().open();
+    const now = Date.now();
+    await store.pauseAccount('1234567890', now + 60_000, 'code 190');
+    await store.pauseAccount('17841400000000000', now + 60_000, 'code 190');
+    await receive(store, [1, 'a']);
+    await claimLane(store, A, 1);
+    const [row] = await store.laneEvents(laneOf(1), 1);
+    await complete(store, row, outcome(1, ['reply']), A);
+    expect(await store.releaseOutboxLane(laneOf(1), A, now, now + 60_000)).toBe(true);
+    expect(await store.claimOutboxLanes(A, 10, 10_000, now)).toEqual([]);
+    await store.resumeAccounts();
+    expect(await store.pausedAccounts(now)).toEqual(new Map());
+    expect(await store.claimOutboxLanes(A, 10, 10_000, now)).toEqual([laneOf(1)]);
+  });
+
   it('the backlog counts what waits and what was given up', async () => {
     const store = await subject().open();
     expect(await store.backlog()).toEqual({ received: 0, inbox: 0, outbox: 0, failed: 0, unreadable: 0, failed_events: 0 });

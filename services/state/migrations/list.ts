@@ -47,11 +47,10 @@ CREATE INDEX sent_by_time ON sent_messages(sent_at);
 // claimed with leases so several instances share the work (inbox_lanes, outbox_lanes: each lane's
 // waiting count, holder and lease); an invalid token pauses its account for every instance; an
 // Instagram token refreshed by the bot is kept; each event keeps when its notification arrived.
-// Lanes are filled in from what waits in the inbox and the outbox when the step runs; the inbox is
-// indexed by lane, as each lane's owner reads its events in order.
+// Lanes are filled in from what waits in the inbox and the outbox when the step runs.
 const V2_COMMON = (bigint: string) => `
-CREATE TABLE failed_events (id ${bigint} PRIMARY KEY, lane TEXT NOT NULL, ts ${bigint} NOT NULL, event TEXT NOT NULL, attempts INTEGER NOT NULL, reason TEXT NOT NULL, failed_at ${bigint} NOT NULL);
 CREATE INDEX inbox_lane ON inbox(lane, id);
+CREATE TABLE failed_events (id ${bigint} PRIMARY KEY, lane TEXT NOT NULL, ts ${bigint} NOT NULL, event TEXT NOT NULL, attempts INTEGER NOT NULL, reason TEXT NOT NULL, failed_at ${bigint} NOT NULL);
 CREATE TABLE inbox_lanes (lane TEXT PRIMARY KEY, owner TEXT, lease_until ${bigint} NOT NULL DEFAULT 0, pending INTEGER NOT NULL DEFAULT 0, since ${bigint} NOT NULL DEFAULT 0);
 CREATE INDEX inbox_lanes_waiting ON inbox_lanes(since) WHERE pending > 0;
 CREATE INDEX inbox_lanes_owner ON inbox_lanes(owner) WHERE owner IS NOT NULL;
