@@ -40,6 +40,10 @@ async function work(store: BotStore, owner: string, seed: number, finished: () =
         stats.completed += 1;
       }
       if (await store.releaseInboxLane(lane, owner, Date.now(), { requeue: next() < 0.3 })) return;
+      // False and nothing was waiting: the lane is no longer ours (another owner took and emptied
+      // it), or events came in a moment ago (then the lease runs out and someone takes the lane).
+      if (rows.length === 0) return;
+      await sleep(0);
     }
   };
   while (!finished()) {
