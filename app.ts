@@ -28,6 +28,7 @@ import { createScraper } from './services/metrics/scrape.ts';
 import { loadCatalog } from './services/shop/catalog.ts';
 import { timeWebhookAnswer } from './services/metrics/webhook-timing.ts';
 import { createSubscriptionWatchdog, type Watchdog } from './services/watchdog/subscription-watchdog.ts';
+import { isPostgresUrl } from './services/state/open-store.ts';
 import { createThreadedBot } from './services/worker/threaded-bot.ts';
 
 export interface AppDeps {
@@ -175,7 +176,7 @@ export interface StartOptions {
  */
 function botFor(config: Readonly<Config>, log: Logger, traffic: TrafficLog | undefined, metrics: ThreadMetrics, options: StartOptions): Bot {
   const onError = options.onError ? { onError: options.onError } : {};
-  if (config.DATABASE_URL.startsWith('sqlite:') && config.DATABASE_URL !== 'sqlite::memory:') {
+  if ((config.DATABASE_URL.startsWith('sqlite:') && config.DATABASE_URL !== 'sqlite::memory:') || isPostgresUrl(config.DATABASE_URL)) {
     return createThreadedBot(config, { log, metrics, ...onError, ...(traffic ? { observeGraph: traffic.observeGraph } : {}) });
   }
   // The live dashboard watches the bot's Graph and Instagram API calls through the clients' observer.
@@ -189,6 +190,11 @@ export async function start(config: Readonly<Config>, log: Logger, options: Star
   const traffic = config.mode === 'live' && config.DASHBOARD_TOKEN ? createTrafficLog({ secrets }) : undefined;
   const metrics = createThreadMetrics({ thread: 'main', processMetrics: config.METRICS_TOKEN !== undefined });
   const bot = botFor(config, log, traffic, metrics, options);
+  // The database must answer (and, for PostgreSQL, be migrated) before Meta's webhooks are taken.
+  await bot.store.ping().catch(async (err: unknown) => {
+    await bot.close(0).catch(() => undefined);
+    throw new Error(`the database (DATABASE_URL) cannot be used: ${err instanceof Error ? err.message : String(err)}`);
+  });
   const app = createApp({ config, log, bot, streams, metrics, ...(traffic ? { traffic } : {}) });
   const server = await new Promise<Server>((resolve, reject) => {
     const s = createAppServer(app);

@@ -11,7 +11,17 @@ export function healthRouter(health: () => Promise<Health>): Router {
     res
       .status(h.ok ? 200 : 503)
       .set('Cache-Control', 'no-store')
-      .json({ status: h.ok ? 'ok' : 'degraded', store: h.store, token: h.token, handling: h.handling, ...(h.reason === undefined ? {} : { reason: h.reason }), backlog: h.backlog ?? null });
+      .json({
+        status: h.ok ? 'ok' : 'degraded',
+        store: h.store,
+        token: h.token,
+        handling: h.handling,
+        ...(h.reason === undefined ? {} : { reason: h.reason }),
+        backlog: h.backlog ?? null,
+        database: { kind: h.database, ok: h.store === 'ok' },
+        ...(h.paused_accounts ? { paused_accounts: h.paused_accounts } : {}),
+        ...(h.instance ? { instance: h.instance } : {}),
+      });
   });
   return router;
 }

@@ -44,6 +44,15 @@ export interface Health {
   paused_accounts?: string[];
   /** This instance among those sharing the store: its name and the lanes it holds. */
   instance?: { owner: string; claims: ClaimCounts | undefined };
+  /** Which store the bot keeps its state in. */
+  database: DatabaseKind;
+}
+
+export type DatabaseKind = 'memory' | 'sqlite' | 'postgres';
+
+export function databaseKindOf(databaseUrl: string): DatabaseKind {
+  if (/^postgres(ql)?:\/\//i.test(databaseUrl)) return 'postgres';
+  return databaseUrl.startsWith('sqlite:') ? 'sqlite' : 'memory';
 }
 
 /** What the handling side reports for /healthz (from this thread, or from the bot worker). */
@@ -76,7 +85,12 @@ export function tokenFixOf(config: Pick<Config, 'ACCOUNTS_FILE'>): (account: str
   return (account) => (config.ACCOUNTS_FILE === undefined ? 'PAGE_ACCESS_TOKEN' : `the access_token of account ${account} in ${config.ACCOUNTS_FILE}`);
 }
 
-export function createHealthJudge(stuckAfterMs: number, now: () => number, tokenFix: (account: string) => string = () => 'PAGE_ACCESS_TOKEN'): HealthJudge {
+export function createHealthJudge(
+  stuckAfterMs: number,
+  now: () => number,
+  tokenFix: (account: string) => string = () => 'PAGE_ACCESS_TOKEN',
+  database: DatabaseKind = 'memory',
+): HealthJudge {
   return (backlog, report) => {
     const token = report === 'no answer' || report.tokenValid ? 'ok' : 'invalid';
     const reasons: string[] = [];
@@ -103,7 +117,7 @@ export function createHealthJudge(stuckAfterMs: number, now: () => number, token
     const ok = reasons.length === 0;
     const instance = report !== 'no answer' && report.owner !== undefined ? { instance: { owner: report.owner, claims: report.claims } } : {};
     const accounts = paused.length > 0 ? { paused_accounts: paused } : {};
-    return { ok, store: backlog ? 'ok' : 'unreachable', token, handling, ...(ok ? {} : { reason: reasons.join('; ') }), backlog, ...accounts, ...instance };
+    return { ok, store: backlog ? 'ok' : 'unreachable', token, handling, ...(ok ? {} : { reason: reasons.join('; ') }), backlog, ...accounts, ...instance, database };
   };
 }
 
@@ -200,7 +214,7 @@ export function createBot(config: Readonly<Config>, options: BotOptions): LocalB
   const settings = { catalog: loadCatalog(), appUrl: config.APP_URL, appId: config.APP_ID, translations: createTranslations() };
   const progress = createProgress(now);
   const tokenFix = tokenFixOf(config);
-  const judge = createHealthJudge(options.stuckAfterMs ?? DEFAULT_STUCK_AFTER_MS, now, tokenFix);
+  const judge = createHealthJudge(options.stuckAfterMs ?? DEFAULT_STUCK_AFTER_MS, now, tokenFix, databaseKindOf(config.DATABASE_URL));
   const owner = options.owner ?? newOwner();
   const leaseMs = options.leaseMs ?? LEASE_MS;
   // The gate keeps its own real clock: tests that freeze `now` must not freeze the rate limit.

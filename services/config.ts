@@ -61,8 +61,13 @@ export interface Config {
   LOG_LEVEL: LogLevel;
   /** `json` lines, `pretty` (pino-pretty) for a person, or `auto`: pretty when stdout is a terminal. */
   LOG_FORMAT: LogFormat;
-  /** Where state, inbox and outbox live: `sqlite:PATH` (live default `sqlite:./data/bot.db`) or `memory:` (emulator default). */
+  /**
+   * Where state, inbox and outbox live: `sqlite:PATH` (live default `sqlite:./data/bot.db`),
+   * `postgres://…` / `postgresql://…` (several instances on one database) or `memory:` (emulator default).
+   */
   DATABASE_URL: string;
+  /** PostgreSQL connections of the bot's worker (the webhook's thread uses two of its own). */
+  DATABASE_POOL_SIZE: number;
   /** Send API calls per second per Page (Meta allows 300/s for text; default stays below). */
   SEND_RATE_LIMIT: number;
   /** Presented as a bearer token to open the live dashboard in live mode; unset = dashboard off. */
@@ -141,6 +146,7 @@ export function loadConfig(env: Env, io: AccountsFileIo = fileIo): Readonly<Conf
     LOG_LEVEL: parseLogLevel(read('LOG_LEVEL')),
     LOG_FORMAT: parseLogFormat(read('LOG_FORMAT')),
     DATABASE_URL: parseDatabaseUrl(read('DATABASE_URL'), mode),
+    DATABASE_POOL_SIZE: parsePoolSize(read('DATABASE_POOL_SIZE')),
     SEND_RATE_LIMIT: parseRate(read('SEND_RATE_LIMIT')),
     DASHBOARD_TOKEN: parseDashboardToken(read('DASHBOARD_TOKEN')),
     warnings: Object.freeze(warnings),
@@ -171,8 +177,37 @@ export function configFromEnvironment(report: (line: string) => void = (line) =>
  * they might appear: the app secrets, every account's token, the verify and dashboard tokens.
  */
 export function secretsOf(config: Config): string[] {
-  const all = [config.APP_SECRET, config.INSTAGRAM_APP_SECRET, config.PAGE_ACCESS_TOKEN, ...config.accounts.map((a) => a.access_token), config.VERIFY_TOKEN, config.DASHBOARD_TOKEN, config.METRICS_TOKEN];
+  const all = [
+    config.APP_SECRET,
+    config.INSTAGRAM_APP_SECRET,
+    config.PAGE_ACCESS_TOKEN,
+    ...config.accounts.map((a) => a.access_token),
+    config.VERIFY_TOKEN,
+    config.DASHBOARD_TOKEN,
+    config.METRICS_TOKEN,
+    ...databasePasswords(config.DATABASE_URL),
+  ];
   return [...new Set(all.filter((s): s is string => s !== undefined && s !== ''))];
+}
+
+/** The password in a PostgreSQL URL, as written (percent-encoded) and as sent; also a `password=` option. */
+function databasePasswords(url: string): string[] {
+  if (!POSTGRES_URL.test(url)) return [];
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return [];
+  }
+  const found = [parsed.password, parsed.searchParams.get('password') ?? ''].filter((p) => p !== '');
+  const decoded = found.map((p) => {
+    try {
+      return decodeURIComponent(p);
+    } catch {
+      return p;
+    }
+  });
+  return [...new Set([...found, ...decoded])];
 }
 
 /** The secrets Meta signs webhooks with: APP_SECRET, and INSTAGRAM_APP_SECRET when it is another. */
@@ -319,11 +354,36 @@ function parseLogFormat(raw: string | undefined): LogFormat {
   return format as LogFormat;
 }
 
+const POSTGRES_URL = /^postgres(ql)?:\/\//i;
+
 function parseDatabaseUrl(raw: string | undefined, mode: Config['mode']): string {
   // The emulator's users live for one run, so its default store does too.
   if (raw === undefined) return mode === 'emulator' ? 'memory:' : 'sqlite:./data/bot.db';
   if (raw === 'memory:' || /^sqlite:.+/.test(raw)) return raw;
-  throw new ConfigError('DATABASE_URL', `"${raw}" is not a supported store`, 'use sqlite:PATH (e.g. sqlite:./data/bot.db) or memory:');
+  const fix = 'use sqlite:PATH (e.g. sqlite:./data/bot.db), postgres://USER:PASSWORD@HOST:5432/DATABASE or memory:';
+  if (POSTGRES_URL.test(raw)) {
+    try {
+      new URL(raw);
+      return raw;
+    } catch {
+      throw new ConfigError('DATABASE_URL', 'is not a valid PostgreSQL URL', `${fix}; percent-encode special characters in the password (@ is %40, / is %2F)`);
+    }
+  }
+  throw new ConfigError('DATABASE_URL', `"${withoutPassword(raw)}" is not a supported store`, fix);
+}
+
+/** A URL-like value as it may be shown: whatever sits between "//" and "@" (credentials) is masked. */
+function withoutPassword(raw: string): string {
+  return raw.replace(/\/\/[^/@]*@/, '//***@');
+}
+
+function parsePoolSize(raw: string | undefined): number {
+  if (raw === undefined) return 10;
+  const size = Number(raw);
+  if (!/^\d+$/.test(raw) || size < 1 || size > 100) {
+    throw new ConfigError('DATABASE_POOL_SIZE', `"${raw}" is not a pool size from 1 to 100`, 'use PostgreSQL connections per instance, e.g. DATABASE_POOL_SIZE=10 (the default)');
+  }
+  return size;
 }
 
 function parseRate(raw: string | undefined): number {

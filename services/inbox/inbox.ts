@@ -188,7 +188,8 @@ export function createInbox(deps: InboxDeps): Inbox {
       if (!rows) return;
       if (rows.length === 0) {
         const released = await withStore('giving a lane back', () => store.releaseInboxLane(lane, owner, deps.now()));
-        if (released !== false) return; // given back (or stopping: released with the rest at close)
+        // Given back, not ours any more, or stopping (released with the rest at close).
+        if (released !== 'busy') return;
         continue; // events arrived meanwhile
       }
       for (const row of rows) {
@@ -196,7 +197,10 @@ export function createInbox(deps: InboxDeps): Inbox {
         const result = await processRow(row, head);
         head = false;
         if (result === 'lost') {
-          log.warn('another instance took this lane over; leaving it', { lane });
+          log.warn('this event was handled elsewhere, or another instance took its lane over; leaving the lane', { lane });
+          // If the lane is still ours (the event was gone), it goes back to the line rather than
+          // staying held, and renewed, by a bot that no longer works on it.
+          await withStore('giving a lane back', () => store.releaseInboxLane(lane, owner, deps.now(), { requeue: true }));
           return;
         }
         served += 1;

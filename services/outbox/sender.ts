@@ -266,12 +266,19 @@ export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
         sent += 1;
         const head = await store.outboxHead(lane);
         if (!head) {
-          if (await store.releaseOutboxLane(lane, owner, now())) break;
-          continue; // replies arrived meanwhile
+          // Given back, or not ours any more: done. Busy: replies arrived meanwhile.
+          if ((await store.releaseOutboxLane(lane, owner, now())) !== 'busy') break;
+          continue;
         }
         const outcome = await attempt(lane, head);
         storeAnswered();
         deps.progress?.note();
+        if (outcome === 'lost') {
+          // If the lane is still ours (the reply was gone), it goes back to the line rather than
+          // staying held, and renewed, by a bot that no longer sends it.
+          await store.releaseOutboxLane(lane, owner, now(), now());
+          break;
+        }
         if (outcome !== 'done') break;
       }
     } catch (err) {

@@ -1,7 +1,7 @@
 // The memory store's lanes: for each user's inbox lane (or recipient's reply lane), how many items
 // wait in it, who holds it and until when, and from when it may be claimed. The same rules as the
 // `inbox_lanes`/`outbox_lanes` tables of the SQLite and PostgreSQL stores (see store.ts, claims).
-import { LEASE_MS, type ClaimedLane } from './store.ts';
+import { LEASE_MS, LOST, type ClaimedLane, type Release } from './store.ts';
 
 interface Lane {
   owner: string | undefined;
@@ -21,7 +21,7 @@ export interface LaneTable {
   /** One item left the lane (after `holds`, or unconditionally for removals nobody holds). */
   remove(lane: string, n?: number): void;
   claim(owner: string, limit: number, leaseMs: number, now: number): ClaimedLane[];
-  release(lane: string, owner: string, now: number, options: { requeue?: boolean; availableAt?: number }): boolean;
+  release(lane: string, owner: string, now: number, options: { requeue?: boolean; availableAt?: number }): Release;
   renew(owner: string, leaseMs: number, now: number): number;
   releaseAll(owner: string): void;
   expireAll(): void;
@@ -66,8 +66,8 @@ export function createLaneTable(): LaneTable {
     },
     release(lane, owner, now, { requeue = false, availableAt }) {
       const entry = lanes.get(lane);
-      if (!entry || entry.owner !== owner) return false;
-      if (entry.pending > 0 && !requeue && availableAt === undefined) return false;
+      if (!entry || entry.owner !== owner) return LOST;
+      if (entry.pending > 0 && !requeue && availableAt === undefined) return 'busy';
       entry.owner = undefined;
       entry.leaseUntil = 0;
       if (entry.pending === 0) lanes.delete(lane);
@@ -75,7 +75,7 @@ export function createLaneTable(): LaneTable {
         entry.since = now;
         if (availableAt !== undefined) entry.availableAt = availableAt;
       }
-      return true;
+      return 'released';
     },
     renew(owner, leaseMs, now) {
       let held = 0;

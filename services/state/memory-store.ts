@@ -143,16 +143,15 @@ export function createMemoryStore(): BotStore {
     },
     inboxEvent: (id) => resolved(clone(inbox.get(id)?.event)),
     completeEvent(id, outcome, now, owner) {
+      // An event that is gone was completed (or set aside) by whoever held its lane: LOST.
       const entry = inbox.get(id);
-      if (entry && !inboxLanes.holds(entry.lane, owner)) return resolved(LOST);
+      if (!entry || !inboxLanes.holds(entry.lane, owner)) return resolved(LOST);
       // Copies first: one that cannot be made (a state that cannot be cloned) changes nothing.
       const user = outcome.userKey && outcome.user ? structuredClone(outcome.user) : undefined;
       const actions = outcome.actions.map((action) => structuredClone(action));
       const apologyCopy = clone(outcome.apology);
-      if (entry) {
-        inbox.delete(id);
-        inboxLanes.remove(entry.lane);
-      }
+      inbox.delete(id);
+      inboxLanes.remove(entry.lane);
       if (outcome.userKey && user) users.set(outcome.userKey, user);
       const sentLog = outcome.userKey ? sent.get(outcome.userKey) : undefined;
       if (sentLog) {

@@ -1,11 +1,36 @@
-// Picks the store from DATABASE_URL: `memory:` or `sqlite:PATH` (relative paths from the working directory).
+// Picks the store from DATABASE_URL: `memory:`, `sqlite:PATH` (relative paths from the working
+// directory) or `postgres://…` / `postgresql://…` (several instances on one database).
 import { ConfigError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
 import { createMemoryStore } from './memory-store.ts';
+import { createPostgresStore, describeDatabase } from './postgres-store.ts';
 import { createSqliteStore } from './sqlite-store.ts';
 import type { BotStore } from './store.ts';
 
+const POSTGRES = /^postgres(ql)?:\/\//i;
+
+export const isPostgresUrl = (databaseUrl: string): boolean => POSTGRES.test(databaseUrl);
+
+export interface OpenStoreOptions {
+  /** PostgreSQL connections (DATABASE_POOL_SIZE for the worker, 2 for the webhook's thread). */
+  poolSize: number;
+  /** Shown in pg_stat_activity: which instance and thread a connection belongs to. */
+  applicationName: string;
+  log: Logger;
+}
+
+/** The stores that open at once (memory, SQLite); a PostgreSQL URL needs `openStoreAsync`. */
 export function openStore(databaseUrl: string): BotStore {
   if (databaseUrl === 'memory:') return createMemoryStore();
   if (databaseUrl.startsWith('sqlite:')) return createSqliteStore(databaseUrl.slice('sqlite:'.length));
-  throw new ConfigError('DATABASE_URL', `"${databaseUrl}" is not a supported store`, 'use sqlite:PATH or memory:');
+  if (isPostgresUrl(databaseUrl)) {
+    throw new ConfigError('DATABASE_URL', `${describeDatabase(databaseUrl)} is opened asynchronously`, 'open it with openStoreAsync (it connects and applies the migrations first)');
+  }
+  throw new ConfigError('DATABASE_URL', 'is not a supported store', 'use sqlite:PATH, postgres://USER:PASSWORD@HOST:5432/DATABASE or memory:');
+}
+
+/** Any store; a PostgreSQL one resolves once it is connected and its schema is up to date. */
+export async function openStoreAsync(databaseUrl: string, options: OpenStoreOptions): Promise<BotStore> {
+  if (isPostgresUrl(databaseUrl)) return createPostgresStore({ url: databaseUrl, ...options });
+  return openStore(databaseUrl);
 }

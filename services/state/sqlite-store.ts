@@ -7,7 +7,7 @@ import type { WebhookEvent } from '../events/types.ts';
 import type { OutgoingAction } from '../outbox/outgoing-action.ts';
 import type { StoredToken } from '../accounts/tokens.ts';
 import { migrateSqlite } from './migrations/sqlite.ts';
-import type { Backlog, BotStore, ClaimedLane, Completion, EventOutcome, ExpandedNotification, ExpandResult, InboxRow, Lost, MessageStatus, NewInboxEvent, NotificationExpander, OutboxRow, SentMessage, StatusUpdate, UnreadableEvent, UserState } from './store.ts';
+import type { Backlog, BotStore, ClaimedLane, Completion, EventOutcome, Release, ExpandedNotification, ExpandResult, InboxRow, Lost, MessageStatus, NewInboxEvent, NotificationExpander, OutboxRow, SentMessage, StatusUpdate, UnreadableEvent, UserState } from './store.ts';
 import { DEDUP_RETENTION_MS, LEASE_MS, LOST, SENT_RETENTION_MS, reasonOf, replyLane, unreadableEventsReason } from './store.ts';
 
 
@@ -175,11 +175,10 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
     if (update.watermark !== undefined) q.advanceWatermark.run(status, key, update.watermark, ...below);
   };
   const completeOne = (id: number, outcome: EventOutcome, now: number, owner: string): Completion | Lost => {
+    // An event that is gone was completed (or set aside) by whoever held its lane: LOST.
     const entry = q.inboxLaneOf.get(id) as { lane: string; received_at: number | null } | undefined;
-    if (entry !== undefined) {
-      if (q.takeFromInboxLane.run(entry.lane, owner).changes === 0) return LOST;
-      q.deleteInbox.run(id);
-    }
+    if (entry === undefined || q.takeFromInboxLane.run(entry.lane, owner).changes === 0) return LOST;
+    q.deleteInbox.run(id);
     // When the notification arrived goes with its replies (reply latency, see metrics).
     const receivedAt = entry?.received_at ?? null;
     const key = outcome.userKey;
@@ -272,15 +271,15 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
   type FreeLane = { lane: string; owner: string | null };
   const claimInbox = claimLanes((now, limit) => q.freeInboxLanes.all(now, limit) as FreeLane[], q.takeInboxLane);
   const claimOutbox = claimLanes((now, limit) => q.freeOutboxLanes.all(now, now, limit) as FreeLane[], q.takeOutboxLane);
-  const releaseInbox = db.transaction((lane: string, owner: string, now: number, requeue: boolean): boolean => {
+  const releaseInbox = db.transaction((lane: string, owner: string, now: number, requeue: boolean): Release => {
     const released = (requeue ? q.requeueInboxLane.run(now, lane, owner) : q.releaseEmptyInboxLane.run(lane, owner)).changes > 0;
     if (released) q.dropEmptyInboxLane.run(lane);
-    return released;
+    return released ? 'released' : q.holdsInboxLane.get(lane, owner) ? 'busy' : LOST;
   });
-  const releaseOutbox = db.transaction((lane: string, owner: string, now: number, availableAt: number | undefined): boolean => {
+  const releaseOutbox = db.transaction((lane: string, owner: string, now: number, availableAt: number | undefined): Release => {
     const released = (availableAt === undefined ? q.releaseEmptyOutboxLane.run(lane, owner) : q.parkOutboxLane.run(availableAt, now, lane, owner)).changes > 0;
     if (released) q.dropEmptyOutboxLane.run(lane);
-    return released;
+    return released ? 'released' : q.holdsOutboxLane.get(lane, owner) ? 'busy' : LOST;
   });
   const renewClaims = db.transaction((owner: string, leaseMs: number, now: number) => ({
     inbox: q.renewInbox.run(now + leaseMs, owner).changes,
@@ -331,7 +330,8 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
     putUser: (key, state) => resolved(() => void q.putUser.run(key, JSON.stringify(state))),
     recordSent: (key, mid, at) => resolved(() => void q.recordSent.run(key, mid, at)),
     getSent: (key, mid) => resolved(() => toSent(q.getSent.get(key, mid) as SentRecord | undefined)),
-    addNotification: ({ body }, now) => addNotification({ body, now }),
+    // A copy: the commit runs a turn later, and the caller may reuse its buffer meanwhile.
+    addNotification: ({ body }, now) => addNotification({ body: Buffer.from(body), now }),
     // IMMEDIATE: these read before they write. A deferred transaction would fail at once with
     // "database is locked" if another connection (the webhook's) committed in between.
     expandNotifications: (maxEvents, expand, now) => resolved(() => expandNotifications.immediate(maxEvents, expand, now)),
@@ -454,6 +454,7 @@ function prepare(db: Database.Database) {
        RETURNING owner`,
     ),
     holdsOutboxLane: db.prepare('SELECT 1 FROM outbox_lanes WHERE lane = ? AND owner = ?'),
+    holdsInboxLane: db.prepare('SELECT 1 FROM inbox_lanes WHERE lane = ? AND owner = ?'),
     takeFromOutboxLane: db.prepare('UPDATE outbox_lanes SET pending = max(pending - ?, 0) WHERE lane = ?'),
     freeOutboxLanes: db.prepare('SELECT lane, owner FROM outbox_lanes WHERE pending > 0 AND available_at <= ? AND (owner IS NULL OR lease_until < ?) ORDER BY since LIMIT ?'),
     takeOutboxLane: db.prepare('UPDATE outbox_lanes SET owner = ?, lease_until = ? WHERE lane = ?'),

@@ -287,19 +287,20 @@ export interface BotStore extends StateStore, TokenStore {
   /** The lane's next `limit` events in id (arrival) order. */
   laneEvents(lane: string, limit: number): Promise<InboxRow[]>;
   /**
-   * Gives the lane back when no event waits in it (true). `requeue`: give it back even with events
-   * waiting, to the back of the line (fairness between users; another instance may take it).
-   * False when events arrived meanwhile (the owner keeps the lane and goes on), or it is not held.
+   * Gives the lane back when no event waits in it (`released`). `requeue`: give it back even with
+   * events waiting, to the back of the line (fairness between users; another instance may take it).
+   * `busy` when events arrived meanwhile (the owner keeps the lane and goes on); `LOST` when the
+   * owner does not hold it (any more): it must leave the lane alone.
    */
-  releaseInboxLane(lane: string, owner: string, now: number, options?: { requeue?: boolean }): Promise<boolean>;
+  releaseInboxLane(lane: string, owner: string, now: number, options?: { requeue?: boolean }): Promise<Release>;
   /** Like `claimInboxLanes`, for reply lanes whose next reply is due (`available_at <= now`). */
   claimOutboxLanes(owner: string, limit: number, leaseMs: number, now: number): Promise<string[]>;
   /**
-   * Gives the reply lane back: when it is empty (true), or, with `availableAt`, even with replies
-   * waiting, claimable again from that time (a retry's backoff, a paused account). False when
-   * replies arrived meanwhile (without `availableAt`), or the lane is not held.
+   * Gives the reply lane back: when it is empty (`released`), or, with `availableAt`, even with
+   * replies waiting, claimable again from that time (a retry's backoff, a paused account). `busy`
+   * when replies arrived meanwhile (without `availableAt`); `LOST` when the owner does not hold it.
    */
-  releaseOutboxLane(lane: string, owner: string, now: number, availableAt?: number): Promise<boolean>;
+  releaseOutboxLane(lane: string, owner: string, now: number, availableAt?: number): Promise<Release>;
   /** Extends every lease `owner` holds to `now + leaseMs`; returns how many lanes it holds. */
   renewClaims(owner: string, leaseMs: number, now: number): Promise<ClaimCounts>;
   /** Gives back every lane `owner` holds (a graceful stop), so another instance goes on at once. */
@@ -353,6 +354,9 @@ export interface BotStore extends StateStore, TokenStore {
 /** What a fenced write resolves when the caller's claim on the lane was lost (it must drop the lane). */
 export const LOST = 'lost' as const;
 export type Lost = typeof LOST;
+
+/** How giving a lane back went (see releaseInboxLane). */
+export type Release = 'released' | 'busy' | Lost;
 
 /** What completing an event queued, and which of its reply lanes the completing owner holds. */
 export interface Completion {

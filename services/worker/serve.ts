@@ -1,14 +1,19 @@
 // What the bot worker does (bot-worker.ts is its entry point): runs the in-process bot on this
 // thread with its own store connection, and answers the webhook thread's requests (protocol.ts).
 // Handling and sending live here, so the webhook thread only verifies, stores and answers.
-import { setPriority } from 'node:os';
+import { hostname, setPriority } from 'node:os';
 import type { MessagePort } from 'node:worker_threads';
-import { createBot, type HandlingReport } from '../bot.ts';
+import { createBot, type HandlingReport, type LocalBot } from '../bot.ts';
+import type { Config } from '../config.ts';
 import { secretsOf } from '../config.ts';
-import { createLogger } from '../logger.ts';
+import { createLogger, type Logger } from '../logger.ts';
 import type { MetricsSnapshot } from '../metrics/bot-metrics.ts';
 import { createThreadMetrics } from '../metrics/registry.ts';
-import { openStore } from '../state/open-store.ts';
+import { createPgRateGate } from '../outbox/pg-rate-gate.ts';
+import type { RateGate } from '../outbox/rate-gate.ts';
+import { openStoreAsync } from '../state/open-store.ts';
+import { createPostgresPool } from '../state/postgres-pool.ts';
+import { isPostgresStore, LANES_CHANNEL, WORK_CHANNEL } from '../state/postgres-store.ts';
 import type { BotStore } from '../state/store.ts';
 import { postedFailure } from './failures.ts';
 import type { FromWorker, ToWorker, WorkerInit, WorkerRequest } from './protocol.ts';
@@ -34,19 +39,30 @@ export function serveBot(port: MessagePort, { config, observeGraph, inboxRetry, 
   }
   // This thread's own registry, read by the webhook thread over the `metrics` request.
   const metrics = createThreadMetrics({ thread: 'bot', processMetrics: config.METRICS_TOKEN !== undefined });
-  const store = options.wrapStore ? options.wrapStore(openStore(config.DATABASE_URL)) : undefined;
-  const bot = createBot(config, {
-    log,
-    metrics,
-    // Every Graph and Instagram API call goes back to the webhook thread for the live dashboard.
-    ...(observeGraph ? { observeGraph: (call) => post({ type: 'graph', call }) } : {}),
-    ...(inboxRetry ? { inboxRetry } : {}),
-    ...(store ? { store } : {}),
-    // The shop's onError hook lives on the webhook thread: failures go there.
-    ...(reportFailures ? { onError: (failure) => post({ type: 'failure', failure: postedFailure(failure) }) } : {}),
+  const booting = openShared(config, log).then(async (shared) => {
+    const { store, gate } = shared;
+    const bot = createBot(config, {
+      log,
+      metrics,
+      store: options.wrapStore ? options.wrapStore(store) : store,
+      ...(gate ? { gate } : {}),
+      // Every Graph and Instagram API call goes back to the webhook thread for the live dashboard.
+      ...(observeGraph ? { observeGraph: (call) => post({ type: 'graph', call }) } : {}),
+      ...(inboxRetry ? { inboxRetry } : {}),
+      // The shop's onError hook lives on the webhook thread: failures go there.
+      ...(reportFailures ? { onError: (failure) => post({ type: 'failure', failure: postedFailure(failure) }) } : {}),
+    });
+    await shared.listen(() => bot.wake());
+    return { bot, close: () => shared.close() };
   });
+  // A bot that could not open its store answers every request with that error (the webhook thread
+  // logs it and reports handling stalled); nothing is unhandled meanwhile.
+  booting.catch((err: unknown) => log.error('the bot worker could not open its store', { err }));
+  const ready = async (): Promise<LocalBot> => (await booting).bot;
 
   const answer = async (request: WorkerRequest): Promise<{ report?: HandlingReport; metrics?: MetricsSnapshot } | undefined> => {
+    if (request.type === 'metrics') return { metrics: await metrics.snapshot() };
+    const bot = await ready();
     switch (request.type) {
       case 'recover':
         await bot.recover();
@@ -56,17 +72,19 @@ export function serveBot(port: MessagePort, { config, observeGraph, inboxRetry, 
         return undefined;
       case 'health':
         return { report: await bot.report() };
-      case 'metrics':
-        return { metrics: await metrics.snapshot() };
       case 'close':
         await bot.close(request.graceMs);
+        await (await booting).close();
         return undefined;
     }
   };
 
   port.on('message', (message: ToWorker) => {
     if (message.type === 'wake') {
-      bot.wake();
+      ready().then(
+        (bot) => bot.wake(),
+        () => undefined, // logged once above
+      );
       return;
     }
     answer(message).then(
@@ -80,4 +98,46 @@ export function serveBot(port: MessagePort, { config, observeGraph, inboxRetry, 
       },
     );
   });
+}
+
+interface Shared {
+  store: BotStore;
+  /** PostgreSQL: the rate limit shared by every instance (its own small pool). */
+  gate: RateGate | undefined;
+  /** PostgreSQL: wakes the bot whenever any instance stored work (LISTEN). */
+  listen(wake: () => void): Promise<void>;
+  /** Ends what only this module opened (the LISTEN connection, the gate's pool). */
+  close(): Promise<void>;
+}
+
+/** Connections for the pool of the gate: one per account being granted at once, and one spare. */
+const GATE_POOL_SIZE = 3;
+
+/**
+ * The worker's store, and with PostgreSQL what several instances share besides it: the Send API
+ * rate limit and the wake-ups (LISTEN on the channels the webhook's commits and the expansions
+ * notify), so new work wakes an idle instance at once.
+ */
+async function openShared(config: Readonly<Config>, log: Logger): Promise<Shared> {
+  const applicationName = `shopbot worker ${hostname()}:${process.pid}`;
+  const store = await openStoreAsync(config.DATABASE_URL, { poolSize: config.DATABASE_POOL_SIZE, applicationName, log });
+  if (!isPostgresStore(store)) return { store, gate: undefined, listen: () => Promise.resolve(), close: () => Promise.resolve() };
+  const pool = createPostgresPool({
+    url: config.DATABASE_URL,
+    max: GATE_POOL_SIZE,
+    applicationName: `${applicationName} rate`,
+    onError: (err) => log.warn('a rate-limit connection failed; the pool makes a new one', { err }),
+  });
+  let stopListening: (() => Promise<void>) | undefined;
+  return {
+    store,
+    gate: createPgRateGate({ pool, limit: config.SEND_RATE_LIMIT, log }),
+    async listen(wake) {
+      stopListening = await store.listen([WORK_CHANNEL, LANES_CHANNEL], wake);
+    },
+    async close() {
+      await stopListening?.();
+      await pool.end();
+    },
+  };
 }

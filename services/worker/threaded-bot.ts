@@ -2,7 +2,7 @@
 // only what the webhook needs: storing each verified body with a group commit on its own
 // connection, then waking the worker, which expands, handles and sends from the same database.
 import { Worker, type ResourceLimits } from 'node:worker_threads';
-import { createHealthJudge, tokenFixOf, type Bot, type HandlingReport, type Health } from '../bot.ts';
+import { createHealthJudge, databaseKindOf, tokenFixOf, type Bot, type HandlingReport, type Health } from '../bot.ts';
 import type { Config } from '../config.ts';
 import { reportFailure, type FailureHook } from '../failure-hook.ts';
 import type { GraphObserver } from '../graph/client.ts';
@@ -11,7 +11,12 @@ import type { Logger } from '../logger.ts';
 import { noopMetrics, type BotMetrics, type MetricsSnapshot } from '../metrics/bot-metrics.ts';
 import { createWorkerSnapshots } from '../metrics/worker-snapshots.ts';
 import { DEFAULT_STUCK_AFTER_MS } from '../progress.ts';
+import { hostname } from 'node:os';
+import { isPostgresUrl } from '../state/open-store.ts';
+import { createPostgresStore } from '../state/postgres-store.ts';
+import { storeWhenReady } from '../state/ready-store.ts';
 import { createSqliteStore } from '../state/sqlite-store.ts';
+import type { BotStore } from '../state/store.ts';
 import { receivedFailure } from './failures.ts';
 import type { FromWorker, RequestBody, ToWorker, WorkerInit } from './protocol.ts';
 
@@ -71,16 +76,13 @@ type Pending = { resolve: (answer: Answer) => void; reject: (err: Error) => void
 
 export function createThreadedBot(config: Readonly<Config>, options: ThreadedBotOptions): Bot {
   const { log } = options;
-  // `checkpoint: false`: the worker's connection checkpoints the WAL, so a commit here never waits
-  // for one; `yield`: waiting for the worker's write lock never blocks this thread. A small cache:
-  // this connection only appends notifications and counts the backlog.
-  const store = createSqliteStore(config.DATABASE_URL.slice('sqlite:'.length), { checkpoint: false, cacheMb: 2, onLocked: 'yield' });
+  const store = openWebhookStore(config, log);
   const pending = new Map<number, Pending>();
   let nextId = 1;
   let closing = false;
   let wakeQueued = false;
   let alive = false;
-  const judge = createHealthJudge(options.stuckAfterMs ?? DEFAULT_STUCK_AFTER_MS, Date.now, tokenFixOf(config));
+  const judge = createHealthJudge(options.stuckAfterMs ?? DEFAULT_STUCK_AFTER_MS, Date.now, tokenFixOf(config), databaseKindOf(config.DATABASE_URL));
   const workerMetrics = createWorkerSnapshots();
   let worker = startWorker();
 
@@ -180,4 +182,20 @@ export function createThreadedBot(config: Readonly<Config>, options: ThreadedBot
     },
     store,
   };
+}
+
+/** PostgreSQL connections of the webhook's thread: enough for two commits in flight and /healthz. */
+const WEBHOOK_POOL_SIZE = 3;
+
+/**
+ * This thread's own connection, for appending bodies and counting the backlog. SQLite:
+ * `checkpoint: false`, the worker's connection checkpoints the WAL, so a commit here never waits
+ * for one; `yield`: waiting for the worker's write lock never blocks this thread; a small cache.
+ * PostgreSQL: a small pool of its own, opening (and migrating) while the server starts.
+ */
+function openWebhookStore(config: Readonly<Config>, log: Logger): BotStore {
+  if (isPostgresUrl(config.DATABASE_URL)) {
+    return storeWhenReady(createPostgresStore({ url: config.DATABASE_URL, poolSize: WEBHOOK_POOL_SIZE, applicationName: `shopbot webhook ${hostname()}:${process.pid}`, log }));
+  }
+  return createSqliteStore(config.DATABASE_URL.slice('sqlite:'.length), { checkpoint: false, cacheMb: 2, onLocked: 'yield' });
 }
