@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from '@jest/globals';
 import { recipientOf, startMockGraph, type GraphCall, type MockGraph } from '../support/mock-graph-server.ts';
 import { spawnApp, type SpawnedApp } from '../support/spawn-app.ts';
-import { collapseRepeats, expectedStream, label, orderStatusItem, pageNotification, psid, sleep, streamsByUser, tempDir, waitFor } from './helpers.ts';
+import { collapseRepeats, expectedStream, healthOfInstance, label, orderStatusItem, pageNotification, psid, sleep, streamsByUser, tempDir, waitFor } from './helpers.ts';
 import { buildLoad, createTarget, redeliver, runPoster, type Load, type Note, type PostStats, type Target } from './load.ts';
 
 /** The outbox sender's default concurrency: at most this many sends are in flight at any instant. */
@@ -163,7 +163,7 @@ describe('crash recovery with real processes', () => {
     expect(posting.stats.failed).toBeGreaterThan(0);
     expect(redelivered).toBeGreaterThan(50);
     expect(duplicates).toBeLessThanOrEqual(SENDS_IN_FLIGHT_BOUND);
-    expect(health).toEqual({ status: 200, body: { status: 'ok', store: 'ok', token: 'ok', handling: 'ok', backlog: { received: 0, inbox: 0, outbox: 0, failed: 0, unreadable: 0, failed_events: 0 } } });
+    expect(health).toEqual({ status: 200, body: { status: 'ok', store: 'ok', token: 'ok', handling: 'ok', backlog: { received: 0, inbox: 0, outbox: 0, failed: 0, unreadable: 0, failed_events: 0 }, ...healthOfInstance('sqlite') } });
   }, 150_000);
 
   it('SIGTERM mid-load: exits 0 within the grace period; after a restart everything is answered exactly once', async () => {

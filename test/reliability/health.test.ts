@@ -6,7 +6,7 @@ import request from 'supertest';
 import { createMemoryStore } from '../../services/state/memory-store.ts';
 import type { BotStore } from '../../services/state/store.ts';
 import { messageText, recipientOf } from '../support/mock-graph-server.ts';
-import { ASK_ORDER, orderStatusItem, psid, tempDir } from './helpers.ts';
+import { ASK_ORDER, healthOfInstance, orderStatusItem, PAGE, psid, tempDir } from './helpers.ts';
 import { stamp, useRigs, type Rig } from './in-process.ts';
 
 const A = psid(1001);
@@ -22,7 +22,7 @@ describe('GET /healthz', () => {
     const idle = await healthz(r);
     expect(idle.status).toBe(200);
     expect(idle.headers['cache-control']).toBe('no-store');
-    expect(idle.body).toEqual({ status: 'ok', store: 'ok', token: 'ok', handling: 'ok', backlog: { received: 0, inbox: 0, outbox: 0, failed: 0, unreadable: 0, failed_events: 0 } });
+    expect(idle.body).toEqual({ status: 'ok', store: 'ok', token: 'ok', handling: 'ok', backlog: { received: 0, inbox: 0, outbox: 0, failed: 0, unreadable: 0, failed_events: 0 }, ...healthOfInstance('memory') });
 
     r.mock.setFault((call) => (messageText(call) === ASK_ORDER && recipientOf(call) === B ? { kind: 'graph', code: 551 } : undefined));
     await r.post([orderStatusItem(A, stamp()), orderStatusItem(B, stamp())]);
@@ -30,7 +30,7 @@ describe('GET /healthz', () => {
     expect(busy.status).toBe(200);
     expect(busy.body).toMatchObject({ status: 'ok', backlog: { received: 0, inbox: 2, outbox: 0, failed: 0, unreadable: 0, failed_events: 0 } });
     await r.h.bot.idle();
-    expect((await healthz(r)).body).toEqual({ status: 'ok', store: 'ok', token: 'ok', handling: 'ok', backlog: { received: 0, inbox: 0, outbox: 0, failed: 1, unreadable: 0, failed_events: 0 } });
+    expect((await healthz(r)).body).toEqual({ status: 'ok', store: 'ok', token: 'ok', handling: 'ok', backlog: { received: 0, inbox: 0, outbox: 0, failed: 1, unreadable: 0, failed_events: 0 }, ...healthOfInstance('memory') });
   });
 
   it('503 degraded when the SQLite store has been closed', async () => {
@@ -41,7 +41,7 @@ describe('GET /healthz', () => {
     await r.h.bot.store.close();
     const res = await healthz(r);
     expect(res.status).toBe(503);
-    expect(res.body).toEqual({ status: 'degraded', store: 'unreachable', token: 'ok', handling: 'ok', reason: 'the store does not answer', backlog: null });
+    expect(res.body).toEqual({ status: 'degraded', store: 'unreachable', token: 'ok', handling: 'ok', reason: 'the store does not answer', backlog: null, database: { kind: 'sqlite', ok: false }, instance: { owner: expect.any(String) } });
   });
 
   it('503 degraded when the store does not answer', async () => {
@@ -73,6 +73,8 @@ describe('GET /healthz', () => {
       handling: 'ok',
       reason: 'Graph rejected the Page token (code 190): replace PAGE_ACCESS_TOKEN and restart',
       backlog: { received: 0, inbox: 0, outbox: 2, failed: 0, unreadable: 0, failed_events: 0 },
+      paused_accounts: [PAGE],
+      ...healthOfInstance('memory'),
     });
   });
 });

@@ -8,7 +8,7 @@ import { backoff, type RetryPolicy } from '../../services/outbox/sender.ts';
 import { createMemoryStore } from '../../services/state/memory-store.ts';
 import type { BotStore } from '../../services/state/store.ts';
 import { messageText, recipientOf, startMockGraph, type Fault, type GraphCall } from '../support/mock-graph-server.ts';
-import { APOLOGY_EN, ASK_ORDER, EN, expectedStream, invalidOrder, label, orderStatusItem, postbackItem, psid, tempDir, textItem, translations } from './helpers.ts';
+import { APOLOGY_EN, ASK_ORDER, EN, expectedStream, healthOfInstance, invalidOrder, label, orderStatusItem, PAGE, postbackItem, psid, tempDir, textItem, translations } from './helpers.ts';
 import { stamp, useRigs } from './in-process.ts';
 
 const A = psid(101);
@@ -198,6 +198,8 @@ describe('invalid Page token (190)', () => {
       handling: 'ok',
       reason: expect.stringContaining('PAGE_ACCESS_TOKEN'),
       backlog: { received: 0, inbox: 0, outbox: 4, failed: 0, unreadable: 0, failed_events: 0 },
+      paused_accounts: [PAGE],
+      ...healthOfInstance('sqlite'),
     });
     expect(first.h.logText()).toContain('PAGE_ACCESS_TOKEN_INVALID');
     await first.close();

@@ -12,7 +12,7 @@ import type { BotStore, EventOutcome } from '../../services/state/store.ts';
 import { emptyOutcome } from '../../services/state/store.ts';
 import { toMetaJson } from '../../services/signature.ts';
 import { recipientOf } from '../support/mock-graph-server.ts';
-import { expectedStream, label, orderStatusItem, pageNotification, psid, sleep, textItem, waitFor } from './helpers.ts';
+import { expectedStream, healthOfInstance, label, orderStatusItem, pageNotification, psid, sleep, textItem, waitFor } from './helpers.ts';
 import { stamp, useRigs, type Rig } from './in-process.ts';
 
 const { rig } = useRigs();
@@ -108,11 +108,12 @@ describe('/healthz while handling is stuck', () => {
       handling: 'stuck',
       reason: expect.stringMatching(/^handling is stuck: nothing handled or sent for \d+ s while work waits \(1 notifications, 0 events, 0 reply lanes due\)$/),
       backlog: { received: 1, inbox: 0, outbox: 0, failed: 0, unreadable: 0, failed_events: 0 },
+      ...healthOfInstance('memory'),
     });
     expect(JSON.stringify(res.body)).not.toContain('SQLITE_CORRUPT');
     broken = false;
     await waitFor(async () => (await healthz(r)).status === 200, 3000, () => 'never recovered');
-    expect((await healthz(r)).body).toEqual({ status: 'ok', store: 'ok', token: 'ok', handling: 'ok', backlog: expect.any(Object) });
+    expect((await healthz(r)).body).toEqual({ status: 'ok', store: 'ok', token: 'ok', handling: 'ok', backlog: expect.any(Object), ...healthOfInstance('memory') });
     await r.h.bot.idle();
     expect(sendsTo(r, A)).toEqual(expectedStream([]));
   });

@@ -16,7 +16,7 @@ import { createLogger } from '../../services/logger.ts';
 import { WORKER_LIMITS, createThreadedBot, type ThreadedBotOptions } from '../../services/worker/threaded-bot.ts';
 import { TEST_ENV, postSigned } from '../support/harness.ts';
 import { messageText, startMockGraph, type MockGraph } from '../support/mock-graph-server.ts';
-import { APOLOGY_EN, ASK_ORDER, PAGE, collapseRepeats, expectedStream, messengerUser, orderStatusItem, pageNotification, psid, streamsByUser, tempDir, textItem, waitFor, withDeepValue } from './helpers.ts';
+import { APOLOGY_EN, ASK_ORDER, PAGE, collapseRepeats, healthOfInstance, expectedStream, messengerUser, orderStatusItem, pageNotification, psid, streamsByUser, tempDir, textItem, waitFor, withDeepValue } from './helpers.ts';
 import { stamp } from './in-process.ts';
 
 interface Threaded {
@@ -79,7 +79,7 @@ describe('handling on a worker thread (SQLite file)', () => {
     for (const u of users) expect(streams.get(u)).toEqual(expectedStream([`${u}-1`, `${u}-2`]));
     expect(await t.bot.store.backlog()).toEqual({ received: 0, inbox: 0, outbox: 0, failed: 0, unreadable: 0, failed_events: 0 });
     const health = await request(t.app).get('/healthz');
-    expect(health.body).toEqual({ status: 'ok', store: 'ok', token: 'ok', handling: 'ok', backlog: { received: 0, inbox: 0, outbox: 0, failed: 0, unreadable: 0, failed_events: 0 } });
+    expect(health.body).toEqual({ status: 'ok', store: 'ok', token: 'ok', handling: 'ok', backlog: { received: 0, inbox: 0, outbox: 0, failed: 0, unreadable: 0, failed_events: 0 }, ...healthOfInstance('sqlite') });
   });
 
   it('reports the worker’s view of the Page token: 503 "invalid" after Graph answers 190', async () => {
