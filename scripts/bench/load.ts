@@ -12,7 +12,8 @@ interface AutocannonRequest {
 }
 
 interface AutocannonOptions {
-  url: string;
+  /** Several: connections go to them in turn (round robin). */
+  url: string | string[];
   connections: number;
   duration?: number;
   amount?: number;
@@ -52,7 +53,8 @@ const require = createRequire(import.meta.url);
 const autocannon = require('autocannon') as Autocannon;
 
 export interface LoadOptions {
-  url: string;
+  /** Several (app instances): the connections are shared out among them in turn. */
+  url: string | string[];
   connections: number;
   /** Seconds; or give `amount` (total requests) instead. */
   duration?: number;

@@ -5,7 +5,9 @@
 // (a bare node:http server and a bare express app that only drain the body and answer 200).
 // Every server is a child process with its own event loop; replies go to a local mock Graph API,
 // also a child. Prints req/s and latency per target, the app's ratio to each ceiling, events
-// persisted/s, replies/s reaching the mock, and the app's memory. See docs/benchmark.md.
+// persisted/s, replies/s reaching the mock, and the app's memory. With `--db postgres` the same
+// scenarios also run against `--instances N` app processes sharing one throwaway PostgreSQL
+// database, side by side with SQLite. See docs/benchmark.md.
 import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -19,7 +21,9 @@ import { assertPortFree, BenchError, freePort, REPO_ROOT, sleep, spawnNode, Star
 import { runLoad, type LoadResult } from './load.ts';
 import type { MockStats } from './mock-graph.ts';
 import { createPayloadFactory } from './payloads.ts';
-import { memOf, openCpuWindow, watchMemory } from './proc.ts';
+import { createBenchDatabase, type BenchDatabase } from './postgres-db.ts';
+import { readReplyBuckets, replyLatencyBetween } from './reply-latency.ts';
+import { cpuSecondsOf, memOf, openCpuWindow, watchMemory } from './proc.ts';
 import { summarizeProfile } from './profile-summary.ts';
 import { int, mb, ms, pct, table } from './report.ts';
 
@@ -35,6 +39,10 @@ const USAGE = `usage: npm run bench -- [options]
   --soak-step N      events between two memory samples (default 20000)
   --only KIND        single | batch | soak: run one part only
   --graph-latency MS delay of the mock Graph API's answers (default 0)
+  --db KIND          sqlite (default) | postgres: also run the app on PostgreSQL, side by side
+  --instances N      app processes sharing the PostgreSQL database (default 1; needs --db postgres)
+  --postgres-url URL server for --db postgres, where a throwaway database is made and dropped
+                     (default BENCH_POSTGRES_URL, TEST_POSTGRES_URL or postgres://root@127.0.0.1:5432/postgres)
   --app-port N       port for the app (default: a free one)
   --cpu-prof DIR     write a V8 CPU profile of each app run to DIR and summarise it
   --app-dir DIR      run the app from another checkout (e.g. a git worktree with a change to try)
@@ -54,6 +62,9 @@ interface Options {
   soakStep: number;
   only: 'single' | 'batch' | 'soak' | undefined;
   graphLatency: number;
+  db: 'sqlite' | 'postgres';
+  instances: number;
+  postgresUrl: string;
   appPort: number | undefined;
   cpuProf: string | undefined;
   appDir: string;
@@ -75,6 +86,9 @@ function options(): Options {
       'soak-step': { type: 'string' },
       only: { type: 'string' },
       'graph-latency': { type: 'string' },
+      db: { type: 'string' },
+      instances: { type: 'string' },
+      'postgres-url': { type: 'string' },
       'app-port': { type: 'string' },
       'cpu-prof': { type: 'string' },
       'app-dir': { type: 'string' },
@@ -98,6 +112,11 @@ function options(): Options {
   const only = values.only;
   if (only !== undefined && only !== 'single' && only !== 'batch' && only !== 'soak') throw new UsageError(`--only ${only}: expected single, batch or soak`);
   const sendRate = num('send-rate', values['send-rate'], 250, 1);
+  const db = values.db ?? 'sqlite';
+  if (db !== 'sqlite' && db !== 'postgres') throw new UsageError(`--db ${db}: expected sqlite or postgres`);
+  const instances = num('instances', values.instances, 1, 1);
+  if (!Number.isInteger(instances) || instances > 16) throw new UsageError(`--instances ${values.instances}: expected a whole number from 1 to 16`);
+  if (instances > 1 && db !== 'postgres') throw new UsageError('--instances: several instances share a PostgreSQL database; add --db postgres');
   if (sendRate > 300) throw new UsageError('--send-rate: the app accepts 1 to 300 (Meta allows 300/s)');
   return {
     duration: num('duration', values.duration, quick ? 3 : 10, 1),
@@ -111,6 +130,9 @@ function options(): Options {
     soakStep: num('soak-step', values['soak-step'], 20_000, 1),
     only,
     graphLatency: num('graph-latency', values['graph-latency'], 0),
+    db,
+    instances,
+    postgresUrl: values['postgres-url'] ?? process.env.BENCH_POSTGRES_URL ?? process.env.TEST_POSTGRES_URL ?? 'postgres://root@127.0.0.1:5432/postgres',
     appPort: values['app-port'] === undefined ? undefined : num('app-port', values['app-port'], 0, 1),
     cpuProf: values['cpu-prof'] === undefined ? undefined : resolve(values['cpu-prof']),
     appDir: values['app-dir'] === undefined ? REPO_ROOT : resolve(values['app-dir']),
@@ -136,14 +158,20 @@ interface Kind {
 
 interface Measured {
   kind: Kind['name'];
-  target: 'node:http' | 'express' | 'app';
+  target: 'node:http' | 'express' | 'app' | 'app-pg';
   load: LoadResult;
   /** Cores busy during the measured load (1 = one core): the server, the load generator (this process), everything else. */
   cpu: { server: number | undefined; loadGen: number; others: number | undefined };
 }
 
 interface AppRun extends Measured {
-  target: 'app';
+  target: 'app' | 'app-pg';
+  /** App processes (several only on PostgreSQL). */
+  instances: number;
+  /** Cores the PostgreSQL server's backends for these instances used during the load. */
+  cpuDb: number | undefined;
+  /** Replies sent during the load: time from the webhook to the Send API's answer (the app's histogram), ms. */
+  replyLatency: { p50: number; p99: number; count: number } | undefined;
   /** Events the app stored (dedup keys in its database) after warm-up + load. */
   storedEvents: number;
   /** Events handled (replies produced) per second during the load. */
@@ -218,7 +246,8 @@ async function main(): Promise<number> {
 
   out(`# Webhook benchmark — ${new Date().toISOString()}`);
   out(`node ${process.version}, ${(await import('node:os')).cpus().length} CPUs; ${o.connections} connections, ${o.duration} s per scenario (+${o.warmup} s warm-up), ` +
-    `${o.senders} senders, SEND_RATE_LIMIT=${o.sendRate}, mock Graph latency ${o.graphLatency} ms`);
+    `${o.senders} senders, SEND_RATE_LIMIT=${o.sendRate}, mock Graph latency ${o.graphLatency} ms` +
+    (o.db === 'postgres' ? `; PostgreSQL: ${o.instances} instance${o.instances === 1 ? '' : 's'} on one database` : ''));
   out();
 
   const kinds: Kind[] = [
@@ -232,9 +261,14 @@ async function main(): Promise<number> {
     note(`\n== ${kind.label} ==`);
     results.push(await measureServer(o, kind, 'node:http', httpCeiling, `http://127.0.0.1:${ports.http}`));
     results.push(await measureServer(o, kind, 'express', expressCeiling, `http://127.0.0.1:${ports.express}`));
-    const app = await measureApp(o, kind, ports, mock);
+    const app = await measureApp(o, kind, ports, mock, 'sqlite');
     results.push(app);
     appRuns.push(app);
+    if (o.db === 'postgres') {
+      const onPostgres = await measureApp(o, kind, ports, mock, 'postgres');
+      results.push(onPostgres);
+      appRuns.push(onPostgres);
+    }
   }
   const soak = o.soak > 0 && (o.only === undefined || o.only === 'soak') ? await soakApp(o, ports) : undefined;
 
@@ -259,8 +293,57 @@ interface AppInstance {
   dbPath: string;
 }
 
-async function startApp(o: Options, name: string, ports: Ports): Promise<AppInstance> {
-  const port = o.appPort ?? (await freePort());
+/** The app processes of one run, and what they stored (in a SQLite file, or one PostgreSQL database). */
+interface AppGroup {
+  db: 'sqlite' | 'postgres';
+  instances: AppInstance[];
+  countStored(perBody: number): Promise<number>;
+  dbMb(): Promise<number>;
+  /** PostgreSQL's server processes serving these instances (their CPU is part of the cost). */
+  dbPids(): Promise<number[]>;
+  stop(): Promise<{ ms: number; killed: boolean }>;
+}
+
+const METRICS_TOKEN = randomBytes(16).toString('hex');
+
+async function startGroup(o: Options, name: string, ports: Ports, db: 'sqlite' | 'postgres'): Promise<AppGroup> {
+  if (db === 'sqlite') {
+    const app = await startApp(o, name, ports);
+    return {
+      db,
+      instances: [app],
+      countStored: (perBody) => Promise.resolve(countStored(app.dbPath, perBody)),
+      dbMb: () => Promise.resolve(fileMb(app.dbPath)),
+      dbPids: () => Promise.resolve([]),
+      stop: () => stopApp(o, app),
+    };
+  }
+  const database = await createBenchDatabase(o.postgresUrl, `shopbot_bench_${RUN_ID}_${name.replace(/\W/g, '_')}`);
+  const instances: AppInstance[] = [];
+  try {
+    // Started together, as a deployment would: the migrations' advisory lock lets one apply them.
+    instances.push(...(await Promise.all(Array.from({ length: o.instances }, (_, i) => startApp(o, `${name}-${i + 1}`, ports, database, i)))));
+  } catch (err) {
+    await Promise.all(instances.map((app) => stopApp(o, app)));
+    await database.drop();
+    throw err;
+  }
+  return {
+    db,
+    instances,
+    countStored: (perBody) => database.countStored(perBody),
+    dbMb: () => database.sizeMb(),
+    dbPids: () => database.backendPids(),
+    async stop() {
+      const stops = await Promise.all(instances.map((app) => stopApp(o, app)));
+      await database.drop();
+      return { ms: Math.max(...stops.map((x) => x.ms)), killed: stops.some((x) => x.killed) };
+    },
+  };
+}
+
+async function startApp(o: Options, name: string, ports: Ports, database?: BenchDatabase, index = 0): Promise<AppInstance> {
+  const port = index === 0 && o.appPort !== undefined ? o.appPort : await freePort();
   const dbPath = join(tmp, `${name}.db`);
   // Profiled runs use the tsc build (see buildForProfiling); one directory per run, as node
   // writes a profile per thread.
@@ -282,8 +365,9 @@ async function startApp(o: Options, name: string, ports: Ports): Promise<AppInst
       IG_ACCOUNT_ID: '',
       APP_URL: 'https://shopbot-bench.invalid',
       GRAPH_API_URL: `http://127.0.0.1:${ports.mock}`,
-      DATABASE_URL: `sqlite:${dbPath}`,
+      DATABASE_URL: database ? database.url : `sqlite:${dbPath}`,
       LOG_LEVEL: 'warn',
+      METRICS_TOKEN,
       SEND_RATE_LIMIT: String(o.sendRate),
       DASHBOARD_TOKEN: '',
       // The mock Graph API has no webhook subscriptions to check.
@@ -335,37 +419,48 @@ async function stopApp(o: Options, app: AppInstance): Promise<{ ms: number; kill
   return stopChild(app.child, o.cpuProf ? 60_000 : 15_000);
 }
 
-async function measureApp(o: Options, kind: Kind, ports: Ports, mock: Child): Promise<AppRun> {
-  note(`app (durable inbox): start, warm-up ${o.warmup} s, load ${o.duration} s, drain ${o.drain} s`);
-  const app = await startApp(o, `app-${kind.name}`, ports);
-  const memory = watchMemory(app.child.pid);
+async function measureApp(o: Options, kind: Kind, ports: Ports, mock: Child, db: 'sqlite' | 'postgres'): Promise<AppRun> {
+  const what = db === 'sqlite' ? 'app (durable inbox, SQLite)' : `app on PostgreSQL (${o.instances} instance${o.instances === 1 ? '' : 's'})`;
+  note(`${what}: start, warm-up ${o.warmup} s, load ${o.duration} s, drain ${o.drain} s`);
+  const group = await startGroup(o, `app-${kind.name}-${db}`, ports, db);
+  const apps = group.instances;
+  const urls = apps.map((app) => app.url);
+  const memories = apps.map((app) => watchMemory(app.child.pid));
+  const first = apps[0] as AppInstance;
+  let stopped: { ms: number; killed: boolean } | undefined;
   try {
-    const rssStartMb = memory.lastMb();
-    const next = createPayloadFactory({ appSecret: APP_SECRET, pageId: PAGE_ID, events: kind.events, senders: o.senders, runId: `${RUN_ID}${kind.name}app` });
-    if (o.warmup > 0) await runLoad({ url: app.url, connections: o.connections, duration: o.warmup, next });
-    const before = { mock: await mockStats(ports.mock, mock), handled: await handled(app, kind.events) };
-    const cpuWindow = openCpuWindow([app.child.pid], [mock.pid]);
+    const rssStartMb = sumOf(memories.map((m) => m.lastMb()));
+    const next = createPayloadFactory({ appSecret: APP_SECRET, pageId: PAGE_ID, events: kind.events, senders: o.senders, runId: `${RUN_ID}${kind.name}${db}` });
+    if (o.warmup > 0) await runLoad({ url: urls, connections: o.connections, duration: o.warmup, next });
+    const before = { mock: await mockStats(ports.mock, mock), handled: await handled(group, kind.events), replies: await readReplyBuckets(urls, METRICS_TOKEN) };
+    const dbCpu = openDbCpuWindow(await group.dbPids());
+    const cpuWindow = openCpuWindow(apps.map((app) => app.child.pid), [mock.pid, ...dbCpu.pids]);
     const loadStart = Date.now();
-    const load = await runLoad({ url: app.url, connections: o.connections, duration: o.duration, next });
+    const load = await runLoad({ url: urls, connections: o.connections, duration: o.duration, next });
     const cpu = cpuWindow.close();
-    const loop = loopStats(app.child.probes, loadStart, Date.now());
-    const after = { mock: await mockStats(ports.mock, mock), handled: await handled(app, kind.events) };
-    const rssEndMb = memory.lastMb();
+    const cpuDb = dbCpu.close();
+    const loop = loopStats(first.child.probes, loadStart, Date.now());
+    const after = { mock: await mockStats(ports.mock, mock), handled: await handled(group, kind.events), replies: await readReplyBuckets(urls, METRICS_TOKEN) };
+    const rssEndMb = sumOf(memories.map((m) => m.lastMb()));
     await sleep(o.drain * 1000);
     const drained = await mockStats(ports.mock, mock);
     const loadSeconds = (after.mock.at - before.mock.at) / 1000;
     const drainSeconds = (drained.at - after.mock.at) / 1000;
-    const backlog = await health(app, kind.events);
-    const stored = countStored(app.dbPath, kind.events);
+    const backlog = await health(first, kind.events);
+    const stored = await group.countStored(kind.events);
     if (load.non2xx > 0 || load.errors > 0) {
-      note(`app answered ${int(load.non2xx)} non-2xx (${JSON.stringify(load.statusCodes)}) and had ${int(load.errors)} errors; its output:\n${app.child.output().slice(-4000)}`);
+      note(`${what} answered ${int(load.non2xx)} non-2xx (${JSON.stringify(load.statusCodes)}) and had ${int(load.errors)} errors; its output:\n${first.child.output().slice(-4000)}`);
     }
     const sends = (s: MockStats) => s.messages + s.senderActions;
+    const logs = () => mergeCounts(apps.map((app) => app.child.logLevels));
     const run: AppRun = {
       kind: kind.name,
-      target: 'app',
+      target: db === 'sqlite' ? 'app' : 'app-pg',
+      instances: apps.length,
       load,
       cpu,
+      cpuDb,
+      replyLatency: replyLatencyBetween(before.replies, after.replies),
       storedEvents: stored,
       handledPerSec: (after.handled.count - before.handled.count) / ((after.handled.at - before.handled.at) / 1000),
       inboxBacklog: backlog.inbox,
@@ -377,25 +472,54 @@ async function measureApp(o: Options, kind: Kind, ports: Ports, mock: Child): Pr
       profileGets: drained.profiles - before.mock.profiles,
       rssStartMb,
       rssEndMb,
-      peakRssMb: memory.peakMb(),
-      dbMb: fileMb(app.dbPath),
-      logLevels: { ...app.child.logLevels },
-      logMessages: app.child.logMessages,
-      errorSamples: app.child.errorSamples,
+      peakRssMb: sumOf(memories.map((m) => m.peakMb())),
+      dbMb: await group.dbMb(),
+      logLevels: logs(),
+      logMessages: mergeCounts(apps.map((app) => app.child.logMessages)),
+      errorSamples: Object.assign({}, ...apps.map((app) => app.child.errorSamples)) as Record<string, string>,
       stop: undefined,
       loop,
     };
-    memory.stop();
-    run.stop = await stopApp(o, app);
-    run.logLevels = { ...app.child.logLevels };
+    for (const m of memories) m.stop();
+    stopped = await group.stop();
+    run.stop = stopped;
+    run.logLevels = logs();
     return run;
   } catch (err) {
-    if (app.child.hasExited()) throw new StartError(app.child, `exited during the benchmark (${await app.child.exited})`);
+    const dead = apps.find((app) => app.child.hasExited());
+    if (dead) throw new StartError(dead.child, `exited during the benchmark (${await dead.child.exited})`);
     throw err;
   } finally {
-    memory.stop();
-    await stopApp(o, app);
+    for (const m of memories) m.stop();
+    if (!stopped) await group.stop();
   }
+}
+
+/** CPU of PostgreSQL's backends, from their /proc entries (the server runs on this machine). */
+function openDbCpuWindow(pids: number[]): { pids: number[]; close(): number | undefined } {
+  const started = performance.now();
+  const at0 = new Map(pids.map((pid) => [pid, cpuSecondsOf(pid)]));
+  return {
+    pids,
+    close() {
+      if (pids.length === 0) return undefined;
+      const seconds = (performance.now() - started) / 1000;
+      let used = 0;
+      for (const [pid, t0] of at0) {
+        const t1 = cpuSecondsOf(pid);
+        if (t0 !== undefined && t1 !== undefined) used += t1 - t0;
+      }
+      return used / seconds;
+    },
+  };
+}
+
+const sumOf = (values: number[]): number => values.reduce((a, b) => a + b, 0);
+
+function mergeCounts(all: Record<string, number>[]): Record<string, number> {
+  const merged: Record<string, number> = {};
+  for (const counts of all) for (const [k, n] of Object.entries(counts)) merged[k] = (merged[k] ?? 0) + n;
+  return merged;
 }
 
 /** Memory over many events: RSS after a warm-up, then after every `--soak-step` events. */
@@ -461,10 +585,10 @@ async function health(app: AppInstance, perBody: number): Promise<{ inbox: numbe
   return { inbox: (body.backlog?.received ?? 0) * perBody + (body.backlog?.inbox ?? 0), outbox: body.backlog?.outbox ?? 0 };
 }
 
-/** Events handled so far: stored minus those still waiting. */
-async function handled(app: AppInstance, perBody: number): Promise<{ count: number; at: number }> {
-  const { inbox } = await health(app, perBody);
-  return { count: countStored(app.dbPath, perBody) - inbox, at: Date.now() };
+/** Events handled so far: stored minus those still waiting (the backlog is the database's, whichever instance answers). */
+async function handled(group: AppGroup, perBody: number): Promise<{ count: number; at: number }> {
+  const { inbox } = await health(group.instances[0] as AppInstance, perBody);
+  return { count: (await group.countStored(perBody)) - inbox, at: Date.now() };
 }
 
 /**
@@ -507,9 +631,9 @@ function printReport(o: Options, kinds: Kind[], results: Measured[], appRuns: Ap
     const of = (t: Measured['target']) => results.find((r) => r.kind === kind.name && r.target === t);
     const http = of('node:http');
     const express = of('express');
-    for (const r of [http, express, of('app')]) {
+    for (const r of [http, express, of('app'), of('app-pg')]) {
       if (!r) continue;
-      const label = r.target === 'app' ? 'app (durable inbox)' : `${r.target} ceiling`;
+      const label = appLabel(r, o);
       // autocannon counts timeouts among its errors.
       const errors = r.load.non2xx + r.load.errors;
       rows.push([
@@ -518,11 +642,12 @@ function printReport(o: Options, kinds: Kind[], results: Measured[], appRuns: Ap
         int(r.load.rps),
         r.load.ok === 0 ? 'none' : ms(r.load.p50),
         r.load.ok === 0 ? 'none' : ms(r.load.p99),
-        r.target === 'app' && http ? pct(r.load.rps / http.load.rps) : '',
-        r.target === 'app' && express ? pct(r.load.rps / express.load.rps) : '',
+        r.target !== 'node:http' && r.target !== 'express' && http ? pct(r.load.rps / http.load.rps) : '',
+        r.target !== 'node:http' && r.target !== 'express' && express ? pct(r.load.rps / express.load.rps) : '',
         int(r.load.rps * kind.events),
         cores(r.cpu.server),
-        r.cpu.server === undefined || r.load.rps === 0 ? '?' : ms((r.cpu.server * 1000) / r.load.rps),
+        cores(dbCores(r)),
+        cpuPerRequest(r),
         cores(r.cpu.loadGen),
         cores(r.cpu.others),
         errors === 0 ? '0' : `${int(errors)}${r.load.timeouts > 0 ? ` (${int(r.load.timeouts)} timeouts)` : ''} ${JSON.stringify(r.load.statusCodes)}`,
@@ -530,6 +655,7 @@ function printReport(o: Options, kinds: Kind[], results: Measured[], appRuns: Ap
     }
   }
   if (rows.length > 0) printLatency(o, rows, results);
+  const label = (r: AppRun) => `${r.kind === 'single' ? 'single event' : `batch of ${o.batch}`}${o.db === 'postgres' ? `, ${r.target === 'app' ? 'SQLite' : `PostgreSQL ×${r.instances}`}` : ''}`;
 
   if (appRuns.length > 0) {
     out();
@@ -537,11 +663,12 @@ function printReport(o: Options, kinds: Kind[], results: Measured[], appRuns: Ap
     out();
     out(
       table(
-        ['payload', 'events stored', 'handled/s', 'sends/s (load)', 'sends/s (drain)', 'replies/s (drain)', 'inbox left', 'outbox left', 'loop busy', 'loop delay p99/max', 'heap end', 'RSS start', 'RSS end', 'peak RSS', 'db', 'stop', 'log warn/error'],
+        ['payload', 'events stored', 'handled/s', 'reply p50/p99 ms', 'sends/s (load)', 'sends/s (drain)', 'replies/s (drain)', 'inbox left', 'outbox left', 'loop busy', 'loop delay p99/max', 'heap end', 'RSS start', 'RSS end', 'peak RSS', 'db', 'stop', 'log warn/error'],
         appRuns.map((r) => [
-          r.kind === 'single' ? 'single event' : `batch of ${o.batch}`,
+          label(r),
           int(r.storedEvents),
           int(r.handledPerSec),
+          r.replyLatency ? `${ms(r.replyLatency.p50)}/${ms(r.replyLatency.p99)}` : '?',
           int(r.sendsPerSecLoad),
           int(r.sendsPerSecDrain),
           int(r.repliesPerSecDrain),
@@ -561,10 +688,13 @@ function printReport(o: Options, kinds: Kind[], results: Measured[], appRuns: Ap
     );
     for (const r of appRuns) {
       const top = Object.entries(r.logMessages).sort((a, b) => b[1] - a[1]).slice(0, 3);
-      if (top.length > 0) out(`${r.kind}: the app logged ${top.map(([msg, n]) => `${int(n)}× "${msg}"`).join(', ')}`);
+      if (top.length > 0) out(`${label(r)}: the app logged ${top.map(([msg, n]) => `${int(n)}× "${msg}"`).join(', ')}`);
       for (const sample of Object.values(r.errorSamples)) out(`  first: ${sample}`);
     }
     out('sends = Send API calls reaching the mock (replies + typing indicators); replies = calls carrying a message.');
+    out('reply p50/p99: replies sent during the load, from the webhook\'s arrival to the Send API\'s answer (the app\'s bot_reply_latency_seconds');
+    out('histogram, interpolated within its buckets). Under a load above SEND_RATE_LIMIT it is mostly the wait for the rate limit.');
+    if (o.db === 'postgres') out('RSS and heap: all instances together; loop figures: the first instance.');
   }
 
   if (soak && soak.length > 0) {
@@ -592,8 +722,10 @@ function printReport(o: Options, kinds: Kind[], results: Measured[], appRuns: Ap
   }
   for (const r of appRuns) {
     const rate = Math.max(r.sendsPerSecDrain, r.sendsPerSecLoad);
-    checks.push([`${r.kind}: sends limited only by SEND_RATE_LIMIT (≥ 90% of ${o.sendRate}/s)`, `${int(r.sendsPerSecLoad)}/s under load, ${int(r.sendsPerSecDrain)}/s after`, rate >= 0.9 * o.sendRate]);
+    checks.push([`${label(r)}: sends limited only by SEND_RATE_LIMIT (≥ 90% of ${o.sendRate}/s)`, `${int(r.sendsPerSecLoad)}/s under load, ${int(r.sendsPerSecDrain)}/s after`, rate >= 0.9 * o.sendRate]);
   }
+  const onPostgres = find('single', 'app-pg');
+  if (onPostgres) checks.push(...postgresChecks(o, onPostgres as AppRun, single));
   if (soak && soak.length >= 3) {
     // From the warm-up sample on; the trend by least squares, since a single sample swings with GC.
     const measured = soak.slice(1);
@@ -610,13 +742,51 @@ function printReport(o: Options, kinds: Kind[], results: Measured[], appRuns: Ap
   out(table(['target', 'measured', 'met'], checks.map(([what, got, ok]) => [what, got, ok === undefined ? '?' : ok ? 'yes' : 'NO']), 2));
 }
 
+function appLabel(r: Measured, o: Options): string {
+  if (r.target === 'app') return o.db === 'postgres' ? 'app on SQLite' : 'app (durable inbox)';
+  if (r.target === 'app-pg') return `app on PostgreSQL ×${(r as AppRun).instances}`;
+  return `${r.target} ceiling`;
+}
+
+/** The PostgreSQL server's share of the work (the app on SQLite does its database work in-process). */
+function dbCores(r: Measured): number | undefined {
+  return r.target === 'app-pg' ? (r as AppRun).cpuDb : undefined;
+}
+
+/** CPU ms per answered request: the server's, plus PostgreSQL's for the app on it. */
+function cpuPerRequest(r: Measured): string {
+  if (r.cpu.server === undefined || r.load.rps === 0) return '?';
+  const db = r.target === 'app-pg' ? (r as AppRun).cpuDb : 0;
+  if (db === undefined) return '?';
+  return ms(((r.cpu.server + db) * 1000) / r.load.rps);
+}
+
+function postgresChecks(o: Options, pgRun: AppRun, sqlite: Measured | undefined): [string, string, boolean | undefined][] {
+  const checks: [string, string, boolean | undefined][] = [];
+  const n = pgRun.instances;
+  if (n === 1) {
+    checks.push([`PostgreSQL, 1 instance: ≥ 3,000 single events/s to 200`, `${int(pgRun.load.rps)} req/s`, pgRun.load.rps >= 3000]);
+    checks.push([`PostgreSQL, 1 instance: p99 time-to-200 ≤ 25 ms at ${o.connections} connections`, pgRun.load.ok === 0 ? 'no request answered' : `${ms(pgRun.load.p99)} ms`, pgRun.load.ok > 0 && pgRun.load.p99 <= 25]);
+  } else {
+    checks.push([`PostgreSQL, ${n} instances: single events/s to 200 (one instance's target is 3,000)`, `${int(pgRun.load.rps)} req/s, p99 ${ms(pgRun.load.p99)} ms`, undefined]);
+  }
+  if (sqlite?.cpu.server !== undefined && pgRun.cpu.server !== undefined && pgRun.cpuDb !== undefined && sqlite.load.rps > 0 && pgRun.load.rps > 0) {
+    const perEvent = (cores: number, rps: number) => (cores * 1000) / rps;
+    const onSqlite = perEvent(sqlite.cpu.server, sqlite.load.rps);
+    const onPg = perEvent(pgRun.cpu.server + pgRun.cpuDb, pgRun.load.rps);
+    checks.push([`PostgreSQL: CPU per event (app + database server) ≤ 2× SQLite's`, `${ms(onPg)} vs ${ms(onSqlite)} ms (${(onPg / onSqlite).toFixed(2)}×)`, onPg <= 2 * onSqlite]);
+  }
+  return checks;
+}
+
 function printLatency(o: Options, rows: (string | number)[][], results: Measured[]): void {
   out();
   out(`## Time to 200 (${o.connections} connections, ${o.duration} s each)`);
   out();
-  out(table(['payload', 'server', 'req/s', 'p50 ms', 'p99 ms', 'vs node:http', 'vs express', 'events/s', 'CPU server', 'CPU ms/req', 'CPU autocannon', 'CPU other', 'errors'], rows, 2));
+  out(table(['payload', 'server', 'req/s', 'p50 ms', 'p99 ms', 'vs node:http', 'vs express', 'events/s', 'CPU server', 'CPU PostgreSQL', 'CPU ms/req', 'CPU autocannon', 'CPU other', 'errors'], rows, 2));
   out('CPU columns: cores busy during the load (2 = both). "CPU ms/req" is the server\'s CPU time per answered request (for the app it');
-  out('includes handling events and sending replies in the background), the figure least disturbed by other load on the machine.');
+  out('includes handling events and sending replies in the background; on PostgreSQL, the database server\'s backends too), the figure');
+  out('least disturbed by other load on the machine.');
   out('"autocannon" is this process generating and signing the requests;');
   out('"other" is everything else on the machine (the mock Graph API excluded).');
   const noisy = results.filter((r) => (r.cpu.others ?? 0) > 0.3);

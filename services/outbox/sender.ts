@@ -115,6 +115,8 @@ export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
   let claimAgain = false;
   let quiet = false;
   let stopped = false;
+  /** Replies Meta accepted whose recording failed (the store erred): recorded, never sent, on the next try. */
+  const sentNotRecorded = new Map<number, { mid: string | undefined }>();
   let waiters: (() => void)[] = [];
 
   const busy = (): boolean => ready.length > 0 || running.size > 0 || claiming !== undefined || ((retrying.size > 0 || held.size > 0) && !stopped);
@@ -304,6 +306,8 @@ export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
   const attempt = async (lane: string, row: OutboxRow): Promise<Attempt> => {
     const account = accountOfAction(row.action);
     const log = deps.log.child({ outbox_id: row.id, user: row.user_key, action: row.action.type, ...(account ? { account } : {}) });
+    const unrecorded = sentNotRecorded.get(row.id);
+    if (unrecorded) return recordSent(row, account, unrecorded, log);
     const pause = await pausedUntil(account);
     if (row.next_attempt_at > now() || pause > 0) return giveBack(lane, Math.max(row.next_attempt_at, pause), pause === 0);
     const expired = isExpired(row.action, now()) ? expiryReason(row.action, now()) : undefined;
@@ -324,7 +328,17 @@ export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
     }
     grant.done();
     recordAccepted(metrics, row, now());
-    const written = await store.outboxSent(row.id, { userKey: row.user_key, mid: result.message_id }, now(), owner);
+    return recordSent(row, account, { mid: result.message_id }, log);
+  };
+
+  /**
+   * Writes down a reply Meta accepted. Until that write succeeds the reply is remembered here, so
+   * a store that fails just then makes this bot retry the write, never the send.
+   */
+  const recordSent = async (row: OutboxRow, account: string, result: { mid: string | undefined }, log: Logger): Promise<Attempt> => {
+    sentNotRecorded.set(row.id, result);
+    const written = await store.outboxSent(row.id, { userKey: row.user_key, mid: result.mid }, now(), owner);
+    sentNotRecorded.delete(row.id);
     if (pauses.has(account)) {
       pauses.delete(account);
       await store.resumeAccount(account);

@@ -202,15 +202,13 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
     return { replies, held: [...held] };
   };
   // Events handled (and replies sent) in the same turn share a commit too: each one's changes stay
-  // all-or-nothing, and a failing one is retried alone (see createGroupCommit).
-  const completeEvent = createGroupCommit(
-    db.transaction((batch: { id: number; outcome: EventOutcome; now: number; owner: string }[]) => batch.map((c) => completeOne(c.id, c.outcome, c.now, c.owner))),
-    { maxBatch: HANDLING_BATCH },
-  );
-  const countAttempt = createGroupCommit(
-    db.transaction((ids: number[]) => ids.map((id) => (q.countAttempt.get(id) as { attempts: number } | undefined)?.attempts ?? 0)),
-    { maxBatch: HANDLING_BATCH },
-  );
+  // all-or-nothing, and a failing one is retried alone (see createGroupCommit). IMMEDIATE, as they
+  // read before they write: a deferred one would fail at once (SQLITE_BUSY, no busy wait) whenever
+  // the webhook's connection committed between its read and its first write.
+  const completeAll = db.transaction((batch: { id: number; outcome: EventOutcome; now: number; owner: string }[]) => batch.map((c) => completeOne(c.id, c.outcome, c.now, c.owner)));
+  const completeEvent = createGroupCommit((batch: Parameters<typeof completeAll>[0]) => completeAll.immediate(batch), { maxBatch: HANDLING_BATCH });
+  const countAttempts = db.transaction((ids: number[]) => ids.map((id) => (q.countAttempt.get(id) as { attempts: number } | undefined)?.attempts ?? 0));
+  const countAttempt = createGroupCommit((ids: number[]) => countAttempts.immediate(ids), { maxBatch: HANDLING_BATCH });
   const setAsideEvent = db.transaction((id: number, reason: string, now: number, owner: string): void | Lost => {
     const lane = (q.inboxLaneOf.get(id) as { lane: string } | undefined)?.lane;
     if (lane === undefined) return;
@@ -224,20 +222,18 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
     if (!row) return undefined;
     return q.holdsOutboxLane.get(row.lane, owner) ? row : LOST;
   };
-  const outboxSent = createGroupCommit(
-    db.transaction((batch: { id: number; userKey: string | undefined; mid: string | undefined; now: number; owner: string }[]) =>
-      batch.map(({ id, userKey, mid, now, owner }): void | Lost => {
-        const row = heldReply(id, owner);
-        if (row === LOST) return LOST;
-        if (row) {
-          q.deleteOutbox.run(id);
-          q.takeFromOutboxLane.run(1, row.lane);
-        }
-        if (userKey && mid) q.recordSent.run(userKey, mid, now);
-      }),
-    ),
-    { maxBatch: HANDLING_BATCH },
+  const recordAllSent = db.transaction((batch: { id: number; userKey: string | undefined; mid: string | undefined; now: number; owner: string }[]) =>
+    batch.map(({ id, userKey, mid, now, owner }): void | Lost => {
+      const row = heldReply(id, owner);
+      if (row === LOST) return LOST;
+      if (row) {
+        q.deleteOutbox.run(id);
+        q.takeFromOutboxLane.run(1, row.lane);
+      }
+      if (userKey && mid) q.recordSent.run(userKey, mid, now);
+    }),
   );
+  const outboxSent = createGroupCommit((batch: Parameters<typeof recordAllSent>[0]) => recordAllSent.immediate(batch), { maxBatch: HANDLING_BATCH });
   const outboxRetry = db.transaction((id: number, retry: { attempts: number; nextAttemptAt: number; error: string }, now: number, owner: string): void | Lost => {
     const row = heldReply(id, owner);
     if (row === LOST) return LOST;

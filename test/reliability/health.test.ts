@@ -42,6 +42,8 @@ describe('GET /healthz', () => {
     const res = await healthz(r);
     expect(res.status).toBe(503);
     expect(res.body).toEqual({ status: 'degraded', store: 'unreachable', token: 'ok', handling: 'ok', reason: 'the store does not answer', backlog: null, database: { kind: 'sqlite', ok: false }, instance: { owner: expect.any(String) } });
+    const ready = await request(r.h.app).get('/readyz');
+    expect([ready.status, ready.body]).toEqual([503, { status: 'not ready', reason: 'the store does not answer' }]);
   });
 
   it('503 degraded when the store does not answer', async () => {
@@ -66,6 +68,9 @@ describe('GET /healthz', () => {
     await r.h.bot.idle();
     const res = await healthz(r);
     expect(res.status).toBe(503);
+    // Still ready for the load balancer: webhooks are stored, the replies wait for a new token.
+    const ready = await request(r.h.app).get('/readyz');
+    expect([ready.status, ready.body, ready.headers['cache-control']]).toEqual([200, { status: 'ready' }, 'no-store']);
     expect(res.body).toEqual({
       status: 'degraded',
       store: 'ok',
