@@ -23,3 +23,8 @@ export function pct(n: number): string {
 export function mb(n: number | undefined): string {
   return n === undefined ? '?' : `${n.toFixed(0)} MB`;
 }
+
+/** CPU milliseconds per request or event: small numbers, so two significant decimals below 1 ms. */
+export function cpuMs(n: number): string {
+  return n < 1 ? n.toFixed(3) : n.toFixed(2);
+}

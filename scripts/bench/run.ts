@@ -25,7 +25,7 @@ import { createBenchDatabase, type BenchDatabase } from './postgres-db.ts';
 import { readReplyBuckets, replyLatencyBetween } from './reply-latency.ts';
 import { cpuSecondsOf, memOf, openCpuWindow, watchMemory } from './proc.ts';
 import { summarizeProfile } from './profile-summary.ts';
-import { int, mb, ms, pct, table } from './report.ts';
+import { cpuMs, int, mb, ms, pct, table } from './report.ts';
 
 const USAGE = `usage: npm run bench -- [options]
   --duration S       seconds of load per scenario (default 10)
@@ -758,7 +758,7 @@ function cpuPerRequest(r: Measured): string {
   if (r.cpu.server === undefined || r.load.rps === 0) return '?';
   const db = r.target === 'app-pg' ? (r as AppRun).cpuDb : 0;
   if (db === undefined) return '?';
-  return ms(((r.cpu.server + db) * 1000) / r.load.rps);
+  return cpuMs(((r.cpu.server + db) * 1000) / r.load.rps);
 }
 
 function postgresChecks(o: Options, pgRun: AppRun, sqlite: Measured | undefined): [string, string, boolean | undefined][] {
@@ -774,7 +774,7 @@ function postgresChecks(o: Options, pgRun: AppRun, sqlite: Measured | undefined)
     const perEvent = (cores: number, rps: number) => (cores * 1000) / rps;
     const onSqlite = perEvent(sqlite.cpu.server, sqlite.load.rps);
     const onPg = perEvent(pgRun.cpu.server + pgRun.cpuDb, pgRun.load.rps);
-    checks.push([`PostgreSQL: CPU per event (app + database server) ≤ 2× SQLite's`, `${ms(onPg)} vs ${ms(onSqlite)} ms (${(onPg / onSqlite).toFixed(2)}×)`, onPg <= 2 * onSqlite]);
+    checks.push([`PostgreSQL: CPU per event (app + database server) ≤ 2× SQLite's`, `${cpuMs(onPg)} vs ${cpuMs(onSqlite)} ms (${(onPg / onSqlite).toFixed(2)}×)`, onPg <= 2 * onSqlite]);
   }
   return checks;
 }

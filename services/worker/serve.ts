@@ -11,7 +11,7 @@ import type { MetricsSnapshot } from '../metrics/bot-metrics.ts';
 import { createThreadMetrics } from '../metrics/registry.ts';
 import { createPgRateGate } from '../outbox/pg-rate-gate.ts';
 import type { RateGate } from '../outbox/rate-gate.ts';
-import { openStoreAsync } from '../state/open-store.ts';
+import { isPostgresUrl, openStoreAsync } from '../state/open-store.ts';
 import { createPostgresPool } from '../state/postgres-pool.ts';
 import { isPostgresStore, LANES_CHANNEL, WORK_CHANNEL } from '../state/postgres-store.ts';
 import type { BotStore } from '../state/store.ts';
@@ -33,7 +33,7 @@ export function serveBot(port: MessagePort, { config, observeGraph, inboxRetry, 
   const log = createLogger({ level: config.LOG_LEVEL, format: config.LOG_FORMAT, redact: secretsOf(config) }, { thread: 'bot' });
   const post = (message: FromWorker): void => port.postMessage(message);
   try {
-    setPriority(NICENESS);
+    if (!isPostgresUrl(config.DATABASE_URL)) setPriority(NICENESS);
   } catch (err) {
     log.debug('could not lower the bot thread priority', { err });
   }
