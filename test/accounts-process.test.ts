@@ -7,9 +7,12 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { tokenOrigin } from '../services/accounts/tokens.ts';
 import { appSecretProof } from '../services/graph/client.ts';
 import { createTranslations } from '../services/i18n.ts';
+import { formsOf } from '../services/redact.ts';
 import { signatureFor, toMetaJson } from '../services/signature.ts';
+import { createSqliteStore } from '../services/state/sqlite-store.ts';
 import { ACCOUNTS, IG_LOGIN, PAGE_A, PAGE_A_IG, PAGE_B, TOKENS, accountsFile } from './support/accounts.ts';
 import { recipientOf, startMockGraph, type GraphCall, type MockGraph } from './support/mock-graph-server.ts';
 import { SPAWN_ENV, spawnApp, type SpawnedApp } from './support/spawn-app.ts';
@@ -207,4 +210,54 @@ describe('a 190 on one account while the others keep sending', () => {
     expect(healthy.body.backlog).toMatchObject({ outbox: 0, failed: 0 });
     for (const out of [running.output(), second.output()]) for (const secret of [...Object.values(TOKENS), FIXED, INSTAGRAM_SECRET, SPAWN_ENV.APP_SECRET]) expect(out).not.toContain(secret);
   }, 90_000);
+});
+
+describe('a token refreshed on the bot worker', () => {
+  const REFRESHED = 'refreshed"on/the-worker-0123456789abcdef';
+  const DASHBOARD_TOKEN = 'process-dashboard-token-0123456789';
+  const NOOR = '7650000000000031';
+  let refreshing: SpawnedApp | undefined;
+
+  afterAll(async () => {
+    instagram.setFault(undefined);
+    await refreshing?.kill('SIGTERM');
+  });
+
+  it('is used from then on, and never shown: not on the dashboard (whose thread never learns it), not in the log', async () => {
+    // The configured token was recorded two days ago: the worker refreshes it as it starts.
+    const seeded = createSqliteStore(join(dir, 'refreshed.db'));
+    await seeded.putToken(IG_LOGIN, { token: TOKENS.igLogin, refreshed_at: Date.now() - 2 * 24 * 60 * 60 * 1000, expires_at: 0, origin: tokenOrigin(TOKENS.igLogin) });
+    await seeded.close();
+    const from = instagram.calls.length;
+    instagram.setFault((call) => {
+      if (call.path === '/v24.0/refresh_access_token') return { kind: 'status', status: 200, body: { access_token: REFRESHED, token_type: 'bearer', expires_in: 5_184_000 } };
+      // Graph echoes the token it was given in an error: the dashboard records Graph's answers as they come.
+      if (recipientOf(call) === NOOR && (call.body as { sender_action?: unknown }).sender_action !== undefined) {
+        return { kind: 'status', status: 400, body: { error: { message: `(#100) token ${REFRESHED} is odd`, code: 100, error_data: JSON.stringify({ access_token: REFRESHED }), fbtrace_id: 'Echo4' } } };
+      }
+      return undefined;
+    });
+    refreshing = await accountsApp(accountsFile(ACCOUNTS), 'refreshed.db', { DASHBOARD_TOKEN });
+    const running = refreshing;
+    await until(() => instagram.calls.slice(from).some((c) => c.path === '/v24.0/refresh_access_token' && c.status === 200), 20_000, running);
+    const refresh = instagram.calls.slice(from).filter((c) => c.path === '/v24.0/refresh_access_token');
+    expect(refresh.map((c) => c.query)).toEqual([{ grant_type: 'ig_refresh_token', access_token: TOKENS.igLogin }]);
+
+    expect(await postSignedWith(INSTAGRAM_SECRET, { object: 'instagram', entry: [entry(IG_LOGIN, message(NOOR, IG_LOGIN, 'hi'))] }, running)).toBe(200);
+    await until(() => textsTo(instagram, NOOR).length >= 1, 20_000, running);
+    expectCredentials(callsAbout(instagram, NOOR), REFRESHED, INSTAGRAM_SECRET);
+
+    let records = '';
+    await until(async () => {
+      const res = await fetch(`${running.url}/dashboard/api/records`, { headers: { authorization: `Bearer ${DASHBOARD_TOKEN}` } });
+      records = await res.text();
+      return res.status === 200 && records.includes('Echo4');
+    }, 10_000, running);
+    expect(records).toContain('[REDACTED] is odd');
+    expect(records).not.toContain('refresh_access_token');
+    for (const form of formsOf(REFRESHED)) {
+      expect(records).not.toContain(form);
+      expect(running.output()).not.toContain(form);
+    }
+  }, 60_000);
 });
