@@ -22,10 +22,10 @@ import { createTrafficLog, type TrafficLog } from './services/emulator/traffic.t
 import type { FailureHook } from './services/failure-hook.ts';
 import { createGraphHttp, graphClientFor } from './services/graph/client.ts';
 import { createLogger, type Logger } from './services/logger.ts';
-import { createSecretSet, type SecretSet, type Secrets } from './services/redact.ts';
 import { createLiveMetrics, type LiveMetrics } from './services/metrics/live.ts';
 import { createThreadMetrics, type ThreadMetrics } from './services/metrics/registry.ts';
 import { createScraper } from './services/metrics/scrape.ts';
+import { createSecretSet, type SecretSet, type Secrets } from './services/redact.ts';
 import { loadCatalog } from './services/shop/catalog.ts';
 import { timeWebhookAnswer } from './services/metrics/webhook-timing.ts';
 import { createSubscriptionWatchdog, type Watchdog } from './services/watchdog/subscription-watchdog.ts';
