@@ -67,7 +67,7 @@ export async function setupTokens(deps: SetupTokensDeps): Promise<SetupTokens> {
     return { tokens, notes };
   } catch (err) {
     // A token adopted before the failure stays: it is the bot's, whatever the rest says.
-    const reason = createRedactor(secrets).text(err instanceof Error ? err.message : String(err));
+    const reason = createRedactor(secrets).text(messageOf(err));
     return { tokens, notes: [`could not read the refreshed Instagram tokens from ${where} (${reason}): ${FALLBACK}, and it may be older than the one the bot uses`] };
   } finally {
     await store?.close().catch(() => undefined);
@@ -77,6 +77,12 @@ export async function setupTokens(deps: SetupTokensDeps): Promise<SetupTokens> {
 /** The store as the bot worker opens it (migrated first), on one connection, with nothing logged. */
 async function openBotStore(databaseUrl: string): Promise<ReadableTokenStore> {
   return openStoreAsync(databaseUrl, { poolSize: 1, applicationName: 'shopbot setup', log: createLogger({ level: 'silent' }) });
+}
+
+/** An error's message; by shape, since a native module's errors need not be this realm's Error. */
+function messageOf(err: unknown): string {
+  const message = (err as { message?: unknown } | undefined)?.message;
+  return typeof message === 'string' ? message : String(err);
 }
 
 function sqlitePath(url: string): string | undefined {
