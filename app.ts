@@ -25,6 +25,7 @@ import { createLogger, type Logger } from './services/logger.ts';
 import { createLiveMetrics, type LiveMetrics } from './services/metrics/live.ts';
 import { createThreadMetrics, type ThreadMetrics } from './services/metrics/registry.ts';
 import { createScraper } from './services/metrics/scrape.ts';
+import { createSecretSet, type SecretSet, type Secrets } from './services/redact.ts';
 import { loadCatalog } from './services/shop/catalog.ts';
 import { timeWebhookAnswer } from './services/metrics/webhook-timing.ts';
 import { createSubscriptionWatchdog, type Watchdog } from './services/watchdog/subscription-watchdog.ts';
@@ -43,6 +44,8 @@ export interface AppDeps {
   streams?: StreamHub;
   /** This thread's metrics (webhook answers, the backlog, the watchdog's verdicts); made if absent. */
   metrics?: ThreadMetrics;
+  /** This thread's secret values (a SecretSet shared with `log` and the bot); secretsOf(config) if absent. */
+  secrets?: Secrets;
 }
 
 const PUBLIC_DIR = fileURLToPath(new URL('./public/', import.meta.url));
@@ -52,7 +55,7 @@ export type App = (req: IncomingMessage, res: ServerResponse) => void;
 
 /** /webhook on node:http (the hot path, see routes/webhook.ts); everything else through express. */
 export function createApp({ config, log, bot, ...deps }: AppDeps): App {
-  const secrets = secretsOf(config);
+  const secrets = deps.secrets ?? secretsOf(config);
   const streams = deps.streams ?? createStreamHub({ secrets });
   const traffic = config.mode === 'live' && config.DASHBOARD_TOKEN ? (deps.traffic ?? createTrafficLog({ secrets })) : undefined;
   // The emulator is for this machine: every route, the webhook too, checks the Host (DNS rebinding).
@@ -75,7 +78,7 @@ export function createApp({ config, log, bot, ...deps }: AppDeps): App {
   app.use(healthRouter(() => bot.health()));
   // The emulator exists in emulator mode only; with credentials set, /emulator/* is not found.
   if (config.mode === 'emulator' && live) app.get('/emulator/metrics/stream', liveMetricsStream(live, streams));
-  if (config.mode === 'emulator') app.use('/emulator', (deps.emulator ?? createEmulator({ config, log, webhookUrl: localWebhookUrl(config), streams })).router);
+  if (config.mode === 'emulator') app.use('/emulator', (deps.emulator ?? createEmulator({ config, log, webhookUrl: localWebhookUrl(config), streams, secrets })).router);
   else app.use('/emulator', (_req, res) => void res.status(404).type('text/plain').send('Not found'));
   if (traffic && config.DASHBOARD_TOKEN) app.use(dashboardRouter({ token: config.DASHBOARD_TOKEN, traffic, streams, log, secrets, ...(live ? { live } : {}) }));
   app.use(express.static(PUBLIC_DIR, { index: 'index.html', maxAge: '1h' }));
@@ -168,34 +171,40 @@ export interface RunningApp {
 export interface StartOptions {
   /** Handler and send failures, with their event or reply, for alerts (BotOptions.onError). */
   onError?: FailureHook;
+  /**
+   * The secret values of this thread, the same set the `log` given to start redacts: tokens the
+   * bot obtains while it runs (a refreshed Instagram token) join it, and so never reach the log,
+   * the dashboard or the emulator's inspector. Made from the config if absent.
+   */
+  secrets?: SecretSet;
 }
 
 /**
  * With a SQLite file, handling and sending run on a worker thread, so the webhook's thread only
  * verifies, stores and answers; `memory:` (tests, the emulator) keeps everything on this thread.
  */
-function botFor(config: Readonly<Config>, log: Logger, traffic: TrafficLog | undefined, metrics: ThreadMetrics, options: StartOptions): Bot {
+function botFor(config: Readonly<Config>, log: Logger, traffic: TrafficLog | undefined, metrics: ThreadMetrics, options: StartOptions & { secrets: SecretSet }): Bot {
   const onError = options.onError ? { onError: options.onError } : {};
   if ((config.DATABASE_URL.startsWith('sqlite:') && config.DATABASE_URL !== 'sqlite::memory:') || isPostgresUrl(config.DATABASE_URL)) {
     return createThreadedBot(config, { log, metrics, ...onError, ...(traffic ? { observeGraph: traffic.observeGraph } : {}) });
   }
   // The live dashboard watches the bot's Graph and Instagram API calls through the clients' observer.
-  return createBot(config, { log, ...onError, ...(traffic ? { observeGraph: traffic.observeGraph } : {}) });
+  return createBot(config, { log, secrets: options.secrets, ...onError, ...(traffic ? { observeGraph: traffic.observeGraph } : {}) });
 }
 
 /** Starts the bot and its server on config.PORT (and config.HOST, loopback in emulator mode). */
 export async function start(config: Readonly<Config>, log: Logger, options: StartOptions = {}): Promise<RunningApp> {
-  const secrets = secretsOf(config);
+  const secrets = options.secrets ?? createSecretSet(secretsOf(config));
   const streams = createStreamHub({ secrets });
   const traffic = config.mode === 'live' && config.DASHBOARD_TOKEN ? createTrafficLog({ secrets }) : undefined;
   const metrics = createThreadMetrics({ thread: 'main', processMetrics: config.METRICS_TOKEN !== undefined });
-  const bot = botFor(config, log, traffic, metrics, options);
+  const bot = botFor(config, log, traffic, metrics, { ...options, secrets });
   // The database must answer (and, for PostgreSQL, be migrated) before Meta's webhooks are taken.
   await bot.store.ping().catch(async (err: unknown) => {
     await bot.close(0).catch(() => undefined);
     throw new Error(`the database (DATABASE_URL) cannot be used: ${err instanceof Error ? err.message : String(err)}`);
   });
-  const app = createApp({ config, log, bot, streams, metrics, ...(traffic ? { traffic } : {}) });
+  const app = createApp({ config, log, bot, streams, metrics, secrets, ...(traffic ? { traffic } : {}) });
   const server = await new Promise<Server>((resolve, reject) => {
     const s = createAppServer(app);
     s.once('error', reject);
@@ -245,10 +254,12 @@ function startWatchdog(config: Readonly<Config>, log: Logger, metrics: ThreadMet
 async function main(): Promise<void> {
   const config = configFromEnvironment();
   if (!config) process.exit(1);
-  const log = createLogger({ level: config.LOG_LEVEL, format: config.LOG_FORMAT, redact: secretsOf(config) });
+  // One set for the logger and everything start() makes: a token refreshed on this thread joins it.
+  const secrets = createSecretSet(secretsOf(config));
+  const log = createLogger({ level: config.LOG_LEVEL, format: config.LOG_FORMAT, redact: secrets });
   for (const warning of config.warnings) log.warn(warning);
   // A shop that wants alerts passes `{ onError }` here: README, "When a handler or a send fails".
-  const running = await start(config, log);
+  const running = await start(config, log, { secrets });
   const instagramLogin = config.accounts.some((a) => a.type === 'instagram');
   log.info('bot started', {
     mode: config.mode,

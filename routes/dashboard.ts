@@ -7,7 +7,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import express, { type Request, type Response, type Router } from 'express';
 import type { StreamHub } from '../services/emulator/sse.ts';
-import { createRedactor } from '../services/redact.ts';
+import { createRedactor, withSecrets, type Secrets } from '../services/redact.ts';
 import type { TrafficLog } from '../services/emulator/traffic.ts';
 import type { Logger } from '../services/logger.ts';
 import type { LiveMetrics } from '../services/metrics/live.ts';
@@ -19,15 +19,15 @@ export interface DashboardDeps {
   traffic: TrafficLog;
   streams: StreamHub;
   log: Logger;
-  /** Configured secret values (secretsOf(config)), DASHBOARD_TOKEN among them. */
-  secrets: readonly (string | undefined)[];
+  /** Secret values (secretsOf(config), DASHBOARD_TOKEN among them; a SecretSet with the tokens learnt since). */
+  secrets: Secrets;
   /** The live charts' points (#14), sent on the same stream as the traffic. */
   live?: LiveMetrics;
 }
 
 export function dashboardRouter({ token, traffic, streams, log, secrets, live }: DashboardDeps): Router {
   const router = express.Router();
-  const redactor = createRedactor([...secrets, token]);
+  const redactor = createRedactor(withSecrets(secrets, [token]));
   const authorised = (req: Request, res: Response): boolean => {
     const given = /^Bearer\s+(\S+)$/i.exec(req.get('authorization')?.trim() ?? '')?.[1];
     if (given !== undefined && sameSecret(given, token)) return true;

@@ -7,7 +7,7 @@ import type { AxiosInstance } from 'axios';
 import { createAccountDirectory } from './accounts/directory.ts';
 import { createTokenRefresher, REFRESH_CHECK_EVERY_MS } from './accounts/token-refresher.ts';
 import { createAccountTokens, type AccountTokens } from './accounts/tokens.ts';
-import type { Config } from './config.ts';
+import { secretsOf, type Config } from './config.ts';
 import type { FailureHook } from './failure-hook.ts';
 import { createAccountClients, createAccountsSendApi } from './graph/account-send-api.ts';
 import type { GraphObserver } from './graph/client.ts';
@@ -23,6 +23,7 @@ import { createLocalRateGate, type RateGate } from './outbox/rate-gate.ts';
 import { realTimers, type Timers } from './outbox/timers.ts';
 import { createOutboxSender, type OutboxSender, type RetryPolicy } from './outbox/sender.ts';
 import { DEFAULT_STUCK_AFTER_MS, createProgress, stuckFor } from './progress.ts';
+import { createRedactor, createSecretSet, type Redactor, type SecretSet } from './redact.ts';
 import { loadCatalog } from './shop/catalog.ts';
 import { openStore } from './state/open-store.ts';
 import type { Backlog, BotStore, ClaimCounts } from './state/store.ts';
@@ -154,8 +155,14 @@ export interface BotOptions {
   http?: AxiosInstance;
   /** Told about every Graph and Instagram API call (the live dashboard). */
   observeGraph?: GraphObserver;
-  /** The accounts' current tokens, shared with the token refresher; made from the config if absent. */
+  /** The accounts' current tokens, shared with the token refresher; made from the config (with `secrets`) if absent. */
   tokens?: AccountTokens;
+  /**
+   * This thread's secret values, shared with `log` (createLogger's `redact`): the tokens adopted at
+   * run time join them, and every observed Graph call is scrubbed of them before `observeGraph`
+   * sees it. Made from the config if absent (then only the observed calls are scrubbed of new tokens).
+   */
+  secrets?: SecretSet;
   retry?: RetryPolicy;
   /** How events that fail to be handled are retried before they are set aside. */
   inboxRetry?: InboxRetry;
@@ -190,9 +197,13 @@ export function newOwner(): string {
   return `${hostname()}:${process.pid}:${threadId}:${randomBytes(4).toString('hex')}`;
 }
 
-/** The observer, told which API each call went to. */
-function observedAs(observe: GraphObserver, api: 'graph' | 'instagram'): GraphObserver {
-  return (call) => observe({ ...call, api });
+/**
+ * The observer, told which API each call went to, and never a secret of this thread: a call
+ * handed to another thread (the dashboard's, from the bot worker) is scrubbed of the tokens
+ * refreshed here, which that thread never learns.
+ */
+function observedAs(observe: GraphObserver, api: 'graph' | 'instagram', redactor: Redactor): GraphObserver {
+  return (call) => observe(redactor.deep({ ...call, api }));
 }
 
 /** Stores, handles and sends in this thread (tests, the emulator, `memory:`; and the bot worker). */
@@ -201,12 +212,14 @@ export function createBot(config: Readonly<Config>, options: BotOptions): LocalB
   const timers = options.timers ?? realTimers;
   const now = () => timers.now();
   const accounts = createAccountDirectory(config.accounts);
-  const tokens = options.tokens ?? createAccountTokens(config.accounts);
+  const secrets = options.secrets ?? createSecretSet(secretsOf(config));
+  const tokens = options.tokens ?? createAccountTokens(config.accounts, { secrets });
+  const observed = createRedactor(secrets);
   const clients = createAccountClients({
     config,
     tokens,
     ...(options.http ? { http: { graph: options.http } } : {}),
-    ...(options.observeGraph ? { observe: (api) => observedAs(options.observeGraph as GraphObserver, api) } : {}),
+    ...(options.observeGraph ? { observe: (api) => observedAs(options.observeGraph as GraphObserver, api, observed) } : {}),
   });
   const sendApi = createAccountsSendApi(clients, accounts.defaultKey);
   const store = options.store ?? openStore(config.DATABASE_URL);

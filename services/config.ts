@@ -68,7 +68,7 @@ export interface Config {
   DATABASE_URL: string;
   /** PostgreSQL connections of the bot's worker (the webhook's thread uses two of its own). */
   DATABASE_POOL_SIZE: number;
-  /** Send API calls per second per Page (Meta allows 300/s for text; default stays below). */
+  /** Send API calls per second per account: each Page, each Instagram Login account (Meta allows 300/s for text; default stays below). */
   SEND_RATE_LIMIT: number;
   /** Presented as a bearer token to open the live dashboard in live mode; unset = dashboard off. */
   DASHBOARD_TOKEN: string | undefined;
@@ -390,7 +390,7 @@ function parseRate(raw: string | undefined): number {
   if (raw === undefined) return 250;
   const rate = Number(raw);
   if (!/^\d+$/.test(raw) || rate < 1 || rate > 300) {
-    throw new ConfigError('SEND_RATE_LIMIT', `"${raw}" is not a rate from 1 to 300`, 'use sends per second per Page, e.g. SEND_RATE_LIMIT=250 (Meta allows 300)');
+    throw new ConfigError('SEND_RATE_LIMIT', `"${raw}" is not a rate from 1 to 300`, 'use sends per second per account, e.g. SEND_RATE_LIMIT=250 (Meta allows 300)');
   }
   return rate;
 }

@@ -7,6 +7,7 @@ import { pino, type Logger as PinoLogger } from 'pino';
 import { toLoggableFields, type LogFields } from './logger/loggable.ts';
 import { createOutput, type LogFormat } from './logger/output.ts';
 import { createRedactor } from './logger/redact.ts';
+import type { Secrets } from './redact.ts';
 
 export type { LogFields } from './logger/loggable.ts';
 export { LOG_FORMATS, type LogFormat } from './logger/output.ts';
@@ -25,8 +26,8 @@ export interface Logger {
 
 export interface LoggerOptions {
   level: LogLevel;
-  /** Values that must never be printed (tokens, secrets). */
-  redact?: readonly string[];
+  /** Values that must never be printed (tokens, secrets); a SecretSet for values learnt later too. */
+  redact?: Secrets;
   /** `json` lines, `pretty` for a person, or `auto` (default): pretty when the output is a terminal. */
   format?: LogFormat;
   /** Whether the output is a terminal, for `auto` and colours: stdout's (fd 1, also right in a worker thread), false with `write`. */

@@ -1,5 +1,6 @@
 // Secret values out of anything shown or kept: a log line, an inspector record, a stream frame.
-// Pure: the secrets come in as a list, nothing is read from the config or the environment.
+// Pure: the secrets come in as a list, or as a SecretSet that grows while the bot runs (a token
+// refreshed at run time is a secret too); nothing is read from the config or the environment.
 // A secret is found raw and in every escaped form it takes on the way to a screen (JSON strings,
 // JSON inside JSON, Graph's `\/`, `\uXXXX`, percent- and form-encoding), as a substring too.
 
@@ -24,15 +25,86 @@ export interface Redactor {
 export interface RedactorOptions {
   /** Nesting kept by `deep` (default 64; Meta's payloads are under 10). */
   maxDepth?: number;
+  /** Shorter values are left alone (the logs: a 3-character "secret" would garble every line). */
+  minLength?: number;
 }
 
-/** Compiles the secrets once; use it where many values go through the same list. */
-export function createRedactor(secrets: readonly (string | undefined)[], options: RedactorOptions = {}): Redactor {
-  const pattern = patternFor(secrets);
+/**
+ * The secret values of one thread: the configured ones, and every token obtained while it runs
+ * (a refreshed Instagram token, added when it is adopted). Only ever grows. Made once per thread
+ * (app.ts, the bot worker, the setup script) and handed to everything that scrubs, so a token
+ * the bot learns at run time is scrubbed by redactors made before it was known.
+ */
+export interface SecretSet {
+  add(value: string | undefined): void;
+  values(): readonly string[];
+  /** Changes with every new value: redactors over the set compile again when it moved. */
+  readonly version: number;
+}
+
+export function createSecretSet(initial: readonly (string | undefined)[] = []): SecretSet {
+  const values = new Set<string>();
+  let version = 0;
+  const add = (value: string | undefined): void => {
+    if (!value || values.has(value)) return;
+    values.add(value);
+    version += 1;
+  };
+  for (const value of initial) add(value);
+  return {
+    add,
+    values: () => [...values],
+    get version() {
+      return version;
+    },
+  };
+}
+
+/** A fixed list of secret values, or a set that grows. */
+export type Secrets = readonly (string | undefined)[] | SecretSet;
+
+/** The set itself, or a new set of the listed values (for a caller that adds values of its own). */
+export function asSecretSet(secrets: Secrets): SecretSet {
+  return isSecretSet(secrets) ? secrets : createSecretSet(secrets);
+}
+
+/** These secrets and a few more (e.g. a value the caller holds itself): still growing with the set. */
+export function withSecrets(secrets: Secrets, extra: readonly (string | undefined)[]): Secrets {
+  if (!isSecretSet(secrets)) return [...secrets, ...extra];
+  return {
+    add: (value) => secrets.add(value),
+    values: () => [...secrets.values(), ...extra.filter((s): s is string => s !== undefined)],
+    get version() {
+      return secrets.version;
+    },
+  };
+}
+
+function isSecretSet(secrets: Secrets): secrets is SecretSet {
+  return !Array.isArray(secrets);
+}
+
+/**
+ * Compiles the secrets once (for a SecretSet: again whenever it grew); use it where many values
+ * go through the same list.
+ */
+export function createRedactor(secrets: Secrets, options: RedactorOptions = {}): Redactor {
+  const minLength = options.minLength ?? 1;
+  const compile = (list: readonly (string | undefined)[]) => patternFor(list.filter((s) => s !== undefined && s.length >= minLength));
+  let pattern = compile(isSecretSet(secrets) ? secrets.values() : secrets);
+  let compiledAt = isSecretSet(secrets) ? secrets.version : 0;
+  const current = (): RegExp | undefined => {
+    if (isSecretSet(secrets) && secrets.version !== compiledAt) {
+      compiledAt = secrets.version;
+      pattern = compile(secrets.values());
+    }
+    return pattern;
+  };
   const maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
   const text = (value: string): string => {
     // A global pattern: replace always starts at 0, so the one RegExp is safe to share.
-    return pattern ? value.replace(pattern, REDACTED) : value;
+    const now = current();
+    return now ? value.replace(now, REDACTED) : value;
   };
   const deep = (value: unknown, depth: number, ancestors: Set<object>): unknown => {
     if (typeof value === 'string') return text(value);
@@ -49,11 +121,11 @@ export function createRedactor(secrets: readonly (string | undefined)[], options
   return { text, deep: <T>(value: T) => deep(value, 0, new Set()) as T };
 }
 
-export function redactText(text: string, secrets: readonly (string | undefined)[]): string {
+export function redactText(text: string, secrets: Secrets): string {
   return createRedactor(secrets).text(text);
 }
 
-export function redactDeep<T>(value: T, secrets: readonly (string | undefined)[], options?: RedactorOptions): T {
+export function redactDeep<T>(value: T, secrets: Secrets, options?: RedactorOptions): T {
   return createRedactor(secrets, options).deep(value);
 }
 

@@ -6,7 +6,7 @@
 import { describe, expect, it } from '@jest/globals';
 import nock from 'nock';
 import { createApp } from '../app.ts';
-import { createMemoryTokenStore, createAccountTokens } from '../services/accounts/tokens.ts';
+import { createMemoryTokenStore, createAccountTokens, tokenOrigin } from '../services/accounts/tokens.ts';
 import { createTokenRefresher } from '../services/accounts/token-refresher.ts';
 import { createBot } from '../services/bot.ts';
 import { loadConfig, secretsOf } from '../services/config.ts';
@@ -14,7 +14,10 @@ import { appSecretProof, type GraphObserver, type ObservedGraphCall } from '../s
 import { createRefreshCall } from '../services/graph/instagram-token.ts';
 import type { SendRequest } from '../services/graph/messages.ts';
 import { createTranslations } from '../services/i18n.ts';
+import { createTrafficLog } from '../services/emulator/traffic.ts';
 import { createLogger } from '../services/logger.ts';
+import { createSecretSet, formsOf } from '../services/redact.ts';
+import { createMemoryStore } from '../services/state/memory-store.ts';
 import { APP_SECRET, IG_LOGIN, INSTAGRAM, INSTAGRAM_APP_SECRET, PAGE_A, PAGE_A_IG, PAGE_B, TOKENS, VERSION, accountsEnv } from './support/accounts.ts';
 import { postSigned } from './support/harness.ts';
 import { fakeGraph, type FakeGraphCall } from './support/fake-graph.ts';
@@ -43,7 +46,7 @@ function item(sender: string, recipient: string, text: string) {
 }
 const entry = (id: string, ...messaging: Record<string, unknown>[]) => ({ id, time: clock, messaging });
 
-async function deliver(h: ReturnType<typeof app>, body: unknown, secret = APP_SECRET) {
+async function deliver(h: Pick<ReturnType<typeof app>, 'app' | 'bot'>, body: unknown, secret = APP_SECRET) {
   const res = await postSigned(h.app, body, secret);
   expect(res.status).toBe(200);
   await h.bot.idle();
@@ -206,6 +209,50 @@ describe('a refreshed Instagram token', () => {
     expect(h.logText()).not.toContain(refreshed);
     expect(h.logText()).not.toContain(TOKENS.igLogin);
     expect(h.logs()).toContainEqual(expect.objectContaining({ msg: 'Instagram token refreshed', account: IG_LOGIN, days_left: 60 }));
+  });
+});
+
+describe('a refreshed Instagram token is a secret like the configured ones', () => {
+  it('is scrubbed from the Graph calls the dashboard records and from log lines, by redactors made before it existed', async () => {
+    const config = loadConfig(accountsEnv());
+    const refreshed = 'refreshed"login/token-0123456789abcdef';
+    // The bot's own refresher finds the configured token recorded two days ago: due for its first refresh.
+    const store = createMemoryStore();
+    await store.putToken(IG_LOGIN, { token: TOKENS.igLogin, refreshed_at: Date.now() - 2 * 24 * 60 * 60 * 1000, expires_at: 0, origin: tokenOrigin(TOKENS.igLogin) });
+    const refresh = nock(INSTAGRAM).get(`/${VERSION}/refresh_access_token`).query({ grant_type: 'ig_refresh_token', access_token: TOKENS.igLogin }).reply(200, { access_token: refreshed, token_type: 'bearer', expires_in: 5_184_000 });
+    const secrets = createSecretSet(secretsOf(config));
+    const lines: string[] = [];
+    const log = createLogger({ level: 'debug', redact: secrets, write: (line) => lines.push(line) });
+    // The dashboard's traffic log as the webhook thread has it beside a bot worker: the configured secrets only.
+    const traffic = createTrafficLog({ secrets: secretsOf(config) });
+    const bot = createBot(config, { log, secrets, store, observeGraph: traffic.observeGraph });
+    const h = { bot, app: createApp({ config, log, bot }) };
+    await bot.recover();
+    expect(refresh.isDone()).toBe(true);
+    expect(await store.getToken(IG_LOGIN)).toMatchObject({ token: refreshed });
+
+    // Graph echoes the token it was given in an error (raw, in JSON inside JSON, URL-encoded).
+    const apis = fakeGraph({
+      profiles: anyone,
+      failSend: (body, call) =>
+        call.api === 'instagram' && 'sender_action' in body
+          ? { status: 400, body: { error: { message: `(#100) token ${refreshed} is odd`, code: 100, error_data: JSON.stringify({ access_token: refreshed }), hint: `?access_token=${encodeURIComponent(refreshed)}`, fbtrace_id: 'Echo3' } } }
+          : undefined,
+    });
+    await deliver(h, { object: 'instagram', entry: [entry(IG_LOGIN, item(NOOR, IG_LOGIN, 'hi'))] }, INSTAGRAM_APP_SECRET);
+    const login = apis.calls.filter((r) => r.api === 'instagram');
+    for (const r of login) expectCredentials(r, refreshed, INSTAGRAM_APP_SECRET);
+    expect(apis.messages(NOOR).length).toBeGreaterThan(0);
+
+    const recorded = JSON.stringify(traffic.recent());
+    expect(recorded).toContain('"fbtrace_id":"Echo3"');
+    expect(recorded).toContain('[REDACTED] is odd');
+    for (const form of formsOf(refreshed)) expect(recorded).not.toContain(form);
+    log.warn('a line that quotes the token', { detail: `Bearer ${refreshed}` });
+    const logged = lines.join('\n');
+    expect(logged).toContain('a line that quotes the token');
+    for (const form of formsOf(refreshed)) expect(logged).not.toContain(form);
+    await bot.close(1000);
   });
 });
 

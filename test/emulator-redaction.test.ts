@@ -116,4 +116,31 @@ describe('emulator inspector: no token in any record or stream', () => {
     expectNoToken(history, config, 'history on reconnect');
     expectNoToken(r.logText(), config, 'log');
   });
+
+  it('never shows a token its Instagram API handed out on a refresh, even where no token field holds it', async () => {
+    const r = await startEmulatorApp();
+    const login = r.config.accounts.find((a) => a.type === 'instagram');
+    if (login === undefined) throw new Error('the emulator plays an Instagram Login account');
+    const user = (await request(r.base).post('/emulator/users').send({ channel: 'messenger', name: 'Ravi Lim', locale: 'en_US' })).body as { id: string };
+    const streamUrl = `${r.base}/emulator/users/${user.id}/stream`;
+    await readPageStream(streamUrl, (text) => text.includes('event: ready'));
+    const streamed = readPageStream(streamUrl, (text) => text.includes('"marker":"refreshed"'));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+
+    const instagram = `/emulator/instagram/${V}`;
+    const refreshed = await request(r.base).get(`${instagram}/refresh_access_token`).query({ grant_type: 'ig_refresh_token', access_token: login.access_token });
+    expect(refreshed.status).toBe(200);
+    const token = (refreshed.body as { access_token: string }).access_token;
+    expect(token).toMatch(/^EMULATOR-IG-/);
+    // A call that carries the new token outside any token field: pasted into a value.
+    const proof = appSecretProof(token, r.config.INSTAGRAM_APP_SECRET);
+    await request(r.base).post(`${instagram}/me/messages`).set('Authorization', `Bearer ${token}`).query({ appsecret_proof: proof }).send({ marker: 'refreshed', note: `pasted ${token}` });
+
+    const live = await streamed;
+    expect(live).toContain('pasted [REDACTED]');
+    const history = await readPageStream(streamUrl, (text) => text.includes('event: ready'));
+    for (const [where, text] of [['live stream', live], ['history on reconnect', history], ['log', r.logText()]] as const) {
+      for (const form of formsOf(token)) expect({ where, leaked: text.includes(form) ? form : undefined }).toEqual({ where, leaked: undefined });
+    }
+  });
 });

@@ -1,5 +1,6 @@
 // Terminal output for the setup commands: aligned columns, ✔/✖ marks, and ANSI colour only
 // when the stream is a TTY. Commands write through an `Output`, so tests collect plain lines.
+import { createRedactor, type Secrets } from '../../services/redact.ts';
 
 export interface Output {
   /** Colour is used only when true. */
@@ -81,14 +82,13 @@ export function list(items: readonly string[]): string {
  * The Output for a real terminal. Every line passes through `redact` as a last line of defence:
  * the commands never print a secret, and if one ever slipped in it would leave as [REDACTED].
  */
-export function createStreamOutput(stream: { isTTY?: boolean; write(chunk: string): unknown }, secrets: readonly string[]): Output {
-  const values = secrets.filter((s) => s.length >= 4);
+export function createStreamOutput(stream: { isTTY?: boolean; write(chunk: string): unknown }, secrets: Secrets): Output {
+  // A SecretSet: a token read later (the bot's refreshed Instagram token) is redacted too.
+  const redactor = createRedactor(secrets, { minLength: 4 });
   return {
     isTTY: stream.isTTY === true,
     line(text = '') {
-      let safe = text;
-      for (const secret of values) safe = safe.split(secret).join('[REDACTED]');
-      stream.write(`${safe}\n`);
+      stream.write(`${redactor.text(text)}\n`);
     },
   };
 }

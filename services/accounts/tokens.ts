@@ -1,8 +1,10 @@
 // The token each account's calls carry right now. Pages use the token from the config; an
 // Instagram Login account starts with its configured token and moves to each refreshed one
 // (services/accounts/token-refresher.ts), which the TokenStore keeps across restarts and shares
-// between instances. Tokens live in memory and in the store only: never in a log line.
+// between instances. Tokens live in memory and in the store only: never in a log line (an adopted
+// token joins the thread's SecretSet, which the logger and the observers scrub).
 import { createHash } from 'node:crypto';
+import type { SecretSet } from '../redact.ts';
 import type { Account } from './types.ts';
 
 /** A refreshed Instagram User token as the store keeps it. Times are epoch milliseconds. */
@@ -65,7 +67,15 @@ export interface AccountTokens {
   adopted(account: string): StoredToken | undefined;
 }
 
-export function createAccountTokens(accounts: readonly Account[]): AccountTokens {
+export interface AccountTokensOptions {
+  /**
+   * The thread's secret values (the logger's, the observers'): every adopted token joins them
+   * before it is used, so it is scrubbed from logs, records and messages like a configured one.
+   */
+  secrets?: SecretSet;
+}
+
+export function createAccountTokens(accounts: readonly Account[], options: AccountTokensOptions = {}): AccountTokens {
   const configured = new Map(accounts.map((a) => [a.key, a.access_token]));
   const adopted = new Map<string, StoredToken>();
   const configuredOf = (account: string): string => {
@@ -78,6 +88,7 @@ export function createAccountTokens(accounts: readonly Account[]): AccountTokens
     configured: configuredOf,
     adopt(account, stored) {
       if (stored.origin !== tokenOrigin(configuredOf(account))) throw new Error(`a stored token for account ${account} descends from another configured token`);
+      options.secrets?.add(stored.token);
       adopted.set(account, { ...stored });
     },
     adopted: (account) => {

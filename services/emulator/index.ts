@@ -11,7 +11,7 @@ import type { Router } from 'express';
 import { emulatorRouter } from '../../routes/emulator.ts';
 import { secretsOf, type Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
-import { createRedactor } from '../redact.ts';
+import { asSecretSet, createRedactor, type SecretSet, type Secrets } from '../redact.ts';
 import { bodyWithoutTokens, withoutTokens } from '../token-fields.ts';
 import { channelsOf, emulatedAccounts, targetOf, type EmulatedAccount } from './accounts.ts';
 import type { UserAction } from './actions.ts';
@@ -51,6 +51,11 @@ export interface EmulatorDeps {
   maxUsers?: number;
   /** Tracks open page streams so shutdown can end them; one is made when not given. */
   streams?: StreamHub;
+  /**
+   * The app's secret values (secretsOf(config) when absent). The tokens the emulated Instagram API
+   * hands out on a refresh join them, so no record or stream ever shows one.
+   */
+  secrets?: Secrets;
 }
 
 export interface ActOutcome {
@@ -105,14 +110,15 @@ interface UserLog {
 }
 
 export function createEmulator(deps: EmulatorDeps): Emulator {
-  const core = createEmulatorCore(deps);
-  return { ...core, router: emulatorRouter(core, { log: deps.log, streams: deps.streams ?? createStreamHub({ secrets: secretsOf(deps.config) }) }) };
+  const secrets = asSecretSet(deps.secrets ?? secretsOf(deps.config));
+  const core = createEmulatorCore(deps, secrets);
+  return { ...core, router: emulatorRouter(core, { log: deps.log, streams: deps.streams ?? createStreamHub({ secrets }) }) };
 }
 
-function createEmulatorCore(deps: EmulatorDeps): EmulatorCore {
+function createEmulatorCore(deps: EmulatorDeps, secrets: SecretSet): EmulatorCore {
   const { config, log } = deps;
   const now = deps.now ?? Date.now;
-  const redactor = createRedactor(secretsOf(config));
+  const redactor = createRedactor(secrets);
   const accounts = emulatedAccounts(config.accounts);
   const firstPage = accounts.find((a) => a.type === 'page');
   const ids: AccountIds = { pageId: firstPage?.page_id ?? '', igAccountId: firstPage?.instagram_account_id ?? '' };
@@ -184,7 +190,7 @@ function createEmulatorCore(deps: EmulatorDeps): EmulatorCore {
     profilePic,
     verifyCallback: (url, token) => verifyCallback(url, token, deps.fetch ?? globalThis.fetch),
   });
-  const instagramApi = createInstagramApi({ config, accounts: accounts.filter((a) => a.api === 'instagram'), users, effects, comments: posts, appName: APP_NAME, profilePic, now });
+  const instagramApi = createInstagramApi({ config, accounts: accounts.filter((a) => a.api === 'instagram'), users, effects, comments: posts, appName: APP_NAME, profilePic, now, issued: (token) => secrets.add(token) });
 
   function recordAccount(key: string | undefined): RecordAccount | undefined {
     const account = key === undefined ? undefined : accountByKey.get(key);

@@ -21,6 +21,8 @@ export interface InstagramApiDeps extends Omit<AccountNodeDeps, 'appId' | 'appNa
   accounts: readonly EmulatedAccount[];
   appName: string;
   now: () => number;
+  /** Told each token a refresh hands out, before the answer leaves (it becomes a secret to scrub). */
+  issued?: (token: string) => void;
 }
 
 interface IssuedToken {
@@ -107,6 +109,7 @@ export function createInstagramApi(deps: InstagramApiDeps): GraphApi {
     if (!found) return graphError(400, 'Invalid OAuth access token - Cannot parse access token', 'OAuthException', 190);
     // Meta refreshes only tokens at least 24 hours old; the emulator does not make a demo wait a day.
     const next = `EMULATOR-IG-${randomBytes(16).toString('hex')}`;
+    deps.issued?.(next);
     found.node.account.tokens.push(next);
     issued.push({ token: next, info: { node: found.node, issuedAt: deps.now() } });
     return { ...ok({ access_token: next, token_type: 'bearer', expires_in: TOKEN_LIFETIME_S }), account: found.node.account.key };

@@ -5,7 +5,7 @@
 // stops reading is dropped once too much is waiting for it, so memory stays bounded. Streams are
 // tracked so shutdown can end them (an open stream would otherwise keep the server from closing).
 import type { Request, Response } from 'express';
-import { createRedactor } from '../redact.ts';
+import { createRedactor, type Secrets } from '../redact.ts';
 
 export interface EventStream {
   send(event: string, data: unknown): void;
@@ -20,8 +20,8 @@ export interface StreamHub {
 }
 
 export interface StreamHubOptions {
-  /** Configured secret values (secretsOf(config)): never written to a stream in any form. */
-  secrets: readonly (string | undefined)[];
+  /** Secret values (secretsOf(config), in a SecretSet with the tokens learnt since): never written to a stream in any form. */
+  secrets: Secrets;
   heartbeatMs?: number;
   /** Bytes waiting for a slow client before its stream is dropped (it reconnects and gets the history). */
   maxBufferedBytes?: number;

@@ -4,7 +4,7 @@
 // configured secrets before it is kept or handed on (a Graph error may echo the Page token; a
 // user may paste anything), and never holds a token-carrying field.
 import type { GraphObserver } from '../graph/client.ts';
-import { createRedactor } from '../redact.ts';
+import { createRedactor, type Secrets } from '../redact.ts';
 import { bodyWithoutTokens, withoutTokens } from '../token-fields.ts';
 import type { WebhookObserver } from '../../routes/webhook.ts';
 import type { GraphCallRecord, InspectorRecord, WebhookRecord } from './types.ts';
@@ -20,8 +20,8 @@ export interface TrafficLog {
 }
 
 export interface TrafficLogOptions {
-  /** Configured secret values (secretsOf(config)): scrubbed from every record in any form. */
-  secrets: readonly (string | undefined)[];
+  /** Secret values (secretsOf(config), in a SecretSet with the tokens learnt since): scrubbed from every record in any form. */
+  secrets: Secrets;
   now?: () => number;
   limit?: number;
 }

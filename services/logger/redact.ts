@@ -2,7 +2,8 @@
 // can turn up anywhere (a URL in a message, an error text Graph echoed, a header in a stack), so
 // every configured secret is replaced in the serialised line itself, whatever path it took, in
 // every escaped form it can take there (services/redact.ts: the same rules as the dashboard's).
-import { createRedactor as createValueRedactor, REDACTED } from '../redact.ts';
+// Given a SecretSet, a token the bot obtains later (a refreshed Instagram token) is redacted too.
+import { createRedactor as createValueRedactor, REDACTED, type Secrets } from '../redact.ts';
 
 export { REDACTED };
 
@@ -11,7 +12,7 @@ export type Redactor = (line: string) => string;
 /** Shorter values would replace ordinary words and numbers all over the logs. */
 const MIN_SECRET_LENGTH = 4;
 
-export function createRedactor(secrets: readonly string[]): Redactor {
-  const redactor = createValueRedactor(secrets.filter((s) => s.length >= MIN_SECRET_LENGTH));
+export function createRedactor(secrets: Secrets): Redactor {
+  const redactor = createValueRedactor(secrets, { minLength: MIN_SECRET_LENGTH });
   return (line) => redactor.text(line);
 }

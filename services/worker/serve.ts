@@ -11,6 +11,7 @@ import type { MetricsSnapshot } from '../metrics/bot-metrics.ts';
 import { createThreadMetrics } from '../metrics/registry.ts';
 import { createPgRateGate } from '../outbox/pg-rate-gate.ts';
 import type { RateGate } from '../outbox/rate-gate.ts';
+import { createSecretSet } from '../redact.ts';
 import { isPostgresUrl, openStoreAsync } from '../state/open-store.ts';
 import { createPostgresPool } from '../state/postgres-pool.ts';
 import { isPostgresStore, LANES_CHANNEL, WORK_CHANNEL } from '../state/postgres-store.ts';
@@ -30,7 +31,10 @@ export interface ServeOptions {
 }
 
 export function serveBot(port: MessagePort, { config, observeGraph, inboxRetry, reportFailures }: WorkerInit, options: ServeOptions = {}): void {
-  const log = createLogger({ level: config.LOG_LEVEL, format: config.LOG_FORMAT, redact: secretsOf(config) }, { thread: 'bot' });
+  // This thread's secrets: a token refreshed here joins them, so this logger and the Graph calls
+  // posted to the webhook thread's dashboard never show it (that thread never learns it).
+  const secrets = createSecretSet(secretsOf(config));
+  const log = createLogger({ level: config.LOG_LEVEL, format: config.LOG_FORMAT, redact: secrets }, { thread: 'bot' });
   const post = (message: FromWorker): void => port.postMessage(message);
   try {
     if (!isPostgresUrl(config.DATABASE_URL)) setPriority(NICENESS);
@@ -43,6 +47,7 @@ export function serveBot(port: MessagePort, { config, observeGraph, inboxRetry, 
     const { store, gate } = shared;
     const bot = createBot(config, {
       log,
+      secrets,
       metrics,
       store: options.wrapStore ? options.wrapStore(store) : store,
       ...(gate ? { gate } : {}),

@@ -67,6 +67,8 @@ export interface HealthAnswer {
     /** With several instances on one database (issue #10): the database, and this instance's claims. */
     database?: { kind: string; ok: boolean };
     instance?: { owner: string; claims: { inbox: number; outbox: number } };
+    /** The accounts whose token Graph rejected (code 190): sending for them is paused. */
+    paused_accounts?: string[];
   };
 }
 

@@ -3,6 +3,7 @@ import { AxiosError, AxiosHeaders } from 'axios';
 import { loadConfig } from '../../services/config.ts';
 import { ConfigError, GraphApiError, SignatureError } from '../../services/errors.ts';
 import { createLogger, type LoggerOptions, type LogLevel } from '../../services/logger.ts';
+import { createSecretSet } from '../../services/redact.ts';
 import { TEST_ENV } from '../support/harness.ts';
 
 const TOKEN = 'EAAloggerToken0123456789';
@@ -56,6 +57,18 @@ describe('createLogger redaction', () => {
       nested: { deep: [{ header: 'Bearer [REDACTED]' }], secret: '[REDACTED]' },
       err: { message: 'bad token [REDACTED] / [REDACTED]' },
     });
+  });
+
+  it('redacts a value that joins its SecretSet after the logger was made (a token refreshed at run time)', () => {
+    const secrets = createSecretSet(ALL);
+    const later = 'IGAAlaterToken"0123456789';
+    const { log, lines } = capture('debug', { redact: secrets });
+    log.info(`before ${later}`);
+    secrets.add(later);
+    log.info(`after ${later}`, { err: new Error(`echo ${later}`), nested: { body: JSON.stringify({ access_token: later }) } });
+    expect(lines[0]).toContain('IGAAlaterToken');
+    expect(lines[1]).not.toContain('IGAAlaterToken');
+    expect(JSON.parse(lines[1] ?? '{}')).toMatchObject({ msg: 'after [REDACTED]', err: { message: 'echo [REDACTED]' } });
   });
 
   it('redacts secrets in keys, inside words and in their JSON-escaped form', () => {

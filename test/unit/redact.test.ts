@@ -2,7 +2,7 @@
 // anywhere in a text or a value (keys, nested values, strings inside arrays).
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { CIRCULAR, REDACTED, TOO_DEEP, createRedactor, formsOf, redactDeep, redactText } from '../../services/redact.ts';
+import { CIRCULAR, REDACTED, TOO_DEEP, asSecretSet, createRedactor, createSecretSet, formsOf, redactDeep, redactText, withSecrets } from '../../services/redact.ts';
 import { toMetaJson } from '../../services/signature.ts';
 
 const TOKEN = 'EAAredactPageToken0123456789';
@@ -67,6 +67,53 @@ describe('redactText', () => {
       }),
       { numRuns: Number(process.env.PROPERTY_RUNS ?? 300) },
     );
+  });
+});
+
+describe('a SecretSet: secrets learnt while the bot runs', () => {
+  const LATER = 'IGAArefreshedLater"token/0123456789';
+
+  it('a redactor made before a value joins the set scrubs it from then on, in text and values, in every form', () => {
+    const secrets = createSecretSet([TOKEN, undefined, '']);
+    const redactor = createRedactor(secrets);
+    expect(redactor.text(`${TOKEN} ${LATER}`)).toBe(`${REDACTED} ${LATER}`);
+    secrets.add(LATER);
+    expect(redactor.text(`${TOKEN} ${LATER}`)).toBe(`${REDACTED} ${REDACTED}`);
+    const value = redactor.deep({ response: { error: { message: `echo ${LATER}`, error_data: JSON.stringify({ t: LATER }) } }, [LATER]: encodeURIComponent(LATER) });
+    const text = JSON.stringify(value);
+    for (const f of formsOf(LATER)) expect(text).not.toContain(f);
+    expect(value).toEqual({ response: { error: { message: `echo ${REDACTED}`, error_data: JSON.stringify({ t: REDACTED }) } }, [REDACTED]: REDACTED });
+  });
+
+  it('grows only: a value added twice, or empty, changes nothing', () => {
+    const secrets = createSecretSet([SECRET]);
+    const version = secrets.version;
+    secrets.add(SECRET);
+    secrets.add('');
+    secrets.add(undefined);
+    expect(secrets.version).toBe(version);
+    expect(secrets.values()).toEqual([SECRET]);
+    secrets.add(TOKEN);
+    expect(secrets.version).toBe(version + 1);
+    expect(secrets.values()).toEqual([SECRET, TOKEN]);
+  });
+
+  it('withSecrets keeps following the set; asSecretSet keeps a set, and makes one of a list', () => {
+    const secrets = createSecretSet([SECRET]);
+    const redactor = createRedactor(withSecrets(secrets, ['dashboard-token-0123456789']));
+    secrets.add(LATER);
+    expect(redactor.text(`${SECRET} ${LATER} dashboard-token-0123456789`)).toBe(`${REDACTED} ${REDACTED} ${REDACTED}`);
+    expect(asSecretSet(secrets)).toBe(secrets);
+    const made = asSecretSet([TOKEN]);
+    made.add(LATER);
+    expect(createRedactor(made).text(`${TOKEN} ${LATER}`)).toBe(`${REDACTED} ${REDACTED}`);
+  });
+
+  it('minLength leaves short values alone', () => {
+    const secrets = createSecretSet(['abc']);
+    expect(createRedactor(secrets, { minLength: 4 }).text('abc abcd')).toBe('abc abcd');
+    secrets.add('abcd');
+    expect(createRedactor(secrets, { minLength: 4 }).text('abc abcd')).toBe(`abc ${REDACTED}`);
   });
 });
 
