@@ -28,7 +28,7 @@ import { createScraper } from './services/metrics/scrape.ts';
 import { createSecretSet, type SecretSet, type Secrets } from './services/redact.ts';
 import { loadCatalog } from './services/shop/catalog.ts';
 import { timeWebhookAnswer } from './services/metrics/webhook-timing.ts';
-import { createSubscriptionWatchdog, type Watchdog } from './services/watchdog/subscription-watchdog.ts';
+import { createSubscriptionWatchdog, type StoredTokens, type Watchdog } from './services/watchdog/subscription-watchdog.ts';
 import { isPostgresUrl } from './services/state/open-store.ts';
 import { createThreadedBot } from './services/worker/threaded-bot.ts';
 
@@ -214,7 +214,7 @@ export async function start(config: Readonly<Config>, log: Logger, options: Star
   // After listening: in emulator mode the Graph API that recovered replies go to is this server.
   await bot.recover();
   // After listening too: subscribing again makes Meta call this server's /webhook to verify it.
-  const watchdog = config.mode === 'live' && config.WATCHDOG_INTERVAL_MS > 0 ? startWatchdog(config, log, metrics, traffic) : undefined;
+  const watchdog = config.mode === 'live' && config.WATCHDOG_INTERVAL_MS > 0 ? startWatchdog(config, log, metrics, traffic, { store: bot.store, secrets }) : undefined;
   return {
     server,
     bot,
@@ -234,14 +234,17 @@ export async function start(config: Readonly<Config>, log: Logger, options: Star
 /**
  * The subscription watchdog on this thread, with each account's client made as `npm run setup`
  * makes it; its calls are shown on the live dashboard like the bot's, with the API each used.
+ * It reads the refreshed Instagram tokens from this thread's store (with a worker thread, the
+ * webhook's own connection to the database the worker's refresher writes).
  */
-function startWatchdog(config: Readonly<Config>, log: Logger, metrics: ThreadMetrics, traffic: TrafficLog | undefined): Watchdog {
+function startWatchdog(config: Readonly<Config>, log: Logger, metrics: ThreadMetrics, traffic: TrafficLog | undefined, storedTokens: StoredTokens): Watchdog {
   const observed = (baseUrl: string, api: AccountApi) => createGraphHttp({ baseUrl, version: config.GRAPH_API_VERSION, ...(traffic ? { observe: (call) => traffic.observeGraph({ ...call, api }) } : {}) });
   const http = traffic ? { graph: observed(config.GRAPH_API_URL, 'graph'), instagram: observed(config.INSTAGRAM_API_URL, 'instagram') } : undefined;
   const watchdog = createSubscriptionWatchdog({
     config,
     graph: graphClientFor(config, http?.graph),
-    clientFor: (account) => accountClient(config, account, undefined, http?.[apiOf(account)]),
+    clientFor: (account, tokens) => accountClient(config, account, tokens, http?.[apiOf(account)]),
+    storedTokens,
     // The triggers the bot answers from (loaded and checked already by the bot at start): their comment fields are expected too.
     comments: loadCatalog().commentReplies,
     log: log.child({ component: 'watchdog' }),

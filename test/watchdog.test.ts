@@ -4,24 +4,30 @@
 // reports drift by name in one error line per account, sets bot_subscription_ok per account,
 // makes the drifted accounts' `setup subscribe` calls when allowed and checks them once more; it
 // runs on its interval one check at a time, never throws, and warns about an expiring Graph API
-// version.
+// version. An Instagram Login account is checked with the newest token the bot refreshed (its store).
 import { afterEach, describe, expect, it } from '@jest/globals';
+import { join } from 'node:path';
 import nock from 'nock';
 import request from 'supertest';
 import { start } from '../app.ts';
 import { INSTAGRAM_FIELDS, MESSENGER_FIELDS } from '../scripts/setup/fields.ts';
+import { createMemoryTokenStore, tokenOrigin, type StoredToken } from '../services/accounts/tokens.ts';
 import { commentTriggers, type CommentTriggers } from '../services/comments/triggers.ts';
-import { loadConfig } from '../services/config.ts';
+import { loadConfig, secretsOf } from '../services/config.ts';
 import { appSecretProof, graphClientFor } from '../services/graph/client.ts';
 import { createLogger } from '../services/logger.ts';
+import { createSecretSet } from '../services/redact.ts';
+import { createSqliteStore } from '../services/state/sqlite-store.ts';
 import { silentLogger } from './support/silent-logger.ts';
 import { metricsText } from '../services/metrics/merge.ts';
 import { createThreadMetrics } from '../services/metrics/registry.ts';
 import { GRAPH_API_EXPIRY, versionStatus } from '../services/watchdog/graph-versions.ts';
-import { createSubscriptionWatchdog, type WatchdogClock } from '../services/watchdog/subscription-watchdog.ts';
+import { createSubscriptionWatchdog, type StoredTokens, type WatchdogClock } from '../services/watchdog/subscription-watchdog.ts';
 import { ACCOUNTS, APP_SECRET as ACCOUNTS_APP_SECRET, IG_LOGIN, INSTAGRAM, INSTAGRAM_APP_SECRET, PAGE_A, PAGE_B, TOKENS, accountsEnv, accountsFile } from './support/accounts.ts';
 import { APP_ID, GRAPH, PAGE_ID, TEST_ENV, VERSION } from './support/harness.ts';
+import { startMockGraph, type GraphCall } from './support/mock-graph-server.ts';
 import { parseScrape } from './support/prometheus.ts';
+import { tempDir } from './reliability/helpers.ts';
 import { trigger } from './support/setup-deps.ts';
 
 const APP_TOKEN = `${APP_ID}|${TEST_ENV.APP_SECRET as string}`;
@@ -65,13 +71,14 @@ function fakeClock(start = NOW) {
   };
 }
 
-function setup(env: Record<string, string> = {}, options: { start?: number; comments?: CommentTriggers } = {}) {
+function setup(env: Record<string, string> = {}, options: { start?: number; comments?: CommentTriggers; storedTokens?: StoredTokens } = {}) {
   const config = loadConfig({ DATABASE_URL: 'memory:', ...TEST_ENV, ...env });
   const lines: string[] = [];
   const log = createLogger({ level: 'debug', write: (line) => lines.push(line) });
   const metrics = createThreadMetrics({ thread: 'main', processMetrics: false });
   const time = fakeClock(options.start);
-  const watchdog = createSubscriptionWatchdog({ config, graph: graphClientFor(config), comments: options.comments ?? NO_TRIGGERS, log, metrics, clock: time.clock });
+  const stored = options.storedTokens ? { storedTokens: options.storedTokens } : {};
+  const watchdog = createSubscriptionWatchdog({ config, graph: graphClientFor(config), comments: options.comments ?? NO_TRIGGERS, log, metrics, clock: time.clock, ...stored });
   return {
     config,
     watchdog,
@@ -84,8 +91,8 @@ function setup(env: Record<string, string> = {}, options: { start?: number; comm
 }
 
 /** The watchdog over ACCOUNTS_FILE: two Pages (the first with a linked Instagram account) and an Instagram Login account, unless `file` says otherwise. */
-function setupAccounts(env: Record<string, string> = {}, file?: string) {
-  return setup({ PAGE_ACCESS_TOKEN: '', PAGE_ID: '', IG_ACCOUNT_ID: '', ...accountsEnv(file, env) });
+function setupAccounts(env: Record<string, string> = {}, file?: string, storedTokens?: StoredTokens) {
+  return setup({ PAGE_ACCESS_TOKEN: '', PAGE_ID: '', IG_ACCOUNT_ID: '', ...accountsEnv(file, env) }, storedTokens ? { storedTokens } : {});
 }
 
 interface Subscription {
@@ -431,6 +438,78 @@ describe('subscription watchdog, several accounts (ACCOUNTS_FILE)', () => {
   });
 });
 
+describe("the watchdog with the Instagram Login token the bot refreshed (the bot's store)", () => {
+  const APP = '333333333333333';
+  const CALLBACK_URL = 'https://bot.example.test/webhook';
+  const DAY = 86_400_000;
+  const REFRESHED = 'IGAArefreshedOnceByTheBot0123456789';
+  const REFRESHED_AGAIN = 'IGAArefreshedTwiceByTheBot0123456789';
+  const onePage = () => accountsFile({ accounts: [{ ...ACCOUNTS.accounts[1] }, { ...ACCOUNTS.accounts[2] }] });
+  const app = () => [appSubscription('page', MESSENGER_FIELDS, {}, CALLBACK_URL), appSubscription('instagram', INSTAGRAM_FIELDS, {}, CALLBACK_URL)];
+  const igInstalled = () => installed(INSTAGRAM_FIELDS, '1111222233334444');
+  const refreshed = (token: string, at: number, origin = tokenOrigin(TOKENS.igLogin)): StoredToken => ({ token, refreshed_at: at, expires_at: at + 60 * DAY, origin });
+  /** One check's reads: the app subscription, the Page's install, the Instagram Login account's. */
+  const reads = (w: ReturnType<typeof world>, ig: unknown = igInstalled()) => {
+    w.on('graph', 'GET', `${APP}/subscriptions`, 200, { data: app() });
+    w.on('graph', 'GET', `${PAGE_B}/subscribed_apps`, 200, installed(MESSENGER_FIELDS, APP));
+    w.on('instagram', 'GET', `${IG_LOGIN}/subscribed_apps`, 200, ig);
+  };
+
+  it('checks with the newest stored token, read again before every check: every Instagram call carries it, never the older one from the file, and it is never logged', async () => {
+    const store = createMemoryTokenStore();
+    await store.putToken(IG_LOGIN, refreshed(REFRESHED, NOW - 20 * DAY));
+    const secrets = createSecretSet();
+    const t = setupAccounts({ WATCHDOG_RESUBSCRIBE: 'true' }, onePage(), { store, secrets });
+
+    const first = world();
+    reads(first);
+    expect(await t.watchdog.check()).toEqual({ accounts: [{ account: PAGE_B, ok: true, problems: [] }, { account: IG_LOGIN, ok: true, problems: [] }], resubscribed: false });
+    expect(first.done()).toBe(true);
+    expectToken(find(first, `instagram GET ${IG_LOGIN}/subscribed_apps`), REFRESHED, INSTAGRAM_APP_SECRET);
+    expectToken(find(first, `graph GET ${PAGE_B}/subscribed_apps`), TOKENS.pageB, ACCOUNTS_APP_SECRET);
+    // Adopted: the run's secrets know it, so the logger and the dashboard scrub it.
+    expect(secrets.values()).toContain(REFRESHED);
+
+    // The bot refreshed it again since; and this time the install is gone, so the watchdog subscribes again.
+    await store.putToken(IG_LOGIN, refreshed(REFRESHED_AGAIN, NOW - DAY));
+    const second = world();
+    reads(second, notInstalled);
+    second.on('graph', 'POST', `${APP}/subscriptions`, 200, { success: true });
+    second.on('instagram', 'POST', `${IG_LOGIN}/subscribed_apps`, 200, { success: true });
+    second.on('graph', 'GET', `${APP}/subscriptions`, 200, { data: app() });
+    second.on('instagram', 'GET', `${IG_LOGIN}/subscribed_apps`, 200, igInstalled());
+    expect((await t.watchdog.check()).resubscribed).toBe(true);
+    expect(second.done()).toBe(true);
+    const instagram = second.calls.filter((c) => c.host === 'instagram');
+    expect(instagram.map((c) => `${c.method} ${c.path}`)).toEqual([`GET ${IG_LOGIN}/subscribed_apps`, `POST ${IG_LOGIN}/subscribed_apps`, `GET ${IG_LOGIN}/subscribed_apps`]);
+    for (const call of instagram) expectToken(call, REFRESHED_AGAIN, INSTAGRAM_APP_SECRET);
+    expect(secrets.values()).toContain(REFRESHED_AGAIN);
+
+    expect(errors(t.logs()).map((l) => l.msg)).toEqual([DRIFT]);
+    for (const token of [REFRESHED, REFRESHED_AGAIN, ...Object.values(TOKENS)]) expect(t.logText()).not.toContain(token);
+  });
+
+  it("uses the file's token when the stored one was refreshed from another (replaced) token, and when the store cannot be read, with a warning", async () => {
+    const replaced = createMemoryTokenStore();
+    await replaced.putToken(IG_LOGIN, refreshed(REFRESHED, NOW - DAY, tokenOrigin('IGAAthePreviousFileToken0123456789')));
+    const t = setupAccounts({}, onePage(), { store: replaced, secrets: createSecretSet() });
+    const w = world();
+    reads(w);
+    expect((await t.watchdog.check()).accounts.every((c) => c.ok)).toBe(true);
+    expectToken(find(w, `instagram GET ${IG_LOGIN}/subscribed_apps`), TOKENS.igLogin, INSTAGRAM_APP_SECRET);
+
+    const broken = { getToken: () => Promise.reject(new Error('SQLITE_BUSY: database is locked')) };
+    const u = setupAccounts({}, onePage(), { store: broken, secrets: createSecretSet() });
+    const v = world();
+    reads(v);
+    expect((await u.watchdog.check()).accounts.every((c) => c.ok)).toBe(true);
+    expectToken(find(v, `instagram GET ${IG_LOGIN}/subscribed_apps`), TOKENS.igLogin, INSTAGRAM_APP_SECRET);
+    expect(u.logs().filter((l) => l.level === 'warn')).toEqual([
+      expect.objectContaining({ msg: 'could not read the refreshed Instagram token from the store; checking with the token in use', account: IG_LOGIN }),
+    ]);
+  });
+});
+
 describe('the watchdog in the running app', () => {
   it("starts with the app in live mode, expects the shipped triggers' comment fields, and its verdict is in /metrics", async () => {
     const token = 'metrics-token-0123456789abcdef';
@@ -477,6 +556,42 @@ describe('the watchdog in the running app', () => {
       await running.close(1000);
     }
   });
+
+  it("with a SQLite file (the worker thread), checks the Instagram Login account with the token the bot refreshed, read through the webhook thread's store", async () => {
+    const dir = tempDir('watchdog-tokens');
+    const [graph, instagram] = await Promise.all([startMockGraph(), startMockGraph()]);
+    const REFRESHED = 'IGAArefreshedByTheBotLastWeek0123456789';
+    const path = join(dir.path, 'bot.db');
+    // Refreshed a day ago with 59 days left: the bot's refresher has nothing to do at start.
+    const seeded = createSqliteStore(path);
+    await seeded.putToken(IG_LOGIN, { token: REFRESHED, refreshed_at: Date.now() - 86_400_000, expires_at: Date.now() + 59 * 86_400_000, origin: tokenOrigin(TOKENS.igLogin) });
+    await seeded.close();
+    const subscribedApps = `/${VERSION}/${IG_LOGIN}/subscribed_apps`;
+    instagram.setFault((call) => (call.path === subscribedApps ? { kind: 'status', status: 200, body: notInstalled } : undefined));
+    // The Pages are complete (with the shipped triggers' comment fields): the Instagram Login account's install is the one drift.
+    const callback = 'https://bot.example.test/webhook';
+    const app = { data: [appSubscription('page', [...MESSENGER_FIELDS, 'feed'], {}, callback), appSubscription('instagram', [...INSTAGRAM_FIELDS, 'comments', 'live_comments'], {}, callback)] };
+    graph.setFault((call) => ({ kind: 'status', status: 200, body: call.path.endsWith('/subscriptions') ? app : installed([...MESSENGER_FIELDS, 'feed'], '333333333333333') }));
+    const config = loadConfig({ ...accountsEnv(undefined, { DATABASE_URL: `sqlite:${path}`, GRAPH_API_URL: graph.url, INSTAGRAM_API_URL: instagram.url, LOG_LEVEL: 'silent' }), PORT: '0', HOST: '127.0.0.1' });
+    const secrets = createSecretSet(secretsOf(config));
+    const lines: string[] = [];
+    const running = await start(config, createLogger({ level: 'debug', write: (line) => lines.push(line) }), { secrets });
+    try {
+      const install = () => instagram.calls.find((c: GraphCall) => c.path === subscribedApps);
+      await waitUntil(() => install() !== undefined && lines.some((l) => l.includes(DRIFT)));
+      expect(install()?.authorization).toBe(`Bearer ${REFRESHED}`);
+      expect(install()?.query.appsecret_proof).toBe(appSecretProof(REFRESHED, INSTAGRAM_APP_SECRET));
+      expect(instagram.calls.filter((c) => c.authorization === `Bearer ${TOKENS.igLogin}`)).toEqual([]);
+      expect(secrets.values()).toContain(REFRESHED);
+      const drift = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === DRIFT && l.account === IG_LOGIN);
+      expect(drift).toMatchObject({ component: 'watchdog', problems: ['instagram install: app not installed on the Instagram account'] });
+      for (const token of [REFRESHED, TOKENS.igLogin]) expect(lines.join('\n')).not.toContain(token);
+    } finally {
+      await running.close(2000);
+      await Promise.all([graph.close(), instagram.close()]);
+      dir.remove();
+    }
+  }, 30_000);
 });
 
 describe('GRAPH_API_VERSION expiry', () => {

@@ -10,16 +10,19 @@
 // WATCHDOG_RESUBSCRIBE=true the watchdog makes the calls `npm run setup -- subscribe --account`
 // makes for the drifted accounts, then checks them once more. It also warns while
 // GRAPH_API_VERSION is within 90 days of expiring. Runs on the main thread, one check at a time;
-// it never throws.
-import { appTarget, selectAccounts, type LiveTarget, type SetupAccount } from '../../scripts/setup/context.ts';
+// it never throws. An Instagram Login account's calls carry the newest token the bot refreshed
+// (read from the bot's store before every check): the one in ACCOUNTS_FILE expires after 60 days,
+// and checking with it would report drift that is not there.
+import { accountClient, appTarget, selectAccounts, type LiveTarget, type SetupAccount } from '../../scripts/setup/context.ts';
 import { installFieldsOf, neededObjects, webhookFields, type CommentCoverage, type WebhookFields } from '../../scripts/setup/fields.ts';
 import { callbackUrl, checkAppSubscription, checkInstall, postAppSubscription, postInstall, readAppSubscriptions, readInstall, type AppSubscription } from '../../scripts/setup/subscriptions.ts';
-import type { AccountTokens } from '../accounts/tokens.ts';
+import { createAccountTokens, tokenOrigin, type AccountTokens, type TokenStore } from '../accounts/tokens.ts';
 import type { Account } from '../accounts/types.ts';
 import type { Config } from '../config.ts';
 import type { GraphClient } from '../graph/client.ts';
 import type { Logger } from '../logger.ts';
 import type { BotMetrics } from '../metrics/bot-metrics.ts';
+import type { SecretSet } from '../redact.ts';
 import { newestVersion, versionStatus } from './graph-versions.ts';
 
 export interface WatchdogClock {
@@ -32,15 +35,21 @@ export interface WatchdogDeps {
   config: Readonly<Config>;
   /** The app's client (GRAPH_API_URL, APP_SECRET): its calls pass the app token. */
   graph: GraphClient;
-  /** Each account's client (its token, API and app secret); `accountClient` from the setup module when absent. */
-  clientFor?: (account: Account) => GraphClient;
-  /** The accounts' current tokens; the configured ones when absent. */
-  tokens?: AccountTokens;
+  /** Each account's client (its API and app secret) with its token from `tokens`; `accountClient` from the setup module when absent. */
+  clientFor?: (account: Account, tokens: AccountTokens) => GraphClient;
+  /** Where the bot keeps the Instagram Login accounts' refreshed tokens; only the configured tokens are used when absent. */
+  storedTokens?: StoredTokens;
   /** Which channels have comment triggers: their comment fields are expected too. */
   comments: CommentCoverage;
   log: Logger;
   metrics: Pick<BotMetrics, 'subscriptionChecked'>;
   clock?: WatchdogClock;
+}
+
+/** The bot's store, read only, and the thread's secrets, which a token taken from it joins before it is used. */
+export interface StoredTokens {
+  store: Pick<TokenStore, 'getToken'>;
+  secrets: SecretSet;
 }
 
 /** One account's verdict: the app subscription for the objects it needs, and its install. */
@@ -81,7 +90,9 @@ export function createSubscriptionWatchdog(deps: WatchdogDeps): Watchdog {
   const versions = createVersionWarnings(config.GRAPH_API_VERSION, log);
   const target = appTarget(config);
   const fields = webhookFields(deps.comments);
-  const selected = selectAccounts({ config, ...(deps.clientFor ? { clientFor: deps.clientFor } : {}), ...(deps.tokens ? { tokens: deps.tokens } : {}) }, undefined);
+  const tokens = createAccountTokens(config.accounts, deps.storedTokens ? { secrets: deps.storedTokens.secrets } : {});
+  const clientFor = deps.clientFor ?? ((account: Account, current: AccountTokens) => accountClient(config, account, current));
+  const selected = selectAccounts({ config, clientFor: (account) => clientFor(account, tokens) }, undefined);
   const accounts = selected.ok ? selected.value : [];
   const several = accounts.length > 1;
   let running: Promise<WatchdogReport> | undefined;
@@ -96,6 +107,7 @@ export function createSubscriptionWatchdog(deps: WatchdogDeps): Watchdog {
   const runOnce = async (): Promise<WatchdogReport> => {
     versions.check(clock.now());
     if (!target || accounts.length === 0) return { accounts: [], resubscribed: false };
+    if (deps.storedTokens) await takeUpStoredTokens(accounts, tokens, deps.storedTokens.store, log);
     const first = await inspect(deps, target, accounts, fields);
     const drifted = first.filter((c) => !c.ok);
     for (const c of drifted) log.error(DRIFT, { account: c.account, problems: c.problems, fix: fixFor(c.account) });
@@ -151,6 +163,25 @@ export function createSubscriptionWatchdog(deps: WatchdogDeps): Watchdog {
       await running;
     },
   };
+}
+
+/**
+ * Each Instagram Login account's newest token from the store (one read each), when it was
+ * refreshed from the configured one. A read that fails leaves the token in use, and says so.
+ */
+async function takeUpStoredTokens(accounts: readonly SetupAccount[], tokens: AccountTokens, store: StoredTokens['store'], log: Logger): Promise<void> {
+  const logins = accounts.filter((a) => a.account.type === 'instagram').map((a) => a.account.key);
+  await Promise.all(
+    logins.map(async (key) => {
+      try {
+        const stored = await store.getToken(key);
+        if (stored === undefined || stored.origin !== tokenOrigin(tokens.configured(key)) || tokens.adopted(key)?.token === stored.token) return;
+        tokens.adopt(key, stored);
+      } catch (err) {
+        log.warn('could not read the refreshed Instagram token from the store; checking with the token in use', { account: key, err });
+      }
+    }),
+  );
 }
 
 type Read<T> = { value: T } | { error: string };
