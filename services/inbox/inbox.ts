@@ -66,6 +66,8 @@ export interface Inbox {
 const DEFAULT_CONCURRENCY = 64;
 /** Events expanded per transaction: short, so a writer on another connection never waits long. */
 const EXPAND_EVENTS = 100;
+/** Most inbox lanes one claim takes (a claim is repeated while slots are free). */
+const CLAIM_BATCH = 8;
 /** Events of a lane read at once. */
 const LANE_BATCH = 8;
 /** Events a lane may handle in a row while every slot is busy, before it goes to the back of the line. */
@@ -224,13 +226,29 @@ export function createInbox(deps: InboxDeps): Inbox {
     running.set(claimed.lane, run);
   };
 
-  /** Expands what was stored, then claims lanes for the free slots. */
+  /**
+   * Expands what was stored, then claims lanes for the free slots. While another instance is
+   * expanding, this one claims first (the lanes it already made) and waits its turn after, so
+   * instances never queue on the expansion while lanes are waiting to be claimed.
+   */
   const pump = async (): Promise<void> => {
+    let found = await expandStored(true);
+    if (found === 'busy') {
+      const claimed = await claimLanes();
+      found = (await expandStored(false)) === true || claimed;
+    }
+    if (await claimLanes()) found = true;
+    quiet = !found;
+  };
+
+  /** Expands stored bodies until none is left: true if there were any; 'busy' if another instance was at it (ifFree). */
+  const expandStored = async (ifFree: boolean): Promise<boolean | 'busy'> => {
     let found = false;
     for (;;) {
-      if (stopped) return;
-      const expanded = await store.expandNotifications(EXPAND_EVENTS, deps.expand ?? expandBody, deps.now());
-      if (expanded.notifications === 0) break;
+      if (stopped) return found;
+      const expanded = await store.expandNotifications(EXPAND_EVENTS, deps.expand ?? expandBody, deps.now(), { ifFree });
+      if (expanded.busy) return found || 'busy';
+      if (expanded.notifications === 0) return found;
       found = true;
       deps.progress?.note();
       if (expanded.duplicates > 0) log.info('redelivered events ignored', { duplicates: expanded.duplicates });
@@ -244,13 +262,20 @@ export function createInbox(deps: InboxDeps): Inbox {
       }
       await nextTurn(); // let I/O (and the webhook, when it shares this thread) run between chunks
     }
+  };
+
+  /** Claims lanes with events waiting for the free slots: true if it took any. */
+  const claimLanes = async (): Promise<boolean> => {
+    let found = false;
     while (!stopped && running.size < concurrency) {
-      const claimed = await store.claimInboxLanes(owner, concurrency - running.size, leaseMs, deps.now());
+      // A few lanes per claim, so instances woken by the same notification share the new lanes
+      // (their claims interleave with this one's) rather than the first awake taking them all.
+      const claimed = await store.claimInboxLanes(owner, Math.min(CLAIM_BATCH, concurrency - running.size), leaseMs, deps.now());
       if (claimed.length === 0) break;
       found = true;
       for (const c of claimed) if (!running.has(c.lane)) startLane(c);
     }
-    quiet = !found;
+    return found;
   };
 
   // One pump at a time, and after a failure one retry timer, however many wakes come meanwhile:

@@ -15,7 +15,7 @@ import { startListener, type NotifyHandler, type StopListening } from './postgre
 import { createPostgresPool, toNumber } from './postgres-pool.ts';
 import * as sql from './postgres-sql.ts';
 import { createPipelinedCommit } from './pipelined-commit.ts';
-import type { Backlog, BotStore, ClaimCounts, EventOutcome, InboxRow, MessageStatus, OutboxRow, Release, SentMessage, UserState } from './store.ts';
+import type { Backlog, BotStore, ClaimCounts, EventOutcome, ExpandResult, InboxRow, MessageStatus, OutboxRow, Release, SentMessage, UserState } from './store.ts';
 import { DEDUP_RETENTION_MS, LEASE_MS, LOST, SENT_RETENTION_MS, reasonOf, replyLane } from './store.ts';
 
 /** Second keys of the store's advisory locks (the first is LOCK_CLASS; 1 is the migrations'). */
@@ -179,9 +179,14 @@ function buildStore(pool: pg.Pool, options: PostgresStoreOptions, migrations: Mi
       return row ? toSent(row) : undefined;
     },
     addNotification: ({ body }, now) => addNotification({ body: Buffer.from(body), now }),
-    async expandNotifications(maxEvents, expand, now) {
-      const result = await transaction(async (client) => {
-        await client.query(`SELECT pg_advisory_xact_lock(${LOCK_CLASS}, ${EXPAND_LOCK})`);
+    async expandNotifications(maxEvents, expand, now, options = {}) {
+      const result = await transaction(async (client): Promise<ExpandResult> => {
+        if (options.ifFree) {
+          const { rows } = await client.query<{ got: boolean }>(`SELECT pg_try_advisory_xact_lock(${LOCK_CLASS}, ${EXPAND_LOCK}) AS got`);
+          if (!rows[0]?.got) return { notifications: 0, stored: 0, duplicates: 0, unreadable: [], busy: true };
+        } else {
+          await client.query(`SELECT pg_advisory_xact_lock(${LOCK_CLASS}, ${EXPAND_LOCK})`);
+        }
         const expanded = await expandInTransaction(client, maxEvents, expand, now);
         if (expanded.stored > 0) await client.query(`SELECT pg_notify('${LANES_CHANNEL}', '')`);
         return expanded;

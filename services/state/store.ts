@@ -123,6 +123,16 @@ export interface ExpandResult {
    * the whole body could not be read.
    */
   unreadable: { id: number; reason: string; events?: number[] }[];
+  /**
+   * With `ifFree`: another instance was expanding, so nothing was taken. It notifies when it is
+   * done; the caller may claim lanes meanwhile and expand (waiting its turn) afterwards.
+   */
+  busy?: true;
+}
+
+export interface ExpandOptions {
+  /** Do not wait while another instance is expanding (PostgreSQL); answer `busy` instead. */
+  ifFree?: boolean;
 }
 
 /** An event waiting in the durable inbox. */
@@ -248,7 +258,7 @@ export interface BotStore extends StateStore, TokenStore {
    * and the others go on. When only some events fail, the others are stored and the reason names
    * the failed ones by position. Rejects only when the store itself fails (nothing is taken then).
    */
-  expandNotifications(maxEvents: number, expand: NotificationExpander, now: number): Promise<ExpandResult>;
+  expandNotifications(maxEvents: number, expand: NotificationExpander, now: number, options?: ExpandOptions): Promise<ExpandResult>;
   /** In one transaction: drops events whose key was seen before, stores the rest. Returns those stored. */
   addToInbox(events: readonly NewInboxEvent[], now: number): Promise<InboxRow[]>;
   /** Up to `limit` waiting events with an id above `afterId`, in id (arrival) order. */

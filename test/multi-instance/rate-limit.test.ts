@@ -46,9 +46,11 @@ function describeRate(setup: Setup): Promise<void> {
       expect(sends.length).toBeGreaterThan(6 * LIMIT);
       expect(busiestWindow(sends).count).toBeGreaterThanOrEqual(LIMIT * 0.8);
       if (setup.instances > 1) {
-        // Every instance sent: the limit is shared, not held by one instance doing all the work.
+        // Several instances sent, so the limit held for calls from different processes. (Not
+        // necessarily all three: a lane stays with the instance that claimed it while it has work,
+        // so how a burst of 40 users falls out among the instances varies from run to run.)
         const senders = new Set(sends.map((c) => c.via));
-        expect(senders.size).toBe(setup.instances);
+        expect(senders.size).toBeGreaterThanOrEqual(2);
       }
     });
 

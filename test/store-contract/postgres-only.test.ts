@@ -109,6 +109,22 @@ describePostgresStore('beyond the shared contract', (subject) => {
     });
   });
 
+  it('ifFree: while another instance expands, an expansion answers busy at once and takes nothing; afterwards it expands as usual', async () => {
+    const store = await open();
+    await store.addNotification({ body: body([1, 'a']) }, Date.now());
+    await withAdmin(async (admin) => {
+      await admin.query('BEGIN');
+      await admin.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_CLASS, EXPAND_LOCK]);
+      const began = performance.now();
+      expect(await store.expandNotifications(100, expandBody, Date.now(), { ifFree: true })).toEqual({ notifications: 0, stored: 0, duplicates: 0, unreadable: [], busy: true });
+      expect(performance.now() - began).toBeLessThan(1000);
+      expect(await store.backlog()).toMatchObject({ received: 1, inbox: 0 });
+      await admin.query('COMMIT');
+    });
+    expect(await store.expandNotifications(100, expandBody, Date.now(), { ifFree: true })).toEqual({ notifications: 1, stored: 1, duplicates: 0, unreadable: [] });
+    expect(await laneTexts(store, 1)).toEqual(['a']);
+  });
+
   it('one pruner at a time (the others skip the round); pruning also drops idle lanes and expired send grants', async () => {
     const store = await open();
     const t = Date.now();
