@@ -3,19 +3,16 @@
 // a database newer than the code refused, and the real script run as a person would run it,
 // without the database password in anything it prints.
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { runMigrations } from '../scripts/db-migrate/command.ts';
 import type { Output } from '../scripts/setup/output.ts';
 import { MIGRATIONS } from '../services/state/migrations/list.ts';
 import { tempDir } from './reliability/helpers.ts';
 import { describePostgres, withTestDatabase } from './support/postgres.ts';
+import { runScript, type ScriptRun } from './support/run-script.ts';
 
 const LATEST = MIGRATIONS.at(-1)?.version ?? 0;
-const SCRIPT = fileURLToPath(new URL('../scripts/db-migrate.ts', import.meta.url));
-const TSX = fileURLToPath(new URL('../node_modules/tsx/dist/loader.mjs', import.meta.url));
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
@@ -85,18 +82,10 @@ describePostgres('db:migrate on PostgreSQL', () => {
 });
 
 describe('npm run db:migrate (the script)', () => {
-  const run = (env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> => {
+  const run = (env: Record<string, string>): Promise<ScriptRun> => {
     const dir = tempDir('db-migrate-cwd');
     cleanups.push(dir.remove);
-    return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, ['--import', TSX, SCRIPT], { cwd: dir.path, env: { PATH: process.env.PATH ?? '', ...env } });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
-    });
+    return runScript('scripts/db-migrate.ts', [], { cwd: dir.path, env });
   };
 
   it('migrates the configured database and exits 0; a bad setting exits 2 with the fix', async () => {

@@ -2,19 +2,18 @@
 // `scripts/setup.ts` run as a child process against a mock Graph API on loopback, as a person
 // would run it: exit codes, output, and the requests the mock received.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { USAGE, parseCommand, runCommand } from '../scripts/setup/cli.ts';
 import { commentTriggers } from '../services/comments/triggers.ts';
 import { loadConfig } from '../services/config.ts';
 import { createGraphClient } from '../services/graph/client.ts';
 import { MESSENGER_FIELDS, webhookFields } from '../scripts/setup/fields.ts';
 import { loadCatalog } from '../services/shop/catalog.ts';
+import { runScript, type ScriptRun } from './support/run-script.ts';
 
 describe('parseCommand', () => {
   it.each([
@@ -71,9 +70,6 @@ interface Received {
 const APP = '222222222222222';
 const PAGE = '3333333333';
 const SECRETS = { PAGE_ACCESS_TOKEN: 'EAAcliPageToken0123456789', APP_SECRET: 'cli-app-secret-0123456789', VERIFY_TOKEN: 'cli-verify-token-0123456789' };
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const TSX = pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
-const SCRIPT = join(ROOT, 'scripts/setup.ts');
 
 let server: Server;
 let graphUrl = '';
@@ -109,7 +105,7 @@ afterAll(async () => {
 });
 
 /** Runs `npm run setup -- <args>` as a child process, in an empty directory (no .env). */
-function runSetup(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runSetup(args: string[], env: Record<string, string> = {}): Promise<ScriptRun> {
   received = [];
   const cwd = mkdtempSync(join(tmpdir(), 'setup-cli-'));
   const childEnv = {
@@ -122,15 +118,7 @@ function runSetup(args: string[], env: Record<string, string> = {}): Promise<{ c
     GRAPH_API_VERSION: 'v24.0',
     ...env,
   };
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', TSX, SCRIPT, ...args], { cwd, env: childEnv });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runScript('scripts/setup.ts', args, { cwd, env: childEnv });
 }
 
 function expectNoSecrets(text: string) {

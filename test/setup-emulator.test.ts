@@ -9,11 +9,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { freePort } from './support/spawn-app.ts';
+import { ROOT, runScript, TSX_LOADER, type ScriptRun } from './support/run-script.ts';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const TSX = pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
 const ENV_FILE = { APP_SECRET: 'my-local-app-secret-0123456789', VERIFY_TOKEN: 'my-local-verify-token-0123456789' };
 
 let cwd: string;
@@ -22,19 +20,11 @@ let appOutput = '';
 
 /** Only PATH from this process: everything else comes from the .env in `cwd`, as for a user. */
 function run(script: string, args: string[]): ChildProcess {
-  return spawn(process.execPath, ['--import', TSX, join(ROOT, script), ...args], { cwd, env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn(process.execPath, ['--import', TSX_LOADER, join(ROOT, script), ...args], { cwd, env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
-function setup(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = run('scripts/setup.ts', args);
-    let stdout = '';
-    let stderr = '';
-    child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function setup(...args: string[]): Promise<ScriptRun> {
+  return runScript('scripts/setup.ts', args, { cwd });
 }
 
 beforeAll(async () => {

@@ -4,11 +4,9 @@
 // nock (the exact requests), and the real script as a child process; when the store cannot be
 // read, the file's token with a note, never a crash.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import nock from 'nock';
 import type { SetupDeps } from '../scripts/setup/context.ts';
 import { doctor } from '../scripts/setup/doctor.ts';
@@ -25,6 +23,7 @@ import { createSecretSet, formsOf } from '../services/redact.ts';
 import { createSqliteStore } from '../services/state/sqlite-store.ts';
 import { ACCOUNTS, APP_SECRET, GRAPH, IG_LOGIN, INSTAGRAM, INSTAGRAM_APP_SECRET, TOKENS, VERSION as V, accountsEnv, accountsFile } from './support/accounts.ts';
 import { startMockGraph, type GraphCall, type MockGraph } from './support/mock-graph-server.ts';
+import { runScript, type ScriptRun } from './support/run-script.ts';
 
 const DAY = 24 * 60 * 60 * 1000;
 const NOW = Date.parse('2026-11-23T10:00:00Z');
@@ -210,19 +209,9 @@ function writeGarbage(name: string): string {
 
 // ---- the real script -------------------------------------------------------------------------
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const TSX = pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
 
-function runSetup(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', TSX, join(ROOT, 'scripts/setup.ts'), ...args], { cwd: dir, env: { PATH: process.env.PATH ?? '', ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function runSetup(args: string[], env: Record<string, string>): Promise<ScriptRun> {
+  return runScript('scripts/setup.ts', args, { cwd: dir, env });
 }
 
 describe('npm run setup -- doctor (child process, mock Graph and Instagram APIs)', () => {
