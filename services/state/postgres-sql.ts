@@ -84,7 +84,7 @@ export const COUNT_ATTEMPT = statement('count_attempt', 'UPDATE inbox SET attemp
  */
 export const COMPLETE_EVENT = statement(
   'complete_event',
-  `WITH ev AS (SELECT id, lane FROM inbox WHERE id = $1 FOR UPDATE),
+  `WITH ev AS (SELECT id, lane, received_at FROM inbox WHERE id = $1 FOR UPDATE),
    fence AS (UPDATE inbox_lanes l SET pending = greatest(l.pending - 1, 0) FROM ev WHERE l.lane = ev.lane AND l.owner = $2 RETURNING l.lane),
    removed AS (DELETE FROM inbox WHERE id = $1 AND EXISTS (SELECT 1 FROM fence)),
    saved AS (
@@ -98,8 +98,8 @@ export const COMPLETE_EVENT = statement(
      WHERE s.user_key = $3::text AND s.mid = u.mid AND EXISTS (SELECT 1 FROM fence)
    ),
    queued AS (
-     INSERT INTO outbox (lane, user_key, event_id, action, apology, next_attempt_at)
-     SELECT a.lane, $3::text, $1::bigint, a.action, $12::text, $5::bigint FROM unnest($10::text[], $11::text[]) WITH ORDINALITY AS a(lane, action, ord)
+     INSERT INTO outbox (lane, user_key, event_id, action, apology, next_attempt_at, received_at)
+     SELECT a.lane, $3::text, $1::bigint, a.action, $12::text, $5::bigint, (SELECT received_at FROM ev) FROM unnest($10::text[], $11::text[]) WITH ORDINALITY AS a(lane, action, ord)
      WHERE EXISTS (SELECT 1 FROM fence) ORDER BY a.ord
      RETURNING id, lane
    ),
@@ -114,7 +114,8 @@ export const COMPLETE_EVENT = statement(
      RETURNING o.lane, o.owner
    )
    SELECT (SELECT count(*) FROM fence)::int AS held, coalesce((SELECT array_agg(id ORDER BY id) FROM queued), '{}') AS ids,
-     coalesce((SELECT array_agg(lane ORDER BY lane) FROM lanes WHERE owner = $2::text), '{}') AS held_lanes`,
+     coalesce((SELECT array_agg(lane ORDER BY lane) FROM lanes WHERE owner = $2::text), '{}') AS held_lanes,
+     (SELECT received_at FROM ev) AS received_at`,
 );
 
 /** $1 event id, $2 owner, $3 reason, $4 now. `found` 0: the event is gone; `held` 0: the claim was lost. */

@@ -77,6 +77,8 @@ interface OutboxRecord {
   apology: string | null;
   attempts: number;
   next_attempt_at: string;
+  /** When the webhook that caused the reply arrived (null for replies stored by older releases). */
+  received_at: string | null;
 }
 
 interface SentRecord {
@@ -223,7 +225,7 @@ function buildStore(pool: pg.Pool, options: PostgresStoreOptions, migrations: Mi
     async completeEvent(id, outcome, now, owner) {
       const values = completionValues(id, outcome, now, owner);
       const statusUpdates = outcome.userKey === undefined ? [] : outcome.statusUpdates;
-      type Completed = { held: number; ids: string[]; held_lanes: string[] };
+      type Completed = { held: number; ids: string[]; held_lanes: string[]; received_at: string | null };
       // Receipts (deliveries, reads) move statuses in the same transaction; everything else is one statement.
       const row =
         statusUpdates.length === 0
@@ -247,6 +249,7 @@ function buildStore(pool: pg.Pool, options: PostgresStoreOptions, migrations: Mi
         apology: outcome.apology === undefined ? undefined : structuredClone(outcome.apology),
         attempts: 0,
         next_attempt_at: now,
+        ...(row.received_at === null ? {} : { received_at: toNumber(row.received_at) }),
       }));
       return { replies, held: row.held_lanes };
     },
@@ -441,5 +444,6 @@ function toOutboxRow(row: OutboxRecord): OutboxRow {
     apology: row.apology === null ? undefined : (JSON.parse(row.apology) as OutgoingAction),
     attempts: row.attempts,
     next_attempt_at: toNumber(row.next_attempt_at),
+    ...(row.received_at === null ? {} : { received_at: toNumber(row.received_at) }),
   };
 }

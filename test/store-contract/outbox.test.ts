@@ -4,7 +4,8 @@
 // took the lane; a reply that cannot be read is given up.
 import { expect, it } from '@jest/globals';
 import { LOST, type BotStore } from '../../services/state/store.ts';
-import { claimLane, complete, completion, laneOf, outcome, receive, replyText, sleep } from './fixtures.ts';
+import { expandBody } from '../../services/inbox/expand.ts';
+import { body, claimLane, complete, completion, laneOf, outcome, receive, replyText, sleep } from './fixtures.ts';
 import { describeEachStore } from './stores.ts';
 
 const A = 'host-a:101:aaaa';
@@ -23,6 +24,17 @@ async function handledWith(store: BotStore, owner: string, user: number, replies
 }
 
 describeEachStore('reply lanes', (subject) => {
+  it('a reply carries when the webhook that caused it arrived (for the reply-latency metric)', async () => {
+    const store = await subject().open();
+    const arrived = Date.now() - 5000;
+    await store.addNotification({ body: body([1, 'hello']) }, arrived);
+    await store.expandNotifications(100, expandBody, Date.now());
+    await claimLane(store, A, 1);
+    const [row] = await store.laneEvents(laneOf(1), 1);
+    await completion(store, row, outcome(1, ['hi']), A);
+    expect(await store.outboxHead(laneOf(1))).toMatchObject({ received_at: arrived });
+  });
+
   it('completeEvent queues the replies in order and gives their lane to the owner that handled the event', async () => {
     const a = await subject().open();
     const b = await subject().open();
