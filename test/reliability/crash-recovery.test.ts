@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from '@jest/globals';
 import { recipientOf, startMockGraph, type GraphCall, type MockGraph } from '../support/mock-graph-server.ts';
 import { spawnApp, type SpawnedApp } from '../support/spawn-app.ts';
-import { collapseRepeats, expectedStream, healthOfInstance, label, orderStatusItem, pageNotification, psid, sleep, streamsByUser, tempDir, waitFor } from './helpers.ts';
+import { collapseRepeats, expectedStream, label, orderStatusItem, pageNotification, psid, sleep, streamsByUser, tempDir, waitFor } from './helpers.ts';
+import { healthOfInstance } from './health-shape.ts';
 import { buildLoad, createTarget, redeliver, runPoster, type Load, type Note, type PostStats, type Target } from './load.ts';
 
 /** The outbox sender's default concurrency: at most this many sends are in flight at any instant. */

@@ -6,7 +6,8 @@ import request from 'supertest';
 import { createMemoryStore } from '../../services/state/memory-store.ts';
 import type { BotStore } from '../../services/state/store.ts';
 import { messageText, recipientOf } from '../support/mock-graph-server.ts';
-import { ASK_ORDER, healthOfInstance, orderStatusItem, PAGE, psid, tempDir } from './helpers.ts';
+import { ASK_ORDER, orderStatusItem, PAGE, psid, tempDir } from './helpers.ts';
+import { healthOfInstance } from './health-shape.ts';
 import { stamp, useRigs, type Rig } from './in-process.ts';
 
 const A = psid(1001);

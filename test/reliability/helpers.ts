@@ -2,7 +2,6 @@
 // bot answers with, and polling. Inputs are typed while the bot waits for an order number, so
 // every reply quotes its input ("u3-17" → the orders.invalid text with "u3-17" in it). The texts
 // come from locales/en_US.json, so a shop's rewording never breaks these tests.
-import { expect } from '@jest/globals';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -130,12 +129,4 @@ export const DEEP_NESTING = 100_000;
 export function withDeepValue(notification: unknown): string {
   const deep = '['.repeat(DEEP_NESTING) + ']'.repeat(DEEP_NESTING);
   return toMetaJson(notification).split('"__DEEP__"').join(deep);
-}
-
-/**
- * The /healthz fields that say which database this instance uses and what it holds: the owner name
- * is random per run, the claims are what this instance holds at the moment (none when idle).
- */
-export function healthOfInstance(kind: 'memory' | 'sqlite' | 'postgres', claims: unknown = { inbox: 0, outbox: 0 }): Record<string, unknown> {
-  return { database: { kind, ok: true }, instance: { owner: expect.stringMatching(/\S/), claims } };
 }

@@ -8,7 +8,8 @@ import { backoff, type RetryPolicy } from '../../services/outbox/sender.ts';
 import { createMemoryStore } from '../../services/state/memory-store.ts';
 import type { BotStore } from '../../services/state/store.ts';
 import { messageText, recipientOf, startMockGraph, type Fault, type GraphCall } from '../support/mock-graph-server.ts';
-import { APOLOGY_EN, ASK_ORDER, EN, expectedStream, healthOfInstance, invalidOrder, label, orderStatusItem, PAGE, postbackItem, psid, tempDir, textItem, translations } from './helpers.ts';
+import { APOLOGY_EN, ASK_ORDER, EN, expectedStream, invalidOrder, label, orderStatusItem, PAGE, postbackItem, psid, tempDir, textItem, translations } from './helpers.ts';
+import { healthOfInstance } from './health-shape.ts';
 import { stamp, useRigs } from './in-process.ts';
 
 const A = psid(101);

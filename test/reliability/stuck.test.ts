@@ -12,7 +12,8 @@ import type { BotStore, EventOutcome } from '../../services/state/store.ts';
 import { emptyOutcome } from '../../services/state/store.ts';
 import { toMetaJson } from '../../services/signature.ts';
 import { recipientOf } from '../support/mock-graph-server.ts';
-import { expectedStream, healthOfInstance, label, orderStatusItem, pageNotification, psid, sleep, textItem, waitFor } from './helpers.ts';
+import { expectedStream, label, orderStatusItem, pageNotification, psid, sleep, textItem, waitFor } from './helpers.ts';
+import { healthOfInstance } from './health-shape.ts';
 import { stamp, useRigs, type Rig } from './in-process.ts';
 
 const { rig } = useRigs();

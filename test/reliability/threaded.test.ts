@@ -16,7 +16,8 @@ import { createLogger } from '../../services/logger.ts';
 import { WORKER_LIMITS, createThreadedBot, type ThreadedBotOptions } from '../../services/worker/threaded-bot.ts';
 import { TEST_ENV, postSigned } from '../support/harness.ts';
 import { messageText, startMockGraph, type MockGraph } from '../support/mock-graph-server.ts';
-import { APOLOGY_EN, ASK_ORDER, PAGE, collapseRepeats, healthOfInstance, expectedStream, messengerUser, orderStatusItem, pageNotification, psid, streamsByUser, tempDir, textItem, waitFor, withDeepValue } from './helpers.ts';
+import { APOLOGY_EN, ASK_ORDER, PAGE, collapseRepeats, expectedStream, messengerUser, orderStatusItem, pageNotification, psid, streamsByUser, tempDir, textItem, waitFor, withDeepValue } from './helpers.ts';
+import { healthOfInstance } from './health-shape.ts';
 import { stamp } from './in-process.ts';
 
 interface Threaded {
