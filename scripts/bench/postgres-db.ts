@@ -2,6 +2,7 @@
 // --postgres-url, dropped at the end. It also counts what the app instances stored there and finds
 // the server processes that serve them, so their CPU is counted with the app's.
 import pg from 'pg';
+import { describeDatabase } from '../../services/state/postgres-store.ts';
 import { BenchError } from './children.ts';
 
 export interface BenchDatabase {
@@ -23,7 +24,7 @@ export async function createBenchDatabase(adminUrl: string, name: string): Promi
   try {
     await admin.connect();
   } catch (err) {
-    throw new BenchError(`--db postgres: cannot connect to ${redactUrl(adminUrl)} (${err instanceof Error ? err.message : String(err)}). Start PostgreSQL or pass --postgres-url.`);
+    throw new BenchError(`--db postgres: cannot connect to ${describeDatabase(adminUrl)} (${err instanceof Error ? err.message : String(err)}). Start PostgreSQL or pass --postgres-url.`);
   }
   await admin.query(`CREATE DATABASE ${name}`);
   const url = withDatabase(adminUrl, name);
@@ -62,15 +63,4 @@ function withDatabase(url: string, name: string): string {
   const parsed = new URL(url);
   parsed.pathname = `/${name}`;
   return parsed.toString();
-}
-
-/** For messages: no password. */
-function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '(an unparsable URL)';
-  }
 }
