@@ -236,6 +236,8 @@ async function main(): Promise<number> {
   tmp = mkdtempSync(join(tmpdir(), 'shopbot-bench-'));
   if (o.cpuProf) mkdirSync(o.cpuProf, { recursive: true });
   if (o.appPort !== undefined) await assertPortFree(o.appPort, '--app-port');
+  // Before any measurement: the server answers and lets this user create databases.
+  if (o.db === 'postgres') await (await createBenchDatabase(o.postgresUrl, `shopbot_bench_${RUN_ID}_check`)).drop();
 
   const ports: Ports = { http: await freePort(), express: await freePort(), mock: await freePort() };
   note(`starting: node:http ceiling :${ports.http}, express ceiling :${ports.express}, mock Graph API :${ports.mock}`);
