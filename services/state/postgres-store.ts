@@ -211,6 +211,10 @@ function buildStore(pool: pg.Pool, options: PostgresStoreOptions, migrations: Mi
     async laneEvents(lane, limit) {
       return (await query<InboxRecord>(sql.LANE_EVENTS, [lane, limit])).map(toInboxRow);
     },
+    async putProfile(key, profile, lane, owner) {
+      const { rowCount } = await pool.query({ ...sql.PUT_PROFILE, values: [storable(key, 'the user key'), JSON.stringify(profile), lane, owner] });
+      return rowCount === 0 ? LOST : undefined;
+    },
     async countAttempt(id) {
       const [row] = await query<{ attempts: number }>(sql.COUNT_ATTEMPT, [id]);
       return row?.attempts ?? 0;
