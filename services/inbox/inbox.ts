@@ -253,6 +253,9 @@ export function createInbox(deps: InboxDeps): Inbox {
           : 'stored notification could not be read; set aside in unreadable_notifications';
         log.error(what, { notification_id: id, reason, ...(events ? { events: events.map((p) => p + 1) } : {}) });
       }
+      // Under budget: the store took every body there was (see expandNotifications). One stored
+      // since comes with a wake of its own, so asking again now would be a transaction for nothing.
+      if (expanded.stored + expanded.duplicates < EXPAND_EVENTS && expanded.notifications < EXPAND_EVENTS) break;
       await nextTurn(); // let I/O (and the webhook, when it shares this thread) run between chunks
     }
     while (!stopped && running.size < concurrency) {
