@@ -132,13 +132,18 @@ function buildStore(pool: pg.Pool, options: PostgresStoreOptions, migrations: Mi
     if (!row) throw new Error(`database: ${statement.name} returned no row`);
     return row;
   };
-  const transaction = async <T>(work: (client: PoolClient) => Promise<T>): Promise<T> => {
+  /**
+   * `first` runs right after BEGIN and `last` (given the result) right before COMMIT, each in the
+   * same round trip: fixed SQL only (constants), as they are sent as simple queries.
+   */
+  const transaction = async <T>(work: (client: PoolClient) => Promise<T>, wrap: { first?: string; last?: (result: T) => string | undefined } = {}): Promise<T> => {
     const client = await pool.connect();
     let broken: Error | undefined;
     try {
-      await client.query('BEGIN ISOLATION LEVEL READ COMMITTED');
+      await client.query(wrap.first ? `BEGIN ISOLATION LEVEL READ COMMITTED; ${wrap.first}` : 'BEGIN ISOLATION LEVEL READ COMMITTED');
       const result = await work(client);
-      await client.query('COMMIT');
+      const last = wrap.last?.(result);
+      await client.query(last ? `${last}; COMMIT` : 'COMMIT');
       return result;
     } catch (err) {
       // A connection that cannot even roll back is dropped from the pool, never reused.
@@ -180,11 +185,10 @@ function buildStore(pool: pg.Pool, options: PostgresStoreOptions, migrations: Mi
     },
     addNotification: ({ body }, now) => addNotification({ body: Buffer.from(body), now }),
     async expandNotifications(maxEvents, expand, now) {
-      const result = await transaction(async (client) => {
-        await client.query(`SELECT pg_advisory_xact_lock(${LOCK_CLASS}, ${EXPAND_LOCK})`);
-        const expanded = await expandInTransaction(client, maxEvents, expand, now);
-        if (expanded.stored > 0) await client.query(`SELECT pg_notify('${LANES_CHANNEL}', '')`);
-        return expanded;
+      // The lock with BEGIN, the wake-up with COMMIT: two round trips fewer on the reply's path.
+      const result = await transaction((client) => expandInTransaction(client, maxEvents, expand, now), {
+        first: `SELECT pg_advisory_xact_lock(${LOCK_CLASS}, ${EXPAND_LOCK})`,
+        last: (expanded) => (expanded.stored > 0 ? `SELECT pg_notify('${LANES_CHANNEL}', '')` : undefined),
       });
       return result;
     },
