@@ -2,6 +2,7 @@
 // claimed with leases (FOR UPDATE SKIP LOCKED), every write that needs a claim is fenced by its
 // owner, expansion and pruning take advisory locks, and LISTEN/NOTIFY wakes idle instances.
 // The statements and the two clocks they use are in postgres-sql.ts; expansion in postgres-expand.ts.
+import { describeDatabase } from './database-url.ts';
 import type pg from 'pg';
 import type { PoolClient } from 'pg';
 import type { WebhookEvent } from '../events/types.ts';
@@ -111,17 +112,6 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
   }
   if (migrations.applied.length > 0) options.log.info('database: schema upgraded', { database: where, from: migrations.from, to: migrations.to, applied: migrations.applied });
   return buildStore(pool, options, migrations);
-}
-
-/** The URL without its password (and without query options that might hold one), for messages. */
-export function describeDatabase(url: string): string {
-  try {
-    const parsed = new URL(url);
-    const user = parsed.username ? `${parsed.username}@` : '';
-    return `${parsed.protocol}//${user}${parsed.host}${parsed.pathname}`;
-  } catch {
-    return '(DATABASE_URL is not a valid URL)';
-  }
 }
 
 function buildStore(pool: pg.Pool, options: PostgresStoreOptions, migrations: MigrationReport): PostgresStore {
