@@ -23,6 +23,7 @@ import { createLocalRateGate, type RateGate } from './outbox/rate-gate.ts';
 import { realTimers, type Timers } from './outbox/timers.ts';
 import { createOutboxSender, type OutboxSender, type RetryPolicy } from './outbox/sender.ts';
 import { DEFAULT_STUCK_AFTER_MS, createProgress, stuckFor } from './progress.ts';
+import { lookUpProfile } from './profile-cache.ts';
 import { createRedactor, createSecretSet, type Redactor, type SecretSet } from './redact.ts';
 import { loadCatalog } from './shop/catalog.ts';
 import { openStore } from './state/open-store.ts';
@@ -258,6 +259,7 @@ export function createBot(config: Readonly<Config>, options: BotOptions): LocalB
     progress,
     metrics,
     handleEvent: (event) => handleEvent(event, handling),
+    lookupProfile: (userKey, lookup, lane) => lookUpProfile({ sendApi, store, log, now, owner }, userKey, lookup, lane),
     expand: expanderFor(accounts),
     ...(options.inboxRetry ? { retry: options.inboxRetry } : {}),
   });

@@ -76,12 +76,13 @@ describe('a batch with entries of two Pages and of an unknown Page', () => {
     const byUser = (id: string) => apis.calls.filter((r) => to(r) === id || r.path === `/${VERSION}/${id}`);
     for (const [user, token] of [[ANA, TOKENS.pageA], [BEN, TOKENS.pageB]] as const) {
       const requests = byUser(user);
-      // The profile lookup, a typing indicator, then the replies.
-      expect(requests.map((r) => `${r.method} ${r.path}`)).toEqual([`GET /${VERSION}/${user}`, ...Array<string>(requests.length - 1).fill(`POST /${VERSION}/me/messages`)]);
+      // The replies first (a new user: the welcome without a name), and the profile lookup, once, after the first of them.
       expect(requests.length).toBeGreaterThanOrEqual(3);
-      expect(requests[0]?.query).toEqual({ fields: 'first_name,last_name,profile_pic,locale', appsecret_proof: proof(token, APP_SECRET) });
-      expect(requests[1]?.body).toEqual({ recipient: { id: user }, sender_action: 'typing_on' });
-      expect(requests[2]?.body).toMatchObject({ recipient: { id: user }, messaging_type: 'RESPONSE', message: { text: expect.stringContaining('User') as unknown } });
+      expect(requests[0]?.body).toMatchObject({ recipient: { id: user }, messaging_type: 'RESPONSE', message: { text: translations.fixedT('en_US')('welcome.anonymous') } });
+      const lookups = requests.filter((r) => r.method === 'GET');
+      expect(lookups.map((r) => r.path)).toEqual([`/${VERSION}/${user}`]);
+      expect(lookups[0]?.query).toEqual({ fields: 'first_name,last_name,profile_pic,locale', appsecret_proof: proof(token, APP_SECRET) });
+      expect(requests.filter((r) => r.method !== 'GET').map((r) => `${r.method} ${r.path}`)).toEqual(Array<string>(requests.length - 1).fill(`POST /${VERSION}/me/messages`));
       for (const request of requests) expectCredentials(request, token, APP_SECRET);
     }
     expect(byUser(CAT)).toEqual([]);
@@ -109,10 +110,10 @@ describe('a batch of Instagram entries: a linked account, an Instagram Login acc
       expect(r.api).toBe('instagram');
       expectCredentials(r, TOKENS.igLogin, INSTAGRAM_APP_SECRET);
     }
-    // Instagram profiles: the Instagram fields, asked of the account the user wrote to.
-    expect(login[0]).toMatchObject({ method: 'GET', path: `/${VERSION}/${NOOR}`, query: { fields: 'name,username,profile_pic' } });
-    expect(login.slice(1).map((r) => `${r.method} ${r.path}`)).toEqual(Array<string>(login.length - 1).fill(`POST /${VERSION}/me/messages`));
-    expect(login[1]?.body).toEqual({ recipient: { id: NOOR }, sender_action: 'typing_on' });
+    // Instagram profiles: the Instagram fields, asked of the account the user wrote to, after the first reply.
+    expect(login[0]).toMatchObject({ method: 'POST', path: `/${VERSION}/me/messages`, body: { recipient: { id: NOOR }, message: expect.anything() as unknown } });
+    expect(login.filter((r) => r.method === 'GET')).toEqual([expect.objectContaining({ path: `/${VERSION}/${NOOR}`, query: expect.objectContaining({ fields: 'name,username,profile_pic' }) as unknown })]);
+    expect(login.filter((r) => r.method !== 'GET').map((r) => `${r.method} ${r.path}`)).toEqual(Array<string>(login.length - 1).fill(`POST /${VERSION}/me/messages`));
     expect(apis.calls.filter((r) => to(r) === OMAR || r.path.endsWith(`/${OMAR}`))).toEqual([]);
     expect(await h.bot.store.getUser(`${PAGE_A}/instagram:${MAYA}`)).toMatchObject({ last_inbound_at: expect.any(Number) as unknown });
     expect(await h.bot.store.getUser(`${IG_LOGIN}/instagram:${NOOR}`)).toMatchObject({ last_inbound_at: expect.any(Number) as unknown });
@@ -157,8 +158,8 @@ describe('users are kept per account', () => {
       const body = r.body as SendRequest;
       return r.authorization === `Bearer ${TOKENS.pageB}` && 'message' in body && 'text' in body.message ? [body.message.text] : [];
     });
-    // Ana picked Spanish on Page A only: Page B still greets her in English.
-    const welcome = (locale: 'en_US' | 'es_ES') => translations.fixedT(locale)('welcome.named', { name: anyone(ANA).first_name });
+    // Ana picked Spanish on Page A only: Page B, where she is new, still greets her in English.
+    const welcome = (locale: 'en_US' | 'es_ES') => translations.fixedT(locale)('welcome.anonymous');
     expect(textsOfB).toContain(welcome('en_US'));
     expect(textsOfB).not.toContain(welcome('es_ES'));
   });

@@ -232,18 +232,20 @@ describe('when the customer answers the private reply', () => {
       notification('instagram', { sender: { id: IGSID }, recipient: { id: IG_ID }, timestamp: COMMENT_TIME + 120_000, message: { mid: 'aWdfZAG1faWQ6MTpJR01lc3NhZA2VfaWQ6tap1', text: t('es_ES')('menu.browse'), quick_reply: { payload: 'BROWSE' } } }),
     );
     const after = shop.graph.sends().slice(1) as Json[];
-    expect(after[0]).toEqual({ recipient: { id: IGSID }, sender_action: 'typing_on' });
-    expect(after[1]).toEqual({ recipient: { id: IGSID }, messaging_type: 'RESPONSE', message: { text: t('es_ES')('browse.intro') } });
-    expect((after[2] as { message: { attachment: { payload: { template_type: string } } } }).message.attachment.payload.template_type).toBe('generic');
+    expect(after[0]).toEqual({ recipient: { id: IGSID }, messaging_type: 'RESPONSE', message: { text: t('es_ES')('browse.intro') } });
+    expect((after[1] as { message: { attachment: { payload: { template_type: string } } } }).message.attachment.payload.template_type).toBe('generic');
   });
 
-  it('Facebook: the customer writes from a PSID the comment did not carry; they are answered like anyone, in their profile\'s language', async () => {
+  it('Facebook: the customer writes from a PSID the comment did not carry; they are answered like anyone: at once, then by name in their profile\'s language', async () => {
     const psid = '24000000000000555';
     const shop = shopAt(COMMENT_TIME + 60_000, { profiles: { [psid]: { first_name: 'Carla', locale: 'es_LA' } } });
     await shop.post(feedComment({ message: 'precio' }));
     expect(shop.graph.sends()).toEqual([privateReply(FB_COMMENT, 'es_ES')]);
     await shop.post(notification('page', { sender: { id: psid }, recipient: { id: PAGE_ID }, timestamp: COMMENT_TIME + 120_000, message: { mid: 'm_reply_1', text: 'hola' } }));
-    expect(shop.graph.messages(psid)[0]).toEqual({ recipient: { id: psid }, messaging_type: 'RESPONSE', message: { text: t('es_ES')('welcome.named', { name: 'Carla' }) } });
+    // New to the bot: greeted at once, without a name, in the language of "hola".
+    expect(shop.graph.messages(psid)[0]).toEqual({ recipient: { id: psid }, messaging_type: 'RESPONSE', message: { text: t('es_ES')('welcome.anonymous') } });
+    await shop.post(notification('page', { sender: { id: psid }, recipient: { id: PAGE_ID }, timestamp: COMMENT_TIME + 180_000, message: { mid: 'm_reply_2', text: 'hello' } }));
+    expect(shop.graph.messages(psid)[2]).toEqual({ recipient: { id: psid }, messaging_type: 'RESPONSE', message: { text: t('es_ES')('welcome.named', { name: 'Carla' }) } });
   });
 });
 

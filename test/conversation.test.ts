@@ -11,24 +11,33 @@ import { customer, mainMenuIn, quickReply, t, text } from './support/chat.ts';
 import { APP_ID, IG_ID, PAGE_ID, createHarness, fixture, notification, postSigned, textFrom } from './support/harness.ts';
 import { fakeGraph } from './support/fake-graph.ts';
 import { instantAt } from './support/clock.ts';
+import { userKey } from '../services/state/store.ts';
 
 const URL = 'https://bot.example.test';
 const EN = t('en_US');
 const ES = t('es_ES');
 const ZH = t('zh_TW');
 const { shop, products } = loadCatalog();
-const typing = (id: string) => ({ recipient: { id }, sender_action: 'typing_on' });
-
-const ana = (locale: Locale = 'en_US') => customer({ profile: { first_name: 'Ana', last_name: 'Lee', locale } });
+/** Ana has written to the shop before: the bot has her profile (a User Profile API lookup) cached. */
+const ana = (locale: Locale = 'en_US') => customer({ profile: { first_name: 'Ana', last_name: 'Lee', locale }, known: true });
 
 describe('Get Started and greetings', () => {
-  it('welcomes by first name from the User Profile API, then shows the main menu, after a typing indicator', async () => {
-    const c = ana();
-    expect(await c.presses('GET_STARTED')).toEqual([text(c.id, EN('welcome.named', { name: 'Ana' })), text(c.id, EN('menu.prompt'), mainMenuIn('en_US'))]);
-    expect(c.graph.sends()[0]).toEqual(typing(c.id));
+  it('welcomes a new customer at once, without a name, then looks up their profile: from the next message on, by first name', async () => {
+    const c = customer({ profile: { first_name: 'Ana', last_name: 'Lee', locale: 'en_US' } });
+    expect(await c.presses('GET_STARTED')).toEqual([text(c.id, EN('welcome.anonymous')), text(c.id, EN('menu.prompt'), mainMenuIn('en_US'))]);
+    // No typing indicator ahead of an answer that is ready; the lookup comes after the answer.
+    expect(c.graph.sends().every((body) => 'message' in body)).toBe(true);
     const [profileCall] = c.graph.profileLookups();
     expect(profileCall?.path).toBe(`/v24.0/${c.id}`);
     expect(profileCall?.query.fields).toBe('first_name,last_name,profile_pic,locale');
+    expect(c.graph.calls.findIndex((call) => call.method === 'GET')).toBeGreaterThan(c.graph.calls.findIndex((call) => call.method === 'POST'));
+    expect(await c.says('hi')).toEqual([text(c.id, EN('welcome.named', { name: 'Ana' })), text(c.id, EN('menu.prompt'), mainMenuIn('en_US'))]);
+  });
+
+  it('welcomes a customer the bot knows by first name from the first message, without looking them up again', async () => {
+    const c = ana();
+    expect(await c.presses('GET_STARTED')).toEqual([text(c.id, EN('welcome.named', { name: 'Ana' })), text(c.id, EN('menu.prompt'), mainMenuIn('en_US'))]);
+    expect(c.graph.profileLookups()).toEqual([]);
   });
 
   it('names the shop from data/shop.json', () => {
@@ -49,20 +58,23 @@ describe('Get Started and greetings', () => {
   });
 
   it('caches the profile: a second message does not fetch it again', async () => {
-    const c = ana();
+    const c = customer({ profile: { first_name: 'Ana', locale: 'en_US' } });
     await c.says('hello');
     await c.says('hey');
     expect(c.graph.profileLookups()).toHaveLength(1);
   });
 
-  it('falls back to a greeting without a name when the profile cannot be read', async () => {
+  it('goes on greeting without a name when the profile cannot be read, and does not ask again at every message', async () => {
     const c = customer();
     expect(await c.says('Hello!')).toEqual([text(c.id, EN('welcome.anonymous')), text(c.id, EN('menu.prompt'), mainMenuIn('en_US'))]);
+    expect(await c.says('Hello!')).toEqual([text(c.id, EN('welcome.anonymous')), text(c.id, EN('menu.prompt'), mainMenuIn('en_US'))]);
+    expect(c.graph.profileLookups()).toHaveLength(1);
   });
 
-  it('answers in the nearest supported language of the profile locale (es_MX → Spanish)', async () => {
+  it('from the second message on, answers in the nearest supported language of the profile locale (es_MX → Spanish)', async () => {
     const c = customer({ profile: { first_name: 'Ana', locale: 'es_MX' } });
-    expect(await c.says('hola')).toEqual([text(c.id, ES('welcome.named', { name: 'Ana' })), text(c.id, ES('menu.prompt'), mainMenuIn('es_ES'))]);
+    expect(await c.says('hello')).toEqual([text(c.id, EN('welcome.anonymous')), text(c.id, EN('menu.prompt'), mainMenuIn('en_US'))]);
+    expect(await c.says('hello')).toEqual([text(c.id, ES('welcome.named', { name: 'Ana' })), text(c.id, ES('menu.prompt'), mainMenuIn('es_ES'))]);
   });
 
   it('answers "¡Hola!" with the Spanish welcome and "¿ayuda?" with the Spanish menu, and keeps Spanish', async () => {
@@ -254,9 +266,9 @@ describe('Talk to a person', () => {
     const c = ana();
     const contact = new Intl.ListFormat('en-US', { type: 'disjunction' }).format([shop.contact.email, ...(shop.contact.phone ? [shop.contact.phone] : [])]);
     expect(await c.taps('TALK_TO_HUMAN')).toEqual([text(c.id, EN('human.handoff', { contact }))]);
-    // After the typing indicator and the message: the thread goes to the Page Inbox.
+    // After the message: the thread goes to the Page Inbox.
     expect(c.graph.threadControl().map(({ path, body, sendsBefore }) => ({ path, body, sendsBefore }))).toEqual([
-      { path: '/v24.0/me/pass_thread_control', body: { recipient: { id: c.id }, target_app_id: PAGE_INBOX_APP_ID, metadata: 'customer asked for a person' }, sendsBefore: 2 },
+      { path: '/v24.0/me/pass_thread_control', body: { recipient: { id: c.id }, target_app_id: PAGE_INBOX_APP_ID, metadata: 'customer asked for a person' }, sendsBefore: 1 },
     ]);
 
     const before = c.graph.calls.length;
@@ -365,14 +377,15 @@ describe('Account linking', () => {
 });
 
 describe('Instagram', () => {
-  it('welcomes with the Instagram name, in the default language, with quick replies', async () => {
+  it('welcomes with the Instagram name once it is looked up (after the first answer), in the default language, with quick replies', async () => {
     const maya = customer({ channel: 'instagram', profile: { name: 'Maya Putri', username: 'maya.p' } });
-    expect(await maya.says('hello')).toEqual([text(maya.id, EN('welcome.named', { name: 'Maya' })), text(maya.id, EN('menu.prompt'), mainMenuIn('en_US'))]);
+    expect(await maya.says('hello')).toEqual([text(maya.id, EN('welcome.anonymous')), text(maya.id, EN('menu.prompt'), mainMenuIn('en_US'))]);
     expect(maya.graph.profileLookups()[0]?.query.fields).toBe('name,username,profile_pic');
+    expect(await maya.says('hello')).toEqual([text(maya.id, EN('welcome.named', { name: 'Maya' })), text(maya.id, EN('menu.prompt'), mainMenuIn('en_US'))]);
   });
 
   it('speaks the language of a greeting, since Instagram profiles have no locale', async () => {
-    const maya = customer({ channel: 'instagram', profile: { name: 'Maya Putri' } });
+    const maya = customer({ channel: 'instagram', profile: { name: 'Maya Putri' }, known: true });
     expect(await maya.says('Halo!')).toEqual([text(maya.id, t('id_ID')('welcome.named', { name: 'Maya' })), text(maya.id, t('id_ID')('menu.prompt'), mainMenuIn('id_ID'))]);
     const [intro] = await maya.taps('BROWSE');
     expect(intro).toEqual(text(maya.id, t('id_ID')('browse.intro')));
@@ -397,9 +410,12 @@ describe('Two users at once', () => {
     const ANA = '24000000000000001';
     const BUDI = '24000000000000002';
     const h = createHarness();
-    const graph = fakeGraph({ profiles: { [ANA]: { first_name: 'Ana', locale: 'es_ES' }, [BUDI]: { first_name: 'Budi', locale: 'id_ID' } } });
-    const a = textFrom(ANA, 'hola');
-    const b = textFrom(BUDI, 'halo');
+    const graph = fakeGraph();
+    // Both have written before: their profiles (Spanish, Indonesian) are cached. Both now write in English.
+    await h.bot.store.putUser(userKey(PAGE_ID, 'messenger', ANA), { profile: { first_name: 'Ana', locale: 'es_ES', fetched_at: Date.now() } });
+    await h.bot.store.putUser(userKey(PAGE_ID, 'messenger', BUDI), { profile: { first_name: 'Budi', locale: 'id_ID', fetched_at: Date.now() } });
+    const a = textFrom(ANA, 'hello');
+    const b = textFrom(BUDI, 'hello');
     expect((await postSigned(h.app, { object: 'page', entry: [...a.entry, ...b.entry] })).status).toBe(200);
     await h.bot.idle();
     expect(graph.messages(ANA)).toEqual([text(ANA, ES('welcome.named', { name: 'Ana' })), text(ANA, ES('menu.prompt'), mainMenuIn('es_ES'))]);
@@ -412,6 +428,7 @@ describe('Errors', () => {
     let refused = false;
     const c = customer({
       profile: { first_name: 'Ana', locale: 'es_ES' },
+      known: true,
       failSend: (body) => {
         if (!JSON.stringify(body).includes('Ana') || refused) return undefined;
         refused = true;
@@ -429,7 +446,7 @@ describe('Errors', () => {
       failSend: (body) => ('message' in (body as object) ? { status: 400, body: { error: { message: 'outside window', code: 10, error_subcode: 2018278, fbtrace_id: 'T' } } } : undefined),
     });
     await c.says('hi');
-    // typing_on, then the first message fails; nothing after it.
-    expect(c.graph.sends()).toHaveLength(2);
+    // The first message fails; nothing after it.
+    expect(c.graph.sends()).toHaveLength(1);
   });
 });

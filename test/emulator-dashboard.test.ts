@@ -10,10 +10,13 @@ import { loadConfig, secretsOf } from '../services/config.ts';
 import type { InspectorRecord } from '../services/emulator/index.ts';
 import { createTrafficLog } from '../services/emulator/traffic.ts';
 import { createGraphHttp } from '../services/graph/client.ts';
+import { createTranslations } from '../services/i18n.ts';
 import { createLogger } from '../services/logger.ts';
 import { signatureFor } from '../services/signature.ts';
 import { GRAPH, TEST_ENV, VERSION, postSigned, textFrom } from './support/harness.ts';
 import { fakeGraph } from './support/fake-graph.ts';
+
+const EN = createTranslations().fixedT('en_US');
 
 const DASHBOARD_TOKEN = 'dash-0123456789abcdef-secret';
 
@@ -88,14 +91,10 @@ describe('live dashboard', () => {
     expect(hooks[0]?.body).toMatchObject({ object: 'page' });
     expect(hooks[1]?.body).toBeNull();
     const calls = seen.filter((r) => r.kind === 'graph');
-    expect(calls.map((c) => `${c.method} ${c.path} ${c.status}`)).toEqual([
-      'GET /24000000000000001 200',
-      'POST /me/messages 200',
-      'POST /me/messages 200',
-      'POST /me/messages 200',
-    ]);
-    expect(calls[0]).toMatchObject({ query: { fields: 'first_name,last_name,profile_pic,locale' }, user_id: '24000000000000001' });
-    expect(calls[2]?.body).toMatchObject({ recipient: { id: '24000000000000001' }, message: { text: expect.stringContaining('Hi Ana!') as unknown } });
+    // The welcome and the menu, and the profile lookup that follows the first of them (Ana is new).
+    expect(calls.map((c) => `${c.method} ${c.path} ${c.status}`).sort()).toEqual(['GET /24000000000000001 200', 'POST /me/messages 200', 'POST /me/messages 200']);
+    expect(calls.find((c) => c.method === 'GET')).toMatchObject({ query: { fields: 'first_name,last_name,profile_pic,locale' }, user_id: '24000000000000001' });
+    expect(calls.find((c) => c.method === 'POST')?.body).toMatchObject({ recipient: { id: '24000000000000001' }, message: { text: EN('welcome.anonymous') } });
     const text = JSON.stringify(seen);
     for (const secret of [config.PAGE_ACCESS_TOKEN, config.APP_SECRET, 'appsecret_proof', 'sha256=', 'Bearer']) expect(text).not.toContain(secret);
   });

@@ -469,8 +469,9 @@ describe('the page API and its event stream', () => {
     expect(events[0]).toEqual({ event: 'ready', data: { user: expect.objectContaining({ id: mia.id }) as unknown, history: [] } });
     const chat = events.filter((e) => e.event === 'chat').map((e) => e.data as { type: string; text?: string; message?: { text?: string } });
     expect(chat[0]).toMatchObject({ type: 'user', text: 'hello' });
-    expect(chat.find((c) => c.type === 'typing')).toEqual({ type: 'typing', on: true });
-    expect(chat.find((c) => c.type === 'message')?.message?.text).toBe(EN('welcome.named', { name: 'Mia' }));
+    // A new user: answered at once (no typing indicator first), without a name until the profile is looked up.
+    expect(chat.find((c) => c.type === 'typing')).toBeUndefined();
+    expect(chat.find((c) => c.type === 'message')?.message?.text).toBe(EN('welcome.anonymous'));
     const inspector = events.filter((e) => e.event === 'inspector').map((e) => e.data as { kind: string; status?: number });
     expect(inspector[0]).toMatchObject({ kind: 'webhook', status: 200 });
     expect(inspector.some((x) => x.kind === 'graph')).toBe(true);
@@ -506,7 +507,7 @@ describe('the page API and its event stream', () => {
 });
 
 describe('the whole loop: page → signed webhook → bot → Send API client → emulated Graph API', () => {
-  it('greets by name, shows the carousel, answers a postback and thanks for a reaction', async () => {
+  it('greets at once, then by name, shows the carousel, answers a postback and thanks for a reaction', async () => {
     const r = await startEmulatorApp();
     const mia: SimUser = r.emulator.createUser({ channel: 'messenger', name: 'Mia Tan', locale: 'en_US' });
     const say = async (action: Parameters<Emulator['act']>[1]) => {
@@ -515,6 +516,9 @@ describe('the whole loop: page → signed webhook → bot → Send API client �
       await r.settle();
     };
     const texts = () => sentTexts(r.emulator);
+    await say({ type: 'text', text: 'hello' });
+    expect(texts()).toContain(EN('welcome.anonymous'));
+    // Her profile was looked up after that first answer.
     await say({ type: 'text', text: 'hello' });
     expect(texts()).toContain(EN('welcome.named', { name: 'Mia' }));
     await say({ type: 'quick_reply', text: 'Browse teas', payload: 'BROWSE' });

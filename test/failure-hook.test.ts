@@ -32,7 +32,7 @@ function refuseFirstMessage(answer: { status: number; body: unknown }) {
 describe('the onError hook', () => {
   it('hears of a reply Graph refuses for good, with the GraphApiError and the reply; the customer gets the apology', async () => {
     const failures: BotFailure[] = [];
-    const c = customer({ profile: { first_name: 'Ana', locale: 'en_US' }, failSend: refuseFirstMessage(graphError(100)), bot: { retry: RETRY, onError: (f) => failures.push(f) } });
+    const c = customer({ profile: { first_name: 'Ana', locale: 'en_US' }, known: true, failSend: refuseFirstMessage(graphError(100)), bot: { retry: RETRY, onError: (f) => failures.push(f) } });
     expect(await c.says('hi')).toEqual([text(c.id, EN('welcome.named', { name: 'Ana' })), text(c.id, EN('apology'))]);
     expect(failures).toEqual([{ stage: 'sending', error: expect.any(GraphApiError), action: { type: 'message', account: PAGE_ID, user: c.key } }]);
     expect(failures[0]?.error).toMatchObject({ code: 100, fbtrace_id: 'Trace100', endpoint: 'POST /v24.0/me/messages' });
@@ -42,13 +42,13 @@ describe('the onError hook', () => {
     const failures: BotFailure[] = [];
     const c = customer({ profile: { first_name: 'Ana' }, failSend: () => graphError(190, 401), bot: { retry: RETRY, onError: (f) => failures.push(f) } });
     await c.says('hi');
-    expect(failures).toEqual([{ stage: 'sending', error: expect.objectContaining({ code: 190 }), action: { type: 'sender_action', account: PAGE_ID, user: c.key } }]);
+    expect(failures).toEqual([{ stage: 'sending', error: expect.objectContaining({ code: 190 }), action: { type: 'message', account: PAGE_ID, user: c.key } }]);
     expect((await c.harness.bot.health()).paused_accounts).toEqual([PAGE_ID]);
   });
 
   it('does not hear of a send that succeeds when it is tried again', async () => {
     const failures: BotFailure[] = [];
-    const c = customer({ profile: { first_name: 'Ana' }, failSend: refuseFirstMessage(graphError(2, 503)), bot: { retry: RETRY, onError: (f) => failures.push(f) } });
+    const c = customer({ profile: { first_name: 'Ana' }, known: true, failSend: refuseFirstMessage(graphError(2, 503)), bot: { retry: RETRY, onError: (f) => failures.push(f) } });
     const welcome = text(c.id, EN('welcome.named', { name: 'Ana' }));
     // Refused once (Graph code 2: try again later), then sent.
     expect(await c.says('hi')).toEqual([welcome, welcome, text(c.id, EN('menu.prompt'), mainMenuIn('en_US'))]);
@@ -58,6 +58,7 @@ describe('the onError hook', () => {
   it('that throws is logged; replies and apologies go out as without it', async () => {
     const c = customer({
       profile: { first_name: 'Ana', locale: 'en_US' },
+      known: true,
       failSend: refuseFirstMessage(graphError(100)),
       bot: {
         retry: RETRY,

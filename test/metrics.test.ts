@@ -110,8 +110,8 @@ describe('GET /metrics after a known sequence (one thread)', () => {
     expect(verify.status).toBe(200);
     await h.bot.idle();
 
-    // A, B, C, D: typing_on and the answer each; C's answer once more after its 500, D's apology after its 100.
-    expect(graph.sends()).toHaveLength(10);
+    // A, B, C, D: the answer each; C's answer once more after its 500, D's apology after its 100.
+    expect(graph.sends()).toHaveLength(6);
     const m = await scrape(h.app);
     expect(m.value('bot_webhook_requests_total', { status: '200' })).toBe(7);
     expect(m.value('bot_webhook_requests_total', { status: '403' })).toBe(1);
@@ -125,11 +125,11 @@ describe('GET /metrics after a known sequence (one thread)', () => {
     expect(m.value('bot_events_unreadable_total')).toBe(1);
     expect(m.value('bot_event_handling_seconds_count')).toBe(4);
 
-    expect(m.value('bot_send_requests_total', { outcome: 'sent', code: 'none' })).toBe(8);
+    expect(m.value('bot_send_requests_total', { outcome: 'sent', code: 'none' })).toBe(4);
     expect(m.value('bot_send_requests_total', { outcome: 'retried', code: '2' })).toBe(1);
     expect(m.value('bot_send_requests_total', { outcome: 'failed', code: '100' })).toBe(1);
     expect(m.all('bot_send_requests_total')).toHaveLength(3);
-    // Four answers reached users (D's as the apology); typing indicators are not replies.
+    // Four answers reached users (D's as the apology).
     expect(m.value('bot_reply_latency_seconds_count')).toBe(4);
     expect(m.value('bot_reply_latency_seconds_bucket', { le: '+Inf' })).toBe(4);
     const sum = m.value('bot_reply_latency_seconds_sum');

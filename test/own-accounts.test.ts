@@ -9,9 +9,7 @@ import { graphClientFor } from '../services/graph/client.ts';
 import { InvalidGraphIdError } from '../services/graph/ids.ts';
 import type { SendRequest } from '../services/graph/messages.ts';
 import { createSendApi } from '../services/graph/send-api.ts';
-import { createLogger } from '../services/logger.ts';
-import { loadProfile } from '../services/profile-cache.ts';
-import type { UserState } from '../services/state/store.ts';
+import { profileLookupFor } from '../services/profile-cache.ts';
 import { IG_ID, PAGE_ID, TEST_ENV, createHarness, fixture, notification, postSigned } from './support/harness.ts';
 import { fakeGraph } from './support/fake-graph.ts';
 
@@ -166,19 +164,8 @@ describe('sender ids that cannot be a PSID or IGSID', () => {
     expect(graph.calls).toEqual([]);
   });
 
-  it('treats such an id as having no profile in the profile cache, caching nothing', async () => {
-    const calls: string[] = [];
-    const sendApi = {
-      perform: () => Promise.reject(new Error('not used')),
-      getUserProfile: (id: string) => {
-        calls.push(id);
-        return Promise.resolve({ first_name: 'Nobody' });
-      },
-    };
-    const user: UserState = {};
-    const profile = await loadProfile({ sendApi, log: createLogger({ level: 'silent' }), now: () => 1 }, user, '..', 'messenger', PAGE_ID);
-    expect(profile).toBeUndefined();
-    expect(user).toEqual({});
-    expect(calls).toEqual([]);
+  it('treats such an id as having no profile in the profile cache: no lookup is asked for', () => {
+    for (const id of ['..', '', '12/34', 'me']) expect(profileLookupFor(undefined, id, 'messenger', PAGE_ID, 1)).toBeUndefined();
+    expect(profileLookupFor(undefined, ANA, 'messenger', PAGE_ID, 1)).toEqual({ userId: ANA, channel: 'messenger', account: PAGE_ID, cached: undefined });
   });
 });

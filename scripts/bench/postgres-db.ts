@@ -2,7 +2,7 @@
 // --postgres-url, dropped at the end. It also counts what the app instances stored there and finds
 // the server processes that serve them, so their CPU is counted with the app's.
 import pg from 'pg';
-import { describeDatabase } from '../../services/state/postgres-store.ts';
+import { describeDatabase } from '../../services/state/database-url.ts';
 import { BenchError } from './children.ts';
 
 export interface BenchDatabase {

@@ -18,6 +18,7 @@ import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import ts from 'typescript';
 import { assertPortFree, BenchError, freePort, REPO_ROOT, sleep, spawnNode, StartError, stopAll, stopChild, waitForHttp, waitForReady, type Child, type ProbeSample } from './children.ts';
+import { isLatencyRun, runLatency } from './latency.ts';
 import { runLoad, type LoadResult } from './load.ts';
 import type { MockStats } from './mock-graph.ts';
 import { createPayloadFactory } from './payloads.ts';
@@ -38,6 +39,7 @@ const USAGE = `usage: npm run bench -- [options]
   --soak N           events for the memory check (default 300000; 0 = skip)
   --soak-step N      events between two memory samples (default 20000)
   --only KIND        single | batch | soak: run one part only
+  --only latency     reply latency against an ideal bot instead (options: --only latency --help)
   --graph-latency MS delay of the mock Graph API's answers (default 0)
   --db KIND          sqlite (default) | postgres: also run the app on PostgreSQL, side by side
   --instances N      app processes sharing the PostgreSQL database (default 1; needs --db postgres)
@@ -231,6 +233,7 @@ function cleanup(): Promise<void> {
 }
 
 async function main(): Promise<number> {
+  if (isLatencyRun(process.argv.slice(2))) return runLatency(process.argv.slice(2));
   const o = options();
   keepTmp = o.keep;
   tmp = mkdtempSync(join(tmpdir(), 'shopbot-bench-'));

@@ -13,7 +13,7 @@ import { migratePostgres } from '../../services/state/migrations/postgres.ts';
 import { migrateSqlite } from '../../services/state/migrations/sqlite.ts';
 import { isPostgresUrl } from '../../services/state/open-store.ts';
 import { createPostgresPool } from '../../services/state/postgres-pool.ts';
-import { describeDatabase } from '../../services/state/postgres-store.ts';
+import { describeDatabase } from '../../services/state/database-url.ts';
 import { reasonOf } from '../../services/state/store.ts';
 import { EXIT, type ExitCode } from '../setup/context.ts';
 import { mark, type Output } from '../setup/output.ts';

@@ -11,7 +11,7 @@ import type { Config } from '../../services/config.ts';
 import { createLogger } from '../../services/logger.ts';
 import { createRedactor, type SecretSet } from '../../services/redact.ts';
 import { isPostgresUrl, openStoreAsync } from '../../services/state/open-store.ts';
-import { describeDatabase } from '../../services/state/postgres-store.ts';
+import { describeDatabase } from '../../services/state/database-url.ts';
 
 /** The store, as far as setup uses it: read, then closed. */
 export type ReadableTokenStore = Pick<TokenStore, 'getToken'> & { close(): Promise<void> };

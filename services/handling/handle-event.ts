@@ -1,8 +1,9 @@
 // Hop 1 of handling an event the inbox took from the store: who it is from (and whether it is for
-// one of our accounts at all), what we remember about them, their profile and language, then the
-// context the flow runs with (dispatch.ts picks the flow). Returns what handling produced, for
-// the inbox to store in one transaction with marking the event handled. Every failure of a flow
-// lands in one error path here.
+// one of our accounts at all), what we remember about them, their cached profile and language,
+// then the context the flow runs with (dispatch.ts picks the flow). Returns what handling
+// produced, for the inbox to store in one transaction with marking the event handled. Every
+// failure of a flow lands in one error path here. Nothing here waits for Graph: a profile that
+// is missing or old is looked up after the replies are stored (profile-cache.ts).
 import { accountKeyOf, type AccountDirectory } from '../accounts/directory.ts';
 import { handleComment } from '../comments/handle.ts';
 import type { BotSettings, EventContext } from '../conversation/context.ts';
@@ -17,7 +18,7 @@ import { DEFAULT_LOCALE, nearestLocale, type Locale } from '../i18n.ts';
 import { eventKey } from '../inbox/event-key.ts';
 import type { Logger } from '../logger.ts';
 import type { OutgoingAction } from '../outbox/outgoing-action.ts';
-import { loadProfile } from '../profile-cache.ts';
+import { profileLookupFor } from '../profile-cache.ts';
 import type { EventOutcome, StoreReads, UserState } from '../state/store.ts';
 import { emptyOutcome, userKey } from '../state/store.ts';
 import { dispatch } from './dispatch.ts';
@@ -59,7 +60,9 @@ export async function handleEvent(event: WebhookEvent, deps: HandlingDeps): Prom
   const key = senderId === undefined || account === undefined ? undefined : userKey(account, event.channel, senderId);
   const log = deps.log.child({ kind: event.kind, channel: event.channel, account, user: key });
   const user: UserState = key ? await deps.store.getUser(key) : {};
-  const profile = key && senderId && account && needsProfile(event) ? await loadProfile({ ...deps, log }, user, senderId, event.channel, account) : undefined;
+  const wantsProfile = key !== undefined && senderId !== undefined && account !== undefined && needsProfile(event);
+  const profile = wantsProfile ? user.profile : undefined;
+  const profileLookup = wantsProfile ? profileLookupFor(user.profile, senderId, event.channel, account, deps.now()) : undefined;
   const locale = chooseLocale(event, user);
   const actions: OutgoingAction[] = [];
   const recipient: Recipient | undefined = senderId ? { id: senderId } : undefined;
@@ -98,8 +101,11 @@ export async function handleEvent(event: WebhookEvent, deps: HandlingDeps): Prom
     user: key ? user : undefined,
     sentUpdates: ctx.sentUpdates,
     statusUpdates: ctx.statusUpdates,
-    actions: account === undefined ? [] : withTyping(event, actions, recipient).map(from),
+    // No typing indicator ahead of the replies: they are ready now (nothing above waits for
+    // Graph), and a typing_on first would only hold them back by one Send API call.
+    actions: account === undefined ? [] : actions.map(from),
     apology: recipient && account !== undefined && !event.standby ? from(apology(ctx, recipient)) : undefined,
+    ...(profileLookup ? { profileLookup } : {}),
   };
 }
 
@@ -184,10 +190,4 @@ function awaitsAnswer(event: WebhookEvent): boolean {
 
 function apology(ctx: EventContext, recipient: Recipient): OutgoingAction {
   return { type: 'message', recipient, message: textMessage(ctx.t('apology')) };
-}
-
-/** A typing indicator before the replies to something the user said, as Messenger users expect. */
-function withTyping(event: WebhookEvent, actions: OutgoingAction[], recipient: Recipient | undefined): OutgoingAction[] {
-  const replying = (event.kind === 'message' || event.kind === 'postback') && actions.some((a) => a.type === 'message');
-  return replying && recipient ? [{ type: 'sender_action', recipient, sender_action: 'typing_on' }, ...actions] : actions;
 }

@@ -15,7 +15,7 @@ import type { Logger } from '../logger.ts';
 import { noopMetrics, type BotMetrics } from '../metrics/bot-metrics.ts';
 import type { OutboxSender } from '../outbox/sender.ts';
 import type { Progress } from '../progress.ts';
-import type { BotStore, ClaimedLane, EventOutcome, InboxRow, NotificationExpander } from '../state/store.ts';
+import type { BotStore, ClaimedLane, EventOutcome, InboxRow, NotificationExpander, ProfileLookup } from '../state/store.ts';
 import { LEASE_MS, LOST, reasonOf } from '../state/store.ts';
 import { expandBody } from './expand.ts';
 import { createGate } from './gate.ts';
@@ -42,6 +42,11 @@ export interface InboxDeps {
   expand?: NotificationExpander;
   /** Counts handled, duplicate and unreadable events. */
   metrics?: BotMetrics;
+  /**
+   * Looks up and caches a user's profile that handling did without (services/profile-cache.ts,
+   * `lookUpProfile`): called after the event is completed, while its lane is held. Never rejects.
+   */
+  lookupProfile?: (userKey: string, lookup: ProfileLookup, lane: string) => Promise<void>;
 }
 
 export interface Inbox {
@@ -114,6 +119,12 @@ export function createInbox(deps: InboxDeps): Inbox {
     if (completion === LOST) return 'lost';
     metrics.eventHandled(event.kind, event.channel, (performance.now() - started) / 1000);
     if (completion.held.length > 0) deps.outbox.notify(completion.held);
+    // The profile the replies did without is looked up now, before the lane's next event, which
+    // then has it; a turn later, so that the replies' sends leave this thread first.
+    if (outcome.profileLookup && outcome.userKey && deps.lookupProfile) {
+      await nextTurn();
+      await deps.lookupProfile(outcome.userKey, outcome.profileLookup, row.lane);
+    }
     return 'done';
   };
 
@@ -260,6 +271,9 @@ export function createInbox(deps: InboxDeps): Inbox {
           : 'stored notification could not be read; set aside in unreadable_notifications';
         log.error(what, { notification_id: id, reason, ...(events ? { events: events.map((p) => p + 1) } : {}) });
       }
+      // Under budget: the store took every body there was (see expandNotifications). One stored
+      // since comes with a wake of its own, so asking again now would be a transaction for nothing.
+      if (expanded.stored + expanded.duplicates < EXPAND_EVENTS && expanded.notifications < EXPAND_EVENTS) return found;
       await nextTurn(); // let I/O (and the webhook, when it shares this thread) run between chunks
     }
   };

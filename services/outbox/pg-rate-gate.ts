@@ -11,7 +11,8 @@
 //   is taken in its own statement before the counting one, because under READ COMMITTED a statement
 //   sees the rows committed before it *started*; a count in the same statement as the lock wait
 //   could miss a grant committed while it waited. The transaction is READ COMMITTED explicitly for
-//   the same reason (a REPEATABLE READ default would freeze the snapshot before the lock).
+//   the same reason (a REPEATABLE READ default would freeze the snapshot before the lock). BEGIN,
+//   the lock, the count and COMMIT go as one simple query: one round trip, still four statements.
 // - Every time is the database's (`clock_timestamp()`, read after the lock): instances' clocks may
 //   disagree, the database's is one clock. An instance only ever turns a database time difference
 //   into a local wait, and reports done as "so many ms ago", which the database turns into its time.
@@ -25,6 +26,7 @@
 // - Expired rows of the account are deleted by the same statement, so the table stays about
 //   `limit` rows per account.
 import { createHash } from 'node:crypto';
+import type pg from 'pg';
 import type { Pool, PoolClient } from 'pg';
 import type { Logger } from '../logger.ts';
 import {
@@ -175,11 +177,15 @@ export function createPgRateGate(options: PgRateGateOptions): RateGate {
     const client = await options.pool.connect();
     let broken: Error | undefined;
     try {
-      // Both numbers are computed here, never user text: safe to inline, which saves a round trip.
-      await client.query(`BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock(${SEND_GRANTS_LOCK_CLASS}, ${lockKey(queue.key)})`);
-      const { rows } = await client.query<TakeResult>(TAKE_SQL, [queue.key, want, limit, smoothingMs, burstFor(limit, smoothingMs, queue.windowMs), inFlightMs + queue.windowMs]);
-      await client.query('COMMIT');
-      const row = rows[0];
+      // One round trip: BEGIN, the lock, the count, COMMIT as one simple query. The count is still
+      // its own statement after the lock's, so it sees every grant committed while the lock was
+      // awaited (READ COMMITTED takes a snapshot per statement). Simple queries take no
+      // parameters: the values are inlined, the key escaped as a literal, the rest whole numbers
+      // computed here, never user text.
+      const values = [client.escapeLiteral(queue.key), ...[want, limit, smoothingMs, burstFor(limit, smoothingMs, queue.windowMs), inFlightMs + queue.windowMs].map(integer)];
+      const take = TAKE_SQL.replace(/\$(\d)/g, (_, n: string) => values[Number(n) - 1] as string);
+      const results = (await client.query(`BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock(${SEND_GRANTS_LOCK_CLASS}, ${lockKey(queue.key)}); ${take}; COMMIT`)) as unknown as pg.QueryResult<TakeResult>[];
+      const row = results[2]?.rows[0];
       if (!row) throw new Error('rate gate: the grant query returned no row');
       return { result: row, limit };
     } catch (err) {
@@ -283,6 +289,12 @@ export function createPgRateGate(options: PgRateGateOptions): RateGate {
       await flushing;
     },
   };
+}
+
+/** A whole number as SQL text (a value computed here, inlined): refuses anything else. */
+function integer(n: number): string {
+  if (!Number.isSafeInteger(n)) throw new RangeError(`rate gate: ${n} is not a whole number`);
+  return String(n);
 }
 
 /** The advisory lock's second key for an account: 32 bits of its hash (a collision only serialises two accounts). */

@@ -184,6 +184,11 @@ export function createMemoryStore(): BotStore {
       });
       return resolved({ replies: rows, held: [...new Set(rows.map((r) => r.lane))].filter((lane) => replyLanes.holds(lane, owner)) });
     },
+    putProfile(key, profile, lane, owner) {
+      if (!inboxLanes.holds(lane, owner)) return resolved(LOST);
+      users.set(key, { ...(users.get(key) ?? {}), profile: structuredClone(profile) });
+      return resolved(undefined);
+    },
     countAttempt(id) {
       const row = inbox.get(id);
       if (!row) return resolved(0);

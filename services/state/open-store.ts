@@ -1,15 +1,14 @@
 // Picks the store from DATABASE_URL: `memory:`, `sqlite:PATH` (relative paths from the working
-// directory) or `postgres://…` / `postgresql://…` (several instances on one database).
+// directory) or `postgres://…` / `postgresql://…` (several instances on one database). The
+// PostgreSQL store (and its driver) is loaded only for a PostgreSQL URL.
 import { ConfigError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { createMemoryStore } from './memory-store.ts';
-import { createPostgresStore, describeDatabase } from './postgres-store.ts';
+import { describeDatabase, isPostgresUrl } from './database-url.ts';
 import { createSqliteStore } from './sqlite-store.ts';
 import type { BotStore } from './store.ts';
 
-const POSTGRES = /^postgres(ql)?:\/\//i;
-
-export const isPostgresUrl = (databaseUrl: string): boolean => POSTGRES.test(databaseUrl);
+export { isPostgresUrl } from './database-url.ts';
 
 export interface OpenStoreOptions {
   /** PostgreSQL connections (DATABASE_POOL_SIZE for the worker, 2 for the webhook's thread). */
@@ -31,6 +30,6 @@ export function openStore(databaseUrl: string): BotStore {
 
 /** Any store; a PostgreSQL one resolves once it is connected and its schema is up to date. */
 export async function openStoreAsync(databaseUrl: string, options: OpenStoreOptions): Promise<BotStore> {
-  if (isPostgresUrl(databaseUrl)) return createPostgresStore({ url: databaseUrl, ...options });
+  if (isPostgresUrl(databaseUrl)) return (await import('./postgres-store.ts')).createPostgresStore({ url: databaseUrl, ...options });
   return openStore(databaseUrl);
 }

@@ -257,6 +257,18 @@ export const REPLACE_WITH_APOLOGY = statement(
 );
 
 export const GET_USER = statement('get_user', 'SELECT state FROM users WHERE key = $1');
+/**
+ * $1 key, $2 profile (JSON), $3 lane, $4 owner: the profile in the user's state while $4 holds the
+ * inbox lane $3 (locked for the statement: a lane before a user, as a completion takes them).
+ * No row when the lane is not held.
+ */
+export const PUT_PROFILE = statement(
+  'put_profile',
+  `WITH fence AS (SELECT 1 FROM inbox_lanes WHERE lane = $3 AND owner = $4 FOR SHARE)
+   INSERT INTO users AS u (key, state) SELECT $1::text, jsonb_build_object('profile', $2::jsonb)::text FROM fence
+   ON CONFLICT (key) DO UPDATE SET state = (u.state::jsonb || jsonb_build_object('profile', $2::jsonb))::text
+   RETURNING 1 AS ok`,
+);
 export const PUT_USER = statement('put_user', 'INSERT INTO users (key, state) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET state = excluded.state');
 export const RECORD_SENT = statement('record_sent', "INSERT INTO sent_messages (user_key, mid, sent_at, status) VALUES ($1, $2, $3, 'sent') ON CONFLICT DO NOTHING");
 export const GET_SENT = statement('get_sent', 'SELECT mid, sent_at, status, reaction, thanked FROM sent_messages WHERE user_key = $1 AND mid = $2');

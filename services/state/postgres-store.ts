@@ -2,6 +2,7 @@
 // claimed with leases (FOR UPDATE SKIP LOCKED), every write that needs a claim is fenced by its
 // owner, expansion and pruning take advisory locks, and LISTEN/NOTIFY wakes idle instances.
 // The statements and the two clocks they use are in postgres-sql.ts; expansion in postgres-expand.ts.
+import { describeDatabase } from './database-url.ts';
 import type pg from 'pg';
 import type { PoolClient } from 'pg';
 import type { WebhookEvent } from '../events/types.ts';
@@ -115,17 +116,6 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
   return buildStore(pool, options, migrations);
 }
 
-/** The URL without its password (and without query options that might hold one), for messages. */
-export function describeDatabase(url: string): string {
-  try {
-    const parsed = new URL(url);
-    const user = parsed.username ? `${parsed.username}@` : '';
-    return `${parsed.protocol}//${user}${parsed.host}${parsed.pathname}`;
-  } catch {
-    return '(DATABASE_URL is not a valid URL)';
-  }
-}
-
 function buildStore(pool: pg.Pool, options: PostgresStoreOptions, migrations: MigrationReport): PostgresStore {
   const query = async <R extends pg.QueryResultRow>(statement: sql.NamedStatement, values: unknown[]): Promise<R[]> =>
     (await pool.query<R>({ ...statement, values })).rows;
@@ -134,13 +124,18 @@ function buildStore(pool: pg.Pool, options: PostgresStoreOptions, migrations: Mi
     if (!row) throw new Error(`database: ${statement.name} returned no row`);
     return row;
   };
-  const transaction = async <T>(work: (client: PoolClient) => Promise<T>): Promise<T> => {
+  /**
+   * `first` runs right after BEGIN and `last` (given the result) right before COMMIT, each in the
+   * same round trip: fixed SQL only (constants), as they are sent as simple queries.
+   */
+  const transaction = async <T>(work: (client: PoolClient) => Promise<T>, wrap: { first?: string; last?: (result: T) => string | undefined } = {}): Promise<T> => {
     const client = await pool.connect();
     let broken: Error | undefined;
     try {
-      await client.query('BEGIN ISOLATION LEVEL READ COMMITTED');
+      await client.query(wrap.first ? `BEGIN ISOLATION LEVEL READ COMMITTED; ${wrap.first}` : 'BEGIN ISOLATION LEVEL READ COMMITTED');
       const result = await work(client);
-      await client.query('COMMIT');
+      const last = wrap.last?.(result);
+      await client.query(last ? `${last}; COMMIT` : 'COMMIT');
       return result;
     } catch (err) {
       // A connection that cannot even roll back is dropped from the pool, never reused.
@@ -182,18 +177,17 @@ function buildStore(pool: pg.Pool, options: PostgresStoreOptions, migrations: Mi
     },
     addNotification: ({ body }, now) => addNotification({ body: Buffer.from(body), now }),
     async expandNotifications(maxEvents, expand, now, options = {}) {
-      const result = await transaction(async (client): Promise<ExpandResult> => {
-        if (options.ifFree) {
+      const wake = (expanded: ExpandResult) => (expanded.stored > 0 ? `SELECT pg_notify('${LANES_CHANNEL}', '')` : undefined);
+      if (options.ifFree) {
+        // Trying the lock needs its answer before the expansion starts: one round trip more than waiting for it.
+        return transaction(async (client): Promise<ExpandResult> => {
           const { rows } = await client.query<{ got: boolean }>(`SELECT pg_try_advisory_xact_lock(${LOCK_CLASS}, ${EXPAND_LOCK}) AS got`);
           if (!rows[0]?.got) return { notifications: 0, stored: 0, duplicates: 0, unreadable: [], busy: true };
-        } else {
-          await client.query(`SELECT pg_advisory_xact_lock(${LOCK_CLASS}, ${EXPAND_LOCK})`);
-        }
-        const expanded = await expandInTransaction(client, maxEvents, expand, now);
-        if (expanded.stored > 0) await client.query(`SELECT pg_notify('${LANES_CHANNEL}', '')`);
-        return expanded;
-      });
-      return result;
+          return expandInTransaction(client, maxEvents, expand, now);
+        }, { last: wake });
+      }
+      // The lock with BEGIN, the wake-up with COMMIT: two round trips fewer on the reply's path.
+      return transaction((client) => expandInTransaction(client, maxEvents, expand, now), { first: `SELECT pg_advisory_xact_lock(${LOCK_CLASS}, ${EXPAND_LOCK})`, last: wake });
     },
     async addToInbox(events, now) {
       const prepared: PreparedEvent[] = events.map((e, i) => ({
@@ -217,6 +211,10 @@ function buildStore(pool: pg.Pool, options: PostgresStoreOptions, migrations: Mi
     },
     async laneEvents(lane, limit) {
       return (await query<InboxRecord>(sql.LANE_EVENTS, [lane, limit])).map(toInboxRow);
+    },
+    async putProfile(key, profile, lane, owner) {
+      const { rowCount } = await pool.query({ ...sql.PUT_PROFILE, values: [storable(key, 'the user key'), JSON.stringify(profile), lane, owner] });
+      return rowCount === 0 ? LOST : undefined;
     },
     async countAttempt(id) {
       const [row] = await query<{ attempts: number }>(sql.COUNT_ATTEMPT, [id]);

@@ -7,7 +7,7 @@ import type { WebhookEvent } from '../events/types.ts';
 import type { OutgoingAction } from '../outbox/outgoing-action.ts';
 import type { StoredToken } from '../accounts/tokens.ts';
 import { migrateSqlite } from './migrations/sqlite.ts';
-import type { Backlog, BotStore, ClaimedLane, Completion, EventOutcome, Release, ExpandedNotification, ExpandResult, InboxRow, Lost, MessageStatus, NewInboxEvent, NotificationExpander, OutboxRow, SentMessage, StatusUpdate, UnreadableEvent, UserState } from './store.ts';
+import type { Backlog, BotStore, CachedProfile, ClaimedLane, Completion, EventOutcome, Release, ExpandedNotification, ExpandResult, InboxRow, Lost, MessageStatus, NewInboxEvent, NotificationExpander, OutboxRow, SentMessage, StatusUpdate, UnreadableEvent, UserState } from './store.ts';
 import { DEDUP_RETENTION_MS, LEASE_MS, LOST, SENT_RETENTION_MS, reasonOf, replyLane, unreadableEventsReason } from './store.ts';
 
 
@@ -209,6 +209,16 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
   const completeEvent = createGroupCommit((batch: Parameters<typeof completeAll>[0]) => completeAll.immediate(batch), { maxBatch: HANDLING_BATCH });
   const countAttempts = db.transaction((ids: number[]) => ids.map((id) => (q.countAttempt.get(id) as { attempts: number } | undefined)?.attempts ?? 0));
   const countAttempt = createGroupCommit((ids: number[]) => countAttempts.immediate(ids), { maxBatch: HANDLING_BATCH });
+  // Profiles looked up after their events were completed: shared commits too, IMMEDIATE as they
+  // read (the lane, the state) before they write.
+  const putProfiles = db.transaction((batch: { key: string; profile: CachedProfile; lane: string; owner: string }[]) =>
+    batch.map(({ key, profile, lane, owner }): void | Lost => {
+      if (!q.holdsInboxLane.get(lane, owner)) return LOST;
+      const state = parse<UserState>((q.getUser.get(key) as { state: string } | undefined)?.state) ?? {};
+      q.putUser.run(key, JSON.stringify({ ...state, profile }));
+    }),
+  );
+  const putProfile = createGroupCommit((batch: Parameters<typeof putProfiles>[0]) => putProfiles.immediate(batch), { maxBatch: HANDLING_BATCH });
   const setAsideEvent = db.transaction((id: number, reason: string, now: number, owner: string): void | Lost => {
     const lane = (q.inboxLaneOf.get(id) as { lane: string } | undefined)?.lane;
     if (lane === undefined) return;
@@ -335,6 +345,7 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
     inboxAfter: (afterId, limit) => resolved(() => (q.inboxAfter.all(afterId, limit) as InboxRecord[]).map(toInboxRow)),
     inboxEvent: (id) => resolved(() => parse<WebhookEvent>((q.inboxEvent.get(id) as { event: string } | undefined)?.event)),
     completeEvent: (id, outcome, now, owner) => completeEvent({ id, outcome, now, owner }),
+    putProfile: (key, profile, lane, owner) => putProfile({ key, profile, lane, owner }),
     countAttempt: (id) => countAttempt(id),
     setAsideEvent: (id, reason, now, owner) => resolved(() => setAsideEvent.immediate(id, reason, now, owner)),
     claimInboxLanes: (owner, limit, leaseMs, now) => resolved(() => claimInbox.immediate(owner, limit, leaseMs, now)),

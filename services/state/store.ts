@@ -1,7 +1,7 @@
 // What the bot remembers, behind one small interface so the in-memory store can be swapped for
 // a durable or shared one without touching handlers. Users are keyed per account:
 // `<account>/<channel>:<sender id>` (see `userKey`).
-import type { WebhookEvent } from '../events/types.ts';
+import type { Channel, WebhookEvent } from '../events/types.ts';
 import type { OutgoingAction } from '../outbox/outgoing-action.ts';
 import type { TokenStore } from '../accounts/tokens.ts';
 import type { Locale } from '../i18n.ts';
@@ -14,6 +14,18 @@ export interface CachedProfile {
   fetched_at: number;
   /** The last fetch failed: retry after a short pause instead of on every message. */
   failed?: boolean;
+}
+
+/**
+ * A profile to look up once the event's replies are stored (services/profile-cache.ts): the
+ * user's cached one is missing or old. `cached` is what the cache held, kept if the lookup fails.
+ */
+export interface ProfileLookup {
+  userId: string;
+  channel: Channel;
+  /** The account the user wrote to: its token looks them up (PSIDs and IGSIDs are scoped to it). */
+  account: string;
+  cached: CachedProfile | undefined;
 }
 
 export interface UserState {
@@ -189,6 +201,8 @@ export interface EventOutcome {
   actions: OutgoingAction[];
   /** Sent in place of a reply that fails permanently. */
   apology: OutgoingAction | undefined;
+  /** The user's profile, to look up after this outcome is stored (never before the replies). Only with a `userKey`. */
+  profileLookup?: ProfileLookup;
 }
 
 /** An outcome with nothing to store: no user, no changes, no replies (a fresh one each time). */
@@ -273,6 +287,12 @@ export interface BotStore extends StateStore, TokenStore {
    * nothing) when the event's lane was lost meanwhile.
    */
   completeEvent(id: number, outcome: EventOutcome, now: number, owner: string): Promise<Completion | Lost>;
+  /**
+   * Caches the user's profile (looked up after their event was completed), if `owner` still holds
+   * the user's inbox `lane`; only `profile` changes in the user's state. `LOST` (nothing changes)
+   * when the lane was lost meanwhile.
+   */
+  putProfile(userKey: string, profile: CachedProfile, lane: string, owner: string): Promise<void | Lost>;
   /**
    * Records, durably, that handling the event starts once more (after a failure, or when it was
    * found in the inbox at start-up), so an event that keeps killing the bot is still counted.

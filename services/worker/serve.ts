@@ -9,12 +9,9 @@ import { secretsOf } from '../config.ts';
 import { createLogger, type Logger } from '../logger.ts';
 import type { MetricsSnapshot } from '../metrics/bot-metrics.ts';
 import { createThreadMetrics } from '../metrics/registry.ts';
-import { createPgRateGate } from '../outbox/pg-rate-gate.ts';
 import type { RateGate } from '../outbox/rate-gate.ts';
 import { createSecretSet } from '../redact.ts';
 import { isPostgresUrl, openStoreAsync } from '../state/open-store.ts';
-import { createPostgresPool } from '../state/postgres-pool.ts';
-import { isPostgresStore, LANES_CHANNEL, WORK_CHANNEL } from '../state/postgres-store.ts';
 import type { BotStore } from '../state/store.ts';
 import { postedFailure } from './failures.ts';
 import type { FromWorker, ToWorker, WorkerInit, WorkerRequest } from './protocol.ts';
@@ -121,12 +118,19 @@ const GATE_POOL_SIZE = 3;
 /**
  * The worker's store, and with PostgreSQL what several instances share besides it: the Send API
  * rate limit and the wake-ups (LISTEN on the channels the webhook's commits and the expansions
- * notify), so new work wakes an idle instance at once.
+ * notify), so new work wakes an idle instance at once. The PostgreSQL modules (and the driver)
+ * are loaded only for a PostgreSQL URL: a SQLite bot's thread has no use for them.
  */
 async function openShared(config: Readonly<Config>, log: Logger): Promise<Shared> {
   const applicationName = `shopbot worker ${hostname()}:${process.pid}`;
   const store = await openStoreAsync(config.DATABASE_URL, { poolSize: config.DATABASE_POOL_SIZE, applicationName, log });
-  if (!isPostgresStore(store)) return { store, gate: undefined, listen: () => Promise.resolve(), close: () => Promise.resolve() };
+  if (!isPostgresUrl(config.DATABASE_URL)) return { store, gate: undefined, listen: () => Promise.resolve(), close: () => Promise.resolve() };
+  const [{ createPgRateGate }, { createPostgresPool }, { isPostgresStore, LANES_CHANNEL, WORK_CHANNEL }] = await Promise.all([
+    import('../outbox/pg-rate-gate.ts'),
+    import('../state/postgres-pool.ts'),
+    import('../state/postgres-store.ts'),
+  ]);
+  if (!isPostgresStore(store)) throw new Error('a PostgreSQL URL opened a store that is not the PostgreSQL one');
   const pool = createPostgresPool({
     url: config.DATABASE_URL,
     max: GATE_POOL_SIZE,

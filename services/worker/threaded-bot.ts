@@ -13,7 +13,6 @@ import { createWorkerSnapshots } from '../metrics/worker-snapshots.ts';
 import { DEFAULT_STUCK_AFTER_MS } from '../progress.ts';
 import { hostname } from 'node:os';
 import { isPostgresUrl } from '../state/open-store.ts';
-import { createPostgresStore } from '../state/postgres-store.ts';
 import { storeWhenReady } from '../state/ready-store.ts';
 import { createSqliteStore } from '../state/sqlite-store.ts';
 import type { BotStore } from '../state/store.ts';
@@ -195,7 +194,11 @@ const WEBHOOK_POOL_SIZE = 3;
  */
 function openWebhookStore(config: Readonly<Config>, log: Logger): BotStore {
   if (isPostgresUrl(config.DATABASE_URL)) {
-    return storeWhenReady(createPostgresStore({ url: config.DATABASE_URL, poolSize: WEBHOOK_POOL_SIZE, applicationName: `shopbot webhook ${hostname()}:${process.pid}`, log }));
+    // Loaded here only: a SQLite bot's thread never loads the PostgreSQL driver.
+    const opening = import('../state/postgres-store.ts').then(({ createPostgresStore }) =>
+      createPostgresStore({ url: config.DATABASE_URL, poolSize: WEBHOOK_POOL_SIZE, applicationName: `shopbot webhook ${hostname()}:${process.pid}`, log }),
+    );
+    return storeWhenReady(opening);
   }
   return createSqliteStore(config.DATABASE_URL.slice('sqlite:'.length), { checkpoint: false, cacheMb: 2, onLocked: 'yield' });
 }

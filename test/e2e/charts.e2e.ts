@@ -130,7 +130,7 @@ void describe('live charts in a real browser', () => {
       const box = page.getByRole('textbox', { name: 'Message' });
       await box.fill('hello');
       await box.press('Enter');
-      await page.locator('.row.bot', { hasText: createTranslations().fixedT('en_US')('welcome.named', { name: 'Noor' }) }).last().waitFor();
+      await page.locator('.row.bot', { hasText: createTranslations().fixedT('en_US')('welcome.anonymous') }).last().waitFor();
       await expectTrafficInCharts(page);
     });
   });

@@ -21,8 +21,9 @@ function describeRate(setup: Setup): Promise<void> {
     beforeAll(async () => {
       const began = performance.now();
       cluster = await create({ env: { SEND_RATE_LIMIT: String(LIMIT) }, latencyMs: unevenLatency });
-      // 40 users × 9 events, posted as fast as the posters go: 720 sends, over 7 s at the limit.
-      load = buildLoad(40, 8, 8);
+      // 200 users × 4 events, posted as fast as the posters go: 800 sends (one per event), over 8 s
+      // at the limit, and more users than two instances handle at once (64 each).
+      load = buildLoad(200, 3, 8);
       const posting = postAll(load, cluster.target, 0);
       await posting.done;
       await waitFor(() => allAnswered(load, cluster.mock.sends()), 60_000, () => `${progress(load, cluster.mock.sends())}\n${cluster.output()}`, 250);

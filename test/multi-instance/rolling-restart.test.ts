@@ -92,7 +92,7 @@ async function rollingRestart(cluster: Cluster): Promise<RollingRun> {
     await cluster.start(slot);
     pending.push({ stopped, resumeFrom: setup.instances > 1 ? stopped.signalledAt : performance.now(), ackedBefore: notes.filter((n) => n.ackedAt !== undefined && n.ackedAt < stopped.signalledAt).length });
     // Some of the burst was still waiting to be sent when the instance stopped.
-    burstLeft.push(queued.flatMap(repliesTo).length * 2 - sentTo(queued, stopped.exitedAt));
+    burstLeft.push(queued.flatMap(repliesTo).length - sentTo(queued, stopped.exitedAt));
     await sleep(1000);
   }
   await posting.done;

@@ -241,7 +241,7 @@ export function repliesTo(note: Note): { user: string; text: string }[] {
  */
 export const delivered = (sends: readonly GraphCall[]): GraphCall[] => sends.filter((c) => c.status === 200);
 
-/** True once every input of every user has its reply (and typing indicator) delivered. */
+/** True once every input of every user has its reply delivered. */
 export function allAnswered(load: Load, sends: readonly GraphCall[]): boolean {
   const streams = streamsByUser(delivered(sends));
   return load.users.every((user) => {

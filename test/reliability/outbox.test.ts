@@ -8,7 +8,8 @@ import { backoff, type RetryPolicy } from '../../services/outbox/sender.ts';
 import { createMemoryStore } from '../../services/state/memory-store.ts';
 import type { BotStore } from '../../services/state/store.ts';
 import { messageText, recipientOf, startMockGraph, type Fault, type GraphCall } from '../support/mock-graph-server.ts';
-import { APOLOGY_EN, ASK_ORDER, EN, expectedStream, invalidOrder, label, orderStatusItem, PAGE, postbackItem, psid, tempDir, textItem, translations } from './helpers.ts';
+import { normalizeNotification } from '../../services/events/normalize.ts';
+import { APOLOGY_EN, ASK_ORDER, EN, expectedStream, invalidOrder, label, messengerUser, orderStatusItem, PAGE, pageNotification, postbackItem, psid, tempDir, textItem, translations } from './helpers.ts';
 import { healthOfInstance } from './health-shape.ts';
 import { stamp, useRigs } from './in-process.ts';
 
@@ -20,8 +21,13 @@ const RETRY: RetryPolicy = { baseMs: 5, maxMs: 50, maxAttempts: 20, random: () =
 const ES = translations.fixedT('es_ES');
 const APOLOGY_ES = ES('apology');
 const MENU_PROMPTS = [EN('menu.prompt'), ES('menu.prompt')];
-/** A's welcome: by the mock's default profile (User + the id's last 4 digits, en_US), or as Ana in Spanish. */
-const WELCOMES = [EN('welcome.named', { name: `User${A.slice(-4)}` }), ES('welcome.named', { name: 'Ana' })];
+/**
+ * A's welcome: as a new user, without a name and in English (the profile is looked up after the
+ * reply), or, known from before (a cached profile), as Ana in Spanish.
+ */
+const WELCOMES = [EN('welcome.anonymous'), ES('welcome.named', { name: 'Ana' })];
+/** A user the bot knows from before: a fresh cached profile, Spanish. */
+const knownAna = (store: BotStore) => store.putUser(messengerUser(A), { profile: { first_name: 'Ana', locale: 'es_MX', fetched_at: Date.now() } });
 
 const { rig, cleanups } = useRigs();
 
@@ -82,7 +88,7 @@ describe('transient failures', () => {
     expect(failures).toBeGreaterThanOrEqual(2);
     expect(asks.map(ok)).toEqual([...Array<boolean>(failures).fill(false), true]);
     // Nothing else went to A while its first reply was being retried: its later replies waited.
-    expect(toA.map(label)).toEqual(['typing_on', ...Array<string>(failures).fill(ASK_ORDER), ...expectedStream(['a-1', 'a-2']).slice(1)]);
+    expect(toA.map(label)).toEqual([...Array<string>(failures).fill(ASK_ORDER), ...expectedStream(['a-1', 'a-2'])]);
     expect(toA.filter(ok).map(label)).toEqual(expectedStream(['a-1', 'a-2']));
     // Each retry came no sooner than its backoff after the failure was seen: after the error
     // answer (as the mock sent it), or for a timeout after the client gave up (from when it sent).
@@ -120,7 +126,7 @@ describe('transient failures', () => {
     await r.post(textItem(A, 'a-1', stamp()));
     await r.h.bot.idle();
 
-    expect(callsTo(r.mock.sends(), A).map(label)).toEqual(['typing_on', ...Array<string>(5).fill(ASK_ORDER), 'typing_on', invalidOrder('a-1')]);
+    expect(callsTo(r.mock.sends(), A).map(label)).toEqual([...Array<string>(5).fill(ASK_ORDER), invalidOrder('a-1')]);
     expect(await r.h.bot.store.backlog()).toEqual({ received: 0, inbox: 0, outbox: 0, failed: failedBefore, unreadable: 0, failed_events: 0 });
     expect(r.h.logs.filter((l) => l.msg === 'send given up after retries')).toHaveLength(1);
   });
@@ -128,7 +134,8 @@ describe('transient failures', () => {
 
 describe('permanent failures', () => {
   it.each([100, 200, 230])('Graph code %i: not retried; the apology in the user’s language takes its place; the rest of that event is dropped', async (code) => {
-    const r = await rig({ mock: { profile: () => ({ first_name: 'Ana', locale: 'es_MX' }) }, bot: { retry: RETRY } });
+    const r = await rig({ bot: { retry: RETRY } });
+    await knownAna(r.h.bot.store);
     r.mock.setFault((call) => (isWelcome(call) ? { kind: 'graph', code } : undefined));
     await r.post(postbackItem(A, 'GET_STARTED', stamp()));
     await r.h.bot.idle();
@@ -137,7 +144,7 @@ describe('permanent failures', () => {
 
     const toA = callsTo(r.mock.sends(), A);
     expect(toA.filter(isWelcome)).toHaveLength(1);
-    expect(toA.map(label)).toEqual(['typing_on', ES('welcome.named', { name: 'Ana' }), APOLOGY_ES, 'typing_on', expect.any(String)]);
+    expect(toA.map(label)).toEqual([ES('welcome.named', { name: 'Ana' }), APOLOGY_ES, expect.any(String)]);
     expect(toA.some((c) => MENU_PROMPTS.includes(messageText(c) ?? ''))).toBe(false);
     // The failed welcome and the dropped menu are recorded.
     expect(await r.h.bot.store.backlog()).toEqual({ received: 0, inbox: 0, outbox: 0, failed: 2, unreadable: 0, failed_events: 0 });
@@ -155,7 +162,7 @@ describe('permanent failures', () => {
     await r.post(orderStatusItem(A, stamp()));
     await r.h.bot.idle();
 
-    expect(callsTo(r.mock.sends(), A).map(label)).toEqual(['typing_on', WELCOMES[0], 'typing_on', ASK_ORDER]);
+    expect(callsTo(r.mock.sends(), A).map(label)).toEqual([WELCOMES[0], ASK_ORDER]);
     expect(r.mock.sends().some((c) => messageText(c) === APOLOGY_EN)).toBe(false);
     expect(await r.h.bot.store.backlog()).toEqual({ received: 0, inbox: 0, outbox: 0, failed: 2, unreadable: 0, failed_events: 0 });
     expect(r.h.logs.find((l) => l.msg === 'send failed permanently, not retried')).toMatchObject({ failure: 'recipient', apologise: false });
@@ -163,13 +170,30 @@ describe('permanent failures', () => {
 });
 
 describe('a failing typing indicator', () => {
-  // Regression: the typing indicator is the first row of its event; its failure must not drop the replies.
-  it('a permanent error on typing_on does not cost the user the reply', async () => {
+  // Regression: 0.1.0 queued a typing indicator as the first row of each answer, and
+  // an outbox may still hold some after an upgrade; its failure must not drop the replies behind it.
+  it('a permanent error on a queued typing_on does not cost the user the reply', async () => {
     const r = await rig({ bot: { retry: RETRY } });
     r.mock.setFault((call) => (label(call) === 'typing_on' ? { kind: 'graph', code: 100 } : undefined));
-    await r.post(orderStatusItem(A, stamp()));
+    const store = r.h.bot.store;
+    const lane = messengerUser(A);
+    const [event] = normalizeNotification(pageNotification([orderStatusItem(A, stamp())])).events;
+    const [row] = await store.addToInbox([{ key: 'older-release-event', lane, timestamp: Date.now(), event: event as NonNullable<typeof event> }], Date.now());
+    const older = 'an older release';
+    await store.claimInboxLanes(older, 1, 60_000, Date.now());
+    const recipient = { id: A };
+    const actions = [
+      { type: 'sender_action' as const, recipient, sender_action: 'typing_on' as const, account: PAGE },
+      { type: 'message' as const, recipient, message: { text: ASK_ORDER }, account: PAGE },
+    ];
+    await store.completeEvent((row as { id: number }).id, { userKey: lane, user: {}, sentUpdates: [], statusUpdates: [], actions, apology: undefined }, Date.now(), older);
+    await store.releaseClaims(older);
+    await r.h.bot.recover();
     await r.h.bot.idle();
-    expect(callsTo(r.mock.sends(), A).filter((c) => messageText(c) !== undefined).length).toBeGreaterThan(0);
+    expect(callsTo(r.mock.sends(), A).map((c) => [label(c), c.status])).toEqual([
+      ['typing_on', 400],
+      [ASK_ORDER, 200],
+    ]);
   });
 });
 
@@ -198,7 +222,7 @@ describe('invalid Page token (190)', () => {
       token: 'invalid',
       handling: 'ok',
       reason: expect.stringContaining('PAGE_ACCESS_TOKEN'),
-      backlog: { received: 0, inbox: 0, outbox: 4, failed: 0, unreadable: 0, failed_events: 0 },
+      backlog: { received: 0, inbox: 0, outbox: 2, failed: 0, unreadable: 0, failed_events: 0 },
       paused_accounts: [PAGE],
       ...healthOfInstance('sqlite'),
     });
@@ -227,7 +251,8 @@ describe('the 24-hour messaging window', () => {
 
     expect(callsTo(r.mock.sends(), A)).toEqual([]);
     expect(callsTo(r.mock.sends(), B).map(label)).toEqual(expectedStream([]));
-    expect(await r.h.bot.store.backlog()).toEqual({ received: 0, inbox: 0, outbox: 0, failed: 2, unreadable: 0, failed_events: 0 });
+    // A's one reply, refused and recorded.
+    expect(await r.h.bot.store.backlog()).toEqual({ received: 0, inbox: 0, outbox: 0, failed: 1, unreadable: 0, failed_events: 0 });
     expect(r.h.logs.filter((l) => l.msg === 'reply not sent: outside the 24-hour messaging window')).toHaveLength(1);
   });
 });

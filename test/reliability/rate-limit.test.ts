@@ -15,7 +15,8 @@ describe('SEND_RATE_LIMIT end to end', () => {
 
   it('the outbox keeps to SEND_RATE_LIMIT=20 in every 1-second window over 100 sends', async () => {
     rig = await createRig({ env: { SEND_RATE_LIMIT: '20' } });
-    const users = Array.from({ length: 10 }, (_, i) => psid(800 + i));
+    // 20 users, 5 replies each.
+    const users = Array.from({ length: 20 }, (_, i) => psid(800 + i));
     const started = performance.now();
     await rig.post(users.flatMap((u) => [orderStatusItem(u, stamp()), ...[1, 2, 3, 4].map((n) => textItem(u, `r${n}`, stamp()))]));
     await rig.h.bot.idle();

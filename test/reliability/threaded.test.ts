@@ -91,7 +91,8 @@ describe('handling on a worker thread (SQLite file)', () => {
     await waitFor(async () => (await request(t.app).get('/healthz')).status === 503, 5000);
     const res = await request(t.app).get('/healthz');
     expect(res.body).toMatchObject({ status: 'degraded', store: 'ok', token: 'invalid', handling: 'ok' });
-    expect(res.body).toMatchObject({ backlog: { outbox: 2 } });
+    // The one reply, kept for when the token works again.
+    expect(res.body).toMatchObject({ backlog: { outbox: 1 } });
   });
 
   it('tells the observer (the live dashboard) about each Graph call the worker makes', async () => {
@@ -101,8 +102,8 @@ describe('handling on a worker thread (SQLite file)', () => {
     await post(t, [orderStatusItem(psid(721), stamp())]);
     await t.bot.idle();
     const sends = observed.filter((c) => c.method === 'POST' && c.path === 'me/messages');
-    expect(sends).toHaveLength(2);
-    expect(sends[1]).toMatchObject({ status: 200, body: { recipient: { id: psid(721) }, messaging_type: 'RESPONSE' } });
+    expect(sends).toHaveLength(1);
+    expect(sends[0]).toMatchObject({ status: 200, body: { recipient: { id: psid(721) }, messaging_type: 'RESPONSE' } });
     expect(JSON.stringify(observed)).not.toContain(TEST_ENV.PAGE_ACCESS_TOKEN);
   });
 
@@ -122,8 +123,11 @@ describe('handling on a worker thread (SQLite file)', () => {
     await second.bot.recover();
     await second.bot.idle();
     const replies = streamsByUser(mock.sends()).get(A) ?? [];
-    // The call in flight at the stop may have reached Graph; everything else is sent exactly once.
-    expect(replies.filter((r) => r !== 'typing_on')).toEqual(expectedStream(['a-1']).filter((r) => r !== 'typing_on'));
+    // The call in flight at the stop may have reached Graph (then it is sent again: a repeat of the
+    // send just before); everything else is sent exactly once.
+    const { collapsed, repeats } = collapseRepeats(replies);
+    expect(collapsed).toEqual(expectedStream(['a-1']));
+    expect(repeats).toBeLessThanOrEqual(1);
     expect(await second.bot.store.backlog()).toMatchObject({ received: 0, inbox: 0, outbox: 0 });
   });
 
@@ -137,7 +141,7 @@ describe('handling on a worker thread (SQLite file)', () => {
     const A = psid(741);
     await post(t, [orderStatusItem(A, stamp()), textItem(A, 'a-1', stamp())]);
     await waitFor(() => existsSync(marker), 5000, () => 'the first worker did not die');
-    await waitFor(() => (streamsByUser(mock.sends()).get(A) ?? []).length >= 4, 10_000, () => `sends: ${mock.sends().length}`);
+    await waitFor(() => (streamsByUser(mock.sends()).get(A) ?? []).length >= expectedStream(['a-1']).length, 10_000, () => `sends: ${mock.sends().length}`);
     await t.bot.idle();
     expect(streamsByUser(mock.sends()).get(A)).toEqual(expectedStream(['a-1']));
     expect((await request(t.app).get('/healthz')).body).toMatchObject({ status: 'ok', handling: 'ok' });
@@ -220,7 +224,7 @@ describe('handling on a worker thread (SQLite file)', () => {
     await t.bot.idle();
     expect(failures).toEqual([{ stage: 'sending', error: expect.any(Error), action: { type: 'message', account: PAGE, user: messengerUser(A) } }]);
     expect(failures[0]?.error).toMatchObject({ name: 'GraphApiError', code: 100, status: 400, endpoint: 'POST /v24.0/me/messages', stack: expect.stringMatching(/services\/graph\/client\.ts:\d+/) });
-    expect(streamsByUser(mock.sends()).get(A)).toEqual(['typing_on', ASK_ORDER, APOLOGY_EN]);
+    expect(streamsByUser(mock.sends()).get(A)).toEqual([ASK_ORDER, APOLOGY_EN]);
   });
 
   it('bounds the worker thread’s heap (WORKER_LIMITS), far below V8’s default for this machine', async () => {

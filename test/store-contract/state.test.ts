@@ -3,7 +3,7 @@
 import { expect, it } from '@jest/globals';
 import { expandBody } from '../../services/inbox/expand.ts';
 import type { MessageStatus, StatusUpdate } from '../../services/state/store.ts';
-import { DEDUP_RETENTION_MS, SENT_RETENTION_MS } from '../../services/state/store.ts';
+import { DEDUP_RETENTION_MS, LOST, SENT_RETENTION_MS } from '../../services/state/store.ts';
 import { claimLane, complete, fixedBody, laneOf, outcome, receive } from './fixtures.ts';
 import { describeEachStore } from './stores.ts';
 
@@ -22,6 +22,33 @@ describeEachStore('users, statuses, pauses, backlog and pruning', (subject) => {
     await a.putUser(laneOf(1), { step: 'awaiting_order_number' });
     expect(await b.getUser(laneOf(1))).toEqual({ step: 'awaiting_order_number' });
     expect(await b.getUser(laneOf(1).replace('/messenger:', '/instagram:'))).toEqual({});
+  });
+
+  it('caches a profile looked up after an event, only while the user\'s inbox lane is held, changing nothing else', async () => {
+    const a = await subject().open();
+    const b = await subject().open();
+    const B = 'host-b:202:bbbb';
+    const key = laneOf(1);
+    await receive(a, [1, 'hello']);
+    await claimLane(a, A, 1);
+    const [row] = await a.laneEvents(key, 1);
+    await complete(a, row, outcome(1, ['welcome'], { step: 'awaiting_order_number', last_inbound_at: 5 }), A);
+    // Another instance never writes a profile into a lane it does not hold; the holder does.
+    expect(await b.putProfile(key, { first_name: 'Eve', fetched_at: 2 }, key, B)).toBe(LOST);
+    expect(await b.putProfile(key, { first_name: 'Ana', locale: 'es_MX', fetched_at: 3 }, key, A)).toBeUndefined();
+    expect(await a.getUser(key)).toEqual({ step: 'awaiting_order_number', last_inbound_at: 5, profile: { first_name: 'Ana', locale: 'es_MX', fetched_at: 3 } });
+    // A failed lookup is cached too (it replaces the profile, not the rest).
+    await a.putProfile(key, { first_name: 'Ana', fetched_at: 4, failed: true }, key, A);
+    expect(await b.getUser(key)).toEqual({ step: 'awaiting_order_number', last_inbound_at: 5, profile: { first_name: 'Ana', fetched_at: 4, failed: true } });
+    // A user with no state yet gets one holding the profile.
+    await receive(a, [2, 'hi']);
+    await claimLane(a, A, 2);
+    expect(await a.putProfile(laneOf(2), { first_name: 'Budi', fetched_at: 6 }, laneOf(2), A)).toBeUndefined();
+    expect(await b.getUser(laneOf(2))).toEqual({ profile: { first_name: 'Budi', fetched_at: 6 } });
+    // Once the lane is given back, the profile can no longer be written by its former holder.
+    expect(await a.releaseInboxLane(key, A, Date.now())).toBe('released');
+    expect(await a.putProfile(key, { first_name: 'Late', fetched_at: 7 }, key, A)).toBe(LOST);
+    expect((await b.getUser(key)).profile).toEqual({ first_name: 'Ana', fetched_at: 4, failed: true });
   });
 
   it('statuses only move forward (sent → delivered → read), by message id or by watermark, counting what changed', async () => {

@@ -7,7 +7,7 @@ import { createTranslations, type Locale, type Translate } from '../../services/
 import type { BotOptions } from '../../services/bot.ts';
 import { realTimers } from '../../services/outbox/timers.ts';
 import { fakeGraph, type FakeGraph, type FakeGraphOptions, type MessageBody } from './fake-graph.ts';
-import { userKey } from '../../services/state/store.ts';
+import { userKey, type CachedProfile } from '../../services/state/store.ts';
 import { PAGE_ID, createHarness, notification, postSigned, postbackFrom, quickReplyFrom, textFrom, type Harness } from './harness.ts';
 
 export const translations = createTranslations();
@@ -73,6 +73,13 @@ export interface Customer {
 export interface CustomerOptions {
   /** What the User Profile API answers for this customer; undefined: it fails (404). */
   profile?: Record<string, unknown>;
+  /**
+   * The bot has met this customer before: the profile above is in its cache (as a lookup after
+   * an earlier message left it), so the first message here is answered by name, in their
+   * language. Without it the customer is new: answered at once, without a name, in the default
+   * language (or the one their words are in), and looked up after that first answer.
+   */
+  known?: boolean;
   channel?: 'messenger' | 'instagram';
   id?: string;
   /** Run the bot's clock as if it were this instant (ms since the epoch) when the chat starts. */
@@ -93,7 +100,9 @@ export function customer(options: CustomerOptions = {}): Customer {
   const offset = options.clockAt === undefined ? 0 : options.clockAt - Date.now();
   const harness = createHarness({}, { ...options.bot, ...(offset === 0 ? {} : { timers: { now: () => Date.now() + offset, sleep: (ms) => realTimers.sleep(ms) } }) });
   const graph = fakeGraph({ profiles: options.profile ? { [id]: options.profile } : {}, ...(options.failSend ? { failSend: options.failSend } : {}) });
+  const met = options.known && options.profile ? harness.bot.store.putUser(userKey(PAGE_ID, channel, id), { profile: cachedProfile(options.profile, Date.now() + offset) }) : undefined;
   const exchange = async (body: unknown): Promise<MessageBody[]> => {
+    await met;
     const before = graph.messages().length;
     const res = await postSigned(harness.app, body);
     expect(res.status).toBe(200);
@@ -113,4 +122,11 @@ export function customer(options: CustomerOptions = {}): Customer {
     sends: (item) => exchange(notification(object, item)),
     posts: (body) => exchange(body),
   };
+}
+
+/** A profile as the bot caches it after a lookup (services/profile-cache.ts). */
+function cachedProfile(raw: Record<string, unknown>, fetchedAt: number): CachedProfile {
+  const name = typeof raw.name === 'string' ? raw.name.split(' ')[0] : undefined;
+  const firstName = typeof raw.first_name === 'string' ? raw.first_name : (name ?? (typeof raw.username === 'string' ? raw.username : undefined));
+  return { ...(firstName ? { first_name: firstName } : {}), ...(typeof raw.locale === 'string' ? { locale: raw.locale } : {}), fetched_at: fetchedAt };
 }

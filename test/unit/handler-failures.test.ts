@@ -98,7 +98,7 @@ describe('a handler that throws', () => {
     const { deps, store } = setup();
     const outcome = await handleEvent(await orderNumberTyped(store), deps);
     const apology = { type: 'message', recipient: { id: ANA }, message: { text: EN('apology') }, account: PAGE_ID };
-    expect(outcome.actions).toEqual([{ type: 'sender_action', recipient: { id: ANA }, sender_action: 'typing_on', account: PAGE_ID }, apology]);
+    expect(outcome.actions).toEqual([apology]);
     expect(outcome).toMatchObject({ userKey: KEY, sentUpdates: [], statusUpdates: [], apology });
   });
 
