@@ -18,7 +18,7 @@ import { firstContactBody, post, runOpenLoop, sign, TEXTS, type OpenLoopResult }
 import { openCpuWindow } from './proc.ts';
 import { treeMemory, watchTree, type TreeSample } from './process-tree.ts';
 import { int, table } from './report.ts';
-import { createThrowawayDatabase, type ThrowawayDatabase } from './throwaway-postgres.ts';
+import { createBenchDatabase, type BenchDatabase } from './postgres-db.ts';
 
 const USAGE = `usage: npm run bench -- --only latency [options]
   --rates LIST     events per second, one measurement per rate and target (default 10,50,90)
@@ -26,7 +26,7 @@ const USAGE = `usage: npm run bench -- --only latency [options]
   --warmup S       seconds of unmeasured load before each measurement (default 3)
   --settle S       longest wait for the last replies after the load stops (default 10)
   --db KIND        the app's store: sqlite (default, a file in a temporary directory) | postgres
-  --pg-url URL     PostgreSQL server for --db postgres, where a throwaway database is created and
+  --postgres-url URL  PostgreSQL server for --db postgres, where a throwaway database is created and
                    dropped (default $BENCH_POSTGRES_URL, $TEST_POSTGRES_URL, postgres://root@127.0.0.1:5432/postgres)
   --backlog N      events posted at once to watch memory while they drain (default 50000; 0 skips)
   --idle S         seconds after start before the idle RSS is read (default 5)
@@ -63,7 +63,7 @@ function options(argv: string[]): Options | 'help' {
       warmup: { type: 'string' },
       settle: { type: 'string' },
       db: { type: 'string' },
-      'pg-url': { type: 'string' },
+      'postgres-url': { type: 'string' },
       backlog: { type: 'string' },
       idle: { type: 'string' },
       'app-dir': { type: 'string' },
@@ -88,7 +88,7 @@ function options(argv: string[]): Options | 'help' {
     warmup: num('warmup', values.warmup, 3, 0),
     settle: num('settle', values.settle, 10, 1),
     db,
-    pgUrl: values['pg-url'] ?? process.env.BENCH_POSTGRES_URL ?? process.env.TEST_POSTGRES_URL ?? 'postgres://root@127.0.0.1:5432/postgres',
+    pgUrl: values['postgres-url'] ?? process.env.BENCH_POSTGRES_URL ?? process.env.TEST_POSTGRES_URL ?? 'postgres://root@127.0.0.1:5432/postgres',
     backlog: num('backlog', values.backlog, 50_000, 0),
     idle: num('idle', values.idle, 5, 0),
     appDir: values['app-dir'] === undefined ? REPO_ROOT : resolve(values['app-dir']),
@@ -322,10 +322,10 @@ export async function runLatency(argv: string[]): Promise<number> {
   process.once('exit', () => {
     if (!o.keep) rmSync(tmp, { recursive: true, force: true });
   });
-  let pgDb: ThrowawayDatabase | undefined;
+  let pgDb: BenchDatabase | undefined;
   const stops: Child[] = [];
   try {
-    pgDb = o.db === 'postgres' ? await createThrowawayDatabase(o.pgUrl) : undefined;
+    pgDb = o.db === 'postgres' ? await createBenchDatabase(o.pgUrl, `shopbot_bench_latency_${randomBytes(4).toString('hex')}`) : undefined;
     const databaseUrl = pgDb ? pgDb.url : `sqlite:${join(tmp, 'latency.db')}`;
     const mockPort = await freePort();
     const mock = spawnNode({ name: 'mock Graph API', script: 'scripts/bench/mock-graph.ts', env: { PORT: String(mockPort), MOCK_LATENCY_MS: '0' } });
