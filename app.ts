@@ -4,7 +4,7 @@
 // `npm start`), never on import.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import express, { type ErrorRequestHandler } from 'express';
 import { dashboardRouter } from './routes/dashboard.ts';
 import { healthRouter } from './routes/health.ts';
@@ -25,6 +25,7 @@ import { createLogger, type Logger } from './services/logger.ts';
 import { createLiveMetrics, type LiveMetrics } from './services/metrics/live.ts';
 import { createThreadMetrics, type ThreadMetrics } from './services/metrics/registry.ts';
 import { createScraper } from './services/metrics/scrape.ts';
+import { projectPath } from './services/project-dir.ts';
 import { createSecretSet, type SecretSet, type Secrets } from './services/redact.ts';
 import { loadCatalog } from './services/shop/catalog.ts';
 import { timeWebhookAnswer } from './services/metrics/webhook-timing.ts';
@@ -48,7 +49,7 @@ export interface AppDeps {
   secrets?: Secrets;
 }
 
-const PUBLIC_DIR = fileURLToPath(new URL('./public/', import.meta.url));
+const PUBLIC_DIR = projectPath('public/');
 
 /** The app as a node:http request listener (give it to `createServer`, or to supertest in tests). */
 export type App = (req: IncomingMessage, res: ServerResponse) => void;
@@ -295,9 +296,12 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => stop('SIGTERM'));
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+/** Runs the bot until a signal stops it: `node app.ts`, and `npm start` on the compiled dist/app.js (scripts/start.js). */
+export function run(): void {
   main().catch((err: unknown) => {
     process.stderr.write(`Start-up failed: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(1);
   });
 }
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) run();

@@ -22,7 +22,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['*.js'],
+    files: ['*.js', 'scripts/*.js'],
     ...tseslint.configs.disableTypeChecked,
   },
 );

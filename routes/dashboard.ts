@@ -4,7 +4,7 @@
 // reads the stream with fetch (headers allowed), so the token never travels in a URL. The traffic
 // log keeps records scrubbed of every secret; what leaves here is scrubbed once more as text.
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
+import { projectPath } from '../services/project-dir.ts';
 import express, { type Request, type Response, type Router } from 'express';
 import type { StreamHub } from '../services/emulator/sse.ts';
 import { createRedactor, withSecrets, type Secrets } from '../services/redact.ts';
@@ -12,7 +12,7 @@ import type { TrafficLog } from '../services/emulator/traffic.ts';
 import type { Logger } from '../services/logger.ts';
 import type { LiveMetrics } from '../services/metrics/live.ts';
 
-const PAGE_DIR = fileURLToPath(new URL('../public/emulator/', import.meta.url));
+const PAGE_DIR = projectPath('public/emulator/');
 
 export interface DashboardDeps {
   token: string;

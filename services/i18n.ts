@@ -5,7 +5,7 @@
 // a call that leaves out or misspells one of the message's {{variables}}. `{{shop}}` is filled in
 // everywhere from data/shop.json.
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { projectPath } from './project-dir.ts';
 import i18next, { type i18n } from 'i18next';
 // The literal types come from locales/en_US.d.json.ts, which `npm run typecheck` generates from the
 // JSON (scripts/locale-types.ts). Without it TypeScript reads the JSON itself: keys are still
@@ -67,7 +67,7 @@ export interface Translations {
   fixedT(locale: Locale): Translate;
 }
 
-const LOCALES_DIR = fileURLToPath(new URL('../locales/', import.meta.url));
+const LOCALES_DIR = projectPath('locales/');
 
 export interface TranslationOptions {
   /** Where the `<locale>.json` files are (default: locales/). */

@@ -2,7 +2,7 @@
 // (data/comment-replies.json) from small JSON files in data/, validated on load so a broken file stops start-up with the file and field named, instead
 // of surfacing as an apology (or a raw translation key) to a customer.
 import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { projectPath } from '../project-dir.ts';
 import { array, fail, isoDate, matching, member, object, optionalString, positiveInteger, readDataFile, string, type Field } from './data-file.ts';
 import { DATA_DIR, loadShop, type Shop } from './shop.ts';
 import { loadCommentTriggers, type CommentTriggers } from '../comments/triggers.ts';
@@ -50,8 +50,8 @@ export interface CatalogPaths {
 
 const DEFAULT_PATHS: CatalogPaths = {
   data: DATA_DIR,
-  public: fileURLToPath(new URL('../../public/', import.meta.url)),
-  english: fileURLToPath(new URL('../../locales/en_US.json', import.meta.url)),
+  public: projectPath('public/'),
+  english: projectPath('locales/en_US.json'),
 };
 
 export function loadCatalog(paths: Partial<CatalogPaths> = {}): Catalog {

@@ -1,6 +1,6 @@
 // The shop itself, from data/shop.json: its name (in every greeting), opening hours with their time
 // zone, address, website and how to reach a person. Validated on load; errors name the field.
-import { fileURLToPath } from 'node:url';
+import { projectPath } from '../project-dir.ts';
 import { matching, member, object, optionalString, readDataFile, string } from './data-file.ts';
 import { readOpeningHours, type OpeningHours } from './hours.ts';
 
@@ -12,7 +12,7 @@ export interface Shop {
   opening_hours: OpeningHours;
 }
 
-export const DATA_DIR = fileURLToPath(new URL('../../data/', import.meta.url));
+export const DATA_DIR = projectPath('data/');
 
 const EMAIL = matching(/^[^\s@]+@[^\s@]+\.[^\s@]+$/, 'an email address like "hello@example.com"');
 const PHONE = matching(/^\+?[0-9][0-9 ().-]{4,}$/, 'a phone number like "+1 360-555-0142"');

@@ -5,7 +5,7 @@ import { ConfigError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { createMemoryStore } from './memory-store.ts';
 import { describeDatabase, isPostgresUrl } from './database-url.ts';
-import { createSqliteStore } from './sqlite-store.ts';
+import { createSqliteStore, type SqliteStoreOptions } from './sqlite-store.ts';
 import type { BotStore } from './store.ts';
 
 export { isPostgresUrl } from './database-url.ts';
@@ -16,12 +16,14 @@ export interface OpenStoreOptions {
   /** Shown in pg_stat_activity: which instance and thread a connection belongs to. */
   applicationName: string;
   log: Logger;
+  /** For a SQLite file, e.g. `checkpoint: false` where a checkpointer of its own moves the WAL (the threaded bot). */
+  sqlite?: SqliteStoreOptions;
 }
 
 /** The stores that open at once (memory, SQLite); a PostgreSQL URL needs `openStoreAsync`. */
-export function openStore(databaseUrl: string): BotStore {
+export function openStore(databaseUrl: string, sqlite: SqliteStoreOptions = {}): BotStore {
   if (databaseUrl === 'memory:') return createMemoryStore();
-  if (databaseUrl.startsWith('sqlite:')) return createSqliteStore(databaseUrl.slice('sqlite:'.length));
+  if (databaseUrl.startsWith('sqlite:')) return createSqliteStore(databaseUrl.slice('sqlite:'.length), sqlite);
   if (isPostgresUrl(databaseUrl)) {
     throw new ConfigError('DATABASE_URL', `${describeDatabase(databaseUrl)} is opened asynchronously`, 'open it with openStoreAsync (it connects and applies the migrations first)');
   }
@@ -31,5 +33,5 @@ export function openStore(databaseUrl: string): BotStore {
 /** Any store; a PostgreSQL one resolves once it is connected and its schema is up to date. */
 export async function openStoreAsync(databaseUrl: string, options: OpenStoreOptions): Promise<BotStore> {
   if (isPostgresUrl(databaseUrl)) return (await import('./postgres-store.ts')).createPostgresStore({ url: databaseUrl, ...options });
-  return openStore(databaseUrl);
+  return openStore(databaseUrl, options.sqlite);
 }

@@ -46,8 +46,8 @@ interface SentRecord {
 
 export interface SqliteStoreOptions {
   /**
-   * False for a connection that must never stall on a WAL checkpoint (the webhook's, when another
-   * connection in the process does the handling and checkpoints as it commits).
+   * False for a connection that must never stall on a WAL checkpoint: the threaded bot's two
+   * (the webhook's and the worker's), whose WAL its checkpointer thread moves instead.
    */
   checkpoint?: boolean;
   /** SQLite's page cache for this connection, MB (a fixed ceiling: memory stays flat as the database grows). */

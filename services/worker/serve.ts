@@ -123,7 +123,8 @@ const GATE_POOL_SIZE = 3;
  */
 async function openShared(config: Readonly<Config>, log: Logger): Promise<Shared> {
   const applicationName = `shopbot worker ${hostname()}:${process.pid}`;
-  const store = await openStoreAsync(config.DATABASE_URL, { poolSize: config.DATABASE_POOL_SIZE, applicationName, log });
+  // SQLite: the threaded bot's checkpointer moves the WAL, so no commit here waits for a checkpoint.
+  const store = await openStoreAsync(config.DATABASE_URL, { poolSize: config.DATABASE_POOL_SIZE, applicationName, log, sqlite: { checkpoint: false } });
   if (!isPostgresUrl(config.DATABASE_URL)) return { store, gate: undefined, listen: () => Promise.resolve(), close: () => Promise.resolve() };
   const [{ createPgRateGate }, { createPostgresPool }, { isPostgresStore, LANES_CHANNEL, WORK_CHANNEL }] = await Promise.all([
     import('../outbox/pg-rate-gate.ts'),

@@ -14,6 +14,7 @@ import { DEFAULT_STUCK_AFTER_MS } from '../progress.ts';
 import { hostname } from 'node:os';
 import { isPostgresUrl } from '../state/open-store.ts';
 import { storeWhenReady } from '../state/ready-store.ts';
+import { startCheckpointer, type Checkpointer } from '../state/sqlite-checkpointer.ts';
 import { createSqliteStore } from '../state/sqlite-store.ts';
 import type { BotStore } from '../state/store.ts';
 import { receivedFailure } from './failures.ts';
@@ -76,6 +77,8 @@ type Pending = { resolve: (answer: Answer) => void; reject: (err: Error) => void
 export function createThreadedBot(config: Readonly<Config>, options: ThreadedBotOptions): Bot {
   const { log } = options;
   const store = openWebhookStore(config, log);
+  // Neither this thread's connection nor the worker's checkpoints a SQLite file: this thread does.
+  const checkpointer: Checkpointer | undefined = isPostgresUrl(config.DATABASE_URL) ? undefined : startCheckpointer(sqlitePath(config), { log });
   const pending = new Map<number, Pending>();
   let nextId = 1;
   let closing = false;
@@ -177,6 +180,7 @@ export function createThreadedBot(config: Readonly<Config>, options: ThreadedBot
       // The worker bounds its own wait by graceMs; the extra second covers closing its store.
       await request({ type: 'close', graceMs }, graceMs + 1000).catch((err: unknown) => log.warn('bot worker did not stop in time', { err }));
       await worker.terminate();
+      await checkpointer?.close();
       await store.close();
     },
     store,
@@ -188,8 +192,8 @@ const WEBHOOK_POOL_SIZE = 3;
 
 /**
  * This thread's own connection, for appending bodies and counting the backlog. SQLite:
- * `checkpoint: false`, the worker's connection checkpoints the WAL, so a commit here never waits
- * for one; `yield`: waiting for the worker's write lock never blocks this thread; a small cache.
+ * `checkpoint: false`, the checkpointer's thread moves the WAL (sqlite-checkpointer.ts), so a
+ * commit here never waits for one; `yield`: waiting for the worker's write lock never blocks this thread; a small cache.
  * PostgreSQL: a small pool of its own, opening (and migrating) while the server starts.
  */
 function openWebhookStore(config: Readonly<Config>, log: Logger): BotStore {
@@ -200,5 +204,7 @@ function openWebhookStore(config: Readonly<Config>, log: Logger): BotStore {
     );
     return storeWhenReady(opening);
   }
-  return createSqliteStore(config.DATABASE_URL.slice('sqlite:'.length), { checkpoint: false, cacheMb: 2, onLocked: 'yield' });
+  return createSqliteStore(sqlitePath(config), { checkpoint: false, cacheMb: 2, onLocked: 'yield' });
 }
+
+const sqlitePath = (config: Readonly<Config>): string => config.DATABASE_URL.slice('sqlite:'.length);
