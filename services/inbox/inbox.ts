@@ -92,6 +92,8 @@ export function createInbox(deps: InboxDeps): Inbox {
   let stopped = false;
   let pumping: Promise<void> | undefined;
   let pumpAgain = false;
+  /** A wake that asked for an expansion came while a pump ran. */
+  let expandAgain = false;
   /** The last pump found nothing to expand and nothing to claim. */
   let quiet = false;
   let pumpFailures = 0;
@@ -196,13 +198,17 @@ export function createInbox(deps: InboxDeps): Inbox {
   const runLane = async ({ lane, takenOver }: ClaimedLane): Promise<void> => {
     let served = 0;
     let head = takenOver;
+    // The last read was short of a batch: the lane is empty now unless more arrived since, which
+    // giving it back finds out (it refuses while events wait), so no read is spent to learn it.
+    let drained = false;
     while (!stopped) {
-      const rows = await withStore('reading a lane', () => store.laneEvents(lane, LANE_BATCH));
+      const rows: readonly InboxRow[] | undefined = drained ? [] : await withStore('reading a lane', () => store.laneEvents(lane, LANE_BATCH));
       if (!rows) return;
       if (rows.length === 0) {
         const released = await withStore('giving a lane back', () => store.releaseInboxLane(lane, owner, deps.now()));
         // Given back, not ours any more, or stopping (released with the rest at close).
         if (released !== 'busy') return;
+        drained = false;
         continue; // events arrived meanwhile
       }
       for (const row of rows) {
@@ -219,6 +225,7 @@ export function createInbox(deps: InboxDeps): Inbox {
         served += 1;
         if (stopped) return;
       }
+      drained = rows.length < LANE_BATCH;
       if (served >= QUANTUM && running.size >= concurrency) {
         // Every slot is busy: back of the line, so one long backlog cannot starve other users.
         await withStore('giving a lane back', () => store.releaseInboxLane(lane, owner, deps.now(), { requeue: true }));
@@ -232,7 +239,8 @@ export function createInbox(deps: InboxDeps): Inbox {
       .catch((err: unknown) => log.error('handling a lane failed', { err, lane: claimed.lane }))
       .finally(() => {
         running.delete(claimed.lane);
-        wake();
+        // A slot is free: claim another lane. Nothing new was stored, so there is nothing to expand.
+        wake(false);
       });
     running.set(claimed.lane, run);
   };
@@ -240,16 +248,18 @@ export function createInbox(deps: InboxDeps): Inbox {
   /**
    * Expands what was stored, then claims lanes for the free slots. While another instance is
    * expanding, this one claims first (the lanes it already made) and waits its turn after, so
-   * instances never queue on the expansion while lanes are waiting to be claimed.
+   * instances never queue on the expansion while lanes are waiting to be claimed. Without
+   * `expand` (a slot was freed, nothing new stored) it only claims.
    */
-  const pump = async (): Promise<void> => {
-    let found = await expandStored(true);
+  const pump = async (expand: boolean): Promise<void> => {
+    let found: boolean | 'busy' = expand && (await expandStored(true));
     if (found === 'busy') {
       const claimed = await claimLanes();
       found = (await expandStored(false)) === true || claimed;
     }
     if (await claimLanes()) found = true;
-    quiet = !found;
+    // Only a pump that also looked for bodies can tell that nothing is left (idle() waits for one).
+    if (expand || found) quiet = !found;
   };
 
   /** Expands stored bodies until none is left: true if there were any; 'busy' if another instance was at it (ifFree). */
@@ -284,37 +294,43 @@ export function createInbox(deps: InboxDeps): Inbox {
     while (!stopped && running.size < concurrency) {
       // A few lanes per claim, so instances woken by the same notification share the new lanes
       // (their claims interleave with this one's) rather than the first awake taking them all.
-      const claimed = await store.claimInboxLanes(owner, Math.min(CLAIM_BATCH, concurrency - running.size), leaseMs, deps.now());
+      const asked = Math.min(CLAIM_BATCH, concurrency - running.size);
+      const claimed = await store.claimInboxLanes(owner, asked, leaseMs, deps.now());
       if (claimed.length === 0) break;
       found = true;
       for (const c of claimed) if (!running.has(c.lane)) startLane(c);
+      // Fewer than asked: none was left to claim. A lane that frees up later comes with a wake.
+      if (claimed.length < asked) break;
     }
     return found;
   };
 
   // One pump at a time, and after a failure one retry timer, however many wakes come meanwhile:
-  // they are all served by the pump that timer starts.
-  const wake = (): void => {
+  // they are all served by the pump that timer starts. `expand` false: only lanes to claim.
+  const wake = (expand = true): void => {
     if (stopped) return;
     quiet = false;
     if (pumping || timers.waiting()) {
       pumpAgain = true;
+      expandAgain ||= expand;
       return;
     }
+    const expanding = expand || expandAgain;
     pumpAgain = false;
-    pumping = pump()
+    expandAgain = false;
+    pumping = pump(expanding)
       .then(
         () => void (pumpFailures = 0),
         (err: unknown) => {
           pumpFailures += 1;
           const delay = delayAfter(retry, pumpFailures);
           log.error('reading the inbox failed; trying again later', { err, failures: pumpFailures, retry_in_ms: delay });
-          timers.schedule(delay, wake);
+          timers.schedule(delay, () => wake());
         },
       )
       .finally(() => {
         pumping = undefined;
-        if (pumpAgain && !timers.waiting()) wake();
+        if (pumpAgain && !timers.waiting()) wake(expandAgain);
       });
   };
 

@@ -18,6 +18,8 @@ export interface OpenStoreOptions {
   log: Logger;
   /** For a SQLite file, e.g. `checkpoint: false` where a checkpointer of its own moves the WAL (the threaded bot). */
   sqlite?: SqliteStoreOptions;
+  /** For PostgreSQL: the payload of the store's wake-up notifications (PostgresStoreOptions.wakeTag). */
+  wakeTag?: string;
 }
 
 /** The stores that open at once (memory, SQLite); a PostgreSQL URL needs `openStoreAsync`. */
@@ -32,6 +34,7 @@ export function openStore(databaseUrl: string, sqlite: SqliteStoreOptions = {}):
 
 /** Any store; a PostgreSQL one resolves once it is connected and its schema is up to date. */
 export async function openStoreAsync(databaseUrl: string, options: OpenStoreOptions): Promise<BotStore> {
-  if (isPostgresUrl(databaseUrl)) return (await import('./postgres-store.ts')).createPostgresStore({ url: databaseUrl, ...options });
-  return openStore(databaseUrl, options.sqlite);
+  const { sqlite, ...postgres } = options;
+  if (isPostgresUrl(databaseUrl)) return (await import('./postgres-store.ts')).createPostgresStore({ url: databaseUrl, ...postgres });
+  return openStore(databaseUrl, sqlite);
 }

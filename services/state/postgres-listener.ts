@@ -6,7 +6,8 @@
 import pg from 'pg';
 import type { Logger } from '../logger.ts';
 
-export type NotifyHandler = (channel: string) => void;
+/** `payload` is the notification's; absent for the call made after a reconnection. */
+export type NotifyHandler = (channel: string, payload?: string) => void;
 export type StopListening = () => Promise<void>;
 
 export interface ListenerOptions {
@@ -65,7 +66,7 @@ export async function startListener(options: ListenerOptions): Promise<StopListe
     next.on('error', fail);
     next.on('end', () => fail(new Error('the connection ended')));
     next.on('notification', (message) => {
-      if (!stopped) options.onNotify(message.channel);
+      if (!stopped) options.onNotify(message.channel, message.payload);
     });
     try {
       await next.connect();

@@ -24,11 +24,11 @@ export interface NamedStatement {
 
 const statement = (name: string, text: string): NamedStatement => ({ name: `bot_${name}`, text });
 
-/** $1 received_at[], $2 body[]: the webhook's group commit, with its wake-up in the same transaction. */
+/** $1 received_at[], $2 body[], $3 wake tag: the webhook's group commit, with its wake-up in the same transaction. */
 export const INSERT_NOTIFICATIONS = statement(
   'insert_notifications',
   `WITH stored AS (INSERT INTO notifications (received_at, body) SELECT * FROM unnest($1::bigint[], $2::bytea[]) RETURNING 1)
-   SELECT (SELECT count(*) FROM stored)::int AS stored, pg_notify('bot_work', '')`,
+   SELECT (SELECT count(*) FROM stored)::int AS stored, pg_notify('bot_work', $3)`,
 );
 
 /** $1 after id, $2 limit. */

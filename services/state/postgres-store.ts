@@ -35,13 +35,20 @@ export interface PostgresStoreOptions {
   /** Shown in pg_stat_activity, to tell the instances and threads apart. */
   applicationName: string;
   log: Logger;
+  /**
+   * The payload of this store's wake-up notifications (hex, e.g. the threaded bot's per-process
+   * tag): an instance's worker skips the ones its own process sent, which it hears of already.
+   */
+  wakeTag?: string;
 }
+
+const WAKE_TAG = /^[0-9a-f]{0,32}$/;
 
 export interface PostgresStore extends BotStore {
   /**
    * LISTENs on `channels` on a connection of its own, reconnecting after errors with backoff;
-   * `onNotify` gets the channel of each notification, and each channel once after a reconnection
-   * (notifications sent meanwhile are lost). Resolves with the function that stops it.
+   * `onNotify` gets the channel and payload (a `wakeTag`) of each notification, and each channel
+   * once, without a payload, after a reconnection (notifications sent meanwhile are lost). Resolves with the function that stops it.
    */
   listen(channels: readonly string[], onNotify: NotifyHandler): Promise<StopListening>;
   /** What the migrations did when the store opened. */
@@ -98,6 +105,7 @@ interface FenceResult {
 /** Opens the pool, applies the migrations the database lacks, and resolves with the store. */
 export async function createPostgresStore(options: PostgresStoreOptions): Promise<PostgresStore> {
   const where = describeDatabase(options.url);
+  if (!WAKE_TAG.test(options.wakeTag ?? '')) throw new TypeError('wakeTag: expected up to 32 lower-case hex digits');
   const pool = createPostgresPool({
     url: options.url,
     max: options.poolSize,
@@ -117,6 +125,8 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
 }
 
 function buildStore(pool: pg.Pool, options: PostgresStoreOptions, migrations: MigrationReport): PostgresStore {
+  // Checked against WAKE_TAG when the store opened: safe to put in SQL text.
+  const wakeTag = options.wakeTag ?? '';
   const query = async <R extends pg.QueryResultRow>(statement: sql.NamedStatement, values: unknown[]): Promise<R[]> =>
     (await pool.query<R>({ ...statement, values })).rows;
   const one = async <R extends pg.QueryResultRow>(statement: sql.NamedStatement, values: unknown[]): Promise<R> => {
@@ -150,7 +160,7 @@ function buildStore(pool: pg.Pool, options: PostgresStoreOptions, migrations: Mi
   // Nothing in a body can make it fail, so a failure (the database) fails the whole batch.
   const addNotification = createPipelinedCommit<{ body: Buffer; now: number }>(
     async (batch) => {
-      await pool.query({ ...sql.INSERT_NOTIFICATIONS, values: [batch.map((b) => b.now), batch.map((b) => b.body)] });
+      await pool.query({ ...sql.INSERT_NOTIFICATIONS, values: [batch.map((b) => b.now), batch.map((b) => b.body), wakeTag] });
     },
     { maxInFlight: Math.min(options.poolSize, NOTIFICATION_COMMITS_IN_FLIGHT), maxBatch: MAX_NOTIFICATION_BATCH },
   );
@@ -177,7 +187,7 @@ function buildStore(pool: pg.Pool, options: PostgresStoreOptions, migrations: Mi
     },
     addNotification: ({ body }, now) => addNotification({ body: Buffer.from(body), now }),
     async expandNotifications(maxEvents, expand, now, options = {}) {
-      const wake = (expanded: ExpandResult) => (expanded.stored > 0 ? `SELECT pg_notify('${LANES_CHANNEL}', '')` : undefined);
+      const wake = (expanded: ExpandResult) => (expanded.stored > 0 ? `SELECT pg_notify('${LANES_CHANNEL}', '${wakeTag}')` : undefined);
       if (options.ifFree) {
         // Trying the lock needs its answer before the expansion starts: one round trip more than waiting for it.
         return transaction(async (client): Promise<ExpandResult> => {

@@ -15,6 +15,11 @@ export interface WorkerInit {
   inboxRetry?: InboxRetry;
   /** Report handler and send failures back (the webhook thread has an onError hook). */
   reportFailures?: boolean;
+  /**
+   * PostgreSQL: this process's tag on the wake-up notifications its two stores send. The worker
+   * skips those: the webhook thread wakes it directly, and after an expansion it claims at once.
+   */
+  wakeTag?: string;
 }
 
 /**

@@ -27,7 +27,7 @@ export interface ServeOptions {
   wrapStore?: (store: BotStore) => BotStore;
 }
 
-export function serveBot(port: MessagePort, { config, observeGraph, inboxRetry, reportFailures }: WorkerInit, options: ServeOptions = {}): void {
+export function serveBot(port: MessagePort, { config, observeGraph, inboxRetry, reportFailures, wakeTag }: WorkerInit, options: ServeOptions = {}): void {
   // This thread's secrets: a token refreshed here joins them, so this logger and the Graph calls
   // posted to the webhook thread's dashboard never show it (that thread never learns it).
   const secrets = createSecretSet(secretsOf(config));
@@ -40,7 +40,7 @@ export function serveBot(port: MessagePort, { config, observeGraph, inboxRetry, 
   }
   // This thread's own registry, read by the webhook thread over the `metrics` request.
   const metrics = createThreadMetrics({ thread: 'bot', processMetrics: config.METRICS_TOKEN !== undefined });
-  const booting = openShared(config, log).then(async (shared) => {
+  const booting = openShared(config, log, wakeTag).then(async (shared) => {
     const { store, gate } = shared;
     const bot = createBot(config, {
       log,
@@ -121,10 +121,10 @@ const GATE_POOL_SIZE = 3;
  * notify), so new work wakes an idle instance at once. The PostgreSQL modules (and the driver)
  * are loaded only for a PostgreSQL URL: a SQLite bot's thread has no use for them.
  */
-async function openShared(config: Readonly<Config>, log: Logger): Promise<Shared> {
+async function openShared(config: Readonly<Config>, log: Logger, wakeTag: string | undefined): Promise<Shared> {
   const applicationName = `shopbot worker ${hostname()}:${process.pid}`;
   // SQLite: the threaded bot's checkpointer moves the WAL, so no commit here waits for a checkpoint.
-  const store = await openStoreAsync(config.DATABASE_URL, { poolSize: config.DATABASE_POOL_SIZE, applicationName, log, sqlite: { checkpoint: false } });
+  const store = await openStoreAsync(config.DATABASE_URL, { poolSize: config.DATABASE_POOL_SIZE, applicationName, log, sqlite: { checkpoint: false }, ...(wakeTag ? { wakeTag } : {}) });
   if (!isPostgresUrl(config.DATABASE_URL)) return { store, gate: undefined, listen: () => Promise.resolve(), close: () => Promise.resolve() };
   const [{ createPgRateGate }, { createPostgresPool }, { isPostgresStore, LANES_CHANNEL, WORK_CHANNEL }] = await Promise.all([
     import('../outbox/pg-rate-gate.ts'),
@@ -143,7 +143,10 @@ async function openShared(config: Readonly<Config>, log: Logger): Promise<Shared
     store,
     gate: createPgRateGate({ pool, limit: config.SEND_RATE_LIMIT, log }),
     async listen(wake) {
-      stopListening = await store.listen([WORK_CHANNEL, LANES_CHANNEL], wake);
+      // Our own process's notifications are no news: each of them was followed by a wake already.
+      stopListening = await store.listen([WORK_CHANNEL, LANES_CHANNEL], (_channel, payload) => {
+        if (wakeTag === undefined || payload !== wakeTag) wake();
+      });
     },
     async close() {
       await stopListening?.();

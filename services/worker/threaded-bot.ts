@@ -11,6 +11,7 @@ import type { Logger } from '../logger.ts';
 import { noopMetrics, type BotMetrics, type MetricsSnapshot } from '../metrics/bot-metrics.ts';
 import { createWorkerSnapshots } from '../metrics/worker-snapshots.ts';
 import { DEFAULT_STUCK_AFTER_MS } from '../progress.ts';
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { isPostgresUrl } from '../state/open-store.ts';
 import { storeWhenReady } from '../state/ready-store.ts';
@@ -76,7 +77,9 @@ type Pending = { resolve: (answer: Answer) => void; reject: (err: Error) => void
 
 export function createThreadedBot(config: Readonly<Config>, options: ThreadedBotOptions): Bot {
   const { log } = options;
-  const store = openWebhookStore(config, log);
+  // PostgreSQL: what this process's wake-up notifications carry, so its worker can skip them.
+  const wakeTag = randomBytes(8).toString('hex');
+  const store = openWebhookStore(config, log, wakeTag);
   // Neither this thread's connection nor the worker's checkpoints a SQLite file: this thread does.
   const checkpointer: Checkpointer | undefined = isPostgresUrl(config.DATABASE_URL) ? undefined : startCheckpointer(sqlitePath(config), { log });
   const pending = new Map<number, Pending>();
@@ -93,6 +96,7 @@ export function createThreadedBot(config: Readonly<Config>, options: ThreadedBot
       config,
       observeGraph: options.observeGraph !== undefined,
       reportFailures: options.onError !== undefined,
+      wakeTag,
       ...(options.inboxRetry ? { inboxRetry: options.inboxRetry } : {}),
     };
     const w = new Worker(BOOTSTRAP, workerOptions(init, options.workerEntry ?? WORKER_URL, options.resourceLimits ?? WORKER_LIMITS));
@@ -196,11 +200,11 @@ const WEBHOOK_POOL_SIZE = 3;
  * commit here never waits for one; `yield`: waiting for the worker's write lock never blocks this thread; a small cache.
  * PostgreSQL: a small pool of its own, opening (and migrating) while the server starts.
  */
-function openWebhookStore(config: Readonly<Config>, log: Logger): BotStore {
+function openWebhookStore(config: Readonly<Config>, log: Logger, wakeTag: string): BotStore {
   if (isPostgresUrl(config.DATABASE_URL)) {
     // Loaded here only: a SQLite bot's thread never loads the PostgreSQL driver.
     const opening = import('../state/postgres-store.ts').then(({ createPostgresStore }) =>
-      createPostgresStore({ url: config.DATABASE_URL, poolSize: WEBHOOK_POOL_SIZE, applicationName: `shopbot webhook ${hostname()}:${process.pid}`, log }),
+      createPostgresStore({ url: config.DATABASE_URL, poolSize: WEBHOOK_POOL_SIZE, applicationName: `shopbot webhook ${hostname()}:${process.pid}`, log, wakeTag }),
     );
     return storeWhenReady(opening);
   }
