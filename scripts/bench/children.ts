@@ -82,7 +82,7 @@ export function spawnNode({ name, script, env, nodeArgs = [], tsx = true, preloa
           logLevels[level] = (logLevels[level] ?? 0) + 1;
           const key = `${level}: ${/"msg":"([^"]*)"/.exec(line)?.[1] ?? '?'}`;
           logMessages[key] = (logMessages[key] ?? 0) + 1;
-          if (level === 'error') errorSamples[key] ??= line.slice(0, 600);
+          if (level === 'error' || level === 'warn') errorSamples[key] ??= line.slice(0, 600);
         }
       }
     };

@@ -353,7 +353,7 @@ export async function runLatency(argv: string[]): Promise<number> {
     const memory: Memory = { idle, peakLoadMb, backlog, processes };
     if (app.child.hasExited()) throw new BenchError(`the app exited during the run (${await app.child.exited}); its output:\n${app.child.output().slice(-4000)}`);
     const errors = app.child.logLevels.error ?? 0;
-    printReport(o, measurements, memory, { warn: app.child.logLevels.warn ?? 0, error: errors, messages: app.child.logMessages });
+    printReport(o, measurements, memory, { warn: app.child.logLevels.warn ?? 0, error: errors, messages: app.child.logMessages, samples: app.child.errorSamples });
     if (o.json) writeFileSync(o.json, JSON.stringify({ options: o, measurements, memory }, null, 2));
     return 0;
   } finally {
@@ -368,7 +368,7 @@ function limitsFor(db: Options['db']): { p50: number | undefined; p99: number } 
   return db === 'sqlite' ? { p50: 2, p99: 3 } : { p50: undefined, p99: 5 };
 }
 
-function printReport(o: Options, ms: Measurement[], memory: Memory, log: { warn: number; error: number; messages: Record<string, number> }): void {
+function printReport(o: Options, ms: Measurement[], memory: Memory, log: { warn: number; error: number; messages: Record<string, number>; samples: Record<string, string> }): void {
   out(`# Reply latency — ${new Date().toISOString()}`);
   out(`node ${process.version}, ${cpus().length} CPUs; first-contact text messages, one per POST, open loop; ${o.duration} s per rate and target (+${o.warmup} s warm-up); the app on ${o.db}`);
   out();
@@ -433,7 +433,7 @@ function printReport(o: Options, ms: Measurement[], memory: Memory, log: { warn:
   );
   const helpers = memory.processes.filter((p) => p.name !== 'node');
   if (helpers.length > 0) {
-    out(`Besides node: ${helpers.map((p) => p.name).join(', ')}. esbuild processes are tsx compiling files missing from its cache (the first start after a change); they stay for the app's lifetime. Start once more to measure the warm case.`);
+    out(`Besides node: ${helpers.map((p) => p.name).join(', ')}: whatever the start left running counts as the app's memory.`);
   }
   if (o.db === 'sqlite' && memory.idle) checks.push(['idle RSS ≤ 120 MB (SQLite, threaded)', `${memory.idle.rssMb.toFixed(0)} MB`, memory.idle.rssMb <= 120]);
   const peak = Math.max(memory.peakLoadMb, b?.peakMb ?? 0);
@@ -442,6 +442,7 @@ function printReport(o: Options, ms: Measurement[], memory: Memory, log: { warn:
   if (b) checks.push([`backlog of ${int(b.events)} drained`, b.drainedInS === undefined ? 'no' : `in ${b.drainedInS.toFixed(0)} s`, b.drainedInS !== undefined]);
   const top = Object.entries(log.messages).sort((x, y) => y[1] - x[1]).slice(0, 3);
   out(`app log: ${log.warn} warnings, ${log.error} errors${top.length ? `; most frequent: ${top.map(([m, n]) => `${int(n)}× "${m}"`).join(', ')}` : ''}`);
+  for (const sample of Object.values(log.samples)) out(`  first: ${sample}`);
   out();
   out('## Against the targets');
   out();
