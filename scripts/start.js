@@ -45,7 +45,8 @@ function fingerprint() {
 function build(target) {
   const started = Date.now();
   const temporary = `${target}.building-${process.pid}`;
-  process.stderr.write('npm start: compiling the bot into dist/ (its sources changed since the last start)…\n');
+  const why = existsSync(DIST) && readdirSync(DIST).length > 0 ? 'a source changed since the last build' : 'the first start';
+  process.stderr.write(`npm start: compiling the bot into dist/ (${why})…\n`);
   try {
     execFileSync(process.execPath, [tsc, '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', temporary], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   } catch (err) {
