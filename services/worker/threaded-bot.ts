@@ -80,7 +80,7 @@ export function createThreadedBot(config: Readonly<Config>, options: ThreadedBot
   // PostgreSQL: what this process's wake-up notifications carry, so its worker can skip them.
   const wakeTag = randomBytes(8).toString('hex');
   const store = openWebhookStore(config, log, wakeTag);
-  // Neither this thread's connection nor the worker's checkpoints a SQLite file: this thread does.
+  // Neither this thread's connection nor the worker's checkpoints a SQLite file: a thread of its own does.
   const checkpointer: Checkpointer | undefined = isPostgresUrl(config.DATABASE_URL) ? undefined : startCheckpointer(sqlitePath(config), { log });
   const pending = new Map<number, Pending>();
   let nextId = 1;
