@@ -72,7 +72,9 @@ async function rollingRestart(cluster: Cluster): Promise<RollingRun> {
   const loadNotes = allNotes(load);
   const notes = [...loadNotes];
   const acked = () => loadNotes.filter((n) => n.ackedBy !== undefined).length;
-  const posting = postAll(load, target, 150);
+  // Each restart takes a start-up (2–6 s on two busy cores) and 12 % of the load: with three
+  // instances the load must last longer than all three, however fast the webhooks answer.
+  const posting = postAll(load, target, 150 * setup.instances);
   const pending: Omit<Restart, 'drainMs' | 'burstLeft'>[] = [];
   const burstLeft: number[] = [];
   const sentTo = (queued: readonly Note[], before: number): number => {
