@@ -625,8 +625,10 @@ describe('unknown shapes are events, not exceptions', () => {
 
   it.each([
     ['a reaction with an unknown action', { reaction: { mid: 'm_1', action: 'love' } }, 'reaction: no mid or react/unreact action'],
-    ['attachments that are not a list', { message: { mid: 'm_1', attachments: {} } }, 'message: malformed text, quick_reply or attachments'],
-    ['a quick reply without payload', { message: { mid: 'm_1', quick_reply: {} } }, 'message: malformed text, quick_reply or attachments'],
+    ['attachments that are not a list', { message: { mid: 'm_1', attachments: {} } }, 'message: malformed text, quick_reply, reply_to or attachments'],
+    ['a quick reply without payload', { message: { mid: 'm_1', quick_reply: {} } }, 'message: malformed text, quick_reply, reply_to or attachments'],
+    ['a reply_to that is a string', { message: { mid: 'm_1', text: 'love this one', reply_to: '{"story":{"id":"18000000000000003"}}' } }, 'message: malformed text, quick_reply, reply_to or attachments'],
+    ['a story reply whose story is not an object', { message: { mid: 'm_1', text: 'hi', reply_to: { story: 'x' } } }, 'message: malformed text, quick_reply, reply_to or attachments'],
     ['a sender that is a string', { sender: PSID, read: { watermark: 1 } }, 'read: sender is not a participant'],
     ['a handover without an app id', { pass_thread_control: { metadata: 'x' } }, 'pass_thread_control: no new_owner_app_id'],
     ['an account linking with another status', { account_linking: { status: 'pending' } }, 'account_linking: status is not linked or unlinked'],

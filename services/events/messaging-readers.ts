@@ -23,7 +23,7 @@ export type Reader = (value: unknown, common: MessagingBase) => WebhookEvent | s
 
 const readMessage: Reader = (value, common) => {
   if (!isObject(value) || !isString(value.mid)) return 'no string mid';
-  if (!isMessagePayload(value)) return 'malformed text, quick_reply or attachments';
+  if (!isMessagePayload(value)) return 'malformed text, quick_reply, reply_to or attachments';
   // Instagram echoes arrive under `messages`, so is_echo (not the webhook field) decides.
   if (isEchoMessage(value)) return { ...common, kind: 'echo', message: value };
   return { ...common, kind: 'message', message: value };

@@ -14,6 +14,7 @@ import type {
   PostbackPayload,
   ReactionPayload,
   ReadPayload,
+  ReplyTo,
   RequestThreadControl,
   TakeThreadControl,
 } from './types.ts';
@@ -31,12 +32,18 @@ function isQuickReply(value: unknown): value is { payload: string } {
   return isObject(value) && isString(value.payload);
 }
 
+/** A reply to a message (`mid`) or to a story (`story`, an object): the story reply is routed on. */
+function isReplyTo(value: unknown): value is ReplyTo {
+  return isObject(value) && isOptional(value.story, isObject);
+}
+
 export function isMessagePayload(value: unknown): value is MessagePayload {
   return (
     isObject(value) &&
     isString(value.mid) &&
     isOptional(value.text, isString) &&
     isOptional(value.quick_reply, isQuickReply) &&
+    isOptional(value.reply_to, isReplyTo) &&
     isOptional(value.attachments, (a: unknown) => isArrayOf(a, isAttachment))
   );
 }
