@@ -96,6 +96,8 @@ export function createInbox(deps: InboxDeps): Inbox {
   let expandAgain = false;
   /** The last pump found nothing to expand and nothing to claim. */
   let quiet = false;
+  /** In this pump: some lanes were claimed; the last claim took fewer than it asked (none was left). */
+  let claims = { some: false, all: false };
   let pumpFailures = 0;
 
   /** Runs `work`; while the store fails, waits (a growing pause) and tries again. Undefined once stopped. */
@@ -112,15 +114,16 @@ export function createInbox(deps: InboxDeps): Inbox {
     return undefined;
   };
 
+  /** `row.event`, read with the row, is used as it is (an event is never changed, only removed). */
   const handleOnce = async (row: InboxRow): Promise<RowResult> => {
     const started = performance.now();
-    const event = await store.inboxEvent(row.id);
+    const event = row.event ?? (await store.inboxEvent(row.id));
     if (!event) return 'done'; // already handled
     const outcome = await deps.handleEvent(event);
     const completion = await store.completeEvent(row.id, outcome, deps.now(), owner);
     if (completion === LOST) return 'lost';
     metrics.eventHandled(event.kind, event.channel, (performance.now() - started) / 1000);
-    if (completion.held.length > 0) deps.outbox.notify(completion.held);
+    if (completion.held.length > 0) deps.outbox.notify(completion.held, { heads: completion.heads, lastInboundAt: outcome.user?.last_inbound_at });
     // The profile the replies did without is looked up now, before the lane's next event, which
     // then has it; a turn later, so that the replies' sends leave this thread first.
     if (outcome.profileLookup && outcome.userKey && deps.lookupProfile) {
@@ -175,7 +178,8 @@ export function createInbox(deps: InboxDeps): Inbox {
         }
       }
       try {
-        const result = await handleOnce(row);
+        // A later try reads the event again: an earlier one may have completed it (its answer lost).
+        const result = await handleOnce(failures === 0 ? row : { ...row, event: undefined });
         if (result === 'done') deps.progress?.note();
         return result;
       } catch (err) {
@@ -195,14 +199,17 @@ export function createInbox(deps: InboxDeps): Inbox {
   };
 
   /** Handles a claimed lane until it is empty (then gives it back), lost, or has had its turn. */
-  const runLane = async ({ lane, takenOver }: ClaimedLane): Promise<void> => {
+  const runLane = async ({ lane, takenOver, rows: claimedRows }: ClaimedLane): Promise<void> => {
     let served = 0;
     let head = takenOver;
+    // The events read with the claim, if the store did: the first batch without a read of its own.
+    let prefetched = claimedRows;
     // The last read was short of a batch: the lane is empty now unless more arrived since, which
     // giving it back finds out (it refuses while events wait), so no read is spent to learn it.
     let drained = false;
     while (!stopped) {
-      const rows: readonly InboxRow[] | undefined = drained ? [] : await withStore('reading a lane', () => store.laneEvents(lane, LANE_BATCH));
+      const rows: readonly InboxRow[] | undefined = drained ? [] : (prefetched ?? (await withStore('reading a lane', () => store.laneEvents(lane, LANE_BATCH))));
+      prefetched = undefined;
       if (!rows) return;
       if (rows.length === 0) {
         const released = await withStore('giving a lane back', () => store.releaseInboxLane(lane, owner, deps.now()));
@@ -252,12 +259,14 @@ export function createInbox(deps: InboxDeps): Inbox {
    * `expand` (a slot was freed, nothing new stored) it only claims.
    */
   const pump = async (expand: boolean): Promise<void> => {
+    claims = { some: false, all: false };
     let found: boolean | 'busy' = expand && (await expandStored(true));
     if (found === 'busy') {
       const claimed = await claimLanes();
       found = (await expandStored(false)) === true || claimed;
     }
     if (await claimLanes()) found = true;
+    if (claims.some) found = true;
     // Only a pump that also looked for bodies can tell that nothing is left (idle() waits for one).
     if (expand || found) quiet = !found;
   };
@@ -267,7 +276,9 @@ export function createInbox(deps: InboxDeps): Inbox {
     let found = false;
     for (;;) {
       if (stopped) return found;
-      const expanded = await store.expandNotifications(EXPAND_EVENTS, deps.expand ?? expandBody, deps.now(), { ifFree });
+      const claim = claimOption();
+      const expanded = await store.expandNotifications(EXPAND_EVENTS, deps.expand ?? expandBody, deps.now(), { ifFree, ...claim });
+      if (expanded.claimed) startClaimed(expanded.claimed, claim.claim?.limit ?? 0);
       if (expanded.busy) return found || 'busy';
       if (expanded.notifications === 0) return found;
       found = true;
@@ -291,18 +302,34 @@ export function createInbox(deps: InboxDeps): Inbox {
   /** Claims lanes with events waiting for the free slots: true if it took any. */
   const claimLanes = async (): Promise<boolean> => {
     let found = false;
+    // The expansion's claim just found nothing more to take: a claim now would find nothing either.
+    if (claims.all) return false;
     while (!stopped && running.size < concurrency) {
       // A few lanes per claim, so instances woken by the same notification share the new lanes
       // (their claims interleave with this one's) rather than the first awake taking them all.
       const asked = Math.min(CLAIM_BATCH, concurrency - running.size);
-      const claimed = await store.claimInboxLanes(owner, asked, leaseMs, deps.now());
+      const claimed = await store.claimInboxLanes(owner, asked, leaseMs, deps.now(), { withEvents: LANE_BATCH });
       if (claimed.length === 0) break;
       found = true;
-      for (const c of claimed) if (!running.has(c.lane)) startLane(c);
-      // Fewer than asked: none was left to claim. A lane that frees up later comes with a wake.
+      startClaimed(claimed, asked);
       if (claimed.length < asked) break;
     }
     return found;
+  };
+
+  /** The claim an expansion makes in its transaction, for the free slots (when the store can). */
+  const claimOption = (): { claim?: { owner: string; limit: number; leaseMs: number; withEvents: number } } => {
+    const free = Math.min(CLAIM_BATCH, concurrency - running.size);
+    return free > 0 && !stopped ? { claim: { owner, limit: free, leaseMs, withEvents: LANE_BATCH } } : {};
+  };
+
+  /**
+   * Starts claimed lanes. Fewer than `asked`: none was left to claim, so the next claim would find
+   * nothing (a lane that frees up later comes with a wake): `claimedAll` lets the pump skip it.
+   */
+  const startClaimed = (claimed: readonly ClaimedLane[], asked: number): void => {
+    for (const c of claimed) if (!running.has(c.lane)) startLane(c);
+    claims = { some: claims.some || claimed.length > 0, all: claimed.length < asked };
   };
 
   // One pump at a time, and after a failure one retry timer, however many wakes come meanwhile:

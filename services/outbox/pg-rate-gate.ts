@@ -47,6 +47,7 @@ import {
   type LimitShape,
   type RateGate,
 } from './rate-gate.ts';
+import { ensurePrepared, executeStatement, sqlPrepared } from '../state/postgres-inline.ts';
 
 /** The table, for the PostgreSQL migrations. `account` is a Page or Instagram account id, `<id>/media` or `<id>/<kind>`. */
 export const SEND_GRANTS_POSTGRES_DDL = `
@@ -65,7 +66,7 @@ export const SEND_GRANTS_LOCK_CLASS = 0x7367;
 const NOW_MS = `floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint`;
 
 // $1 account, $2 grants wanted, $3 limit, $4 smoothing window, $5 burst, $6 in-flight hold.
-const TAKE_SQL = `
+const TAKE = sqlPrepared('take_grants', ['text', 'int', 'int', 'bigint', 'int', 'bigint'], `
 WITH clock AS MATERIALIZED (SELECT ${NOW_MS} AS now_ms),
 pruned AS (DELETE FROM send_grants g USING clock WHERE g.account = $1 AND g.until_ms <= clock.now_ms),
 live AS MATERIALIZED (SELECT g.granted_ms, g.until_ms FROM send_grants g, clock WHERE g.account = $1 AND g.until_ms > clock.now_ms),
@@ -85,14 +86,14 @@ inserted AS (
 )
 SELECT clock.now_ms::float8 AS now_ms, coalesce(o.counted, 0) AS counted, o.earliest::float8 AS earliest,
        coalesce(o.recent, '{}')::float8[] AS recent, (SELECT coalesce(array_agg(id ORDER BY id), '{}') FROM inserted)::text[] AS ids
-FROM clock LEFT JOIN occupancy o ON true`;
+FROM clock LEFT JOIN occupancy o ON true`);
 
 // $1 grant ids, $2 how long ago each was done (ms), $3 how long each keeps counting after (its window).
-const DONE_SQL = `
+const DONE = { name: 'bot_grants_done', text: `
 UPDATE send_grants g
 SET until_ms = greatest(g.granted_ms, ceil(extract(epoch FROM clock_timestamp()) * 1000)::bigint - v.ago) + v.window_ms
 FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS v(id, ago, window_ms)
-WHERE g.id = v.id`;
+WHERE g.id = v.id` };
 
 export interface PgRateGateOptions extends LimitOptions {
   pool: Pool;
@@ -148,7 +149,7 @@ export function createPgRateGate(options: PgRateGateOptions): RateGate {
     while (doneQueue.length > 0) {
       const batch = doneQueue.splice(0);
       try {
-        await options.pool.query(DONE_SQL, [batch.map((d) => d.id), batch.map((d) => Math.floor(d.ago)), batch.map((d) => d.windowMs)]);
+        await options.pool.query({ ...DONE, values: [batch.map((d) => d.id), batch.map((d) => Math.floor(d.ago)), batch.map((d) => d.windowMs)] });
       } catch (err) {
         // Safe to lose: those grants count until their in-flight timeout instead of 1 s after done.
         // (`ago` rounds down, so the done time the database computes is never too early.)
@@ -177,13 +178,14 @@ export function createPgRateGate(options: PgRateGateOptions): RateGate {
     const client = await options.pool.connect();
     let broken: Error | undefined;
     try {
+      await ensurePrepared(client, [TAKE]);
       // One round trip: BEGIN, the lock, the count, COMMIT as one simple query. The count is still
       // its own statement after the lock's, so it sees every grant committed while the lock was
-      // awaited (READ COMMITTED takes a snapshot per statement). Simple queries take no
-      // parameters: the values are inlined, the key escaped as a literal, the rest whole numbers
-      // computed here, never user text.
-      const values = [client.escapeLiteral(queue.key), ...[want, limit, smoothingMs, burstFor(limit, smoothingMs, queue.windowMs), inFlightMs + queue.windowMs].map(integer)];
-      const take = TAKE_SQL.replace(/\$(\d)/g, (_, n: string) => values[Number(n) - 1] as string);
+      // awaited (READ COMMITTED takes a snapshot per statement). It is PREPAREd once per
+      // connection (planning it cost more than running it) and run by EXECUTE, with its values
+      // written in: the key escaped as a literal, the rest whole numbers computed here.
+      const values = [queue.key, want, limit, smoothingMs, burstFor(limit, smoothingMs, queue.windowMs), inFlightMs + queue.windowMs];
+      const take = executeStatement(client, TAKE, values);
       const results = (await client.query(`BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock(${SEND_GRANTS_LOCK_CLASS}, ${lockKey(queue.key)}); ${take}; COMMIT`)) as unknown as pg.QueryResult<TakeResult>[];
       const row = results[2]?.rows[0];
       if (!row) throw new Error('rate gate: the grant query returned no row');
@@ -289,12 +291,6 @@ export function createPgRateGate(options: PgRateGateOptions): RateGate {
       await flushing;
     },
   };
-}
-
-/** A whole number as SQL text (a value computed here, inlined): refuses anything else. */
-function integer(n: number): string {
-  if (!Number.isSafeInteger(n)) throw new RangeError(`rate gate: ${n} is not a whole number`);
-  return String(n);
 }
 
 /** The advisory lock's second key for an account: 32 bits of its hash (a collision only serialises two accounts). */

@@ -69,9 +69,17 @@ export interface OutboxSenderDeps {
   onError?: FailureHook;
 }
 
+/** What the inbox knows of replies it just queued, which spares the sender a read or two. */
+export interface QueuedReplies {
+  /** Replies that are the next of their lane (see Completion.heads). */
+  heads?: readonly OutboxRow[] | undefined;
+  /** The user's `last_inbound_at` as stored with these replies (their 24-hour window starts there or later). */
+  lastInboundAt?: number | undefined;
+}
+
 export interface OutboxSender {
   /** Replies are waiting in these lanes, which this bot holds. */
-  notify(lanes: Iterable<string>): void;
+  notify(lanes: Iterable<string>, queued?: QueuedReplies): void;
   /** Replies may be due in lanes nobody holds (a retry's time came, another instance died): claim them. */
   wake(): void;
   idle(): Promise<void>;
@@ -115,6 +123,11 @@ export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
   let claimAgain = false;
   let quiet = false;
   let stopped = false;
+  /**
+   * A lane's next reply as the inbox queued it, for a lane not being sent: its first turn sends it
+   * without reading the head. Only this bot sends a lane it holds, so nothing else can take it first.
+   */
+  const knownHeads = new Map<string, { row: OutboxRow; lastInboundAt: number | undefined }>();
   /** Replies Meta accepted whose recording failed (the store erred): recorded, never sent, on the next try. */
   const sentNotRecorded = new Map<number, { mid: string | undefined }>();
   let waiters: (() => void)[] = [];
@@ -256,6 +269,8 @@ export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
 
   const runLane = async (lane: string): Promise<void> => {
     let sent = 0;
+    let known = knownHeads.get(lane);
+    knownHeads.delete(lane);
     try {
       for (;;) {
         again.delete(lane);
@@ -266,13 +281,15 @@ export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
           break;
         }
         sent += 1;
-        const head = await store.outboxHead(lane);
+        const head = known?.row ?? (await store.outboxHead(lane));
+        const lastInboundAt = known?.lastInboundAt;
+        known = undefined;
         if (!head) {
           // Given back, or not ours any more: done. Busy: replies arrived meanwhile.
           if ((await store.releaseOutboxLane(lane, owner, now())) !== 'busy') break;
           continue;
         }
-        const outcome = await attempt(lane, head);
+        const outcome = await attempt(lane, head, lastInboundAt);
         storeAnswered();
         deps.progress?.note();
         if (outcome === 'lost') {
@@ -303,7 +320,7 @@ export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
     return 'given back';
   };
 
-  const attempt = async (lane: string, row: OutboxRow): Promise<Attempt> => {
+  const attempt = async (lane: string, row: OutboxRow, lastInboundAt: number | undefined): Promise<Attempt> => {
     const account = accountOfAction(row.action);
     const log = deps.log.child({ outbox_id: row.id, user: row.user_key, action: row.action.type, ...(account ? { account } : {}) });
     const unrecorded = sentNotRecorded.get(row.id);
@@ -311,7 +328,7 @@ export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
     const pause = await pausedUntil(account);
     if (row.next_attempt_at > now() || pause > 0) return giveBack(lane, Math.max(row.next_attempt_at, pause), pause === 0);
     const expired = isExpired(row.action, now()) ? expiryReason(row.action, now()) : undefined;
-    const outside = expired ? undefined : await windowRefusal(row);
+    const outside = expired ? undefined : await windowRefusal(row, lastInboundAt);
     if (expired ?? outside) {
       log.warn(expired ? 'reply not sent: past its expiry' : 'reply not sent: outside the 24-hour messaging window', { reason: expired ?? outside });
       return fenced(await store.outboxFail(row.id, { reason: (expired ?? outside) as string, dropRest: true, apologise: false }, now(), owner));
@@ -397,9 +414,11 @@ export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
     return fenced(await store.outboxFail(row.id, { reason: `${kind}: ${describe(err)}`, dropRest: true, apologise }, t, owner));
   };
 
-  const windowRefusal = async (row: OutboxRow): Promise<string | undefined> => {
+  /** `known`: the user's last inbound time stored with the reply; within the window, no read is needed. */
+  const windowRefusal = async (row: OutboxRow, known: number | undefined): Promise<string | undefined> => {
     // A private reply has its own window (7 days from the comment, as its expires_at).
     if (!row.user_key || (row.action.type !== 'message' && row.action.type !== 'sender_action') || !inMessagingWindow(row.action)) return undefined;
+    if (known !== undefined && now() - known <= MESSAGING_WINDOW_MS) return undefined;
     const { last_inbound_at } = await store.getUser(row.user_key);
     if (last_inbound_at === undefined) return undefined;
     const age = now() - last_inbound_at;
@@ -407,9 +426,13 @@ export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
   };
 
   return {
-    notify(lanes) {
+    notify(lanes, queuedReplies = {}) {
       // Replies arriving while none were due: the stuck clock (see progress.ts) starts now.
       if (ready.length + running.size + held.size === 0) deps.progress?.note();
+      for (const row of queuedReplies.heads ?? []) {
+        // A lane being sent (or waiting its turn, or held) reads its head itself: the hint could be stale by then.
+        if (!stopped && !running.has(row.lane) && !queued.has(row.lane) && !held.has(row.lane)) knownHeads.set(row.lane, { row, lastInboundAt: queuedReplies.lastInboundAt });
+      }
       for (const lane of lanes) {
         retrying.delete(lane);
         schedule(lane);
@@ -436,6 +459,7 @@ export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
       held.clear();
       ready.length = 0;
       queued.clear();
+      knownHeads.clear();
       await claiming;
       await new Promise<void>((resolve) => {
         waiters.push(resolve);

@@ -7,10 +7,12 @@
 // savepoint and retried per notification, and a failing notification per event, so only the
 // events that cannot be stored are set aside (their body kept with the reason). Any other error
 // (the connection, a timeout) rolls everything back: nothing is taken, the caller tries again.
-import type { PoolClient } from 'pg';
+import type { PoolClient, QueryResult, QueryResultRow } from 'pg';
 import type { ExpandedNotification, ExpandResult, NotificationExpander, UnreadableEvent } from './store.ts';
 import { reasonOf, unreadableEventsReason } from './store.ts';
-import { FINISH_NOTIFICATIONS, NOTIFICATIONS_AFTER, STORE_EVENTS } from './postgres-sql.ts';
+import { LOCK_CLASS } from './migrations/postgres.ts';
+import { CLAIM_INBOX_WITH_EVENTS, DB_NOW, EXPAND_LOCK, FINISH_NOTIFICATIONS, LANES_CHANNEL, NOTIFICATIONS_AFTER, STORE_EVENTS } from './postgres-sql.ts';
+import { ensurePrepared, executeStatement, sqlPrepared, type InlineValue } from './postgres-inline.ts';
 import { toNumber } from './postgres-pool.ts';
 
 /** An event ready for the statement: every text checked, the event serialised. */
@@ -35,49 +37,143 @@ interface Taken {
 /** Bodies read per query: a few, since one large body may use up the event budget by itself. */
 const READ_CHUNK = 16;
 
-export async function expandInTransaction(client: PoolClient, maxEvents: number, expand: NotificationExpander, now: number): Promise<ExpandResult> {
-  const taken = await takeNotifications(client, maxEvents, expand);
-  const result: ExpandResult = { notifications: taken.length, stored: 0, duplicates: 0, unreadable: [] };
-  if (taken.length === 0) return result;
-  const stored = await storeIsolated(client, taken, now);
-  result.stored = stored;
-  result.duplicates = taken.reduce((n, t) => n + t.events.length, 0) - stored;
-  const aside: { id: number; reason: string }[] = [];
-  for (const t of taken) {
-    if (t.wholeReason !== undefined) {
-      aside.push({ id: t.id, reason: t.wholeReason });
-      result.unreadable.push({ id: t.id, reason: t.wholeReason });
-    } else if (t.failed.length > 0) {
-      const reason = unreadableEventsReason(t.failed);
-      aside.push({ id: t.id, reason });
-      result.unreadable.push({ id: t.id, reason, events: t.failed.map((f) => f.position).sort((a, b) => a - b) });
-    }
-  }
-  await client.query({
-    ...FINISH_NOTIFICATIONS,
-    values: [aside.map((a) => a.id), aside.map((a) => safeText(a.reason)), now, taken.map((t) => t.id)],
-  });
-  return result;
+/** What one expansion needs: the budget, the expander, the caller's time, and what to do besides. */
+export interface ExpansionRun {
+  maxEvents: number;
+  expand: NotificationExpander;
+  now: number;
+  /** Answer `busy` rather than wait while another instance expands. */
+  ifFree: boolean;
+  /** The payload of the wake-up sent when lanes were filled that nobody holds (see PostgresStoreOptions.wakeTag). */
+  wakeTag: string;
+  /** Claim lanes in the same transaction (see ExpandOptions.claim). */
+  claim?: { owner: string; limit: number; leaseMs: number; withEvents: number } | undefined;
 }
 
-/** Reads and expands bodies oldest first until they held `maxEvents` events (at least one body). */
-async function takeNotifications(client: PoolClient, maxEvents: number, expand: NotificationExpander): Promise<Taken[]> {
+/** The expansion's result, and with `claim` the claim's rows (CLAIM_INBOX_WITH_EVENTS). */
+export interface Expansion<C> {
+  result: ExpandResult;
+  claimed: C[] | undefined;
+}
+
+/**
+ * One expansion, BEGIN to COMMIT, in two round trips when nothing fails: BEGIN, the lock and the
+ * first bodies as one simple query; then the events, the bodies' removal, the claim, the wake-up
+ * and COMMIT as another. The reads after the lock are statements of their own, so under READ
+ * COMMITTED they see everything the lock's previous holder committed. The caller owns `client`
+ * (and rolls back if this throws).
+ */
+export async function expandAndClaim<C extends QueryResultRow>(client: PoolClient, run: ExpansionRun): Promise<Expansion<C>> {
+  await ensurePrepared(client, PREPARED);
+  // `bot.expanding` (for this transaction): whether the lock was got, which the read checks.
+  const lock = run.ifFree
+    ? `SELECT set_config('bot.expanding', pg_try_advisory_xact_lock(${LOCK_CLASS}, ${EXPAND_LOCK})::text, true) = 'true' AS got`
+    : `SELECT pg_advisory_xact_lock(${LOCK_CLASS}, ${EXPAND_LOCK}), set_config('bot.expanding', 'true', true) = 'true' AS got`;
+  const opened = await multi(client, ['BEGIN ISOLATION LEVEL READ COMMITTED', lock, executeStatement(client, FIRST_BODIES, [READ_CHUNK])]);
+  if ((opened[1]?.rows[0] as { got?: boolean } | undefined)?.got !== true) {
+    await client.query('COMMIT');
+    return { result: { notifications: 0, stored: 0, duplicates: 0, unreadable: [], busy: true }, claimed: undefined };
+  }
+  const taken = await takeNotifications(client, run, (opened[2]?.rows ?? []) as NotificationRecord[]);
+  const result: ExpandResult = { notifications: taken.length, stored: 0, duplicates: 0, unreadable: [] };
+  const all = taken.flatMap((t) => t.events);
+  const tail = (): string[] => closingStatements(client, taken, all, run);
+  let closed: QueryResult[];
+  if (all.length === 0) closed = await multi(client, tail());
+  else {
+    try {
+      // The fast path: every event in one statement, in a savepoint, with everything after it.
+      closed = await multi(client, ['SAVEPOINT store_events', executeStatement(client, STORE, storeEventsValues(all, run.now)), 'RELEASE SAVEPOINT store_events', ...tail()]);
+      result.stored = closed[1]?.rowCount ?? 0;
+      closed = closed.slice(3);
+    } catch (err) {
+      if (!isDataError(err)) throw err;
+      // Something in the batch cannot be stored: back to before it, and store body by body.
+      await client.query('ROLLBACK TO SAVEPOINT store_events; RELEASE SAVEPOINT store_events');
+      result.stored = await storeIsolated(client, taken, run.now);
+      closed = await multi(client, tail());
+    }
+  }
+  result.duplicates = taken.reduce((n, t) => n + t.events.length, 0) - result.stored;
+  result.unreadable = setAside(taken).map(({ id, reason, events }) => ({ id, reason, ...(events ? { events } : {}) }));
+  return { result, claimed: run.claim ? (closed[1]?.rows as C[] | undefined) ?? [] : undefined };
+}
+
+interface NotificationRecord extends QueryResultRow {
+  id: string;
+  received_at: string;
+  body: Buffer;
+}
+
+/** Runs statements as one simple query; their results in order (pg answers one result alone, not in an array). */
+async function multi(client: PoolClient, statements: string[]): Promise<QueryResult[]> {
+  const results = (await client.query(statements.join(';\n'))) as unknown as QueryResult | QueryResult[];
+  return Array.isArray(results) ? results : [results];
+}
+
+/**
+ * What ends the expansion, always in this order: the bodies' removal (results[0]), the claim if
+ * asked (results[1]), the wake-up, COMMIT. The wake-up goes only when a lane it filled is still
+ * free after the claim: an instance that took them all has nobody to wake.
+ */
+function closingStatements(client: PoolClient, taken: Taken[], all: readonly PreparedEvent[], run: ExpansionRun): string[] {
+  if (taken.length === 0) return run.claim ? ['SELECT 1', claimStatement(client, run.claim), 'COMMIT'] : ['COMMIT'];
+  const aside = setAside(taken);
+  const statements = [executeStatement(client, FINISH, [aside.map((a) => a.id), aside.map((a) => safeText(a.reason)), run.now, taken.map((t) => t.id)])];
+  if (run.claim) statements.push(claimStatement(client, run.claim));
+  const lanes = [...new Set(all.map((e) => e.lane))];
+  if (lanes.length > 0) statements.push(executeStatement(client, WAKE_IF_FREE, [lanes, run.wakeTag]));
+  statements.push('COMMIT');
+  return statements;
+}
+
+function claimStatement(client: PoolClient, claim: NonNullable<ExpansionRun['claim']>): string {
+  return executeStatement(client, CLAIM, [claim.owner, claim.limit, Math.round(claim.leaseMs), claim.withEvents]);
+}
+
+// The expansion's statements, run by EXECUTE in its two simple queries (see sqlPrepared).
+/** $1 bodies at most: the first ones, if this transaction got the lock (`bot.expanding`). */
+const FIRST_BODIES = sqlPrepared('first_bodies', ['int'], `SELECT id, received_at, body FROM notifications WHERE current_setting('bot.expanding', true) = 'true' ORDER BY id LIMIT $1`);
+const STORE = sqlPrepared('store_events', ['text[]', 'text[]', 'bigint[]', 'text[]', 'bigint[]', 'bigint'], STORE_EVENTS.text);
+const FINISH = sqlPrepared('finish_notifications', ['bigint[]', 'text[]', 'bigint', 'bigint[]'], FINISH_NOTIFICATIONS.text);
+const CLAIM = sqlPrepared('claim_inbox_with_events', ['text', 'int', 'bigint', 'int'], CLAIM_INBOX_WITH_EVENTS.text);
+/** $1 lanes, $2 wake tag: notifies the other instances when one of the lanes waits with nobody holding it. */
+const WAKE_IF_FREE = sqlPrepared(
+  'wake_if_free',
+  ['text[]', 'text'],
+  `SELECT pg_notify('${LANES_CHANNEL}', $2) FROM (SELECT 1) AS one
+   WHERE EXISTS (SELECT 1 FROM inbox_lanes WHERE lane = ANY($1::text[]) AND pending > 0 AND (owner IS NULL OR lease_until < ${DB_NOW}))`,
+);
+const PREPARED = [FIRST_BODIES, STORE, FINISH, CLAIM, WAKE_IF_FREE];
+
+/** The bodies to set aside, with their reasons and (when only some events failed) the failed positions. */
+function setAside(taken: readonly Taken[]): { id: number; reason: string; events?: number[] }[] {
+  const aside: { id: number; reason: string; events?: number[] }[] = [];
+  for (const t of taken) {
+    if (t.wholeReason !== undefined) aside.push({ id: t.id, reason: t.wholeReason });
+    else if (t.failed.length > 0) aside.push({ id: t.id, reason: unreadableEventsReason(t.failed), events: t.failed.map((f) => f.position).sort((a, b) => a - b) });
+  }
+  return aside;
+}
+
+/** Expands bodies oldest first (`first` already read) until they held `maxEvents` events (at least one body). */
+async function takeNotifications(client: PoolClient, run: ExpansionRun, first: readonly NotificationRecord[]): Promise<Taken[]> {
   const taken: Taken[] = [];
   let events = 0;
   let afterId = 0;
-  const full = (): boolean => taken.length > 0 && (events >= maxEvents || taken.length >= maxEvents);
-  while (!full()) {
-    const { rows } = await client.query<{ id: string; received_at: string; body: Buffer }>({ ...NOTIFICATIONS_AFTER, values: [afterId, READ_CHUNK] });
+  const full = (): boolean => taken.length > 0 && (events >= run.maxEvents || taken.length >= run.maxEvents);
+  let rows = first;
+  for (;;) {
     for (const row of rows) {
       if (full()) break;
-      const t = expandOne(toNumber(row.id), toNumber(row.received_at), row.body, expand);
+      const t = expandOne(toNumber(row.id), toNumber(row.received_at), row.body, run.expand);
       taken.push(t);
       events += t.events.length;
       afterId = t.id;
     }
-    if (rows.length < READ_CHUNK) break;
+    if (full() || rows.length < READ_CHUNK) return taken;
+    rows = (await client.query<NotificationRecord>({ ...NOTIFICATIONS_AFTER, values: [afterId, READ_CHUNK] })).rows;
   }
-  return taken;
 }
 
 function expandOne(id: number, receivedAt: number, body: Buffer, expand: NotificationExpander): Taken {
@@ -143,10 +239,11 @@ async function attempt(client: PoolClient, events: readonly PreparedEvent[], now
 }
 
 export function storeEventsQuery(events: readonly PreparedEvent[], now: number) {
-  return {
-    ...STORE_EVENTS,
-    values: [events.map((e) => e.key), events.map((e) => e.lane), events.map((e) => e.ts), events.map((e) => e.event), events.map((e) => e.receivedAt), now],
-  };
+  return { ...STORE_EVENTS, values: storeEventsValues(events, now) };
+}
+
+function storeEventsValues(events: readonly PreparedEvent[], now: number): InlineValue[] {
+  return [events.map((e) => e.key), events.map((e) => e.lane), events.map((e) => e.ts), events.map((e) => e.event), events.map((e) => e.receivedAt), now];
 }
 
 /**

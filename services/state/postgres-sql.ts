@@ -24,6 +24,14 @@ export interface NamedStatement {
 
 const statement = (name: string, text: string): NamedStatement => ({ name: `bot_${name}`, text });
 
+/** Second keys of the store's advisory locks (the first is LOCK_CLASS; 1 is the migrations'). */
+export const EXPAND_LOCK = 2;
+export const PRUNE_LOCK = 3;
+
+/** What the webhook's commit and the expander's notify: workers LISTEN to both. */
+export const WORK_CHANNEL = 'bot_work';
+export const LANES_CHANNEL = 'bot_lanes';
+
 /** $1 received_at[], $2 body[], $3 wake tag: the webhook's group commit, with its wake-up in the same transaction. */
 export const INSERT_NOTIFICATIONS = statement(
   'insert_notifications',
@@ -72,7 +80,8 @@ export const FINISH_NOTIFICATIONS = statement(
 
 export const INBOX_AFTER = statement('inbox_after', 'SELECT id, lane, attempts, received_at FROM inbox WHERE id > $1 ORDER BY id LIMIT $2');
 export const INBOX_EVENT = statement('inbox_event', 'SELECT event FROM inbox WHERE id = $1');
-export const LANE_EVENTS = statement('lane_events', 'SELECT id, lane, attempts, received_at FROM inbox WHERE lane = $1 ORDER BY id LIMIT $2');
+/** With the events (see InboxRow.event): one round trip per batch, not one per event. */
+export const LANE_EVENTS = statement('lane_events', 'SELECT id, lane, attempts, received_at, event FROM inbox WHERE lane = $1 ORDER BY id LIMIT $2');
 export const COUNT_ATTEMPT = statement('count_attempt', 'UPDATE inbox SET attempts = attempts + 1 WHERE id = $1 RETURNING attempts');
 
 /**
@@ -80,7 +89,9 @@ export const COUNT_ATTEMPT = statement('count_attempt', 'UPDATE inbox SET attemp
  * $7 set_reaction[], $8 reaction[], $9 thanked[], $10 reply lane[], $11 action[], $12 apology,
  * $13 lease ms. Fenced: nothing changes unless `owner` holds the event's lane (`held` = 0 then).
  * The event row is locked first, so a second completion of the same event finds it gone.
- * `held_lanes`: the reply lanes `owner` holds afterwards (it took those nobody held).
+ * `held_lanes`: the reply lanes `owner` holds afterwards (it took those nobody held); `head_lanes`:
+ * those of them where nothing else waits (the lane's count, read under its row lock, is this
+ * event's replies alone), so the first of these replies is the lane's next.
  */
 export const COMPLETE_EVENT = statement(
   'complete_event',
@@ -111,10 +122,12 @@ export const COMPLETE_EVENT = statement(
        since = CASE WHEN o.pending = 0 THEN excluded.since ELSE o.since END,
        owner = CASE WHEN o.owner IS NULL OR o.lease_until < ${DB_NOW} THEN excluded.owner ELSE o.owner END,
        lease_until = CASE WHEN o.owner IS NULL OR o.lease_until < ${DB_NOW} THEN excluded.lease_until ELSE o.lease_until END
-     RETURNING o.lane, o.owner
+     RETURNING o.lane, o.owner, o.pending
    )
    SELECT (SELECT count(*) FROM fence)::int AS held, coalesce((SELECT array_agg(id ORDER BY id) FROM queued), '{}') AS ids,
      coalesce((SELECT array_agg(lane ORDER BY lane) FROM lanes WHERE owner = $2::text), '{}') AS held_lanes,
+     coalesce((SELECT array_agg(l.lane ORDER BY l.lane) FROM lanes l JOIN (SELECT lane, count(*) AS n FROM queued GROUP BY lane) q USING (lane)
+       WHERE l.owner = $2::text AND l.pending = q.n), '{}') AS head_lanes,
      (SELECT received_at FROM ev) AS received_at`,
 );
 
@@ -132,17 +145,33 @@ export const SET_ASIDE_EVENT = statement(
    SELECT (SELECT count(*) FROM ev)::int AS found, (SELECT count(*) FROM fence)::int AS held`,
 );
 
-const claim = (table: 'inbox_lanes' | 'outbox_lanes', due: string): string =>
-  `WITH free AS (
-     SELECT l.lane, l.owner FROM ${table} l
+/** The lanes a claim takes, and the UPDATE that takes them (RETURNING lane, since, taken_over). */
+const freeLanes = (table: 'inbox_lanes' | 'outbox_lanes', due: string): string =>
+  `SELECT l.lane, l.owner FROM ${table} l
      WHERE l.pending > 0 ${due} AND (l.owner IS NULL OR l.lease_until < ${DB_NOW})
-     ORDER BY l.since, l.lane LIMIT $2 FOR UPDATE OF l SKIP LOCKED
-   )
-   UPDATE ${table} l SET owner = $1, lease_until = ${DB_NOW} + $3::bigint FROM free WHERE l.lane = free.lane
+     ORDER BY l.since, l.lane LIMIT $2 FOR UPDATE OF l SKIP LOCKED`;
+const takeLanes = (table: 'inbox_lanes' | 'outbox_lanes'): string =>
+  `UPDATE ${table} l SET owner = $1, lease_until = ${DB_NOW} + $3::bigint FROM free WHERE l.lane = free.lane
    RETURNING l.lane, l.since, free.owner IS NOT NULL AS taken_over`;
+const claim = (table: 'inbox_lanes' | 'outbox_lanes', due: string): string => `WITH free AS (${freeLanes(table, due)})
+   ${takeLanes(table)}`;
 
 /** $1 owner, $2 limit, $3 lease ms. */
 export const CLAIM_INBOX = statement('claim_inbox', claim('inbox_lanes', ''));
+/**
+ * $1 owner, $2 limit, $3 lease ms, $4 events per lane: the claim, and each claimed lane's first
+ * events with their bodies (one row per event; a lane without any comes once, with a null id).
+ * The events are read in the claim's snapshot: one stored since is found by the next read, or
+ * makes giving the lane back refuse (its `pending` counts it).
+ */
+export const CLAIM_INBOX_WITH_EVENTS = statement(
+  'claim_inbox_with_events',
+  `WITH free AS (${freeLanes('inbox_lanes', '')}),
+   c AS (${takeLanes('inbox_lanes')})
+   SELECT c.lane, c.since, c.taken_over, e.id, e.attempts, e.received_at, e.event
+   FROM c LEFT JOIN LATERAL (SELECT id, attempts, received_at, event FROM inbox i WHERE i.lane = c.lane ORDER BY id LIMIT $4) e ON true
+   ORDER BY c.since, c.lane, e.id`,
+);
 /** $1 owner, $2 limit, $3 lease ms, $4 now (replies due by then). */
 export const CLAIM_OUTBOX = statement('claim_outbox', claim('outbox_lanes', 'AND l.available_at <= $4'));
 

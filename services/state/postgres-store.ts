@@ -11,21 +11,17 @@ import type { Logger } from '../logger.ts';
 import { LOCK_CLASS, migratePostgres } from './migrations/postgres.ts';
 import type { MigrationReport } from './migrations/migration.ts';
 import { SchemaVersionError } from './migrations/migration.ts';
-import { expandInTransaction, safeText, serialise, storable, storeEventsQuery, timestampOf, type PreparedEvent } from './postgres-expand.ts';
+import { expandAndClaim, safeText, serialise, storable, storeEventsQuery, timestampOf, type PreparedEvent } from './postgres-expand.ts';
 import { startListener, type NotifyHandler, type StopListening } from './postgres-listener.ts';
 import { createPostgresPool, toNumber } from './postgres-pool.ts';
 import * as sql from './postgres-sql.ts';
 import { createPipelinedCommit } from './pipelined-commit.ts';
-import type { Backlog, BotStore, ClaimCounts, EventOutcome, ExpandResult, InboxRow, MessageStatus, OutboxRow, Release, SentMessage, UserState } from './store.ts';
+import type { Backlog, BotStore, ClaimCounts, ClaimedLane, EventOutcome, ExpandResult, InboxRow, MessageStatus, OutboxRow, Release, SentMessage, UserState } from './store.ts';
 import { DEDUP_RETENTION_MS, LEASE_MS, LOST, SENT_RETENTION_MS, reasonOf, replyLane } from './store.ts';
 
-/** Second keys of the store's advisory locks (the first is LOCK_CLASS; 1 is the migrations'). */
-export const EXPAND_LOCK = 2;
-export const PRUNE_LOCK = 3;
+import { PRUNE_LOCK } from './postgres-sql.ts';
 
-/** What the webhook's commit and the expander's notify: workers LISTEN to both. */
-export const WORK_CHANNEL = 'bot_work';
-export const LANES_CHANNEL = 'bot_lanes';
+export { EXPAND_LOCK, LANES_CHANNEL, PRUNE_LOCK, WORK_CHANNEL } from './postgres-sql.ts';
 
 export interface PostgresStoreOptions {
   /** postgres:// or postgresql:// (DATABASE_URL); its password never appears in a log line or error. */
@@ -74,6 +70,19 @@ interface InboxRecord {
   lane: string;
   attempts: number;
   received_at: string | null;
+  /** The event's JSON, where the statement reads it. */
+  event?: string;
+}
+
+/** A row of CLAIM_INBOX_WITH_EVENTS: a claimed lane and one of its events (id null: none). */
+interface ClaimRecord {
+  lane: string;
+  since: string;
+  taken_over: boolean;
+  id: string | null;
+  attempts: number | null;
+  received_at: string | null;
+  event: string | null;
 }
 
 interface OutboxRecord {
@@ -134,19 +143,12 @@ function buildStore(pool: pg.Pool, options: PostgresStoreOptions, migrations: Mi
     if (!row) throw new Error(`database: ${statement.name} returned no row`);
     return row;
   };
-  /**
-   * `first` runs right after BEGIN and `last` (given the result) right before COMMIT, each in the
-   * same round trip: fixed SQL only (constants), as they are sent as simple queries.
-   */
-  const transaction = async <T>(work: (client: PoolClient) => Promise<T>, wrap: { first?: string; last?: (result: T) => string | undefined } = {}): Promise<T> => {
+  /** Runs `work` on a connection of its own that it opens a transaction on; rolls back if it throws. */
+  const onConnection = async <T>(work: (client: PoolClient) => Promise<T>): Promise<T> => {
     const client = await pool.connect();
     let broken: Error | undefined;
     try {
-      await client.query(wrap.first ? `BEGIN ISOLATION LEVEL READ COMMITTED; ${wrap.first}` : 'BEGIN ISOLATION LEVEL READ COMMITTED');
-      const result = await work(client);
-      const last = wrap.last?.(result);
-      await client.query(last ? `${last}; COMMIT` : 'COMMIT');
-      return result;
+      return await work(client);
     } catch (err) {
       // A connection that cannot even roll back is dropped from the pool, never reused.
       await client.query('ROLLBACK').catch((rollbackErr: unknown) => (broken = rollbackErr instanceof Error ? rollbackErr : new Error(String(rollbackErr))));
@@ -155,6 +157,13 @@ function buildStore(pool: pg.Pool, options: PostgresStoreOptions, migrations: Mi
       client.release(broken);
     }
   };
+  const transaction = <T>(work: (client: PoolClient) => Promise<T>): Promise<T> =>
+    onConnection(async (client) => {
+      await client.query('BEGIN ISOLATION LEVEL READ COMMITTED');
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    });
 
   // The webhook's group commit: one statement per batch (INSERT and NOTIFY, committed together).
   // Nothing in a body can make it fail, so a failure (the database) fails the whole batch.
@@ -186,18 +195,11 @@ function buildStore(pool: pg.Pool, options: PostgresStoreOptions, migrations: Mi
       return row ? toSent(row) : undefined;
     },
     addNotification: ({ body }, now) => addNotification({ body: Buffer.from(body), now }),
-    async expandNotifications(maxEvents, expand, now, options = {}) {
-      const wake = (expanded: ExpandResult) => (expanded.stored > 0 ? `SELECT pg_notify('${LANES_CHANNEL}', '${wakeTag}')` : undefined);
-      if (options.ifFree) {
-        // Trying the lock needs its answer before the expansion starts: one round trip more than waiting for it.
-        return transaction(async (client): Promise<ExpandResult> => {
-          const { rows } = await client.query<{ got: boolean }>(`SELECT pg_try_advisory_xact_lock(${LOCK_CLASS}, ${EXPAND_LOCK}) AS got`);
-          if (!rows[0]?.got) return { notifications: 0, stored: 0, duplicates: 0, unreadable: [], busy: true };
-          return expandInTransaction(client, maxEvents, expand, now);
-        }, { last: wake });
-      }
-      // The lock with BEGIN, the wake-up with COMMIT: two round trips fewer on the reply's path.
-      return transaction((client) => expandInTransaction(client, maxEvents, expand, now), { first: `SELECT pg_advisory_xact_lock(${LOCK_CLASS}, ${EXPAND_LOCK})`, last: wake });
+    async expandNotifications(maxEvents, expand, now, expandOptions = {}) {
+      const { result, claimed } = await onConnection((client) =>
+        expandAndClaim<ClaimRecord>(client, { maxEvents, expand, now, ifFree: expandOptions.ifFree === true, wakeTag, claim: expandOptions.claim }),
+      );
+      return claimed === undefined ? result : { ...result, claimed: toClaimedLanes(claimed) };
     },
     async addToInbox(events, now) {
       const prepared: PreparedEvent[] = events.map((e, i) => ({
@@ -233,7 +235,7 @@ function buildStore(pool: pg.Pool, options: PostgresStoreOptions, migrations: Mi
     async completeEvent(id, outcome, now, owner) {
       const values = completionValues(id, outcome, now, owner);
       const statusUpdates = outcome.userKey === undefined ? [] : outcome.statusUpdates;
-      type Completed = { held: number; ids: string[]; held_lanes: string[]; received_at: string | null };
+      type Completed = { held: number; ids: string[]; held_lanes: string[]; head_lanes: string[]; received_at: string | null };
       // Receipts (deliveries, reads) move statuses in the same transaction; everything else is one statement.
       const row =
         statusUpdates.length === 0
@@ -259,14 +261,18 @@ function buildStore(pool: pg.Pool, options: PostgresStoreOptions, migrations: Mi
         next_attempt_at: now,
         ...(row.received_at === null ? {} : { received_at: toNumber(row.received_at) }),
       }));
-      return { replies, held: row.held_lanes };
+      const heads = row.head_lanes.flatMap((lane) => replies.find((r) => r.lane === lane) ?? []);
+      return { replies, held: row.held_lanes, ...(heads.length > 0 ? { heads } : {}) };
     },
     async setAsideEvent(id, reason, now, owner) {
       const row = await one<FenceResult>(sql.SET_ASIDE_EVENT, [id, owner, safeText(reason), now]);
       return row.found > 0 && row.held === 0 ? LOST : undefined;
     },
 
-    async claimInboxLanes(owner, limit, leaseMs) {
+    async claimInboxLanes(owner, limit, leaseMs, _now, claimOptions = {}) {
+      if (claimOptions.withEvents !== undefined && claimOptions.withEvents > 0) {
+        return toClaimedLanes(await query<ClaimRecord>(sql.CLAIM_INBOX_WITH_EVENTS, [owner, limit, Math.round(leaseMs), claimOptions.withEvents]));
+      }
       const rows = await query<{ lane: string; since: string; taken_over: boolean }>(sql.CLAIM_INBOX, [owner, limit, Math.round(leaseMs)]);
       return rows.sort((a, b) => toNumber(a.since) - toNumber(b.since) || (a.lane < b.lane ? -1 : 1)).map((r) => ({ lane: r.lane, takenOver: r.taken_over }));
     },
@@ -434,7 +440,28 @@ function statusesBelow(status: MessageStatus): MessageStatus[] {
 }
 
 function toInboxRow(row: InboxRecord): InboxRow {
-  return { id: toNumber(row.id), lane: row.lane, attempts: row.attempts, received_at: row.received_at === null ? undefined : toNumber(row.received_at) };
+  const event = row.event === undefined ? undefined : parseEvent(row.event);
+  return { id: toNumber(row.id), lane: row.lane, attempts: row.attempts, received_at: row.received_at === null ? undefined : toNumber(row.received_at), ...(event ? { event } : {}) };
+}
+
+/** The stored event, or undefined when it cannot be read (the inbox reads it again, and fails there, with the reason). */
+function parseEvent(text: string): WebhookEvent | undefined {
+  try {
+    return JSON.parse(text) as WebhookEvent;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Claimed lanes in the statement's order (longest waiting first), each with the events read with it. */
+function toClaimedLanes(records: readonly ClaimRecord[]): ClaimedLane[] {
+  const lanes = new Map<string, ClaimedLane & { rows: InboxRow[] }>();
+  for (const r of records) {
+    let lane = lanes.get(r.lane);
+    if (!lane) lanes.set(r.lane, (lane = { lane: r.lane, takenOver: r.taken_over, rows: [] }));
+    if (r.id !== null) lane.rows.push(toInboxRow({ id: r.id, lane: r.lane, attempts: r.attempts ?? 0, received_at: r.received_at, ...(r.event === null ? {} : { event: r.event }) }));
+  }
+  return [...lanes.values()];
 }
 
 function toSent(row: SentRecord): SentMessage {

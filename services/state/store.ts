@@ -140,11 +140,19 @@ export interface ExpandResult {
    * done; the caller may claim lanes meanwhile and expand (waiting its turn) afterwards.
    */
   busy?: true;
+  /** The lanes claimed with `ExpandOptions.claim`; absent when the store did not claim. */
+  claimed?: ClaimedLane[];
 }
 
 export interface ExpandOptions {
   /** Do not wait while another instance is expanding (PostgreSQL); answer `busy` instead. */
   ifFree?: boolean;
+  /**
+   * Also claim up to `limit` inbox lanes for `owner`, in the same transaction (as
+   * `claimInboxLanes` with `withEvents`), and answer them in `claimed`. A store may not (the
+   * caller claims then): PostgreSQL does, saving the claim's round trip and commit.
+   */
+  claim?: { owner: string; limit: number; leaseMs: number; withEvents: number };
 }
 
 /** An event waiting in the durable inbox. */
@@ -158,6 +166,11 @@ export interface InboxRow {
   attempts: number;
   /** When the webhook stored the notification it came in (ms; undefined for rows from older releases). */
   received_at?: number | undefined;
+  /**
+   * The stored event, when the store read it with the row (PostgreSQL does, saving a round trip);
+   * absent otherwise, or when it could not be read: the caller reads it with `inboxEvent` then.
+   */
+  event?: WebhookEvent;
 }
 
 export interface NewInboxEvent {
@@ -313,7 +326,7 @@ export interface BotStore extends StateStore, TokenStore {
    * previous holder never released it (it died, or this store was reopened): its head event may
    * have been in flight. Instances never get the same lane at once.
    */
-  claimInboxLanes(owner: string, limit: number, leaseMs: number, now: number): Promise<ClaimedLane[]>;
+  claimInboxLanes(owner: string, limit: number, leaseMs: number, now: number, options?: ClaimOptions): Promise<ClaimedLane[]>;
   /** The lane's next `limit` events in id (arrival) order. */
   laneEvents(lane: string, limit: number): Promise<InboxRow[]>;
   /**
@@ -392,12 +405,27 @@ export type Release = 'released' | 'busy' | Lost;
 export interface Completion {
   replies: OutboxRow[];
   held: string[];
+  /**
+   * Of `replies`, those known to be the next of their lane (held by the owner, nothing queued
+   * before them), so the sender need not read the lane's head. A store may leave it out.
+   */
+  heads?: OutboxRow[];
 }
 
 export interface ClaimedLane {
   lane: string;
   /** The previous holder never released it: its head event may have been in flight. */
   takenOver: boolean;
+  /**
+   * With `ClaimOptions.withEvents`: the lane's first events, as `laneEvents` reads them, when the
+   * store read them with the claim (PostgreSQL does); absent otherwise (the caller reads them).
+   */
+  rows?: InboxRow[];
+}
+
+export interface ClaimOptions {
+  /** Read this many of each claimed lane's first events with the claim, if the store can (see `ClaimedLane.rows`). */
+  withEvents?: number;
 }
 
 export interface ClaimCounts {
