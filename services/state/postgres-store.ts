@@ -16,7 +16,7 @@ import { startListener, type NotifyHandler, type StopListening } from './postgre
 import { createPostgresPool, toNumber } from './postgres-pool.ts';
 import * as sql from './postgres-sql.ts';
 import { createPipelinedCommit } from './pipelined-commit.ts';
-import type { Backlog, BotStore, ClaimCounts, ClaimedLane, EventOutcome, ExpandResult, InboxRow, MessageStatus, OutboxRow, Release, SentMessage, UserState } from './store.ts';
+import type { Backlog, BotStore, ClaimCounts, ClaimedLane, EventOutcome, InboxRow, MessageStatus, OutboxRow, Release, SentMessage, UserState } from './store.ts';
 import { DEDUP_RETENTION_MS, LEASE_MS, LOST, SENT_RETENTION_MS, reasonOf, replyLane } from './store.ts';
 
 import { PRUNE_LOCK } from './postgres-sql.ts';
