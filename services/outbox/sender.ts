@@ -269,8 +269,11 @@ export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
 
   const runLane = async (lane: string): Promise<void> => {
     let sent = 0;
-    let known = knownHeads.get(lane);
+    const known = knownHeads.get(lane);
     knownHeads.delete(lane);
+    let knownRow = known?.row;
+    // The user's inbound time holds for this run's replies: they are the same user's (a user's lane).
+    const lastInboundAt = known?.lastInboundAt;
     try {
       for (;;) {
         again.delete(lane);
@@ -281,9 +284,8 @@ export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
           break;
         }
         sent += 1;
-        const head = known?.row ?? (await store.outboxHead(lane));
-        const lastInboundAt = known?.lastInboundAt;
-        known = undefined;
+        const head = knownRow ?? (await store.outboxHead(lane));
+        knownRow = undefined;
         if (!head) {
           // Given back, or not ours any more: done. Busy: replies arrived meanwhile.
           if ((await store.releaseOutboxLane(lane, owner, now())) !== 'busy') break;

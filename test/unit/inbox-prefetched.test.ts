@@ -1,0 +1,88 @@
+// Events a store reads with the claim (ClaimedLane.rows, InboxRow.event, as PostgreSQL does): the
+// inbox handles them without reading the lane or the event again, and a retry after a failure
+// reads the event anew (an earlier try may have completed it, its answer lost).
+import { describe, expect, it } from '@jest/globals';
+import { createInbox } from '../../services/inbox/inbox.ts';
+import type { WebhookEvent } from '../../services/events/types.ts';
+import { createMemoryStore } from '../../services/state/memory-store.ts';
+import type { BotStore, ClaimedLane } from '../../services/state/store.ts';
+import { emptyOutcome } from '../../services/state/store.ts';
+import { OWNER, quietOutbox } from '../support/claims.ts';
+import { silentLogger } from '../support/silent-logger.ts';
+import { body } from '../store-contract/fixtures.ts';
+
+/** The memory store, claiming as PostgreSQL does (events read with the claim), counting the reads the inbox makes. */
+function prefetchingStore(): { store: BotStore; reads: string[] } {
+  const base = createMemoryStore();
+  const reads: string[] = [];
+  const store: BotStore = {
+    ...base,
+    async claimInboxLanes(owner, limit, leaseMs, now, options = {}) {
+      const claimed = await base.claimInboxLanes(owner, limit, leaseMs, now);
+      if (!options.withEvents) return claimed;
+      return Promise.all(
+        claimed.map(async (c): Promise<ClaimedLane> => {
+          const rows = await base.laneEvents(c.lane, options.withEvents ?? 0);
+          return { ...c, rows: await Promise.all(rows.map(async (r) => ({ ...r, event: (await base.inboxEvent(r.id)) as WebhookEvent }))) };
+        }),
+      );
+    },
+    laneEvents: (lane, limit) => {
+      reads.push('laneEvents');
+      return base.laneEvents(lane, limit);
+    },
+    inboxEvent: (id) => {
+      reads.push('inboxEvent');
+      return base.inboxEvent(id);
+    },
+  };
+  return { store, reads };
+}
+
+const textOf = (event: WebhookEvent): string => (event.kind === 'message' ? (event.message.text ?? '') : event.kind);
+
+describe('events read with the claim', () => {
+  it('are handled as read: no lane read, no event read', async () => {
+    const { store, reads } = prefetchingStore();
+    const handled: string[] = [];
+    const inbox = createInbox({
+      store,
+      handleEvent: (event) => {
+        handled.push(textOf(event));
+        return Promise.resolve(emptyOutcome());
+      },
+      outbox: quietOutbox,
+      log: silentLogger,
+      now: () => Date.now(),
+      owner: OWNER,
+    });
+    await inbox.accept(body([1, 'a'], [1, 'b'], [2, 'c']));
+    await inbox.idle();
+    expect(handled.sort()).toEqual(['a', 'b', 'c']);
+    expect(reads).toEqual([]);
+    await inbox.stop();
+  });
+
+  it('a try after a failure reads the event again; the first try used the one read with the claim', async () => {
+    const { store, reads } = prefetchingStore();
+    let tries = 0;
+    const inbox = createInbox({
+      store,
+      handleEvent: () => {
+        tries += 1;
+        return tries === 1 ? Promise.reject(new Error('Graph is down')) : Promise.resolve(emptyOutcome());
+      },
+      outbox: quietOutbox,
+      log: silentLogger,
+      now: () => Date.now(),
+      owner: OWNER,
+      retry: { baseMs: 10, maxMs: 20, maxAttempts: 3 },
+    });
+    await inbox.accept(body([1, 'a']));
+    await inbox.idle();
+    expect(tries).toBe(2);
+    expect(reads.filter((r) => r === 'inboxEvent')).toHaveLength(1);
+    expect(await store.backlog()).toMatchObject({ inbox: 0, failed_events: 0 });
+    await inbox.stop();
+  });
+});
