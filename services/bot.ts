@@ -139,7 +139,7 @@ export interface Bot {
   metrics(): Promise<MetricsSnapshot[]>;
 }
 
-/** A bot that handles in this thread; `wake` tells it that another thread stored new notifications. */
+/** A bot that handles in this thread; `wake` tells it that new notifications or inbox lanes wait (stored by another thread or instance). */
 export interface LocalBot extends Bot {
   wake(): void;
   /** The token, progress, due replies and claims, for a health check made by another thread. */
@@ -268,7 +268,10 @@ export function createBot(config: Readonly<Config>, options: BotOptions): LocalB
     const pausedAccounts = paused ? [...paused.keys()] : outbox.pausedAccounts();
     return { tokenValid: pausedAccounts.length === 0, pausedAccounts, owner, claims, lastProgressAt: progress.lastAt(), outboxDue: outbox.due() };
   };
-  const wake = (): void => {
+  // New bodies or lanes (another thread stored them, another instance filled them): the inbox's
+  // news. Replies come to the sender from the completions; the poll finds the rest.
+  const wake = (): void => inbox.wake();
+  const poll = (): void => {
     inbox.wake();
     outbox.wake();
   };
@@ -282,7 +285,7 @@ export function createBot(config: Readonly<Config>, options: BotOptions): LocalB
     store.renewClaims(owner, leaseMs, now()).catch((err: unknown) => log.error('renewing the claims failed', { err }));
   }, Math.max(100, Math.floor(leaseMs / 3)));
   renewer.unref();
-  const poller = setInterval(wake, POLL_MS);
+  const poller = setInterval(poll, POLL_MS);
   poller.unref();
   // Instagram Login tokens live 60 days: refreshed here, on the thread that sends, and kept in the
   // store so a restart (or another instance) uses the newest one.

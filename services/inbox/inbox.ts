@@ -98,6 +98,12 @@ export function createInbox(deps: InboxDeps): Inbox {
   let quiet = false;
   /** In this pump: some lanes were claimed; the last claim took fewer than it asked (none was left). */
   let claims = { some: false, all: false };
+  /**
+   * Lanes with events may wait that nobody holds and this inbox has not tried to claim since: the
+   * last claim took all it asked for (there may be more), slots were full, or a lane was given back
+   * to the line. A freed slot claims only then; otherwise new lanes come with a wake.
+   */
+  let unclaimed = true;
   let pumpFailures = 0;
 
   /** Runs `work`; while the store fails, waits (a growing pause) and tries again. Undefined once stopped. */
@@ -226,6 +232,7 @@ export function createInbox(deps: InboxDeps): Inbox {
           log.warn('this event was handled elsewhere, or another instance took its lane over; leaving the lane', { lane });
           // If the lane is still ours (the event was gone), it goes back to the line rather than
           // staying held, and renewed, by a bot that no longer works on it.
+          unclaimed = true;
           await withStore('giving a lane back', () => store.releaseInboxLane(lane, owner, deps.now(), { requeue: true }));
           return;
         }
@@ -235,6 +242,7 @@ export function createInbox(deps: InboxDeps): Inbox {
       drained = rows.length < LANE_BATCH;
       if (served >= QUANTUM && running.size >= concurrency) {
         // Every slot is busy: back of the line, so one long backlog cannot starve other users.
+        unclaimed = true;
         await withStore('giving a lane back', () => store.releaseInboxLane(lane, owner, deps.now(), { requeue: true }));
         return;
       }
@@ -246,8 +254,9 @@ export function createInbox(deps: InboxDeps): Inbox {
       .catch((err: unknown) => log.error('handling a lane failed', { err, lane: claimed.lane }))
       .finally(() => {
         running.delete(claimed.lane);
-        // A slot is free: claim another lane. Nothing new was stored, so there is nothing to expand.
-        wake(false);
+        // A slot is free: claim another lane, if one may wait. Nothing new was stored, so there is
+        // nothing to expand.
+        if (unclaimed) wake(false);
       });
     running.set(claimed.lane, run);
   };
@@ -304,14 +313,14 @@ export function createInbox(deps: InboxDeps): Inbox {
     let found = false;
     // The expansion's claim just found nothing more to take: a claim now would find nothing either.
     if (claims.all) return false;
+    if (running.size >= concurrency) unclaimed = true;
     while (!stopped && running.size < concurrency) {
       // A few lanes per claim, so instances woken by the same notification share the new lanes
       // (their claims interleave with this one's) rather than the first awake taking them all.
       const asked = Math.min(CLAIM_BATCH, concurrency - running.size);
       const claimed = await store.claimInboxLanes(owner, asked, leaseMs, deps.now(), { withEvents: LANE_BATCH });
-      if (claimed.length === 0) break;
-      found = true;
       startClaimed(claimed, asked);
+      if (claimed.length > 0) found = true;
       if (claimed.length < asked) break;
     }
     return found;
@@ -320,16 +329,19 @@ export function createInbox(deps: InboxDeps): Inbox {
   /** The claim an expansion makes in its transaction, for the free slots (when the store can). */
   const claimOption = (): { claim?: { owner: string; limit: number; leaseMs: number; withEvents: number } } => {
     const free = Math.min(CLAIM_BATCH, concurrency - running.size);
+    if (free <= 0) unclaimed = true;
     return free > 0 && !stopped ? { claim: { owner, limit: free, leaseMs, withEvents: LANE_BATCH } } : {};
   };
 
   /**
    * Starts claimed lanes. Fewer than `asked`: none was left to claim, so the next claim would find
-   * nothing (a lane that frees up later comes with a wake): `claimedAll` lets the pump skip it.
+   * nothing (a lane that frees up later comes with a wake): `claims.all` lets the pump skip it, and
+   * `unclaimed` a freed slot.
    */
   const startClaimed = (claimed: readonly ClaimedLane[], asked: number): void => {
     for (const c of claimed) if (!running.has(c.lane)) startLane(c);
     claims = { some: claims.some || claimed.length > 0, all: claimed.length < asked };
+    unclaimed = claimed.length >= asked;
   };
 
   // One pump at a time, and after a failure one retry timer, however many wakes come meanwhile:

@@ -92,7 +92,8 @@ export interface OutboxSender {
   due(): number;
 }
 
-type Attempt = 'done' | 'lost' | 'given back';
+/** 'released': sent, and the lane given back with it (it was the lane's last reply). */
+type Attempt = 'done' | 'released' | 'lost' | 'given back';
 
 
 export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
@@ -300,6 +301,8 @@ export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
           await store.releaseOutboxLane(lane, owner, now(), now());
           break;
         }
+        // 'released' ends the run too: the lane went back with its last reply. A reply queued since
+        // (the lane taken again by its completion) came with a notify, which `again` keeps.
         if (outcome !== 'done') break;
       }
     } catch (err) {
@@ -356,14 +359,15 @@ export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
    */
   const recordSent = async (row: OutboxRow, account: string, result: { mid: string | undefined }, log: Logger): Promise<Attempt> => {
     sentNotRecorded.set(row.id, result);
-    const written = await store.outboxSent(row.id, { userKey: row.user_key, mid: result.mid }, now(), owner);
+    // The lane goes back with the record when this was its last reply (the store says so).
+    const written = await store.outboxSent(row.id, { userKey: row.user_key, mid: result.mid }, now(), owner, { releaseIfEmpty: true });
     sentNotRecorded.delete(row.id);
     if (pauses.has(account)) {
       pauses.delete(account);
       await store.resumeAccount(account);
       log.info('sending resumed: the token works again');
     }
-    return fenced(written);
+    return written === 'released' ? 'released' : fenced(written);
   };
 
   const fenced = (written: unknown): Attempt => {

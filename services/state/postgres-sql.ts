@@ -234,18 +234,28 @@ export const GIVE_UP_UNREADABLE = statement(
    SELECT count(*)::int AS removed FROM gone`,
 );
 
-/** $1 reply id, $2 owner, $3 user key, $4 mid, $5 now. A reply already gone still records the mid (the send happened). */
+/**
+ * $1 reply id, $2 owner, $3 user key, $4 mid, $5 now, $6 release the lane if this was its last
+ * reply (as RELEASE_OUTBOX does; `released` 1 then). A reply already gone still records the mid
+ * (the send happened).
+ */
 export const OUTBOX_SENT = statement(
   'outbox_sent',
   `WITH r AS (SELECT id, lane FROM outbox WHERE id = $1 FOR UPDATE),
-   fence AS (UPDATE outbox_lanes l SET pending = greatest(l.pending - 1, 0) FROM r WHERE l.lane = r.lane AND l.owner = $2 RETURNING l.lane),
+   fence AS (
+     UPDATE outbox_lanes l SET pending = greatest(l.pending - 1, 0),
+       owner = CASE WHEN $6::boolean AND l.pending <= 1 THEN NULL ELSE l.owner END,
+       lease_until = CASE WHEN $6::boolean AND l.pending <= 1 THEN 0 ELSE l.lease_until END,
+       available_at = CASE WHEN $6::boolean AND l.pending <= 1 THEN 0 ELSE l.available_at END
+     FROM r WHERE l.lane = r.lane AND l.owner = $2 RETURNING l.lane, l.owner IS NULL AS released
+   ),
    removed AS (DELETE FROM outbox WHERE id = $1 AND EXISTS (SELECT 1 FROM fence)),
    recorded AS (
      INSERT INTO sent_messages (user_key, mid, sent_at, status)
      SELECT $3::text, $4::text, $5::bigint, 'sent' WHERE $3::text IS NOT NULL AND $4::text IS NOT NULL AND (EXISTS (SELECT 1 FROM fence) OR NOT EXISTS (SELECT 1 FROM r))
      ON CONFLICT DO NOTHING
    )
-   SELECT (SELECT count(*) FROM r)::int AS found, (SELECT count(*) FROM fence)::int AS held`,
+   SELECT (SELECT count(*) FROM r)::int AS found, (SELECT count(*) FROM fence)::int AS held, (SELECT count(*) FROM fence WHERE released)::int AS released`,
 );
 
 /** $1 reply id, $2 owner, $3 attempts, $4 next attempt at, $5 error, $6 now: reschedules and gives the lane back until then. */

@@ -309,9 +309,10 @@ function buildStore(pool: pg.Pool, options: PostgresStoreOptions, migrations: Mi
         }
       }
     },
-    async outboxSent(id, sent, now, owner) {
-      const row = await one<FenceResult>(sql.OUTBOX_SENT, [id, owner, sent.userKey ?? null, sent.mid ?? null, now]);
-      return row.found > 0 && row.held === 0 ? LOST : undefined;
+    async outboxSent(id, sent, now, owner, sentOptions = {}) {
+      const row = await one<FenceResult & { released: number }>(sql.OUTBOX_SENT, [id, owner, sent.userKey ?? null, sent.mid ?? null, now, sentOptions.releaseIfEmpty === true]);
+      if (row.found > 0 && row.held === 0) return LOST;
+      return row.released > 0 ? 'released' : undefined;
     },
     async outboxRetry(id, retry, now, owner) {
       const row = await one<FenceResult>(sql.OUTBOX_RETRY, [id, owner, retry.attempts, retry.nextAttemptAt, safeText(retry.error), now]);

@@ -362,8 +362,10 @@ export interface BotStore extends StateStore, TokenStore {
   /**
    * In one transaction, if `owner` holds the lane: removes the reply and records the sent message
    * id for status tracking. `LOST` when the claim was lost (another instance may send it again).
+   * With `releaseIfEmpty`, a store may also give the lane back when this was its last reply, as
+   * `releaseOutboxLane` would, and answer `released` (PostgreSQL does: two round trips fewer).
    */
-  outboxSent(id: number, sent: { userKey: string | undefined; mid: string | undefined }, now: number, owner: string): Promise<void | Lost>;
+  outboxSent(id: number, sent: { userKey: string | undefined; mid: string | undefined }, now: number, owner: string, options?: { releaseIfEmpty?: boolean }): Promise<void | Lost | 'released'>;
   /** Schedules the reply's next attempt and gives its lane back until then (fenced like outboxSent). */
   outboxRetry(id: number, retry: { attempts: number; nextAttemptAt: number; error: string }, now: number, owner: string): Promise<void | Lost>;
   /**

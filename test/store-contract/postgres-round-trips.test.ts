@@ -1,7 +1,8 @@
 // The PostgreSQL store's shortcuts on a reply's path (see ARCHITECTURE.md, "Where each millisecond
 // of a reply goes"): an expansion that claims the lanes it filled and reads their events in its own
 // transaction, claims and lane reads that carry the events, a completion that says which replies
-// head their lane, and statements PREPAREd per connection that still work on a new connection.
+// head their lane, a sent-record that gives back the lane it emptied, and statements PREPAREd per
+// connection that still work on a new connection.
 import { expect, it } from '@jest/globals';
 import { expandBody } from '../../services/inbox/expand.ts';
 import { LOCK_CLASS } from '../../services/state/migrations/postgres.ts';
@@ -132,6 +133,31 @@ describePostgresStore('round trips on the reply path', (subject) => {
     expect(later.heads).toBeUndefined();
   });
 
+  it('a sent-record asked to give the lane back does so with the lane’s last reply, not before; another instance may take it at once', async () => {
+    const store = await open();
+    const other = await open();
+    await receive(store, [1, 'hi']);
+    const [claimed] = await store.claimInboxLanes(A, 10, LEASE_MS, Date.now(), { withEvents: 8 });
+    const done = await completion(store, claimed?.rows?.[0], outcome(1, ['r1', 'r2']), A);
+    const [r1, r2] = done.replies;
+    expect(await store.outboxSent(r1?.id ?? 0, { userKey: laneOf(1), mid: 'm1' }, Date.now(), A, { releaseIfEmpty: true })).toBeUndefined();
+    expect(await store.claimsOf(A)).toMatchObject({ outbox: 1 });
+    expect(await store.outboxSent(r2?.id ?? 0, { userKey: laneOf(1), mid: 'm2' }, Date.now(), A, { releaseIfEmpty: true })).toBe('released');
+    expect(await store.claimsOf(A)).toMatchObject({ outbox: 0 });
+    expect(await store.getSent(laneOf(1), 'm2')).toMatchObject({ status: 'sent' });
+    // Not A's any more: its fenced writes are refused, and the next reply goes to whoever takes it.
+    expect(await store.releaseOutboxLane(laneOf(1), A, Date.now())).toBe('lost');
+    expect(await store.releaseInboxLane(laneOf(1), A, Date.now())).toBe('released');
+    await receive(store, [1, 'again']);
+    const [next] = await other.claimInboxLanes(B, 10, LEASE_MS, Date.now(), { withEvents: 8 });
+    const later = await completion(other, next?.rows?.[0], outcome(1, ['r3']), B);
+    expect(later.held).toEqual([laneOf(1)]);
+    expect(later.heads?.map((r) => r.id)).toEqual([later.replies[0]?.id]);
+    // Without the option the lane stays held, as the other stores do.
+    expect(await other.outboxSent(later.replies[0]?.id ?? 0, { userKey: laneOf(1), mid: 'm3' }, Date.now(), B)).toBeUndefined();
+    expect(await other.claimsOf(B)).toMatchObject({ outbox: 1 });
+  });
+
   it('the statements PREPAREd per connection are prepared again on a new connection (the old one was ended)', async () => {
     const store = await open();
     await store.addNotification({ body: body([1, 'before']) }, Date.now());
@@ -148,7 +174,7 @@ describePostgresStore('round trips on the reply path', (subject) => {
   it('a first-contact message through the real bot: its event is read with the claim and its reply sent without reading the lane, the event, the outbox head or the user again', async () => {
     const base = await open();
     const calls: { name: string; at: number }[] = [];
-    const counted = new Set(['laneEvents', 'inboxEvent', 'outboxHead', 'getUser', 'claimInboxLanes', 'expandNotifications']);
+    const counted = new Set(['laneEvents', 'inboxEvent', 'outboxHead', 'getUser', 'claimInboxLanes', 'claimOutboxLanes', 'releaseOutboxLane', 'expandNotifications']);
     const store = new Proxy(base, {
       get(target, name, receiver) {
         const value: unknown = Reflect.get(target, name, receiver);
@@ -162,18 +188,25 @@ describePostgresStore('round trips on the reply path', (subject) => {
     const rig = await createRig({ bot: { store } });
     try {
       const user = psid(7001);
+      await rig.h.bot.idle();
+      const posted = performance.now();
       await rig.post(textItem(user, 'hello', Date.now()));
       await waitFor(() => rig.mock.sends().some((c) => recipientOf(c) === user), 10_000, () => 'no reply');
       await rig.h.bot.idle();
       const firstSend = rig.issued.find((c) => c.url.endsWith('/messages'))?.at ?? Number.POSITIVE_INFINITY;
-      const before = calls.filter((c) => c.at < firstSend).map((c) => c.name);
+      const before = calls.filter((c) => c.at >= posted && c.at < firstSend).map((c) => c.name);
       // The handler reads the user once; nothing else is read between the claim and the send.
       expect(before.filter((n) => n === 'getUser')).toHaveLength(1);
       expect(before).not.toContain('laneEvents');
       expect(before).not.toContain('inboxEvent');
       expect(before).not.toContain('outboxHead');
       expect(before).not.toContain('claimInboxLanes');
+      // The webhook's wake-up is the inbox's news: no claim of reply lanes on the way.
+      expect(before).not.toContain('claimOutboxLanes');
       expect(calls.map((c) => c.name)).not.toContain('inboxEvent');
+      // The last reply's sent-record gave the reply lane back: no head read to find it empty, no release.
+      const after = calls.filter((c) => c.at >= firstSend).map((c) => c.name);
+      expect(after).not.toContain('releaseOutboxLane');
     } finally {
       await rig.close();
     }

@@ -1,6 +1,7 @@
 // Events a store reads with the claim (ClaimedLane.rows, InboxRow.event, as PostgreSQL does): the
 // inbox handles them without reading the lane or the event again, and a retry after a failure
-// reads the event anew (an earlier try may have completed it, its answer lost).
+// reads the event anew (an earlier try may have completed it, its answer lost). A slot that frees
+// claims again only when lanes may have been left waiting.
 import { describe, expect, it } from '@jest/globals';
 import { createInbox } from '../../services/inbox/inbox.ts';
 import type { WebhookEvent } from '../../services/events/types.ts';
@@ -83,6 +84,59 @@ describe('events read with the claim', () => {
     expect(tries).toBe(2);
     expect(reads.filter((r) => r === 'inboxEvent')).toHaveLength(1);
     expect(await store.backlog()).toMatchObject({ inbox: 0, failed_events: 0 });
+    await inbox.stop();
+  });
+});
+
+describe('a freed slot', () => {
+  const counting = (): { store: BotStore; claims: () => number } => {
+    const base = createMemoryStore();
+    let claims = 0;
+    const store: BotStore = {
+      ...base,
+      claimInboxLanes: (...args) => {
+        claims += 1;
+        return base.claimInboxLanes(...args);
+      },
+    };
+    return { store, claims: () => claims };
+  };
+  const inboxOn = (store: BotStore, concurrency: number, handled: string[]) =>
+    createInbox({
+      store,
+      handleEvent: (event) => {
+        handled.push(textOf(event));
+        return Promise.resolve(emptyOutcome());
+      },
+      outbox: quietOutbox,
+      log: silentLogger,
+      now: () => Date.now(),
+      owner: OWNER,
+      concurrency,
+    });
+
+  it('claims the lanes that waited while every slot was busy, without any other wake-up', async () => {
+    const { store } = counting();
+    const handled: string[] = [];
+    const inbox = inboxOn(store, 1, handled);
+    await inbox.accept(body([1, 'a'], [2, 'b'], [3, 'c']));
+    const until = Date.now() + 3000;
+    while (handled.length < 3 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(handled.sort()).toEqual(['a', 'b', 'c']);
+    await inbox.stop();
+  });
+
+  it('claims nothing when the last claim took fewer lanes than it asked for (none was left)', async () => {
+    const { store, claims } = counting();
+    const handled: string[] = [];
+    const inbox = inboxOn(store, 8, handled);
+    await inbox.accept(body([1, 'a']));
+    const until = Date.now() + 3000;
+    while (handled.length < 1 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 10));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(handled).toEqual(['a']);
+    expect(claims()).toBe(1);
+    expect(inbox.running).toBe(0);
     await inbox.stop();
   });
 });
