@@ -47,7 +47,7 @@ import {
   type LimitShape,
   type RateGate,
 } from './rate-gate.ts';
-import { ensurePrepared, executeStatement, sqlPrepared } from '../state/postgres-inline.ts';
+import { inlineStatement } from '../state/postgres-inline.ts';
 
 /** The table, for the PostgreSQL migrations. `account` is a Page or Instagram account id, `<id>/media` or `<id>/<kind>`. */
 export const SEND_GRANTS_POSTGRES_DDL = `
@@ -66,7 +66,7 @@ export const SEND_GRANTS_LOCK_CLASS = 0x7367;
 const NOW_MS = `floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint`;
 
 // $1 account, $2 grants wanted, $3 limit, $4 smoothing window, $5 burst, $6 in-flight hold.
-const TAKE = sqlPrepared('take_grants', ['text', 'int', 'int', 'bigint', 'int', 'bigint'], `
+const TAKE_SQL = `
 WITH clock AS MATERIALIZED (SELECT ${NOW_MS} AS now_ms),
 pruned AS (DELETE FROM send_grants g USING clock WHERE g.account = $1 AND g.until_ms <= clock.now_ms),
 live AS MATERIALIZED (SELECT g.granted_ms, g.until_ms FROM send_grants g, clock WHERE g.account = $1 AND g.until_ms > clock.now_ms),
@@ -86,7 +86,7 @@ inserted AS (
 )
 SELECT clock.now_ms::float8 AS now_ms, coalesce(o.counted, 0) AS counted, o.earliest::float8 AS earliest,
        coalesce(o.recent, '{}')::float8[] AS recent, (SELECT coalesce(array_agg(id ORDER BY id), '{}') FROM inserted)::text[] AS ids
-FROM clock LEFT JOIN occupancy o ON true`);
+FROM clock LEFT JOIN occupancy o ON true`;
 
 // $1 grant ids, $2 how long ago each was done (ms), $3 how long each keeps counting after (its window).
 const DONE = { name: 'bot_grants_done', text: `
@@ -178,14 +178,13 @@ export function createPgRateGate(options: PgRateGateOptions): RateGate {
     const client = await options.pool.connect();
     let broken: Error | undefined;
     try {
-      await ensurePrepared(client, [TAKE]);
       // One round trip: BEGIN, the lock, the count, COMMIT as one simple query. The count is still
       // its own statement after the lock's, so it sees every grant committed while the lock was
-      // awaited (READ COMMITTED takes a snapshot per statement). It is PREPAREd once per
-      // connection (planning it cost more than running it) and run by EXECUTE, with its values
-      // written in: the key escaped as a literal, the rest whole numbers computed here.
+      // awaited (READ COMMITTED takes a snapshot per statement). Simple queries take no
+      // parameters: the values are written in, the key escaped as a literal, the rest whole
+      // numbers computed here, never user text.
       const values = [queue.key, want, limit, smoothingMs, burstFor(limit, smoothingMs, queue.windowMs), inFlightMs + queue.windowMs];
-      const take = executeStatement(client, TAKE, values);
+      const take = inlineStatement(client, TAKE_SQL, values);
       const results = (await client.query(`BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock(${SEND_GRANTS_LOCK_CLASS}, ${lockKey(queue.key)}); ${take}; COMMIT`)) as unknown as pg.QueryResult<TakeResult>[];
       const row = results[2]?.rows[0];
       if (!row) throw new Error('rate gate: the grant query returned no row');

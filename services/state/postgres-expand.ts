@@ -11,8 +11,8 @@ import type { PoolClient, QueryResult, QueryResultRow } from 'pg';
 import type { ExpandedNotification, ExpandResult, NotificationExpander, UnreadableEvent } from './store.ts';
 import { reasonOf, unreadableEventsReason } from './store.ts';
 import { LOCK_CLASS } from './migrations/postgres.ts';
-import { CLAIM_INBOX_WITH_EVENTS, DB_NOW, EXPAND_LOCK, FINISH_NOTIFICATIONS, LANES_CHANNEL, NOTIFICATIONS_AFTER, STORE_EVENTS } from './postgres-sql.ts';
-import { ensurePrepared, executeStatement, sqlPrepared, type InlineValue } from './postgres-inline.ts';
+import { CLAIM_INBOX_WITH_EVENTS, DB_NOW, EXPAND_LOCK, FINISH_NOTIFICATIONS, LANES_CHANNEL, NOTIFICATIONS_AFTER, STORE_AND_FINISH, STORE_EVENTS } from './postgres-sql.ts';
+import { inlineStatement, type InlineValue } from './postgres-inline.ts';
 import { toNumber } from './postgres-pool.ts';
 
 /** An event ready for the statement: every text checked, the event serialised. */
@@ -57,43 +57,50 @@ export interface Expansion<C> {
 }
 
 /**
- * One expansion, BEGIN to COMMIT, in two round trips when nothing fails: BEGIN, the lock and the
- * first bodies as one simple query; then the events, the bodies' removal, the claim, the wake-up
- * and COMMIT as another. The reads after the lock are statements of their own, so under READ
- * COMMITTED they see everything the lock's previous holder committed. The caller owns `client`
- * (and rolls back if this throws).
+ * One expansion, BEGIN to COMMIT, in three round trips when nothing fails: BEGIN, the lock, a
+ * savepoint and the first bodies as one simple query; every event and the bodies' removal in one
+ * prepared statement; then the claim, the wake-up and COMMIT as one simple query. The reads after
+ * the lock are statements of their own, so under READ COMMITTED they see everything the lock's
+ * previous holder committed, and the claim (a statement after the events') sees the lanes they
+ * filled. Only node-postgres's prepared statements and simple queries: no session state a
+ * transaction-pooling PgBouncer would lose. The caller owns `client` (and rolls back if this throws).
  */
 export async function expandAndClaim<C extends QueryResultRow>(client: PoolClient, run: ExpansionRun): Promise<Expansion<C>> {
-  await ensurePrepared(client, PREPARED);
   // `bot.expanding` (for this transaction): whether the lock was got, which the read checks.
   const lock = run.ifFree
     ? `SELECT set_config('bot.expanding', pg_try_advisory_xact_lock(${LOCK_CLASS}, ${EXPAND_LOCK})::text, true) = 'true' AS got`
     : `SELECT pg_advisory_xact_lock(${LOCK_CLASS}, ${EXPAND_LOCK}), set_config('bot.expanding', 'true', true) = 'true' AS got`;
-  const opened = await multi(client, ['BEGIN ISOLATION LEVEL READ COMMITTED', lock, executeStatement(client, FIRST_BODIES, [READ_CHUNK])]);
+  const opened = await multi(client, [
+    'BEGIN ISOLATION LEVEL READ COMMITTED',
+    lock,
+    'SAVEPOINT store_events',
+    `SELECT id, received_at, body FROM notifications WHERE current_setting('bot.expanding', true) = 'true' ORDER BY id LIMIT ${READ_CHUNK}`,
+  ]);
   if ((opened[1]?.rows[0] as { got?: boolean } | undefined)?.got !== true) {
     await client.query('COMMIT');
     return { result: { notifications: 0, stored: 0, duplicates: 0, unreadable: [], busy: true }, claimed: undefined };
   }
-  const taken = await takeNotifications(client, run, (opened[2]?.rows ?? []) as NotificationRecord[]);
+  const taken = await takeNotifications(client, run, (opened[3]?.rows ?? []) as NotificationRecord[]);
   const result: ExpandResult = { notifications: taken.length, stored: 0, duplicates: 0, unreadable: [] };
   const all = taken.flatMap((t) => t.events);
-  const tail = (): string[] => closingStatements(client, taken, all, run);
-  let closed: QueryResult[];
-  if (all.length === 0) closed = await multi(client, tail());
-  else {
+  const finish = (): unknown[] => {
+    const aside = setAside(taken);
+    return [aside.map((a) => a.id), aside.map((a) => safeText(a.reason)), run.now, taken.map((t) => t.id)];
+  };
+  if (all.length > 0) {
     try {
-      // The fast path: every event in one statement, in a savepoint, with everything after it.
-      closed = await multi(client, ['SAVEPOINT store_events', executeStatement(client, STORE, storeEventsValues(all, run.now)), 'RELEASE SAVEPOINT store_events', ...tail()]);
-      result.stored = closed[1]?.rowCount ?? 0;
-      closed = closed.slice(3);
+      // The fast path: every event and the bodies' removal in one statement, in the savepoint.
+      const [ids, reasons, , takenIds] = finish();
+      result.stored = (await client.query({ ...STORE_AND_FINISH, values: [...storeEventsValues(all, run.now), ids, reasons, takenIds] })).rowCount ?? 0;
     } catch (err) {
       if (!isDataError(err)) throw err;
       // Something in the batch cannot be stored: back to before it, and store body by body.
-      await client.query('ROLLBACK TO SAVEPOINT store_events; RELEASE SAVEPOINT store_events');
+      await client.query('ROLLBACK TO SAVEPOINT store_events');
       result.stored = await storeIsolated(client, taken, run.now);
-      closed = await multi(client, tail());
+      await client.query({ ...FINISH_NOTIFICATIONS, values: finish() });
     }
-  }
+  } else if (taken.length > 0) await client.query({ ...FINISH_NOTIFICATIONS, values: finish() });
+  const closed = await multi(client, closingStatements(client, all, run));
   result.duplicates = taken.reduce((n, t) => n + t.events.length, 0) - result.stored;
   result.unreadable = setAside(taken).map(({ id, reason, events }) => ({ id, reason, ...(events ? { events } : {}) }));
   return { result, claimed: run.claim ? (closed[1]?.rows as C[] | undefined) ?? [] : undefined };
@@ -112,39 +119,23 @@ async function multi(client: PoolClient, statements: string[]): Promise<QueryRes
 }
 
 /**
- * What ends the expansion, always in this order: the bodies' removal (results[0]), the claim if
- * asked (results[1]), the wake-up, COMMIT. The wake-up goes only when a lane it filled is still
- * free after the claim: an instance that took them all has nobody to wake.
+ * What ends the expansion, in this order: the savepoint's release, the claim if asked (results[1]),
+ * the wake-up, COMMIT. The wake-up goes only when a lane it filled is still free after the claim:
+ * an instance that took them all has nobody to wake. The claim and the wake-up are simple-query
+ * statements with their values written in (planned each time, small).
  */
-function closingStatements(client: PoolClient, taken: Taken[], all: readonly PreparedEvent[], run: ExpansionRun): string[] {
-  if (taken.length === 0) return run.claim ? ['SELECT 1', claimStatement(client, run.claim), 'COMMIT'] : ['COMMIT'];
-  const aside = setAside(taken);
-  const statements = [executeStatement(client, FINISH, [aside.map((a) => a.id), aside.map((a) => safeText(a.reason)), run.now, taken.map((t) => t.id)])];
-  if (run.claim) statements.push(claimStatement(client, run.claim));
+function closingStatements(client: PoolClient, all: readonly PreparedEvent[], run: ExpansionRun): string[] {
+  const statements = ['RELEASE SAVEPOINT store_events'];
+  if (run.claim) statements.push(inlineStatement(client, CLAIM_INBOX_WITH_EVENTS.text, [run.claim.owner, run.claim.limit, Math.round(run.claim.leaseMs), run.claim.withEvents]));
   const lanes = [...new Set(all.map((e) => e.lane))];
-  if (lanes.length > 0) statements.push(executeStatement(client, WAKE_IF_FREE, [lanes, run.wakeTag]));
+  if (lanes.length > 0) statements.push(inlineStatement(client, WAKE_IF_FREE, [lanes, run.wakeTag]));
   statements.push('COMMIT');
   return statements;
 }
 
-function claimStatement(client: PoolClient, claim: NonNullable<ExpansionRun['claim']>): string {
-  return executeStatement(client, CLAIM, [claim.owner, claim.limit, Math.round(claim.leaseMs), claim.withEvents]);
-}
-
-// The expansion's statements, run by EXECUTE in its two simple queries (see sqlPrepared).
-/** $1 bodies at most: the first ones, if this transaction got the lock (`bot.expanding`). */
-const FIRST_BODIES = sqlPrepared('first_bodies', ['int'], `SELECT id, received_at, body FROM notifications WHERE current_setting('bot.expanding', true) = 'true' ORDER BY id LIMIT $1`);
-const STORE = sqlPrepared('store_events', ['text[]', 'text[]', 'bigint[]', 'text[]', 'bigint[]', 'bigint'], STORE_EVENTS.text);
-const FINISH = sqlPrepared('finish_notifications', ['bigint[]', 'text[]', 'bigint', 'bigint[]'], FINISH_NOTIFICATIONS.text);
-const CLAIM = sqlPrepared('claim_inbox_with_events', ['text', 'int', 'bigint', 'int'], CLAIM_INBOX_WITH_EVENTS.text);
 /** $1 lanes, $2 wake tag: notifies the other instances when one of the lanes waits with nobody holding it. */
-const WAKE_IF_FREE = sqlPrepared(
-  'wake_if_free',
-  ['text[]', 'text'],
-  `SELECT pg_notify('${LANES_CHANNEL}', $2) FROM (SELECT 1) AS one
-   WHERE EXISTS (SELECT 1 FROM inbox_lanes WHERE lane = ANY($1::text[]) AND pending > 0 AND (owner IS NULL OR lease_until < ${DB_NOW}))`,
-);
-const PREPARED = [FIRST_BODIES, STORE, FINISH, CLAIM, WAKE_IF_FREE];
+const WAKE_IF_FREE = `SELECT pg_notify('${LANES_CHANNEL}', $2) FROM (SELECT 1) AS one
+   WHERE EXISTS (SELECT 1 FROM inbox_lanes WHERE lane = ANY($1::text[]) AND pending > 0 AND (owner IS NULL OR lease_until < ${DB_NOW}))`;
 
 /** The bodies to set aside, with their reasons and (when only some events failed) the failed positions. */
 function setAside(taken: readonly Taken[]): { id: number; reason: string; events?: number[] }[] {

@@ -42,14 +42,8 @@ export const INSERT_NOTIFICATIONS = statement(
 /** $1 after id, $2 limit. */
 export const NOTIFICATIONS_AFTER = statement('notifications_after', 'SELECT id, received_at, body FROM notifications WHERE id > $1 ORDER BY id LIMIT $2');
 
-/**
- * $1 key[], $2 lane[], $3 ts[], $4 event[], $5 received_at[] (in inbox order), $6 now. Keys seen
- * before are dropped (the first of equal keys wins), the rest are stored in order and counted in
- * their lanes. Returns the stored rows.
- */
-export const STORE_EVENTS = statement(
-  'store_events',
-  `WITH input AS (
+/** The CTEs that store events ($1 key[], $2 lane[], $3 ts[], $4 event[], $5 received_at[], $6 now); `stored` holds the rows. */
+const STORE_CTES = `input AS (
      SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::bigint[]) WITH ORDINALITY AS t(key, lane, ts, event, received_at, ord)
    ),
    firsts AS (SELECT DISTINCT ON (key) * FROM input ORDER BY key, ord),
@@ -63,20 +57,34 @@ export const STORE_EVENTS = statement(
      INSERT INTO inbox_lanes AS l (lane, pending, since)
      SELECT lane, count(*), $6::bigint FROM stored GROUP BY lane ORDER BY lane
      ON CONFLICT (lane) DO UPDATE SET pending = l.pending + excluded.pending, since = CASE WHEN l.pending = 0 THEN excluded.since ELSE l.since END
-   )
-   SELECT id, lane FROM stored ORDER BY id`,
+   )`;
+
+/** The CTEs that finish taken bodies: those named set aside with their reasons, every one taken deleted. */
+const finishCtes = (p: { ids: string; reasons: string; now: string; taken: string }): string => `aside AS (
+     INSERT INTO unreadable_notifications AS u (id, received_at, body, reason, failed_at)
+     SELECT n.id, n.received_at, n.body, a.reason, ${p.now}::bigint FROM notifications n JOIN unnest(${p.ids}::bigint[], ${p.reasons}::text[]) AS a(id, reason) ON a.id = n.id
+     ON CONFLICT (id) DO UPDATE SET received_at = excluded.received_at, body = excluded.body, reason = excluded.reason, failed_at = excluded.failed_at
+   ),
+   finished AS (DELETE FROM notifications WHERE id = ANY(${p.taken}::bigint[]))`;
+
+/**
+ * $1 key[], $2 lane[], $3 ts[], $4 event[], $5 received_at[] (in inbox order), $6 now. Keys seen
+ * before are dropped (the first of equal keys wins), the rest are stored in order and counted in
+ * their lanes. Returns the stored rows.
+ */
+export const STORE_EVENTS = statement('store_events', `WITH ${STORE_CTES}\n   SELECT id, lane FROM stored ORDER BY id`);
+
+/**
+ * The expansion's fast path, STORE_EVENTS and FINISH_NOTIFICATIONS in one statement: $1–$6 as
+ * STORE_EVENTS, $7 ids of the bodies to set aside, $8 their reasons, $9 every body id taken.
+ */
+export const STORE_AND_FINISH = statement(
+  'store_and_finish',
+  `WITH ${STORE_CTES},\n   ${finishCtes({ ids: '$7', reasons: '$8', now: '$6', taken: '$9' })}\n   SELECT id, lane FROM stored ORDER BY id`,
 );
 
 /** $1 ids to set aside, $2 their reasons, $3 now, $4 every id taken: moves and deletes in one go. */
-export const FINISH_NOTIFICATIONS = statement(
-  'finish_notifications',
-  `WITH aside AS (
-     INSERT INTO unreadable_notifications AS u (id, received_at, body, reason, failed_at)
-     SELECT n.id, n.received_at, n.body, a.reason, $3::bigint FROM notifications n JOIN unnest($1::bigint[], $2::text[]) AS a(id, reason) ON a.id = n.id
-     ON CONFLICT (id) DO UPDATE SET received_at = excluded.received_at, body = excluded.body, reason = excluded.reason, failed_at = excluded.failed_at
-   )
-   DELETE FROM notifications WHERE id = ANY($4::bigint[])`,
-);
+export const FINISH_NOTIFICATIONS = statement('finish_notifications', `WITH ${finishCtes({ ids: '$1', reasons: '$2', now: '$3', taken: '$4' })}\n   SELECT 1`);
 
 export const INBOX_AFTER = statement('inbox_after', 'SELECT id, lane, attempts, received_at FROM inbox WHERE id > $1 ORDER BY id LIMIT $2');
 export const INBOX_EVENT = statement('inbox_event', 'SELECT event FROM inbox WHERE id = $1');

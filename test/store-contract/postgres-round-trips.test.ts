@@ -1,8 +1,8 @@
 // The PostgreSQL store's shortcuts on a reply's path (see ARCHITECTURE.md, "Where each millisecond
 // of a reply goes"): an expansion that claims the lanes it filled and reads their events in its own
 // transaction, claims and lane reads that carry the events, a completion that says which replies
-// head their lane, a sent-record that gives back the lane it emptied, and statements PREPAREd per
-// connection that still work on a new connection.
+// head their lane, a sent-record that gives back the lane it emptied, and an expansion that needs
+// nothing of a session (it works on a new connection).
 import { expect, it } from '@jest/globals';
 import { expandBody } from '../../services/inbox/expand.ts';
 import { LOCK_CLASS } from '../../services/state/migrations/postgres.ts';
@@ -158,7 +158,7 @@ describePostgresStore('round trips on the reply path', (subject) => {
     expect(await other.claimsOf(B)).toMatchObject({ outbox: 1 });
   });
 
-  it('the statements PREPAREd per connection are prepared again on a new connection (the old one was ended)', async () => {
+  it('after its connections were ended, an expansion that claims works on new ones (nothing it needs lives in a session)', async () => {
     const store = await open();
     await store.addNotification({ body: body([1, 'before']) }, Date.now());
     expect((await store.expandNotifications(100, expandBody, Date.now(), claimFor(A, 8))).stored).toBe(1);
