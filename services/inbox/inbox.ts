@@ -15,7 +15,7 @@ import type { Logger } from '../logger.ts';
 import { noopMetrics, type BotMetrics } from '../metrics/bot-metrics.ts';
 import type { OutboxSender } from '../outbox/sender.ts';
 import type { Progress } from '../progress.ts';
-import type { BotStore, ClaimedLane, EventOutcome, InboxRow, NotificationExpander, ProfileLookup } from '../state/store.ts';
+import type { BotStore, ClaimedLane, EventOutcome, ExpandClaim, InboxRow, NotificationExpander, ProfileLookup } from '../state/store.ts';
 import { LEASE_MS, LOST, reasonOf } from '../state/store.ts';
 import { expandBody } from './expand.ts';
 import { createGate } from './gate.ts';
@@ -96,8 +96,8 @@ export function createInbox(deps: InboxDeps): Inbox {
   let expandAgain = false;
   /** The last pump found nothing to expand and nothing to claim. */
   let quiet = false;
-  /** In this pump: some lanes were claimed; the last claim took fewer than it asked (none was left). */
-  let claims = { some: false, all: false };
+  /** In this pump: some lanes were claimed (something was found); a claim was made. */
+  let pumpClaims = { took: false, ran: false };
   /**
    * Lanes with events may wait that nobody holds and this inbox has not tried to claim since: the
    * last claim took all it asked for (there may be more), slots were full, or a lane was given back
@@ -268,14 +268,14 @@ export function createInbox(deps: InboxDeps): Inbox {
    * `expand` (a slot was freed, nothing new stored) it only claims.
    */
   const pump = async (expand: boolean): Promise<void> => {
-    claims = { some: false, all: false };
+    pumpClaims = { took: false, ran: false };
     let found: boolean | 'busy' = expand && (await expandStored(true));
     if (found === 'busy') {
       const claimed = await claimLanes();
       found = (await expandStored(false)) === true || claimed;
     }
     if (await claimLanes()) found = true;
-    if (claims.some) found = true;
+    if (pumpClaims.took) found = true;
     // Only a pump that also looked for bodies can tell that nothing is left (idle() waits for one).
     if (expand || found) quiet = !found;
   };
@@ -311,8 +311,8 @@ export function createInbox(deps: InboxDeps): Inbox {
   /** Claims lanes with events waiting for the free slots: true if it took any. */
   const claimLanes = async (): Promise<boolean> => {
     let found = false;
-    // The expansion's claim just found nothing more to take: a claim now would find nothing either.
-    if (claims.all) return false;
+    // A claim of this pump found nothing more to take: another now would find nothing either.
+    if (pumpClaims.ran && !unclaimed) return false;
     if (running.size >= concurrency) unclaimed = true;
     while (!stopped && running.size < concurrency) {
       // A few lanes per claim, so instances woken by the same notification share the new lanes
@@ -327,7 +327,7 @@ export function createInbox(deps: InboxDeps): Inbox {
   };
 
   /** The claim an expansion makes in its transaction, for the free slots (when the store can). */
-  const claimOption = (): { claim?: { owner: string; limit: number; leaseMs: number; withEvents: number } } => {
+  const claimOption = (): { claim?: ExpandClaim } => {
     const free = Math.min(CLAIM_BATCH, concurrency - running.size);
     if (free <= 0) unclaimed = true;
     return free > 0 && !stopped ? { claim: { owner, limit: free, leaseMs, withEvents: LANE_BATCH } } : {};
@@ -335,12 +335,12 @@ export function createInbox(deps: InboxDeps): Inbox {
 
   /**
    * Starts claimed lanes. Fewer than `asked`: none was left to claim, so the next claim would find
-   * nothing (a lane that frees up later comes with a wake): `claims.all` lets the pump skip it, and
-   * `unclaimed` a freed slot.
+   * nothing (a lane that frees up later comes with a wake): `unclaimed` lets the pump and a freed
+   * slot skip it.
    */
   const startClaimed = (claimed: readonly ClaimedLane[], asked: number): void => {
     for (const c of claimed) if (!running.has(c.lane)) startLane(c);
-    claims = { some: claims.some || claimed.length > 0, all: claimed.length < asked };
+    pumpClaims = { took: pumpClaims.took || claimed.length > 0, ran: true };
     unclaimed = claimed.length >= asked;
   };
 

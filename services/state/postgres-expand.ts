@@ -8,7 +8,7 @@
 // events that cannot be stored are set aside (their body kept with the reason). Any other error
 // (the connection, a timeout) rolls everything back: nothing is taken, the caller tries again.
 import type { PoolClient, QueryResult, QueryResultRow } from 'pg';
-import type { ExpandedNotification, ExpandResult, NotificationExpander, UnreadableEvent } from './store.ts';
+import type { ExpandClaim, ExpandedNotification, ExpandResult, NotificationExpander, UnreadableEvent } from './store.ts';
 import { reasonOf, unreadableEventsReason } from './store.ts';
 import { LOCK_CLASS } from './migrations/postgres.ts';
 import { CLAIM_INBOX_WITH_EVENTS, DB_NOW, EXPAND_LOCK, FINISH_NOTIFICATIONS, LANES_CHANNEL, NOTIFICATIONS_AFTER, STORE_AND_FINISH, STORE_EVENTS } from './postgres-sql.ts';
@@ -47,7 +47,7 @@ export interface ExpansionRun {
   /** The payload of the wake-up sent when lanes were filled that nobody holds (see PostgresStoreOptions.wakeTag). */
   wakeTag: string;
   /** Claim lanes in the same transaction (see ExpandOptions.claim). */
-  claim?: { owner: string; limit: number; leaseMs: number; withEvents: number } | undefined;
+  claim?: ExpandClaim | undefined;
 }
 
 /** The expansion's result, and with `claim` the claim's rows (CLAIM_INBOX_WITH_EVENTS). */
@@ -83,23 +83,28 @@ export async function expandAndClaim<C extends QueryResultRow>(client: PoolClien
   const taken = await takeNotifications(client, run, (opened[3]?.rows ?? []) as NotificationRecord[]);
   const result: ExpandResult = { notifications: taken.length, stored: 0, duplicates: 0, unreadable: [] };
   const all = taken.flatMap((t) => t.events);
-  const finish = (): unknown[] => {
+  // The bodies set aside (with their reasons) and every body taken, as of now: the slow path below
+  // can add to what is set aside.
+  const finished = (): [number[], string[], number[]] => {
     const aside = setAside(taken);
-    return [aside.map((a) => a.id), aside.map((a) => safeText(a.reason)), run.now, taken.map((t) => t.id)];
+    return [aside.map((a) => a.id), aside.map((a) => safeText(a.reason)), taken.map((t) => t.id)];
+  };
+  const finishAlone = async (): Promise<void> => {
+    const [ids, reasons, takenIds] = finished();
+    await client.query({ ...FINISH_NOTIFICATIONS, values: [ids, reasons, run.now, takenIds] });
   };
   if (all.length > 0) {
     try {
       // The fast path: every event and the bodies' removal in one statement, in the savepoint.
-      const [ids, reasons, , takenIds] = finish();
-      result.stored = (await client.query({ ...STORE_AND_FINISH, values: [...storeEventsValues(all, run.now), ids, reasons, takenIds] })).rowCount ?? 0;
+      result.stored = (await client.query({ ...STORE_AND_FINISH, values: [...storeEventsValues(all, run.now), ...finished()] })).rowCount ?? 0;
     } catch (err) {
       if (!isDataError(err)) throw err;
       // Something in the batch cannot be stored: back to before it, and store body by body.
       await client.query('ROLLBACK TO SAVEPOINT store_events');
       result.stored = await storeIsolated(client, taken, run.now);
-      await client.query({ ...FINISH_NOTIFICATIONS, values: finish() });
+      await finishAlone();
     }
-  } else if (taken.length > 0) await client.query({ ...FINISH_NOTIFICATIONS, values: finish() });
+  } else if (taken.length > 0) await finishAlone();
   const closed = await multi(client, closingStatements(client, all, run));
   result.duplicates = taken.reduce((n, t) => n + t.events.length, 0) - result.stored;
   result.unreadable = setAside(taken).map(({ id, reason, events }) => ({ id, reason, ...(events ? { events } : {}) }));

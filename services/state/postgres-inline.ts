@@ -1,7 +1,8 @@
 // Statements with their parameters written into the text, for the few places where several
 // statements must go in one round trip: a simple query (several statements, one message) takes no
-// parameters (and is planned each time: kept for small statements). Strings are escaped as literals by node-postgres (E'…' with quotes and backslashes
-// doubled), numbers must be whole, so nothing a user wrote can change the statement.
+// parameters, and is planned each time (so only small statements go this way). Strings are
+// escaped as literals by node-postgres (E'…' with quotes and backslashes doubled), numbers must be
+// whole, so nothing a user wrote can change the statement.
 import type { PoolClient } from 'pg';
 
 /** A value a statement takes: text, a whole number, a flag, NULL, or an array of those. */

@@ -31,12 +31,11 @@ export function createPostgresPool(options: PostgresPoolOptions): pg.Pool {
     keepAlive: true,
   });
   pool.on('error', options.onError);
-  // Every statement is prepared (by node-postgres, or PREPAREd) and looks rows up by key: one
-  // plan, made once per connection, fits every run. Left to choose, PostgreSQL kept planning the
-  // claims, the expansion and the rate gate's take anew on each run, which cost more than running
-  // them (see ARCHITECTURE.md, "Where each millisecond of a reply goes"). Queued first on the new
-  // connection, so it runs before anything else; a failure is the connection's, which its next
-  // query reports.
+  // The store's prepared statements look rows up by key: one plan, made once per connection, fits
+  // every run. Left to choose, PostgreSQL kept planning the claims, the completion and the
+  // sent-record anew on each run, which cost more than running them (see ARCHITECTURE.md, "What a
+  // PostgreSQL reply costs"). Queued first on the new connection, so it runs before anything else;
+  // a failure is the connection's, which its next query reports.
   pool.on('connect', (client) => {
     client.query('SET plan_cache_mode = force_generic_plan').catch(() => undefined);
   });

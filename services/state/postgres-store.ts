@@ -19,8 +19,6 @@ import { createPipelinedCommit } from './pipelined-commit.ts';
 import type { Backlog, BotStore, ClaimCounts, ClaimedLane, EventOutcome, InboxRow, MessageStatus, OutboxRow, Release, SentMessage, UserState } from './store.ts';
 import { DEDUP_RETENTION_MS, LEASE_MS, LOST, SENT_RETENTION_MS, reasonOf, replyLane } from './store.ts';
 
-import { PRUNE_LOCK } from './postgres-sql.ts';
-
 export { EXPAND_LOCK, LANES_CHANNEL, PRUNE_LOCK, WORK_CHANNEL } from './postgres-sql.ts';
 
 export interface PostgresStoreOptions {
@@ -143,7 +141,7 @@ function buildStore(pool: pg.Pool, options: PostgresStoreOptions, migrations: Mi
     if (!row) throw new Error(`database: ${statement.name} returned no row`);
     return row;
   };
-  /** Runs `work` on a connection of its own that it opens a transaction on; rolls back if it throws. */
+  /** Runs `work` (which opens a transaction) on a connection of its own; rolls back if it throws. */
   const onConnection = async <T>(work: (client: PoolClient) => Promise<T>): Promise<T> => {
     const client = await pool.connect();
     let broken: Error | undefined;
@@ -361,7 +359,7 @@ function buildStore(pool: pg.Pool, options: PostgresStoreOptions, migrations: Mi
     prune: (now) =>
       transaction(async (client) => {
         // One pruner at a time: the others skip this round rather than wait.
-        const { rows } = await client.query<{ got: boolean }>(`SELECT pg_try_advisory_xact_lock(${LOCK_CLASS}, ${PRUNE_LOCK}) AS got`);
+        const { rows } = await client.query<{ got: boolean }>(`SELECT pg_try_advisory_xact_lock(${LOCK_CLASS}, ${sql.PRUNE_LOCK}) AS got`);
         if (rows[0]?.got !== true) return;
         await client.query({ ...sql.PRUNE, values: [now - DEDUP_RETENTION_MS, now - SENT_RETENTION_MS, now] });
       }),

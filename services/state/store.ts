@@ -152,7 +152,15 @@ export interface ExpandOptions {
    * `claimInboxLanes` with `withEvents`), and answer them in `claimed`. A store may not (the
    * caller claims then): PostgreSQL does, saving the claim's round trip and commit.
    */
-  claim?: { owner: string; limit: number; leaseMs: number; withEvents: number };
+  claim?: ExpandClaim;
+}
+
+/** Lanes an expansion claims for `owner`: at most `limit`, each with its first `withEvents` events. */
+export interface ExpandClaim {
+  owner: string;
+  limit: number;
+  leaseMs: number;
+  withEvents: number;
 }
 
 /** An event waiting in the durable inbox. */

@@ -3,7 +3,7 @@
 // reads the event anew (an earlier try may have completed it, its answer lost). A slot that frees
 // claims again only when lanes may have been left waiting.
 import { describe, expect, it } from '@jest/globals';
-import { createInbox } from '../../services/inbox/inbox.ts';
+import { createInbox, type InboxDeps } from '../../services/inbox/inbox.ts';
 import type { WebhookEvent } from '../../services/events/types.ts';
 import { createMemoryStore } from '../../services/state/memory-store.ts';
 import type { BotStore, ClaimedLane } from '../../services/state/store.ts';
@@ -42,21 +42,26 @@ function prefetchingStore(): { store: BotStore; reads: string[] } {
 
 const textOf = (event: WebhookEvent): string => (event.kind === 'message' ? (event.message.text ?? '') : event.kind);
 
+/** An inbox on `store` that notes each event's text in `handled`; `more` adds or overrides deps. */
+const recordingInbox = (store: BotStore, handled: string[], more: Partial<InboxDeps> = {}) =>
+  createInbox({
+    store,
+    handleEvent: (event) => {
+      handled.push(textOf(event));
+      return Promise.resolve(emptyOutcome());
+    },
+    outbox: quietOutbox,
+    log: silentLogger,
+    now: () => Date.now(),
+    owner: OWNER,
+    ...more,
+  });
+
 describe('events read with the claim', () => {
   it('are handled as read: no lane read, no event read', async () => {
     const { store, reads } = prefetchingStore();
     const handled: string[] = [];
-    const inbox = createInbox({
-      store,
-      handleEvent: (event) => {
-        handled.push(textOf(event));
-        return Promise.resolve(emptyOutcome());
-      },
-      outbox: quietOutbox,
-      log: silentLogger,
-      now: () => Date.now(),
-      owner: OWNER,
-    });
+    const inbox = recordingInbox(store, handled);
     await inbox.accept(body([1, 'a'], [1, 'b'], [2, 'c']));
     await inbox.idle();
     expect(handled.sort()).toEqual(['a', 'b', 'c']);
@@ -67,16 +72,11 @@ describe('events read with the claim', () => {
   it('a try after a failure reads the event again; the first try used the one read with the claim', async () => {
     const { store, reads } = prefetchingStore();
     let tries = 0;
-    const inbox = createInbox({
-      store,
+    const inbox = recordingInbox(store, [], {
       handleEvent: () => {
         tries += 1;
         return tries === 1 ? Promise.reject(new Error('Graph is down')) : Promise.resolve(emptyOutcome());
       },
-      outbox: quietOutbox,
-      log: silentLogger,
-      now: () => Date.now(),
-      owner: OWNER,
       retry: { baseMs: 10, maxMs: 20, maxAttempts: 3 },
     });
     await inbox.accept(body([1, 'a']));
@@ -101,19 +101,7 @@ describe('a freed slot', () => {
     };
     return { store, claims: () => claims };
   };
-  const inboxOn = (store: BotStore, concurrency: number, handled: string[]) =>
-    createInbox({
-      store,
-      handleEvent: (event) => {
-        handled.push(textOf(event));
-        return Promise.resolve(emptyOutcome());
-      },
-      outbox: quietOutbox,
-      log: silentLogger,
-      now: () => Date.now(),
-      owner: OWNER,
-      concurrency,
-    });
+  const inboxOn = (store: BotStore, concurrency: number, handled: string[]) => recordingInbox(store, handled, { concurrency });
 
   it('claims the lanes that waited while every slot was busy, without any other wake-up', async () => {
     const { store } = counting();
