@@ -139,39 +139,10 @@ export function useCluster(setup: Setup): { create: (options?: ClusterOptions) =
   return { create };
 }
 
-/** Whether the app under test accepts `DATABASE_URL=postgres://…`; a start-up that fails otherwise is a failure. */
-type AppSupport = { supported: true } | { supported: false; line: string };
-
-async function appSupportsPostgres(): Promise<AppSupport> {
-  const db = await withTestDatabase();
-  const dir = tempDir('multi-probe');
-  const mock = await startMockGraph();
-  try {
-    const app = await spawnApp({ graphUrl: mock.url, databaseUrl: db.url, cwd: dir.path, startTimeoutMs: SPAWN_TIMEOUT_MS });
-    await app.kill('SIGTERM');
-    return { supported: true };
-  } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
-    if (/DATABASE_URL.*is not a supported store/.test(message)) {
-      return {
-        supported: false,
-        line: 'Multi-instance PostgreSQL tests skipped: this app does not accept DATABASE_URL=postgres://… yet (it exits with "is not a supported store"); they run once the PostgreSQL store lands.',
-      };
-    }
-    throw new Error(`an app on DATABASE_URL=postgres://… did not start:\n${message}`);
-  } finally {
-    await mock.close();
-    dir.remove();
-    await db.drop();
-  }
-}
-
-let support: Promise<AppSupport> | undefined;
-
 /**
- * `describe` for one setup: SQLite always runs; PostgreSQL runs when the server answers and the
- * app supports it, is skipped with a notice otherwise (failing under REQUIRE_POSTGRES=1 when the
- * server is unreachable), and fails when an app on PostgreSQL does not start for another reason.
+ * `describe` for one setup: SQLite always runs; PostgreSQL runs when the server answers, is
+ * skipped with a notice otherwise, and fails under REQUIRE_POSTGRES=1 when the server is
+ * unreachable. An app that does not start on PostgreSQL fails the suite's own tests.
  */
 export async function describeSetup(setup: Setup, name: string, fn: () => void): Promise<void> {
   const title = `${name} (${setup.title})`;
@@ -187,24 +158,6 @@ export async function describeSetup(setup: Setup, name: string, fn: () => void):
         throw new Error(failureMessage(postgresServer));
       });
     });
-  }
-  let answer: AppSupport | Error;
-  try {
-    answer = await (support ??= appSupportsPostgres());
-  } catch (err) {
-    answer = err instanceof Error ? err : new Error(String(err));
-  }
-  if (answer instanceof Error) {
-    const failure = answer;
-    return describe(title, () => {
-      it('starts an app on PostgreSQL', () => {
-        throw failure;
-      });
-    });
-  }
-  if (!answer.supported) {
-    noteOnce(answer.line);
-    return describe.skip(title, fn);
   }
   return describe(title, fn);
 }

@@ -1,7 +1,7 @@
 // Conversation scenarios: one customer chatting with the real app (signed webhooks in, Send API
 // calls out to a nock-faked Graph API), and the replies they should get, built from the
 // translations and the action table rather than copied English text.
-import { expect } from '@jest/globals';
+import { afterEach, expect } from '@jest/globals';
 import { entriesIn, type ActionName } from '../../services/conversation/actions.ts';
 import { createTranslations, type Locale, type Translate } from '../../services/i18n.ts';
 import type { BotOptions } from '../../services/bot.ts';
@@ -92,6 +92,14 @@ export interface CustomerOptions {
 
 let nextId = 1;
 
+// Each test's bots are closed when it ends: one left running could still be retrying a send when
+// the next test (or the next file in this worker) sets up its own fake Graph API, which nock
+// shares across the worker, and that fake would see the old bot's messages.
+const open: Harness[] = [];
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((h) => h.bot.close(1_000)));
+});
+
 /** A new customer with their own app and fake Graph API: one per test (nock's fakes are global). */
 export function customer(options: CustomerOptions = {}): Customer {
   const id = options.id ?? `2400000000000${String(nextId++).padStart(4, '0')}`;
@@ -99,6 +107,7 @@ export function customer(options: CustomerOptions = {}): Customer {
   const object = channel === 'messenger' ? 'page' : 'instagram';
   const offset = options.clockAt === undefined ? 0 : options.clockAt - Date.now();
   const harness = createHarness({}, { ...options.bot, ...(offset === 0 ? {} : { timers: { now: () => Date.now() + offset, sleep: (ms) => realTimers.sleep(ms) } }) });
+  open.push(harness);
   const graph = fakeGraph({ profiles: options.profile ? { [id]: options.profile } : {}, ...(options.failSend ? { failSend: options.failSend } : {}) });
   const met = options.known && options.profile ? harness.bot.store.putUser(userKey(PAGE_ID, channel, id), { profile: cachedProfile(options.profile, Date.now() + offset) }) : undefined;
   const exchange = async (body: unknown): Promise<MessageBody[]> => {
