@@ -10,7 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import pg from 'pg';
 import { createLogger } from '../services/logger.ts';
 import { silentLogger } from './support/silent-logger.ts';
-import { createPgRateGate, SEND_GRANTS_POSTGRES_DDL, type PgRateGateOptions } from '../services/outbox/pg-rate-gate.ts';
+import { createPgRateGate, SEND_GRANTS_POSTGRES_DDL, SEND_GRANTS_TAKE_FUNCTION_DDL, type PgRateGateOptions } from '../services/outbox/pg-rate-gate.ts';
 import type { Grant, RateGate } from '../services/outbox/rate-gate.ts';
 import { maxInWindow, sustainedRate } from './support/arrival-window.ts';
 import { attainableRate, runGatedSends } from './support/gated-sends.ts';
@@ -73,8 +73,8 @@ describePg('PostgreSQL rate gate', () => {
     const setup = new pg.Client({ connectionString: dbUrl });
     await setup.connect();
     // Twice: the migration may be applied to a database that has it.
-    await setup.query(SEND_GRANTS_POSTGRES_DDL);
-    await setup.query(SEND_GRANTS_POSTGRES_DDL);
+    await setup.query(SEND_GRANTS_POSTGRES_DDL + SEND_GRANTS_TAKE_FUNCTION_DDL);
+    await setup.query(SEND_GRANTS_POSTGRES_DDL + SEND_GRANTS_TAKE_FUNCTION_DDL);
     await setup.end();
   });
 
@@ -226,7 +226,7 @@ describePg('PostgreSQL rate gate', () => {
     expect(main?.n).toBeGreaterThanOrEqual(1);
   }, 30_000);
 
-  it('a database without the table: acquire fails with PostgreSQL’s error, logged, and works once the table exists', async () => {
+  it('a database without the grants table and function: acquire fails with PostgreSQL’s error, logged, and works once they exist', async () => {
     const lines: string[] = [];
     const pool = newPool();
     const schema = `s_${randomBytes(4).toString('hex')}`;
@@ -235,9 +235,9 @@ describePg('PostgreSQL rate gate', () => {
     pools.push(scoped);
     const gate = createPgRateGate({ pool: scoped, limit: 5, log: createLogger({ level: 'error', write: (l) => lines.push(l) }) });
     gates.push(gate);
-    await expect(gate.acquire('page')).rejects.toThrow('relation "send_grants" does not exist');
+    await expect(gate.acquire('page')).rejects.toThrow(/function bot_take_grants\(.*\) does not exist/);
     expect(lines.join('\n')).toContain('could not take a grant');
-    await scoped.query(SEND_GRANTS_POSTGRES_DDL);
+    await scoped.query(SEND_GRANTS_POSTGRES_DDL + SEND_GRANTS_TAKE_FUNCTION_DDL);
     await expect(gate.acquire('page')).resolves.toBeDefined();
   }, 30_000);
 });

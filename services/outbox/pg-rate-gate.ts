@@ -65,28 +65,49 @@ export const SEND_GRANTS_LOCK_CLASS = 0x7367;
 
 const NOW_MS = `floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint`;
 
-// $1 account, $2 grants wanted, $3 limit, $4 smoothing window, $5 burst, $6 in-flight hold.
-const TAKE_SQL = `
-WITH clock AS MATERIALIZED (SELECT ${NOW_MS} AS now_ms),
-pruned AS (DELETE FROM send_grants g USING clock WHERE g.account = $1 AND g.until_ms <= clock.now_ms),
-live AS MATERIALIZED (SELECT g.granted_ms, g.until_ms FROM send_grants g, clock WHERE g.account = $1 AND g.until_ms > clock.now_ms),
-occupancy AS (
-  SELECT count(*)::int AS counted, min(live.until_ms) AS earliest,
-         coalesce(array_agg(live.granted_ms ORDER BY live.granted_ms) FILTER (WHERE live.granted_ms > clock.now_ms - $4::bigint), '{}') AS recent
-  FROM live, clock GROUP BY clock.now_ms
-),
-room AS (
-  SELECT greatest(0, least($2::int, $3::int - coalesce(o.counted, 0), $5::int - coalesce(cardinality(o.recent), 0))) AS n
-  FROM clock LEFT JOIN occupancy o ON true
-),
-inserted AS (
-  INSERT INTO send_grants (account, granted_ms, until_ms)
-  SELECT $1, clock.now_ms, clock.now_ms + $6::bigint FROM clock, room, generate_series(1, room.n)
-  RETURNING id
-)
-SELECT clock.now_ms::float8 AS now_ms, coalesce(o.counted, 0) AS counted, o.earliest::float8 AS earliest,
-       coalesce(o.recent, '{}')::float8[] AS recent, (SELECT coalesce(array_agg(id ORDER BY id), '{}') FROM inserted)::text[] AS ids
-FROM clock LEFT JOIN occupancy o ON true`;
+const TAKE = 'SELECT * FROM bot_take_grants($1, $2, $3, $4, $5, $6, $7, $8)';
+
+/**
+ * The take, as a function created by migration 3 (services/state/migrations/list.ts; a change goes
+ * in a new migration). A function's statements are planned once per connection and kept, where
+ * a statement sent with its values written in is planned on every call (about half a millisecond
+ * of the database's time per send); it lives in the schema, not the session, so it works behind
+ * a transaction-pooling PgBouncer. It is VOLATILE: under READ COMMITTED each of its statements
+ * takes a new snapshot, so the count, after the lock, sees every grant committed while the lock
+ * was awaited. Parameters: $1 account, $2 grants wanted, $3 limit, $4 smoothing window, $5 burst,
+ * $6 in-flight hold, $7 and $8 the advisory lock's keys.
+ */
+export const SEND_GRANTS_TAKE_FUNCTION_DDL = `
+CREATE OR REPLACE FUNCTION bot_take_grants(text, int, int, bigint, int, bigint, int, int)
+RETURNS TABLE (now_ms float8, counted int, earliest float8, recent float8[], ids text[])
+LANGUAGE plpgsql VOLATILE AS $fn$
+#variable_conflict use_column
+BEGIN
+  PERFORM pg_advisory_xact_lock($7, $8);
+  RETURN QUERY
+  WITH clock AS MATERIALIZED (SELECT ${NOW_MS} AS now_ms),
+  pruned AS (DELETE FROM send_grants g USING clock WHERE g.account = $1 AND g.until_ms <= clock.now_ms),
+  live AS MATERIALIZED (SELECT g.granted_ms, g.until_ms FROM send_grants g, clock WHERE g.account = $1 AND g.until_ms > clock.now_ms),
+  occupancy AS (
+    SELECT count(*)::int AS counted, min(live.until_ms) AS earliest,
+           coalesce(array_agg(live.granted_ms ORDER BY live.granted_ms) FILTER (WHERE live.granted_ms > clock.now_ms - $4), '{}') AS recent
+    FROM live, clock GROUP BY clock.now_ms
+  ),
+  room AS (
+    SELECT greatest(0, least($2, $3 - coalesce(o.counted, 0), $5 - coalesce(cardinality(o.recent), 0))) AS n
+    FROM clock LEFT JOIN occupancy o ON true
+  ),
+  inserted AS (
+    INSERT INTO send_grants (account, granted_ms, until_ms)
+    SELECT $1, clock.now_ms, clock.now_ms + $6 FROM clock, room, generate_series(1, room.n)
+    RETURNING id
+  )
+  SELECT clock.now_ms::float8, coalesce(o.counted, 0), o.earliest::float8,
+         coalesce(o.recent, '{}')::float8[], (SELECT coalesce(array_agg(i.id ORDER BY i.id), '{}') FROM inserted i)::text[]
+  FROM clock LEFT JOIN occupancy o ON true;
+END
+$fn$;
+`;
 
 // $1 grant ids, $2 how long ago each was done (ms), $3 how long each keeps counting after (its window).
 const DONE = { name: 'bot_grants_done', text: `
@@ -178,15 +199,13 @@ export function createPgRateGate(options: PgRateGateOptions): RateGate {
     const client = await options.pool.connect();
     let broken: Error | undefined;
     try {
-      // One round trip: BEGIN, the lock, the count, COMMIT as one simple query. The count is still
-      // its own statement after the lock's, so it sees every grant committed while the lock was
-      // awaited (READ COMMITTED takes a snapshot per statement). Simple queries take no
-      // parameters: the values are written in, the key escaped as a literal, the rest whole
-      // numbers computed here, never user text.
-      const values = [queue.key, want, limit, smoothingMs, burstFor(limit, smoothingMs, queue.windowMs), inFlightMs + queue.windowMs];
-      const take = inlineStatement(client, TAKE_SQL, values);
-      const results = (await client.query(`BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock(${SEND_GRANTS_LOCK_CLASS}, ${lockKey(queue.key)}); ${take}; COMMIT`)) as unknown as pg.QueryResult<TakeResult>[];
-      const row = results[2]?.rows[0];
+      // One round trip: BEGIN, the take (the lock, then the count), COMMIT as one simple query,
+      // READ COMMITTED explicitly (see above). Simple queries take no parameters: the values are
+      // written in, the key escaped as a literal, the rest whole numbers computed here.
+      const values = [queue.key, want, limit, smoothingMs, burstFor(limit, smoothingMs, queue.windowMs), inFlightMs + queue.windowMs, SEND_GRANTS_LOCK_CLASS, lockKey(queue.key)];
+      const take = inlineStatement(client, TAKE, values);
+      const results = (await client.query(`BEGIN ISOLATION LEVEL READ COMMITTED; ${take}; COMMIT`)) as unknown as pg.QueryResult<TakeResult>[];
+      const row = results[1]?.rows[0];
       if (!row) throw new Error('rate gate: the grant query returned no row');
       return { result: row, limit };
     } catch (err) {

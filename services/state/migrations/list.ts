@@ -2,7 +2,7 @@
 // (a database that already ran it would not run it again). SQLite and PostgreSQL get the same
 // tables: ids are SQLite rowids / PostgreSQL identities, times are milliseconds since the epoch,
 // events and actions are JSON text (kept byte for byte; JSONB would reject some of what Meta sends).
-import { SEND_GRANTS_POSTGRES_DDL } from '../../outbox/pg-rate-gate.ts';
+import { SEND_GRANTS_POSTGRES_DDL, SEND_GRANTS_TAKE_FUNCTION_DDL } from '../../outbox/pg-rate-gate.ts';
 import type { Migration } from './migration.ts';
 
 const V1_SQLITE = `
@@ -76,9 +76,15 @@ ALTER TABLE outbox ADD COLUMN received_at BIGINT;
 ${V2_COMMON('BIGINT')}
 ${SEND_GRANTS_POSTGRES_DDL}`;
 
+// Version 3: PostgreSQL's rate gate takes its grants through a function (planned once per
+// connection, where the statement written out was planned for every send). SQLite has no shared
+// rate gate: nothing changes there.
+const V3_SQLITE = `-- nothing to change`;
+
 export const MIGRATIONS: readonly Migration[] = [
   // The schema of the first releases, which had no migrations table: CREATE … IF NOT EXISTS in
   // SQLite, so a database they made is adopted as version 1 as it is (and gains what it lacked).
   { version: 1, name: 'inbox, outbox, users and sent messages', sqlite: V1_SQLITE, postgres: V1_POSTGRES },
   { version: 2, name: 'set-aside events, lanes claimed with leases, account pauses and tokens', sqlite: V2_SQLITE, postgres: V2_POSTGRES },
+  { version: 3, name: "the PostgreSQL rate gate's take as a function", sqlite: V3_SQLITE, postgres: SEND_GRANTS_TAKE_FUNCTION_DDL },
 ];
