@@ -126,6 +126,7 @@ export function createInbox(deps: InboxDeps): Inbox {
     const event = row.event ?? (await store.inboxEvent(row.id));
     if (!event) return 'done'; // already handled
     const outcome = await deps.handleEvent(event);
+    deps.outbox.prepare(outcome.userKey, outcome.actions);
     const completion = await store.completeEvent(row.id, outcome, deps.now(), owner);
     if (completion === LOST) return 'lost';
     metrics.eventHandled(event.kind, event.channel, (performance.now() - started) / 1000);

@@ -299,6 +299,7 @@ export function createPgRateGate(options: PgRateGateOptions): RateGate {
   return {
     acquire: (account, acquireOptions) => acquireLimits((key, name) => enqueue(key, name, account), account, acquireOptions),
     now: () => clock.now(),
+    shared: true,
     async close() {
       closed = true;
       for (const queue of queues.values()) {

@@ -88,6 +88,8 @@ export interface RateGate {
   acquire(account: string, options?: AcquireOptions): Promise<Grant>;
   /** The clock `done(atMs)` is read on. */
   now(): number;
+  /** Grants come from a store shared by instances, a round trip each (the sender then asks ahead). */
+  readonly shared?: boolean;
   /** Rejects the waiters and stops the timers; resolves when pending bookkeeping is written. */
   close(): Promise<void>;
 }

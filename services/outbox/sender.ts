@@ -12,7 +12,8 @@ import type { Logger } from '../logger.ts';
 import { noopMetrics, type BotMetrics, type SendOutcome } from '../metrics/bot-metrics.ts';
 import type { Progress } from '../progress.ts';
 import type { BotStore, OutboxRow } from '../state/store.ts';
-import { DEFAULT_ACCOUNT, LEASE_MS, LOST } from '../state/store.ts';
+import { DEFAULT_ACCOUNT, LEASE_MS, LOST, replyLane } from '../state/store.ts';
+import { createEarlyGrants } from './early-grants.ts';
 import { expiryReason, gateOptionsFor, inMessagingWindow, isExpired } from './action-policy.ts';
 import type { OutgoingAction } from './outgoing-action.ts';
 import type { RateGate } from './rate-gate.ts';
@@ -78,6 +79,11 @@ export interface QueuedReplies {
 }
 
 export interface OutboxSender {
+  /**
+   * An event's replies are about to be stored (user, actions): with a shared rate gate, the first
+   * one's grant is asked for now, while they are stored, when it will be sent at once.
+   */
+  prepare(userKey: string | undefined, actions: readonly OutgoingAction[]): void;
   /** Replies are waiting in these lanes, which this bot holds. */
   notify(lanes: Iterable<string>, queued?: QueuedReplies): void;
   /** Replies may be due in lanes nobody holds (a retry's time came, another instance died): claim them. */
@@ -129,6 +135,8 @@ export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
    * without reading the head. Only this bot sends a lane it holds, so nothing else can take it first.
    */
   const knownHeads = new Map<string, { row: OutboxRow; lastInboundAt: number | undefined }>();
+  // Only a gate that takes a round trip per grant gains from asking early.
+  const early = deps.gate.shared ? createEarlyGrants(deps.gate) : undefined;
   /** Replies Meta accepted whose recording failed (the store erred): recorded, never sent, on the next try. */
   const sentNotRecorded = new Map<number, { mid: string | undefined }>();
   let waiters: (() => void)[] = [];
@@ -339,7 +347,8 @@ export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
       return fenced(await store.outboxFail(row.id, { reason: (expired ?? outside) as string, dropRest: true, apologise: false }, now(), owner));
     }
     const asked = performance.now();
-    const grant = await deps.gate.acquire(account, gateOptionsFor(row.action));
+    const options = gateOptionsFor(row.action);
+    const grant = await (early?.take(account, options) ?? deps.gate.acquire(account, options));
     metrics.rateLimited((performance.now() - asked) / 1000);
     let result;
     try {
@@ -432,6 +441,17 @@ export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
   };
 
   return {
+    prepare(userKey, actions) {
+      const first = actions[0];
+      if (!early || stopped || !first) return;
+      const account = accountOfAction(first);
+      const options = gateOptionsFor(first);
+      // Behind other replies, on hold or paused, it is not sent at once. An hour-long limit's slot
+      // (Instagram's private replies) is never taken ahead: one left unused would be lost an hour.
+      const lane = replyLane(userKey, first);
+      if (running.has(lane) || queued.has(lane) || held.has(lane) || pauses.has(account) || options.kind) return;
+      early.ask(account, options);
+    },
     notify(lanes, queuedReplies = {}) {
       // Replies arriving while none were due: the stuck clock (see progress.ts) starts now.
       if (ready.length + running.size + held.size === 0) deps.progress?.note();
@@ -466,6 +486,7 @@ export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
       ready.length = 0;
       queued.clear();
       knownHeads.clear();
+      early?.close();
       await claiming;
       await new Promise<void>((resolve) => {
         waiters.push(resolve);

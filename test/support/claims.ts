@@ -13,6 +13,7 @@ export async function claimAll(store: BotStore, owner = OWNER, now = Date.now())
 
 /** An outbox that sends nothing, for inbox tests that only look at handling. */
 export const quietOutbox: OutboxSender = {
+  prepare: () => undefined,
   notify: () => undefined,
   wake: () => undefined,
   idle: () => Promise.resolve(),
