@@ -144,7 +144,7 @@ export function useCluster(setup: Setup): { create: (options?: ClusterOptions) =
  * skipped with a notice otherwise, and fails under REQUIRE_POSTGRES=1 when the server is
  * unreachable. An app that does not start on PostgreSQL fails the suite's own tests.
  */
-export async function describeSetup(setup: Setup, name: string, fn: () => void): Promise<void> {
+export function describeSetup(setup: Setup, name: string, fn: () => void): void {
   const title = `${name} (${setup.title})`;
   if (setup.backend === 'sqlite') return describe(title, fn);
   const mode = suiteMode(postgresServer, postgresRequired());
