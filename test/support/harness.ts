@@ -1,5 +1,6 @@
 // Builds the real express app around the real services (its Graph API faked at the HTTP boundary
 // by fake-graph.ts), and helpers to post correctly signed notifications to it.
+import { afterAll } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import request from 'supertest';
 import { createApp, type App } from '../../app.ts';
@@ -40,12 +41,21 @@ export interface Harness {
   logText(): string;
 }
 
+// Every bot a file made is closed when the file is done. One left running goes on in the jest
+// worker: a reply it keeps retrying (a paused account's, say) would reach the fake Graph API of
+// the next file the worker runs, which nock shares, as a message nobody sent there.
+const opened: Bot[] = [];
+afterAll(async () => {
+  await Promise.all(opened.splice(0).map((bot) => bot.close(1_000).catch(() => undefined)));
+});
+
 export function createHarness(env: Record<string, string> = {}, options: Omit<BotOptions, 'log'> = {}): Harness {
   const config = loadConfig({ DATABASE_URL: 'memory:', ...TEST_ENV, ...env });
   const lines: string[] = [];
   const log = createLogger({ level: 'debug', redact: secretsOf(config), write: (line) => lines.push(line) });
   const bot = createBot(config, { log, ...options });
   const app = createApp({ config, log, bot });
+  opened.push(bot);
   return {
     app,
     bot,
