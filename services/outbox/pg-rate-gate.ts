@@ -12,7 +12,8 @@
 //   sees the rows committed before it *started*; a count in the same statement as the lock wait
 //   could miss a grant committed while it waited. The transaction is READ COMMITTED explicitly for
 //   the same reason (a REPEATABLE READ default would freeze the snapshot before the lock). BEGIN,
-//   the lock, the count and COMMIT go as one simple query: one round trip, still four statements.
+//   the take (the function `bot_take_grants`: the lock, then the count, each its own statement)
+//   and COMMIT go as one simple query: one round trip.
 // - Every time is the database's (`clock_timestamp()`, read after the lock): instances' clocks may
 //   disagree, the database's is one clock. An instance only ever turns a database time difference
 //   into a local wait, and reports done as "so many ms ago", which the database turns into its time.

@@ -135,6 +135,8 @@ export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
    * without reading the head. Only this bot sends a lane it holds, so nothing else can take it first.
    */
   const knownHeads = new Map<string, { row: OutboxRow; lastInboundAt: number | undefined }>();
+  /** No run of this lane is going, waiting or held: its next reply goes out in its first turn. */
+  const untouched = (lane: string): boolean => !running.has(lane) && !queued.has(lane) && !held.has(lane);
   // Only a gate that takes a round trip per grant gains from asking early.
   const early = deps.gate.shared ? createEarlyGrants(deps.gate) : undefined;
   /** Replies Meta accepted whose recording failed (the store erred): recorded, never sent, on the next try. */
@@ -449,7 +451,7 @@ export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
       // Behind other replies, on hold or paused, it is not sent at once. An hour-long limit's slot
       // (Instagram's private replies) is never taken ahead: one left unused would be lost an hour.
       const lane = replyLane(userKey, first);
-      if (running.has(lane) || queued.has(lane) || held.has(lane) || pauses.has(account) || options.kind) return;
+      if (!untouched(lane) || pauses.has(account) || options.kind) return;
       early.ask(account, options);
     },
     notify(lanes, queuedReplies = {}) {
@@ -457,7 +459,7 @@ export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
       if (ready.length + running.size + held.size === 0) deps.progress?.note();
       for (const row of queuedReplies.heads ?? []) {
         // A lane being sent (or waiting its turn, or held) reads its head itself: the hint could be stale by then.
-        if (!stopped && !running.has(row.lane) && !queued.has(row.lane) && !held.has(row.lane)) knownHeads.set(row.lane, { row, lastInboundAt: queuedReplies.lastInboundAt });
+        if (!stopped && untouched(row.lane)) knownHeads.set(row.lane, { row, lastInboundAt: queuedReplies.lastInboundAt });
       }
       for (const lane of lanes) {
         retrying.delete(lane);

@@ -149,6 +149,7 @@ export function describeSetup(setup: Setup, name: string, fn: () => void): void 
   if (setup.backend === 'sqlite') return describe(title, fn);
   const mode = suiteMode(postgresServer, postgresRequired());
   if (mode === 'skip') {
+    // As describePostgres: no server and none required, skipped with a notice; CI requires one.
     noteOnce(skipNotice(postgresServer));
     return describe.skip(title, fn);
   }
