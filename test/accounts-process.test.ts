@@ -244,7 +244,9 @@ describe('a token refreshed on the bot worker', () => {
     });
     refreshing = await accountsApp(accountsFile(ACCOUNTS), 'refreshed.db', { DASHBOARD_TOKEN });
     const running = refreshing;
-    await until(() => instagram.calls.slice(from).some((c) => c.path === '/v24.0/refresh_access_token' && c.status === 200), 20_000, running);
+    // Until the worker has stored and adopted the new token (it logs that), not merely until the
+    // mock answered: a message handled in between goes out, rightly, with the token still current.
+    await until(() => instagram.calls.slice(from).some((c) => c.path === '/v24.0/refresh_access_token' && c.status === 200) && running.output().includes('Instagram token refreshed'), 20_000, running);
     const refresh = instagram.calls.slice(from).filter((c) => c.path === '/v24.0/refresh_access_token');
     expect(refresh.map((c) => c.query)).toEqual([{ grant_type: 'ig_refresh_token', access_token: TOKENS.igLogin }]);
 
