@@ -258,7 +258,7 @@ export function createBot(config: Readonly<Config>, options: BotOptions): LocalB
     leaseMs,
     progress,
     metrics,
-    handleEvent: (event) => handleEvent(event, handling),
+    handleEvent: (event, user) => handleEvent(event, handling, user),
     lookupProfile: (userKey, lookup, lane) => lookUpProfile({ sendApi, store, log, now, owner }, userKey, lookup, lane),
     expand: expanderFor(accounts),
     ...(options.inboxRetry ? { retry: options.inboxRetry } : {}),

@@ -62,6 +62,10 @@ export function createGraphHttp(options: { baseUrl: string; version: string; tim
     timeout: options.timeoutMs ?? 10_000,
     // Graph errors come back as JSON with a 4xx/5xx status: read them ourselves.
     validateStatus: () => true,
+    // Graph answers API calls itself, never with a redirect; without following them axios calls
+    // node:http directly instead of through follow-redirects (less work per call). A 3xx comes
+    // back as an error like any other status that is not 2xx.
+    maxRedirects: 0,
   });
   if (options.observe) observeCalls(http, options.observe);
   return http;
@@ -110,6 +114,7 @@ function stringValues(params: Record<string, unknown>): Record<string, string> {
 
 export function createGraphClient(options: GraphClientOptions): GraphClient {
   const http = options.http ?? createGraphHttp(options);
+  const proofOf = memoProofs(options.appSecret);
   return {
     async request<T>(req: GraphRequest): Promise<T> {
       const token = req.accessToken ?? (typeof options.accessToken === 'function' ? options.accessToken() : options.accessToken);
@@ -119,7 +124,7 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
         response = await http.request({
           method: req.method,
           url: req.path,
-          params: { ...req.params, appsecret_proof: appSecretProof(token, options.appSecret) },
+          params: { ...req.params, appsecret_proof: proofOf(token) },
           data: req.data,
           headers: { Authorization: `Bearer ${token}` },
         });
@@ -144,6 +149,23 @@ export function graphClientFor(
     appSecret: config.APP_SECRET,
     ...(http ? { http } : {}),
   });
+}
+
+/** Most tokens whose proofs one client keeps (one per account it sends for; more only recompute). */
+const PROOFS_KEPT = 64;
+
+/** appSecretProof for the app secret, remembered per token: every call carries one, and a token serves many calls. */
+function memoProofs(appSecret: string): (token: string) => string {
+  const proofs = new Map<string, string>();
+  return (token) => {
+    let proof = proofs.get(token);
+    if (proof === undefined) {
+      if (proofs.size >= PROOFS_KEPT) proofs.clear();
+      proof = appSecretProof(token, appSecret);
+      proofs.set(token, proof);
+    }
+    return proof;
+  };
 }
 
 /** HMAC-SHA256 of the access token keyed by the app secret, as Graph expects. */

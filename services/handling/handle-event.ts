@@ -19,7 +19,7 @@ import { eventKey } from '../inbox/event-key.ts';
 import type { Logger } from '../logger.ts';
 import type { OutgoingAction } from '../outbox/outgoing-action.ts';
 import { profileLookupFor } from '../profile-cache.ts';
-import type { EventOutcome, StoreReads, UserState } from '../state/store.ts';
+import type { EventOutcome, PreloadedUser, StoreReads, UserState } from '../state/store.ts';
 import { emptyOutcome, userKey } from '../state/store.ts';
 import { dispatch } from './dispatch.ts';
 
@@ -41,9 +41,10 @@ export interface HandlingDeps {
  * replies, for the caller to store atomically. Handler bugs become an apology, never a throw.
  * An event for an account this bot does not serve is logged and produces nothing. Every reply
  * (and the apology) carries the account whose entry the event came in, so it goes out with that
- * account's token through that account's API.
+ * account's token through that account's API. `preloaded` is the user's state when the store has
+ * read it already (with the lane's claim); used only if it is this event's user.
  */
-export async function handleEvent(event: WebhookEvent, deps: HandlingDeps): Promise<EventOutcome> {
+export async function handleEvent(event: WebhookEvent, deps: HandlingDeps, preloaded?: PreloadedUser): Promise<EventOutcome> {
   const account = accountKeyOf(event, deps.accounts);
   if (account === undefined && !onlyLogged(event)) {
     // Another Page's (or Instagram account's) conversation: our tokens must never answer it.
@@ -59,7 +60,7 @@ export async function handleEvent(event: WebhookEvent, deps: HandlingDeps): Prom
   const senderId = account === undefined ? undefined : replyTarget(event, deps.accounts, deps.log);
   const key = senderId === undefined || account === undefined ? undefined : userKey(account, event.channel, senderId);
   const log = deps.log.child({ kind: event.kind, channel: event.channel, account, user: key });
-  const user: UserState = key ? await deps.store.getUser(key) : {};
+  const user: UserState = key ? (preloaded?.key === key ? preloaded.state : await deps.store.getUser(key)) : {};
   const wantsProfile = key !== undefined && senderId !== undefined && account !== undefined && needsProfile(event);
   const profile = wantsProfile ? user.profile : undefined;
   const profileLookup = wantsProfile ? profileLookupFor(user.profile, senderId, event.channel, account, deps.now()) : undefined;

@@ -15,7 +15,7 @@ import type { Logger } from '../logger.ts';
 import { noopMetrics, type BotMetrics } from '../metrics/bot-metrics.ts';
 import type { OutboxSender } from '../outbox/sender.ts';
 import type { Progress } from '../progress.ts';
-import type { BotStore, ClaimedLane, EventOutcome, ExpandClaim, InboxRow, NotificationExpander, ProfileLookup } from '../state/store.ts';
+import type { BotStore, ClaimedLane, EventOutcome, ExpandClaim, InboxRow, NotificationExpander, PreloadedUser, ProfileLookup } from '../state/store.ts';
 import { LEASE_MS, LOST, reasonOf } from '../state/store.ts';
 import { expandBody } from './expand.ts';
 import { createGate } from './gate.ts';
@@ -26,7 +26,7 @@ export { DEFAULT_INBOX_RETRY, type InboxRetry } from './retry.ts';
 export interface InboxDeps {
   store: BotStore;
   /** What handling the event produced (services/handling/handle-event.ts), to store with marking it handled. */
-  handleEvent: (event: WebhookEvent) => Promise<EventOutcome>;
+  handleEvent: (event: WebhookEvent, user?: PreloadedUser) => Promise<EventOutcome>;
   outbox: OutboxSender;
   log: Logger;
   now: () => number;
@@ -125,7 +125,7 @@ export function createInbox(deps: InboxDeps): Inbox {
     const started = performance.now();
     const event = row.event ?? (await store.inboxEvent(row.id));
     if (!event) return 'done'; // already handled
-    const outcome = await deps.handleEvent(event);
+    const outcome = await deps.handleEvent(event, row.user ? { key: row.lane, state: row.user } : undefined);
     deps.outbox.prepare(outcome.userKey, outcome.actions);
     const completion = await store.completeEvent(row.id, outcome, deps.now(), owner);
     if (completion === LOST) return 'lost';
@@ -186,7 +186,8 @@ export function createInbox(deps: InboxDeps): Inbox {
       }
       try {
         // A later try reads the event again: an earlier one may have completed it (its answer lost).
-        const result = await handleOnce(failures === 0 ? row : { ...row, event: undefined });
+        // So does its user: that earlier try's completion may have changed it.
+        const result = await handleOnce(failures === 0 ? row : { ...row, event: undefined, user: undefined });
         if (result === 'done') deps.progress?.note();
         return result;
       } catch (err) {

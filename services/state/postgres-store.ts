@@ -11,7 +11,7 @@ import type { Logger } from '../logger.ts';
 import { LOCK_CLASS, migratePostgres } from './migrations/postgres.ts';
 import type { MigrationReport } from './migrations/migration.ts';
 import { SchemaVersionError } from './migrations/migration.ts';
-import { expandAndClaim, safeText, serialise, storable, storeEventsQuery, timestampOf, type PreparedEvent } from './postgres-expand.ts';
+import { expandAndClaim, safeText, serialise, storable, storeEventsQuery, timestampOf, type Expansion, type PreparedEvent } from './postgres-expand.ts';
 import { startListener, type NotifyHandler, type StopListening } from './postgres-listener.ts';
 import { createPostgresPool, toNumber } from './postgres-pool.ts';
 import * as sql from './postgres-sql.ts';
@@ -194,10 +194,10 @@ function buildStore(pool: pg.Pool, options: PostgresStoreOptions, migrations: Mi
     },
     addNotification: ({ body }, now) => addNotification({ body: Buffer.from(body), now }),
     async expandNotifications(maxEvents, expand, now, expandOptions = {}) {
-      const { result, claimed } = await onConnection((client) =>
+      const { result, claimed, users } = await onConnection((client) =>
         expandAndClaim<ClaimRecord>(client, { maxEvents, expand, now, ifFree: expandOptions.ifFree === true, wakeTag, claim: expandOptions.claim }),
       );
-      return claimed === undefined ? result : { ...result, claimed: toClaimedLanes(claimed) };
+      return claimed === undefined ? result : { ...result, claimed: toClaimedLanes(claimed, users) };
     },
     async addToInbox(events, now) {
       const prepared: PreparedEvent[] = events.map((e, i) => ({
@@ -453,14 +453,34 @@ function parseEvent(text: string): WebhookEvent | undefined {
 }
 
 /** Claimed lanes in the statement's order (longest waiting first), each with the events read with it. */
-function toClaimedLanes(records: readonly ClaimRecord[]): ClaimedLane[] {
+/** The claim's rows by lane; with `users` (read after the claim), the first row of each lane they cover carries its user. */
+function toClaimedLanes(records: readonly ClaimRecord[], users?: Expansion<ClaimRecord>['users']): ClaimedLane[] {
   const lanes = new Map<string, ClaimedLane & { rows: InboxRow[] }>();
   for (const r of records) {
     let lane = lanes.get(r.lane);
     if (!lane) lanes.set(r.lane, (lane = { lane: r.lane, takenOver: r.taken_over, rows: [] }));
     if (r.id !== null) lane.rows.push(toInboxRow({ id: r.id, lane: r.lane, attempts: r.attempts ?? 0, received_at: r.received_at, ...(r.event === null ? {} : { event: r.event }) }));
   }
+  if (users) {
+    const states = new Map(users.rows.map((u) => [u.key, u.state]));
+    for (const key of users.lanes) {
+      const first = lanes.get(key)?.rows[0];
+      const user = first ? parseUser(states.get(key)) : undefined;
+      if (first && user) first.user = user;
+    }
+  }
   return [...lanes.values()];
+}
+
+/** A user's stored state (none stored: `{}`), or undefined when it cannot be read (the handler's own read fails then, with the reason). */
+function parseUser(text: string | undefined): UserState | undefined {
+  if (text === undefined) return {};
+  try {
+    const state: unknown = JSON.parse(text);
+    return typeof state === 'object' && state !== null && !Array.isArray(state) ? state : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function toSent(row: SentRecord): SentMessage {

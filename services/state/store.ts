@@ -62,6 +62,12 @@ export interface StatusUpdate {
  * What handling may read (`EventContext.store`). Handlers change state only through what they
  * return (`EventOutcome`), which the inbox stores in one transaction with marking the event handled.
  */
+/** A user's state the store read already (InboxRow.user), under its key: the handler uses it instead of reading. */
+export interface PreloadedUser {
+  key: string;
+  state: UserState;
+}
+
 export interface StoreReads {
   getUser(userKey: string): Promise<UserState>;
   getSent(userKey: string, mid: string): Promise<SentMessage | undefined>;
@@ -179,6 +185,13 @@ export interface InboxRow {
    * absent otherwise, or when it could not be read: the caller reads it with `inboxEvent` then.
    */
   event?: WebhookEvent;
+  /**
+   * The state of the user whose lane this is (`{}`: none stored yet), when the store read it with
+   * the claim (PostgreSQL does, for the first row of a lane an expansion filled and claimed),
+   * saving the handler a read. Good for the row's first try only: nothing else writes that user
+   * while the lane is held, and that try is the first handling since the claim.
+   */
+  user?: UserState;
 }
 
 export interface NewInboxEvent {

@@ -70,6 +70,18 @@ describe('createGraphClient requests', () => {
     await client().request({ method: 'POST', path: '111/subscriptions', accessToken: other });
     expect(scope.isDone()).toBe(true);
   });
+  it('gives each token its own proof when a client alternates between accounts', async () => {
+    const other = 'EAAotherPageToken0123456789';
+    const scope = nock(BASE)
+      .post('/v24.0/me/messages').query({ appsecret_proof: PROOF }).reply(200, {})
+      .post('/v24.0/me/messages').query({ appsecret_proof: appSecretProof(other, SECRET) }).reply(200, {})
+      .post('/v24.0/me/messages').query({ appsecret_proof: PROOF }).reply(200, {});
+    const c = client();
+    await c.request({ method: 'POST', path: 'me/messages', data: {} });
+    await c.request({ method: 'POST', path: 'me/messages', data: {}, accessToken: other });
+    await c.request({ method: 'POST', path: 'me/messages', data: {} });
+    expect(scope.isDone()).toBe(true);
+  });
 });
 
 describe('createGraphClient failures', () => {
@@ -96,6 +108,18 @@ describe('createGraphClient failures', () => {
     expect(err.status).toBe(502);
     expect(err.code).toBeUndefined();
     expect(err.graphMessage).toBe('HTTP 502 without a Graph error body');
+    expectNoSecrets(err);
+  });
+
+  it('does not follow a redirect (Graph never sends one for an API call): the 3xx is the error, and the token goes nowhere else', async () => {
+    nock(BASE).post('/v24.0/me/messages').query(true).reply(302, '', { Location: 'https://elsewhere.unit.test/collect' });
+    const elsewhere = nock('https://elsewhere.unit.test').post('/collect').query(true).reply(200, {}).get('/collect').query(true).reply(200, {});
+    const err = await failure(client().request({ method: 'POST', path: 'me/messages', data: {} }));
+    expect(err.status).toBe(302);
+    expect(err.graphMessage).toBe('HTTP 302 without a Graph error body');
+    expect(elsewhere.isDone()).toBe(false);
+    nock.removeInterceptor({ hostname: 'elsewhere.unit.test', proto: 'https', method: 'POST', path: '/collect' });
+    nock.removeInterceptor({ hostname: 'elsewhere.unit.test', proto: 'https', method: 'GET', path: '/collect' });
     expectNoSecrets(err);
   });
 

@@ -6,11 +6,11 @@ import { describe, expect, it } from '@jest/globals';
 import { createInbox, type InboxDeps } from '../../services/inbox/inbox.ts';
 import type { WebhookEvent } from '../../services/events/types.ts';
 import { createMemoryStore } from '../../services/state/memory-store.ts';
-import type { BotStore, ClaimedLane } from '../../services/state/store.ts';
+import type { BotStore, ClaimedLane, PreloadedUser, UserState } from '../../services/state/store.ts';
 import { emptyOutcome } from '../../services/state/store.ts';
 import { OWNER, quietOutbox } from '../support/claims.ts';
 import { silentLogger } from '../support/silent-logger.ts';
-import { body } from '../store-contract/fixtures.ts';
+import { body, laneOf } from '../store-contract/fixtures.ts';
 
 /** The memory store, claiming as PostgreSQL does (events read with the claim), counting the reads the inbox makes. */
 function prefetchingStore(): { store: BotStore; reads: string[] } {
@@ -84,6 +84,54 @@ describe('events read with the claim', () => {
     expect(tries).toBe(2);
     expect(reads.filter((r) => r === 'inboxEvent')).toHaveLength(1);
     expect(await store.backlog()).toMatchObject({ inbox: 0, failed_events: 0 });
+    await inbox.stop();
+  });
+});
+
+describe('a user read with the claim', () => {
+  /** As prefetchingStore, and the first row of each claimed lane carries its user as `users` has it. */
+  const withUsers = (users: Record<string, UserState>) => {
+    const { store, reads } = prefetchingStore();
+    const claim = store.claimInboxLanes.bind(store);
+    store.claimInboxLanes = async (...args) =>
+      (await claim(...args)).map((c) => ({ ...c, rows: c.rows?.map((r, i) => (i === 0 ? { ...r, user: structuredClone(users[c.lane] ?? {}) } : r)) }));
+    return { store, reads };
+  };
+
+  it('goes to the handler with the lane’s first event only, under the lane’s key', async () => {
+    const { store } = withUsers({ [laneOf(1)]: { locale: 'id_ID' } });
+    const seen: [string, PreloadedUser | undefined][] = [];
+    const inbox = recordingInbox(store, [], {
+      handleEvent: (event, user) => {
+        seen.push([textOf(event), user]);
+        return Promise.resolve(emptyOutcome());
+      },
+    });
+    await inbox.accept(body([1, 'a'], [1, 'b'], [2, 'c']));
+    await inbox.idle();
+    expect(new Map(seen)).toEqual(
+      new Map<string, PreloadedUser | undefined>([
+        ['a', { key: laneOf(1), state: { locale: 'id_ID' } }],
+        ['b', undefined],
+        ['c', { key: laneOf(2), state: {} }],
+      ]),
+    );
+    await inbox.stop();
+  });
+
+  it('is not used by a try after a failure: that try reads the user again', async () => {
+    const { store } = withUsers({ [laneOf(1)]: { locale: 'id_ID' } });
+    const given: (PreloadedUser | undefined)[] = [];
+    const inbox = recordingInbox(store, [], {
+      handleEvent: (_event, user) => {
+        given.push(user);
+        return given.length === 1 ? Promise.reject(new Error('Graph is down')) : Promise.resolve(emptyOutcome());
+      },
+      retry: { baseMs: 10, maxMs: 20, maxAttempts: 3 },
+    });
+    await inbox.accept(body([1, 'a']));
+    await inbox.idle();
+    expect(given).toEqual([{ key: laneOf(1), state: { locale: 'id_ID' } }, undefined]);
     await inbox.stop();
   });
 });
