@@ -227,13 +227,19 @@ async function measure(o: Options, target: Target, rate: number, mock: Child, mo
     await collectArrivals(mockPort, warm.sent.map((s) => s.psid), o.settle);
   }
   const cpu = openCpuWindow([target.child.pid], [mock.pid]);
+  const startedAt = new Date().toISOString().slice(11, 23);
   const load: OpenLoopResult = await runOpenLoop({ url: target.url, appSecret: APP_SECRET, pageId: PAGE_ID, rate, durationS: o.duration, psidPrefix: psidPrefix(target.name) });
   const arrivals = await collectArrivals(mockPort, load.sent.map((s) => s.psid), o.settle);
   const cpuOther = cpu.close().others;
   const latencies: number[] = [];
+  const slow: number[] = [];
+  const t0 = load.sent[0]?.startNs ?? 0n;
   for (const s of load.sent) {
     const at = arrivals.get(s.psid);
-    if (at !== undefined) latencies.push(Number(at - s.startNs) / 1e6);
+    if (at === undefined) continue;
+    const ms = Number(at - s.startNs) / 1e6;
+    latencies.push(ms);
+    if (ms > SLOW_MS) slow.push(Number(s.startNs - t0) / 1e9);
   }
   const stats = latencyStats(latencies, load.sent.length - latencies.length);
   const answers = load.sent.map((s) => s.answerMs);
@@ -248,7 +254,33 @@ async function measure(o: Options, target: Target, rate: number, mock: Child, mo
     cpuOther,
   };
   note(`  ${target.label} at ${rate}/s: p50 ${msText(stats.p50)} ms, p99 ${msText(stats.p99)} ms, max ${msText(stats.max)} ms, ${stats.missing} missing, CPU other ${cpuOther?.toFixed(2) ?? '?'}`);
+  if (slow.length > 0) note(`    ${slow.length} over ${SLOW_MS} ms, posted at ${clusters(slow)} s into the measurement (which started at ${startedAt} UTC, to match with a server log)`);
   return result;
+}
+
+/** A reply later than this is noted with when it was posted: a stall shows as one cluster, a slow path as many. */
+const SLOW_MS = 50;
+
+/** Ascending times (s) as clusters a second or more apart: "3.1–3.4 (12), 17.9 (1)". */
+function clusters(times: readonly number[]): string {
+  const out: string[] = [];
+  let first = times[0] ?? 0;
+  let last = first;
+  let n = 0;
+  const flush = (): void => {
+    out.push(`${first.toFixed(1)}${last > first ? `–${last.toFixed(1)}` : ''} (${n})`);
+  };
+  for (const t of times) {
+    if (n > 0 && t - last >= 1) {
+      flush();
+      first = t;
+      n = 0;
+    }
+    last = t;
+    n += 1;
+  }
+  if (n > 0) flush();
+  return out.join(', ');
 }
 
 interface Backlog {
