@@ -20,6 +20,8 @@ export interface OpenStoreOptions {
   sqlite?: SqliteStoreOptions;
   /** For PostgreSQL: the payload of the store's wake-up notifications (PostgresStoreOptions.wakeTag). */
   wakeTag?: string;
+  /** For PostgreSQL: open every connection of the pool at start (PostgresStoreOptions.openAllConnections). */
+  openAllConnections?: boolean;
 }
 
 /** The stores that open at once (memory, SQLite); a PostgreSQL URL needs `openStoreAsync`. */

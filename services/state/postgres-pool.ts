@@ -1,6 +1,7 @@
 // node-postgres pools for the store. Errors of idle connections (the server restarted, a network
 // blip) are reported, never thrown: the pool drops that connection and makes a new one on demand.
 import pg from 'pg';
+import type { Logger } from '../logger.ts';
 
 export interface PostgresPoolOptions {
   url: string;
@@ -29,6 +30,13 @@ export function createPostgresPool(options: PostgresPoolOptions): pg.Pool {
     idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_MS,
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
     keepAlive: true,
+    // A connection once opened is kept (pg-pool closes idle ones only above `min`), instead of
+    // closed after 10 s idle and opened again at the next burst: a new one costs a backend's
+    // start, authentication, the SET below, and a first planning of every statement on a cold
+    // catalog cache, during exactly the burst that needed it. Measured: replies stalled 100–480 ms
+    // in clusters that began with the pool's new connections (docs/benchmark.md). At most `max`
+    // per pool, each a PostgreSQL backend left idle.
+    min: options.max,
     // The store's prepared statements look rows up by key: one plan, made once per connection,
     // fits every run. Left to choose, PostgreSQL kept planning the claims, the completion and the
     // sent-record anew on each run, which cost more than running them (see ARCHITECTURE.md, "What
@@ -43,6 +51,20 @@ export function createPostgresPool(options: PostgresPoolOptions): pg.Pool {
   });
   pool.on('error', options.onError);
   return pool;
+}
+
+/**
+ * Opens `count` connections at once and hands them back to the pool, which keeps them: for a pool
+ * that should not open connections in the middle of a burst. Failures are logged, not thrown (the
+ * pool opens the rest on demand).
+ */
+export async function openConnections(pool: pg.Pool, count: number, log: Pick<Logger, 'warn'>, where: string): Promise<void> {
+  const opened = await Promise.allSettled(Array.from({ length: count }, () => pool.connect()));
+  const failed = opened.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+  for (const r of opened) if (r.status === 'fulfilled') r.value.release();
+  if (failed.length > 0) {
+    log.warn('database: not every connection could be opened at start; the rest are opened when needed', { database: where, opened: count - failed.length, wanted: count, err: failed[0] });
+  }
 }
 
 /** BIGINT and BIGSERIAL come back as strings from pg; ours are milliseconds and ids well below 2^53. */

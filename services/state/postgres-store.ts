@@ -13,7 +13,7 @@ import type { MigrationReport } from './migrations/migration.ts';
 import { SchemaVersionError } from './migrations/migration.ts';
 import { expandAndClaim, safeText, serialise, storable, storeEventsQuery, timestampOf, type Expansion, type PreparedEvent } from './postgres-expand.ts';
 import { startListener, type NotifyHandler, type StopListening } from './postgres-listener.ts';
-import { createPostgresPool, toNumber } from './postgres-pool.ts';
+import { createPostgresPool, openConnections, toNumber } from './postgres-pool.ts';
 import * as sql from './postgres-sql.ts';
 import { createPipelinedCommit } from './pipelined-commit.ts';
 import type { Backlog, BotStore, ClaimCounts, ClaimedLane, EventOutcome, InboxRow, MessageStatus, OutboxRow, Release, SentMessage, UserState } from './store.ts';
@@ -34,6 +34,13 @@ export interface PostgresStoreOptions {
    * tag): an instance's worker skips the ones its own process sent, which it hears of already.
    */
   wakeTag?: string;
+  /**
+   * Open all `poolSize` connections before the store is handed out (the app's threads do), rather
+   * than one by one as bursts need them: a connection opened mid-burst holds up the query that
+   * waits for it, and the pool keeps every connection it opened (services/state/postgres-pool.ts).
+   * Best effort: a connection that cannot be opened now is logged and opened on demand later.
+   */
+  openAllConnections?: boolean;
 }
 
 const WAKE_TAG = /^[0-9a-f]{0,32}$/;
@@ -128,6 +135,7 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
     throw new Error(`could not open the PostgreSQL database ${where}: ${reasonOf(err)}`, { cause: err });
   }
   if (migrations.applied.length > 0) options.log.info('database: schema upgraded', { database: where, from: migrations.from, to: migrations.to, applied: migrations.applied });
+  if (options.openAllConnections) await openConnections(pool, options.poolSize, options.log, where);
   return buildStore(pool, options, migrations);
 }
 

@@ -12,6 +12,7 @@ import { createThreadMetrics } from '../metrics/registry.ts';
 import type { RateGate } from '../outbox/rate-gate.ts';
 import { createSecretSet } from '../redact.ts';
 import { isPostgresUrl, openStoreAsync } from '../state/open-store.ts';
+import { describeDatabase } from '../state/database-url.ts';
 import type { BotStore } from '../state/store.ts';
 import { postedFailure } from './failures.ts';
 import type { FromWorker, ToWorker, WorkerInit, WorkerRequest } from './protocol.ts';
@@ -124,9 +125,9 @@ const GATE_POOL_SIZE = 3;
 async function openShared(config: Readonly<Config>, log: Logger, wakeTag: string | undefined): Promise<Shared> {
   const applicationName = `shopbot worker ${hostname()}:${process.pid}`;
   // SQLite: the threaded bot's checkpointer moves the WAL, so no commit here waits for a checkpoint.
-  const store = await openStoreAsync(config.DATABASE_URL, { poolSize: config.DATABASE_POOL_SIZE, applicationName, log, sqlite: { checkpoint: false }, ...(wakeTag ? { wakeTag } : {}) });
+  const store = await openStoreAsync(config.DATABASE_URL, { poolSize: config.DATABASE_POOL_SIZE, applicationName, log, sqlite: { checkpoint: false }, openAllConnections: true, ...(wakeTag ? { wakeTag } : {}) });
   if (!isPostgresUrl(config.DATABASE_URL)) return { store, gate: undefined, listen: () => Promise.resolve(), close: () => Promise.resolve() };
-  const [{ createPgRateGate }, { createPostgresPool }, { isPostgresStore, LANES_CHANNEL, WORK_CHANNEL }] = await Promise.all([
+  const [{ createPgRateGate }, { createPostgresPool, openConnections }, { isPostgresStore, LANES_CHANNEL, WORK_CHANNEL }] = await Promise.all([
     import('../outbox/pg-rate-gate.ts'),
     import('../state/postgres-pool.ts'),
     import('../state/postgres-store.ts'),
@@ -138,6 +139,7 @@ async function openShared(config: Readonly<Config>, log: Logger, wakeTag: string
     applicationName: `${applicationName} rate`,
     onError: (err) => log.warn('a rate-limit connection failed; the pool makes a new one', { err }),
   });
+  await openConnections(pool, GATE_POOL_SIZE, log, describeDatabase(config.DATABASE_URL));
   let stopListening: (() => Promise<void>) | undefined;
   return {
     store,

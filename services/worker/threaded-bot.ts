@@ -204,7 +204,7 @@ function openWebhookStore(config: Readonly<Config>, log: Logger, wakeTag: string
   if (isPostgresUrl(config.DATABASE_URL)) {
     // Loaded here only: a SQLite bot's thread never loads the PostgreSQL driver.
     const opening = import('../state/postgres-store.ts').then(({ createPostgresStore }) =>
-      createPostgresStore({ url: config.DATABASE_URL, poolSize: WEBHOOK_POOL_SIZE, applicationName: `shopbot webhook ${hostname()}:${process.pid}`, log, wakeTag }),
+      createPostgresStore({ url: config.DATABASE_URL, poolSize: WEBHOOK_POOL_SIZE, applicationName: `shopbot webhook ${hostname()}:${process.pid}`, log, wakeTag, openAllConnections: true }),
     );
     return storeWhenReady(opening);
   }
