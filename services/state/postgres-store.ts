@@ -460,8 +460,10 @@ function parseEvent(text: string): WebhookEvent | undefined {
   }
 }
 
-/** Claimed lanes in the statement's order (longest waiting first), each with the events read with it. */
-/** The claim's rows by lane; with `users` (read after the claim), the first row of each lane they cover carries its user. */
+/**
+ * Claimed lanes in the statement's order (longest waiting first), each with the events read with
+ * it; with `users` (read after the claim), the first row of each lane they cover carries its user.
+ */
 function toClaimedLanes(records: readonly ClaimRecord[], users?: Expansion<ClaimRecord>['users']): ClaimedLane[] {
   const lanes = new Map<string, ClaimedLane & { rows: InboxRow[] }>();
   for (const r of records) {
@@ -469,13 +471,11 @@ function toClaimedLanes(records: readonly ClaimRecord[], users?: Expansion<Claim
     if (!lane) lanes.set(r.lane, (lane = { lane: r.lane, takenOver: r.taken_over, rows: [] }));
     if (r.id !== null) lane.rows.push(toInboxRow({ id: r.id, lane: r.lane, attempts: r.attempts ?? 0, received_at: r.received_at, ...(r.event === null ? {} : { event: r.event }) }));
   }
-  if (users) {
-    const states = new Map(users.rows.map((u) => [u.key, u.state]));
-    for (const key of users.lanes) {
-      const first = lanes.get(key)?.rows[0];
-      const user = first ? parseUser(states.get(key)) : undefined;
-      if (first && user) first.user = user;
-    }
+  const states = new Map(users?.rows.map((u) => [u.key, u.state]));
+  for (const key of users?.lanes ?? []) {
+    const first = lanes.get(key)?.rows[0];
+    const user = first && parseUser(states.get(key));
+    if (first && user) first.user = user;
   }
   return [...lanes.values()];
 }

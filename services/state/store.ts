@@ -58,16 +58,16 @@ export interface StatusUpdate {
   watermark?: number;
 }
 
-/**
- * What handling may read (`EventContext.store`). Handlers change state only through what they
- * return (`EventOutcome`), which the inbox stores in one transaction with marking the event handled.
- */
 /** A user's state the store read already (InboxRow.user), under its key: the handler uses it instead of reading. */
 export interface PreloadedUser {
   key: string;
   state: UserState;
 }
 
+/**
+ * What handling may read (`EventContext.store`). Handlers change state only through what they
+ * return (`EventOutcome`), which the inbox stores in one transaction with marking the event handled.
+ */
 export interface StoreReads {
   getUser(userKey: string): Promise<UserState>;
   getSent(userKey: string, mid: string): Promise<SentMessage | undefined>;
